@@ -1,0 +1,56 @@
+// Package ingest holds what every source shares: the Source contract, the
+// ledger of runs (ingest_runs), the small per-source state store for cursors
+// and ETags, and retry with backoff.
+//
+// A source only fetches and stores. It writes what the remote system sent
+// into its raw_* tables and then runs its SQL mapping (Mapper) to replace its
+// rows in the canonical tables, so a changed mapping rule is re-run by
+// `shiplog transform` without fetching again.
+package ingest
+
+import (
+	"context"
+	"io"
+	"time"
+
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+// Source is one system shiplog pulls from.
+//
+// Contract:
+//   - Sync is called once per run. It reads its cursors from State, fetches
+//     only what changed since, and writes raw rows keyed by the remote id, so
+//     running it twice over the same remote data leaves the warehouse
+//     identical.
+//   - It saves a cursor only after the rows it covers are committed, so a
+//     run killed at any point resumes without gaps; rows fetched again after
+//     a crash replace themselves.
+//   - It returns an error naming the source and what to check (credentials,
+//     URL, repository) for faults it cannot retry, and retries rate limits and
+//     5xx answers itself within bounds.
+//   - It never writes a token anywhere.
+type Source interface {
+	// Name is the source's name in ingest_runs and as the canonical rows'
+	// source column ("github", "jira").
+	Name() string
+	// Sync fetches new data into the raw tables and maps it.
+	Sync(ctx context.Context, env *Env) error
+}
+
+// Mapper rebuilds a source's canonical rows from its raw tables with SQL.
+// `shiplog transform` calls every registered mapper before the models.
+type Mapper interface {
+	Name() string
+	Map(ctx context.Context, db *warehouse.DB) error
+}
+
+// Env is what a Sync receives.
+type Env struct {
+	DB       *warehouse.DB
+	Run      *Run
+	State    *State
+	Progress io.Writer // messages for a person, on stderr
+	Now      func() time.Time
+	Getenv   func(string) string
+}

@@ -1,0 +1,45 @@
+// Package root builds the shiplog command tree. It is the one place that
+// knows every verb.
+package root
+
+import (
+	"os"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shiplog/shiplog/internal/cli/query"
+	"github.com/shiplog/shiplog/internal/cmdutil"
+)
+
+// NewCmdRoot returns the root command wired to f.
+func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "shiplog <command>",
+		Short: "Release analytics and DORA metrics warehouse",
+		Long: `shiplog pulls deployments, changes, incidents, change requests, support
+tickets, test results and feature adoption into one DuckDB warehouse, computes
+the DORA metrics and answers retrospective and audit questions.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
+			if f.DBPath == "" {
+				f.DBPath = os.Getenv("SHIPLOG_DB")
+			}
+			if f.ConfigPath == "" {
+				f.ConfigPath = os.Getenv("SHIPLOG_CONFIG")
+			}
+			return nil
+		},
+	}
+	cmd.SetOut(f.IOStreams.Out)
+	cmd.SetErr(f.IOStreams.ErrOut)
+	cmd.SetIn(f.IOStreams.In)
+	cmd.PersistentFlags().StringVar(&f.DBPath, "db", "", "warehouse file (env SHIPLOG_DB; default shiplog.duckdb)")
+	cmd.PersistentFlags().StringVar(&f.ConfigPath, "config", "", "configuration file (env SHIPLOG_CONFIG; default shiplog.yaml if present)")
+	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return &cmdutil.FlagError{Err: err}
+	})
+
+	cmd.AddCommand(query.NewCmdQuery(f, nil))
+	return cmd
+}

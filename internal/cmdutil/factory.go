@@ -1,0 +1,71 @@
+package cmdutil
+
+import (
+	"context"
+	"os"
+	"time"
+
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/iostreams"
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+// Factory holds every dependency a command needs, so that tests can replace
+// each one. Commands receive it from the root and read the global flags
+// through it.
+type Factory struct {
+	IOStreams *iostreams.IOStreams
+	// Now is the clock. Tests fix it.
+	Now func() time.Time
+	// Getenv reads the environment (tokens come only from here).
+	Getenv func(string) string
+
+	// DBPath and ConfigPath are the values of --db and --config (or their
+	// environment variables); set by the root command before any verb runs.
+	DBPath     string
+	ConfigPath string
+
+	cfg *config.Config
+}
+
+// New returns the factory for a real process.
+func New() *Factory {
+	return &Factory{
+		IOStreams: iostreams.System(),
+		Now:       time.Now,
+		Getenv:    os.Getenv,
+	}
+}
+
+// Config loads shiplog.yaml once (or defaults when there is none).
+func (f *Factory) Config() (*config.Config, error) {
+	if f.cfg != nil {
+		return f.cfg, nil
+	}
+	cfg, err := config.Load(f.ConfigPath)
+	if err != nil {
+		return nil, err
+	}
+	f.cfg = cfg
+	return cfg, nil
+}
+
+// SetConfig replaces the configuration (tests).
+func (f *Factory) SetConfig(cfg *config.Config) { f.cfg = cfg }
+
+// Warehouse opens the warehouse read-write, creating and migrating it.
+func (f *Factory) Warehouse(ctx context.Context) (*warehouse.DB, error) {
+	return warehouse.Open(ctx, f.dbPath(), warehouse.Options{})
+}
+
+// WarehouseReadOnly opens the warehouse so that nothing can change it.
+func (f *Factory) WarehouseReadOnly(ctx context.Context) (*warehouse.DB, error) {
+	return warehouse.Open(ctx, f.dbPath(), warehouse.Options{ReadOnly: true})
+}
+
+func (f *Factory) dbPath() string {
+	if f.DBPath != "" {
+		return f.DBPath
+	}
+	return warehouse.DefaultPath
+}

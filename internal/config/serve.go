@@ -1,0 +1,24 @@
+package config
+
+// Serve configures `shiplog serve`.
+type Serve struct {
+	Listen           string `yaml:"listen"`
+	FlightSQL        string `yaml:"flight_sql"`
+	TokenEnv         string `yaml:"token_env"`
+	WebhookSecretEnv string `yaml:"webhook_secret_env"`
+	ReportsDir       string `yaml:"reports_dir"`
+	MaxBodyBytes     int64  `yaml:"max_body_bytes"`
+}
+
+func defaultServe() Serve {
+	return Serve{
+		Listen:           "127.0.0.1:8787",
+		FlightSQL:        "127.0.0.1:8815",
+		TokenEnv:         "SHIPLOG_TOKEN",
+		WebhookSecretEnv: "SHIPLOG_WEBHOOK_SECRET",
+		ReportsDir:       "./reports",
+		MaxBodyBytes:     10 << 20,
+	}
+}
+
+func (s *Serve) validate() error { return nil }

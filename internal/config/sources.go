@@ -1,0 +1,106 @@
+package config
+
+// Sources configures each ingest source. `shiplog ingest --all` runs every
+// source that is configured here.
+type Sources struct {
+	GitHub *GitHub `yaml:"github"`
+	Jira   *Jira   `yaml:"jira"`
+	Git    []Git   `yaml:"git"`
+	Files  []Files `yaml:"files"`
+}
+
+// GitHub configures the GitHub source (see ingest/github).
+type GitHub struct {
+	APIURL   string `yaml:"api_url"`
+	TokenEnv string `yaml:"token_env"`
+	// Repos lists owner/name repositories.
+	Repos []string `yaml:"repos"`
+	// Org, with Include/Exclude glob patterns, selects repositories of an
+	// organisation instead of (or besides) Repos.
+	Org     string   `yaml:"org"`
+	Include []string `yaml:"include"`
+	Exclude []string `yaml:"exclude"`
+	// Services maps a repository to the services it hosts; by default a
+	// repository is the service named after it.
+	Services    map[string][]string `yaml:"services"`
+	Deployments GitHubDeployments   `yaml:"deployments"`
+	// ReleasesAsDeployments lists repositories that ship by publishing a
+	// GitHub release.
+	ReleasesAsDeployments []string `yaml:"releases_as_deployments"`
+	// DeployWorkflows are workflow names whose runs are deployments.
+	DeployWorkflows []string `yaml:"deploy_workflows"`
+}
+
+// GitHubDeployments says which deployments count and which are production.
+type GitHubDeployments struct {
+	ProductionEnvironments []string `yaml:"production_environments"`
+	// Pattern, a regular expression, keeps only environments that match.
+	Pattern string `yaml:"pattern"`
+}
+
+// Jira configures the Jira source (see ingest/jira).
+type Jira struct {
+	URL            string              `yaml:"url"`
+	Flavor         string              `yaml:"flavor"` // cloud or datacenter
+	User           string              `yaml:"user"`
+	TokenEnv       string              `yaml:"token_env"`
+	Incidents      *JiraIncidents      `yaml:"incidents"`
+	ChangeRequests *JiraChangeRequests `yaml:"change_requests"`
+	SupportTickets *JiraSupportTickets `yaml:"support_tickets"`
+	Releases       *JiraReleases       `yaml:"releases"`
+	// Overlap is how far before the last cursor an incremental sync starts
+	// again, to catch issues updated while the previous run was reading.
+	Overlap Duration `yaml:"overlap"`
+}
+
+// JiraIncidents selects and maps incident issues.
+type JiraIncidents struct {
+	JQL                     string   `yaml:"jql"`
+	SeverityField           string   `yaml:"severity_field"`
+	ServiceField            string   `yaml:"service_field"`
+	FalsePositiveResolution []string `yaml:"false_positive_resolutions"`
+}
+
+// JiraChangeRequests selects and maps change requests.
+type JiraChangeRequests struct {
+	JQL               string   `yaml:"jql"`
+	RiskField         string   `yaml:"risk_field"`
+	PlannedStartField string   `yaml:"planned_start_field"`
+	PlannedEndField   string   `yaml:"planned_end_field"`
+	ApprovedStatuses  []string `yaml:"approved_statuses"`
+	RejectedStatuses  []string `yaml:"rejected_statuses"`
+	CancelledStatuses []string `yaml:"cancelled_statuses"`
+	EmergencyValues   []string `yaml:"emergency_values"`
+	StandardValues    []string `yaml:"standard_values"`
+	ApproverFields    []string `yaml:"approver_fields"`
+	ServicesField     string   `yaml:"services_field"`
+}
+
+// JiraSupportTickets selects support tickets.
+type JiraSupportTickets struct {
+	JQL          string `yaml:"jql"`
+	ServiceField string `yaml:"service_field"`
+}
+
+// JiraReleases selects projects whose fix versions are release plans.
+type JiraReleases struct {
+	Projects []string `yaml:"projects"`
+}
+
+// Git configures a local repository read by `shiplog ingest git`.
+type Git struct {
+	Repo       string `yaml:"repo"`
+	Name       string `yaml:"name"` // repository name in the warehouse (owner/name)
+	Service    string `yaml:"service"`
+	TagPattern string `yaml:"tag_pattern"`
+}
+
+// Files lists canonical JSONL/CSV files loaded by `shiplog ingest --all`.
+type Files struct {
+	Paths []string `yaml:"paths"`
+	Kind  string   `yaml:"kind"`
+}
+
+func defaultSources() Sources { return Sources{} }
+
+func (s *Sources) validate() error { return nil }
