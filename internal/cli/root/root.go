@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
@@ -40,6 +41,8 @@ the DORA metrics and answers retrospective and audit questions.`,
 		return &cmdutil.FlagError{Err: err}
 	})
 
+	// One line per verb; keep in DESIGN.md's order.
+	cmd.AddCommand(ingest.NewCmdIngest(f))
 	cmd.AddCommand(query.NewCmdQuery(f, nil))
 	return cmd
 }

@@ -1,0 +1,18 @@
+// Package ingest wires the `shiplog ingest` noun: one subcommand per source.
+package ingest
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/shiplog/shiplog/internal/cmdutil"
+)
+
+// NewCmdIngest returns `shiplog ingest` with its sources.
+func NewCmdIngest(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "ingest <source>",
+		Short: "Load data into the warehouse from files or sources",
+	}
+	// Each source adds its subcommand here.
+	return cmd
+}
