@@ -169,6 +169,7 @@ func (g *repoGen) run() {
 		g.noiseIncidents(st)
 		g.extraChangeRequests(st)
 		g.futurePlans(st)
+		g.plantPlans(st)
 		g.number(st)
 	}
 }

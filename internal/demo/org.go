@@ -259,7 +259,7 @@ func buildOrg(opts Options) *org {
 			}
 		}
 		ids[s.id] = true
-		s.slotMin = 8*60 + (i%18)*30
+		s.slotMin = 8*60 + (i%12)*60
 		s.weekday = 2 + i%3
 		s.repo.services = append(s.repo.services, s)
 		s.rollbackAuthority = append(append([]string{}, s.team.rms...), o.sres...)

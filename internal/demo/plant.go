@@ -162,13 +162,13 @@ func (g *repoGen) plantPlans(st *svcState) {
 	}
 	switch st.svc.id {
 	case "ledger":
-		st.plans = append(st.plans, g.plan(st, next(), at(7, 10)))
-	case "payment-gateway":
-		st.plans = append(st.plans, g.plan(st, next(), at(7, 11)))
+		st.plans = append(st.plans, g.plan(st, next(), at(31, 10)))
+	case "payment-gateway": // depends on ledger
+		st.plans = append(st.plans, g.plan(st, next(), at(31, 10).Add(30*time.Minute)))
 	case "auth":
-		st.plans = append(st.plans, g.plan(st, next(), at(14, 14)))
-	case "reporting":
-		st.plans = append(st.plans, g.plan(st, next(), at(14, 15)))
+		st.plans = append(st.plans, g.plan(st, next(), at(36, 14)))
+	case "reporting": // unrelated to auth
+		st.plans = append(st.plans, g.plan(st, next(), at(36, 14).Add(20*time.Minute)))
 	case "user-profile":
 		if len(g.freezes) > 1 {
 			t := g.freezes[1].Start.AddDate(0, 0, 3).Add(10 * time.Hour)

@@ -121,7 +121,7 @@ func (g *repoGen) releases(st *svcState) {
 				// A planned release that never shipped: its version is skipped.
 				st.minor++
 				st.patch = 0
-				pa := T.Add(-time.Duration(g.r.IntN(3)) * 24 * time.Hour)
+				pa := T.Truncate(24 * time.Hour).Add(time.Duration(sv.slotMin)*time.Minute - time.Duration(g.r.IntN(3))*24*time.Hour)
 				st.plans = append(st.plans, g.plan(st, st.version(), pa))
 				continue
 			}
@@ -225,7 +225,6 @@ func (g *repoGen) releases(st *svcState) {
 		g.plantRelease(st, rel)
 	}
 	g.stagingAhead(st)
-	g.plantPlans(st)
 }
 
 // badIncident opens the incident that follows a bad release. It names the
@@ -378,7 +377,7 @@ func (g *repoGen) releaseCR(st *svcState, T time.Time) *changeRequest {
 func (g *repoGen) plan(st *svcState, version string, at time.Time) releasePlanRec {
 	at = at.Truncate(time.Second)
 	return releasePlanRec{Kind: "release_plan", Service: st.svc.id, Version: version, PlannedAt: at,
-		WindowStart: at, WindowEnd: at.Add(2 * time.Hour), Environment: "production"}
+		WindowStart: at, WindowEnd: at.Add(time.Hour), Environment: "production"}
 }
 
 // stagingAhead leaves some services with a newer build on staging than in
