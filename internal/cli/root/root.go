@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/internal/cli/demo"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cmdutil"
@@ -42,6 +43,7 @@ the DORA metrics and answers retrospective and audit questions.`,
 	})
 
 	// One line per verb; keep in DESIGN.md's order.
+	cmd.AddCommand(demo.NewCmdDemo(f))
 	cmd.AddCommand(ingest.NewCmdIngest(f))
 	cmd.AddCommand(query.NewCmdQuery(f, nil))
 	return cmd
