@@ -339,3 +339,24 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(out)
 	return out
 }
+
+// BenchmarkWrite measures generation speed at scale 10 (about 120
+// services, six months) and reports rows per second.
+func BenchmarkWrite(b *testing.B) {
+	o := DefaultOptions()
+	o.Scale = 10
+	var rows int
+	for i := 0; i < b.N; i++ {
+		dir := b.TempDir()
+		counts, err := Write(dir, o)
+		if err != nil {
+			b.Fatal(err)
+		}
+		rows = 0
+		for _, n := range counts {
+			rows += n
+		}
+	}
+	b.ReportMetric(float64(rows), "rows")
+	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
