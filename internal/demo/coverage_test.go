@@ -10,7 +10,7 @@ import (
 // situations each view of the product needs, so that a generator change
 // cannot silently drop one.
 func TestDatasetExercisesEveryFeature(t *testing.T) {
-	ds := readDataset(t, defaultData(t))
+	ds := defaultDataset(t)
 	count := map[string]int{}
 	for _, d := range ds["deployment"] {
 		prod := d.str("environment") == "production"
@@ -19,6 +19,11 @@ func TestDatasetExercisesEveryFeature(t *testing.T) {
 		switch {
 		case d.has("changes"):
 			count["link explicit"]++
+			if strings.Contains(d.strs("changes")[0], "#") {
+				count["changes by change id"]++
+			} else {
+				count["changes by commit sha"]++
+			}
 		case d.has("commit_sha") && d.has("previous_commit_sha"):
 			count["link commit graph"]++
 		case !d.has("commit_sha"):
@@ -115,7 +120,7 @@ func TestDatasetExercisesEveryFeature(t *testing.T) {
 		}
 	}
 	need := []string{"env staging", "env production", "status success", "status failure", "status cancelled",
-		"link explicit", "link commit graph", "link time only", "rollback", "hotfix", "hotfix of incident",
+		"link explicit", "changes by change id", "changes by commit sha", "link commit graph", "link time only", "rollback", "hotfix", "hotfix of incident",
 		"deployment with change request", "monorepo service", "service with dependencies", "merge commit",
 		"revert", "open change", "two approvals", "sev1", "sev2", "sev3", "sev4",
 		"incident caused_by_deployment", "incident root_cause_sha", "false positive", "unresolved incident",

@@ -31,7 +31,12 @@ func (g *repoGen) resolve(st *svcState) {
 			d.sha = sha
 			if d.status != "cancelled" {
 				for _, p := range shipped(st, from, d.shaAt) {
-					d.changes = append(d.changes, p.id())
+					if st.svc.id == "deploy-runner" {
+						// Its pipeline lists merge commits, not pull requests.
+						d.changes = append(d.changes, p.mergeSHA)
+					} else {
+						d.changes = append(d.changes, p.id())
+					}
 				}
 			}
 		}

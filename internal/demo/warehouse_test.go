@@ -41,7 +41,7 @@ func TestLoadsIntoCanonicalTables(t *testing.T) {
 		}
 		counts[k.Name] = n
 	}
-	ds := readDataset(t, dir)
+	ds := defaultDataset(t)
 	for _, k := range canonical.Kinds {
 		if counts[k.Name] != len(ds[k.Name]) {
 			t.Errorf("%s: %d rows loaded, %d lines", k.Name, counts[k.Name], len(ds[k.Name]))
