@@ -139,3 +139,73 @@ func TestDatasetExercisesEveryFeature(t *testing.T) {
 		t.Errorf("monorepo services = %d, want 5", count["monorepo service"])
 	}
 }
+
+// TestOtherPlantedSituations pins the non-governance situations README.md
+// names by id, so the documentation cannot drift from the data.
+func TestOtherPlantedSituations(t *testing.T) {
+	ds := defaultDataset(t)
+	deps := ds.index("deployment", "id")
+	incidents := ds.index("incident", "id")
+	plans := ds.index("release_plan", "id")
+
+	// A production version that never went through staging.
+	staged := map[string]bool{}
+	lastOK := map[string]record{}
+	var never []string
+	for _, d := range ds["deployment"] {
+		key := d.str("service") + "@" + d.str("version")
+		if d.str("environment") == "staging" {
+			staged[key] = true
+		} else if !staged[key] {
+			never = append(never, d.str("id"))
+		}
+		if d.str("status") == "success" {
+			lastOK[d.str("service")+"/"+d.str("environment")] = d
+		}
+	}
+	if len(never) != 1 || never[0] != "deploy-api-gateway-0033" {
+		t.Errorf("never staged = %v, want [deploy-api-gateway-0033]", never)
+	}
+	// Staging ahead of production at the end.
+	for svc, want := range map[string][2]string{"payment-gateway": {"3.174.0", "3.173.0"}, "catalog": {"1.94.0", "1.93.0"}, "reporting": {"2.25.0", "2.24.0"}} {
+		s, p := lastOK[svc+"/staging"].str("version"), lastOK[svc+"/production"].str("version")
+		if s != want[0] || p != want[1] {
+			t.Errorf("%s: staging %s, production %s; want %s ahead of %s", svc, s, p, want[0], want[1])
+		}
+	}
+	// Colliding windows: each pair overlaps.
+	for _, pair := range [][2]string{{"RP-3001", "RP-2001"}, {"RP-9023", "RP-11010"}} {
+		a, b := plans[pair[0]], plans[pair[1]]
+		if !(a.time("window_start").Before(b.time("window_end")) && b.time("window_start").Before(a.time("window_end"))) {
+			t.Errorf("%s and %s do not collide", pair[0], pair[1])
+		}
+	}
+	// RP-10022 lies in the year-end freeze.
+	fz := Freezes(DefaultOptions())[1]
+	if at := plans["RP-10022"].time("planned_at"); at.Before(fz.Start) || !at.Before(fz.End) {
+		t.Errorf("RP-10022 planned at %v, outside the year-end freeze", at)
+	}
+	// INC-110005: sev2, 30 h after deploy-reporting-0006 (finished
+	// 2026-06-29T18:28:20Z → opened 2026-07-01T00:28:20Z), no production
+	// deployment of reporting in between.
+	inc := incidents["INC-110005"]
+	if inc.str("severity") != "sev2" || inc.str("opened_at") != "2026-07-01T00:28:20Z" ||
+		deps["deploy-reporting-0006"].str("finished_at") != "2026-06-29T18:28:20Z" {
+		t.Errorf("INC-110005 = %v", inc.m)
+	}
+	for _, d := range ds["deployment"] {
+		if d.str("service") == "reporting" && d.str("environment") == "production" &&
+			d.time("finished_at").After(deps["deploy-reporting-0006"].time("finished_at")) && d.time("started_at").Before(inc.time("opened_at")) {
+			t.Errorf("%s lies between deploy-reporting-0006 and INC-110005", d.str("id"))
+		}
+	}
+	// INC-10012 is open at the end; INC-60002 was never closed.
+	for _, id := range []string{"INC-10012", "INC-60002"} {
+		if incidents[id].has("resolved_at") || !incidents[id].has("opened_at") {
+			t.Errorf("%s should exist and be unresolved", id)
+		}
+	}
+	if incidents["INC-10012"].str("severity") != "sev2" || incidents["INC-10012"].str("service") != "checkout-api" {
+		t.Errorf("INC-10012 = %v", incidents["INC-10012"].m)
+	}
+}

@@ -47,10 +47,10 @@ func TestLoadsIntoCanonicalTables(t *testing.T) {
 			t.Errorf("%s: %d rows loaded, %d lines", k.Name, counts[k.Name], len(ds[k.Name]))
 		}
 	}
-	// Worked by hand from README.md: CHG-90013 (auth hotfix) was implemented
+	// Worked by hand from README.md: CHG-90015 (auth hotfix) was implemented
 	// and reviewed 4 days 22 hours = 118 hours apart; CHG-40015 8 days 3
 	// hours = 195 hours.
-	for id, want := range map[string]float64{"CHG-90013": 118, "CHG-40015": 195} {
+	for id, want := range map[string]float64{"CHG-90015": 118, "CHG-40015": 195} {
 		var h float64
 		err := db.QueryRowContext(ctx, `select epoch(reviewed_after_at - implemented_at) / 3600 from change_requests where id = ?`, id).Scan(&h)
 		if err != nil || h != want {
