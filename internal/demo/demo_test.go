@@ -187,6 +187,16 @@ func TestReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	dirs["small"] = small
+	tiny := t.TempDir()
+	if _, err := Write(tiny, Options{Seed: 1, Teams: 1, Services: 1, Months: 1, End: time.Date(2025, 3, 1, 12, 0, 0, 0, time.FixedZone("CET", 3600))}); err != nil {
+		t.Fatal(err)
+	}
+	dirs["one service"] = tiny
+	odd := t.TempDir()
+	if _, err := Write(odd, Options{Seed: 99, Teams: 7, Services: 30, Months: 2, End: DefaultEnd, Scale: 0.5}); err != nil {
+		t.Fatal(err)
+	}
+	dirs["7 teams 30 services at half scale"] = odd
 	for name, dir := range dirs {
 		t.Run(name, func(t *testing.T) { checkReferences(t, readDataset(t, dir)) })
 	}
@@ -377,4 +387,12 @@ func BenchmarkWrite(b *testing.B) {
 	}
 	b.ReportMetric(float64(rows), "rows")
 	b.ReportMetric(float64(rows)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+func TestCalendarFreezes(t *testing.T) {
+	got := CalendarFreezes(DefaultOptions())
+	if len(got) != 2 || got[0].Name != "quarter-close" || got[0].Start != "2026-09-25T00:00:00Z" || got[0].End != "2026-09-29T00:00:00Z" ||
+		got[1].Start != "2026-12-19T00:00:00Z" || got[1].End != "2027-01-04T00:00:00Z" {
+		t.Errorf("CalendarFreezes = %+v", got)
+	}
 }
