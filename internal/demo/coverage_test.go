@@ -50,9 +50,18 @@ func TestDatasetExercisesEveryFeature(t *testing.T) {
 			count["service with dependencies"]++
 		}
 	}
+	inChange := map[string]bool{}
+	for _, c := range ds["change"] {
+		for _, sha := range append(c.strs("commit_shas"), c.str("merge_commit_sha")) {
+			inChange[sha] = true
+		}
+	}
 	for _, c := range ds["commit"] {
-		if len(c.strs("parents")) == 2 {
+		switch {
+		case len(c.strs("parents")) == 2:
 			count["merge commit"]++
+		case len(c.strs("parents")) == 1 && !inChange[c.str("sha")]:
+			count["direct commit on main"]++
 		}
 	}
 	for _, c := range ds["change"] {
@@ -122,7 +131,7 @@ func TestDatasetExercisesEveryFeature(t *testing.T) {
 	need := []string{"env staging", "env production", "status success", "status failure", "status cancelled",
 		"link explicit", "changes by change id", "changes by commit sha", "link commit graph", "link time only", "rollback", "hotfix", "hotfix of incident",
 		"deployment with change request", "monorepo service", "service with dependencies", "merge commit",
-		"revert", "open change", "two approvals", "sev1", "sev2", "sev3", "sev4",
+		"direct commit on main", "revert", "open change", "two approvals", "sev1", "sev2", "sev3", "sev4",
 		"incident caused_by_deployment", "incident root_cause_sha", "false positive", "unresolved incident",
 		"incident out of hours", "risk standard", "risk normal", "risk emergency", "cr draft", "cr submitted",
 		"cr approved", "cr rejected", "cr implemented", "cr cancelled", "role peer", "role cab", "role security",

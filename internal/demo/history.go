@@ -320,9 +320,20 @@ func (g *repoGen) commitGraph() {
 	type ev struct {
 		at    time.Time
 		merge bool
-		p     *pr
+		p     *pr // nil: a commit pushed straight to the main branch
 	}
 	var evs []ev
+	// Direct pushes to main (lockfile and configuration updates by the team
+	// lead) come from their own random stream, so that adding them leaves
+	// every other draw, and so every record id, where it was.
+	direct := newRand(g.opts.Seed, uint64(g.rp.idx)+1<<32)
+	for day := g.start.AddDate(0, 0, -10); day.Before(g.end); day = day.AddDate(0, 0, 1) {
+		if !isWeekend(day) && direct.Float64() < 0.12 {
+			if t := day.Add(9*time.Hour + between(direct, 0, 9*time.Hour)); !t.After(g.end) {
+				evs = append(evs, ev{at: t, merge: true})
+			}
+		}
+	}
 	for _, st := range g.states {
 		for _, p := range st.prs {
 			if len(p.commitTimes) == 0 {
@@ -341,6 +352,9 @@ func (g *repoGen) commitGraph() {
 		if evs[a].merge != evs[b].merge {
 			return evs[a].merge
 		}
+		if evs[a].p == nil || evs[b].p == nil {
+			return evs[a].p == nil && evs[b].p != nil
+		}
 		return evs[a].p.num < evs[b].p.num
 	})
 	rootAt := g.start.AddDate(-1, 0, 0)
@@ -350,6 +364,13 @@ func (g *repoGen) commitGraph() {
 	cur := g.root
 	for _, e := range evs {
 		p := e.p
+		if p == nil {
+			sha := newSHA(direct)
+			g.commits = append(g.commits, commitRec{Kind: "commit", SHA: sha, Repo: g.rp.name, Parents: []string{cur}, AuthoredAt: e.at, CommittedAt: e.at, Author: lead})
+			cur = sha
+			g.heads = append(g.heads, head{at: e.at, sha: cur})
+			continue
+		}
 		if !e.merge {
 			parent := cur
 			for _, t := range p.commitTimes {
