@@ -37,9 +37,9 @@ const (
 
 // Conflict kinds.
 const (
-	ConflictEnvironment = "environment"   // two releases in one environment at once
-	ConflictDependency  = "dependency"    // the same, between interdependent services
-	ConflictFreeze      = "freeze"        // a production release inside a freeze
+	ConflictEnvironment = "environment"    // two releases in one environment at once
+	ConflictDependency  = "dependency"     // the same, between interdependent services
+	ConflictFreeze      = "freeze"         // a production release inside a freeze
 	ConflictWindow      = "outside_window" // a production release outside the allowed windows
 )
 
