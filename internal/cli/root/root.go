@@ -7,6 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/internal/cli/calendar"
+	"github.com/shiplog/shiplog/internal/cli/drift"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cmdutil"
@@ -44,5 +46,7 @@ the DORA metrics and answers retrospective and audit questions.`,
 	// One line per verb; keep in DESIGN.md's order.
 	cmd.AddCommand(ingest.NewCmdIngest(f))
 	cmd.AddCommand(query.NewCmdQuery(f, nil))
+	cmd.AddCommand(calendar.NewCmdCalendar(f, nil))
+	cmd.AddCommand(drift.NewCmdDrift(f, nil))
 	return cmd
 }
