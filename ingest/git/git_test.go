@@ -129,7 +129,7 @@ func ts(s string) time.Time {
 	return t.UTC()
 }
 
-func sync(t *testing.T, db *warehouse.DB, dir string) *Stats {
+func syncRepo(t *testing.T, db *warehouse.DB, dir string) *Stats {
 	t.Helper()
 	ctx := context.Background()
 	src, err := New(Config{Repo: dir, Name: "acme/api", Service: "api", TagPattern: DefaultTagPattern})
@@ -186,7 +186,7 @@ func TestSync(t *testing.T) {
 	}
 	defer db.Close()
 
-	st := sync(t, db, r.dir)
+	st := syncRepo(t, db, r.dir)
 	if st.CommitsRead != 5 || st.TagsMatched != 2 {
 		t.Fatalf("first run read %d commits, %d tags; want 5, 2", st.CommitsRead, st.TagsMatched)
 	}
@@ -213,7 +213,7 @@ func TestSync(t *testing.T) {
 	}
 
 	// Nothing changed: nothing read, nothing different.
-	st = sync(t, db, r.dir)
+	st = syncRepo(t, db, r.dir)
 	if st.CommitsRead != 0 || st.TipsChanged {
 		t.Errorf("unchanged re-run read %d commits (tips changed %v); want 0", st.CommitsRead, st.TipsChanged)
 	}
@@ -226,7 +226,7 @@ func TestSync(t *testing.T) {
 	r.gitAs("Linus", "2026-01-07T12:00:00Z", "tag", "-f", "-a", "-m", "release 1.1.0 again", "v1.1.0", c6)
 	r.git("", "tag", "v1.2.0", c7)
 
-	st = sync(t, db, r.dir)
+	st = syncRepo(t, db, r.dir)
 	if st.CommitsRead != 2 {
 		t.Errorf("incremental run read %d commits; want 2 (c6, c7)", st.CommitsRead)
 	}
@@ -268,14 +268,14 @@ func TestSyncAfterRefDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	if st := sync(t, db, r.dir); st.CommitsRead != 2 {
+	if st := syncRepo(t, db, r.dir); st.CommitsRead != 2 {
 		t.Fatalf("first run read %d; want 2", st.CommitsRead)
 	}
 	r.git("", "branch", "-q", "-D", "gone")
 	r.git("", "reflog", "expire", "--expire=now", "--all")
 	r.git("", "gc", "-q", "--prune=now")
 	r.commit("Ada", "2026-02-03T10:00:00Z", "c")
-	if st := sync(t, db, r.dir); st.CommitsRead != 1 {
+	if st := syncRepo(t, db, r.dir); st.CommitsRead != 1 {
 		t.Errorf("run after deleting a branch read %d commits; want 1", st.CommitsRead)
 	}
 	var n int
