@@ -59,9 +59,11 @@ func TestRunFromConfig(t *testing.T) {
 	ios, _, _, errOut := iostreams.Test()
 	now := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
 	opts := &Options{
-		IO:        ios,
-		Now:       func() time.Time { return now },
-		Warehouse: func(ctx context.Context) (*warehouse.DB, error) { return warehouse.Open(ctx, dbPath, warehouse.Options{}) },
+		IO:  ios,
+		Now: func() time.Time { return now },
+		Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
+			return warehouse.Open(ctx, dbPath, warehouse.Options{})
+		},
 		Config: func() (*config.Config, error) {
 			cfg := config.Default()
 			cfg.Sources.Git = []config.Git{{Repo: repo, TagPattern: "^release-[0-9]+$"}}
