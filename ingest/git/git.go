@@ -123,7 +123,7 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 
 	if st.TipsChanged && len(tips) > 0 {
 		fmt.Fprintf(progress, "git: %s: reading commits (%d refs)\n", cfg.Name, len(tips))
-		n, err := s.appendCommits(ctx, conn, tips, old)
+		n, err := s.appendCommits(ctx, conn, tips, old, progress)
 		if err != nil {
 			return nil, err
 		}
@@ -240,10 +240,13 @@ func (s *Source) output(ctx context.Context, stdin io.Reader, args ...string) ([
 	return out, nil
 }
 
-// refTips returns the sorted, distinct commits every ref points at (tags
+// refTips returns the sorted, distinct commits the refs point at (tags
 // peeled to their commit; refs to trees or blobs left out).
 func (s *Source) refTips(ctx context.Context) ([]string, error) {
-	out, err := s.output(ctx, nil, "for-each-ref", "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname)")
+	// Branches, tags and remote-tracking branches; not refs/stash or
+	// refs/notes, whose commits are not history.
+	out, err := s.output(ctx, nil, "for-each-ref", "--format=%(objecttype) %(objectname) %(*objecttype) %(*objectname)",
+		"refs/heads", "refs/tags", "refs/remotes")
 	if err != nil {
 		return nil, fmt.Errorf("git: %s: list refs: %w", s.cfg.Repo, err)
 	}
@@ -286,12 +289,15 @@ func (s *Source) existing(ctx context.Context, shas []string) ([]string, error) 
 	return keep, nil
 }
 
+// progressEvery is how many commits pass between progress lines.
+const progressEvery = 100_000
+
 // logFormat prints one record per commit: fields separated by NUL, records
 // ended by the ASCII record separator.
 const logFormat = "--format=tformat:%H%x00%P%x00%at%x00%ct%x00%an%x00%ae%x1e"
 
 // appendCommits streams `git log tips --not old` into the stage table.
-func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []string) (int64, error) {
+func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []string, progress io.Writer) (int64, error) {
 	var revs strings.Builder
 	for _, t := range tips {
 		revs.WriteString(t + "\n")
@@ -340,6 +346,9 @@ func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []
 				return err
 			}
 			n++
+			if n%progressEvery == 0 {
+				fmt.Fprintf(progress, "git: %s: %d commits read\n", s.cfg.Name, n)
+			}
 		}
 		return a.Close()
 	})

@@ -178,6 +178,12 @@ func TestSync(t *testing.T) {
 	m5 := r.git("", "rev-parse", "HEAD")
 	r.gitAs("Linus", "2026-01-06T12:00:00Z", "tag", "-a", "-m", "release 1.1.0", "v1.1.0")
 	r.git("", "tag", "v1.2.0-rc1")
+	// A note and a stash make commits that are not history.
+	r.gitAs("Ada", "2026-01-06T13:00:00Z", "notes", "add", "-m", "a note", c1)
+	if err := os.WriteFile(filepath.Join(r.dir, "a"), []byte("dirty"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r.gitAs("Ada", "2026-01-06T14:00:00Z", "stash", "-q")
 
 	ctx := context.Background()
 	db, err := warehouse.OpenMemory(ctx)
@@ -316,6 +322,7 @@ func TestConfig(t *testing.T) {
 		{"https://github.com/acme/api.git/", "acme/api"},
 		{"ssh://git@git.example.com:2222/group/sub/api.git", "sub/api"},
 		{"/srv/git/api.git", "git/api"},
+		{"https://x-access-token:s3cret@github.com/acme/api.git", "acme/api"},
 		{"", ""},
 	} {
 		if got := nameFromRemote(tc.remote); got != tc.want {

@@ -3,11 +3,11 @@
 -- audience: retro
 -- kind: query
 -- param: service text ''
---
+WITH RECURSIVE
 -- Production is the environments named production or prod, staging the ones
 -- named staging or stage (any case). `shiplog drift` follows the configured
 -- names and counts commits in memory, which is faster on deep histories.
-WITH RECURSIVE deployed AS (
+deployed AS (
     SELECT id, service,
            CASE WHEN lower(environment) IN ('production', 'prod') THEN 'production'
                 WHEN lower(environment) IN ('staging', 'stage') THEN 'staging'

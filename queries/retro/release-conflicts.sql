@@ -4,13 +4,13 @@
 -- kind: query
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
---
+WITH
 -- A release without a window occupies one hour: a plan from planned_at, a
 -- deployment up to finished_at when it has no started_at. A plan, the
 -- deployment of the same service and version, and a change request with the
 -- releases of the services it names are one release, not a conflict.
 -- Production is the environments named production or prod.
-WITH plans AS (
+plans AS (
     SELECT 'plan' AS kind, id, [service] AS services, coalesce(version, '') AS version,
            lower(coalesce(environment, 'production')) AS environment,
            coalesce(window_start, planned_at) AS start_at,

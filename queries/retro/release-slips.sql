@@ -4,12 +4,12 @@
 -- kind: query
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
---
+WITH
 -- Plans are selected by planned_at in [$from, $to). On time: shipped no
 -- later than the end of the planned window (planned_at when the plan has no
 -- window). Plans for non-production environments are not tracked.
 -- Production is the environments named production or prod.
-WITH plans AS (
+plans AS (
     SELECT id, service, version, planned_at, window_end
     FROM release_plans
     WHERE planned_at >= $from AND planned_at < $to
