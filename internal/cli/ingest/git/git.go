@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -52,6 +53,11 @@ Without --repo, every repository under sources.git in the configuration is read.
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Repo == "" && (opts.Name != "" || opts.Service != "" || opts.TagPattern != "") {
 				return cmdutil.FlagErrorf("--name, --service and --tag-pattern need --repo")
+			}
+			if opts.TagPattern != "" {
+				if _, err := regexp.Compile(opts.TagPattern); err != nil {
+					return cmdutil.FlagErrorf("--tag-pattern: %v", err)
+				}
 			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)

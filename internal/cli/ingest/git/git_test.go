@@ -33,6 +33,12 @@ func TestFlags(t *testing.T) {
 	if err := cmd.Execute(); cmdutil.ExitCode(err) != cmdutil.ExitUsage {
 		t.Errorf("--name without --repo: %v; want a usage error", err)
 	}
+	cmd = NewCmdGit(f, func(context.Context, *Options) error { return nil })
+	cmd.SetArgs([]string{"--repo", "r", "--tag-pattern", "("})
+	cmd.SetErr(ios.ErrOut)
+	if err := cmd.Execute(); cmdutil.ExitCode(err) != cmdutil.ExitUsage || !strings.Contains(err.Error(), "--tag-pattern") {
+		t.Errorf("bad --tag-pattern: %v; want a usage error naming the flag", err)
+	}
 }
 
 func gitRun(t *testing.T, dir string, args ...string) {
