@@ -8,6 +8,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/internal/cli/demo"
+	"github.com/shiplog/shiplog/internal/cli/calendar"
+	"github.com/shiplog/shiplog/internal/cli/drift"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cmdutil"
@@ -46,5 +48,7 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.AddCommand(demo.NewCmdDemo(f))
 	cmd.AddCommand(ingest.NewCmdIngest(f))
 	cmd.AddCommand(query.NewCmdQuery(f, nil))
+	cmd.AddCommand(calendar.NewCmdCalendar(f, nil))
+	cmd.AddCommand(drift.NewCmdDrift(f, nil))
 	return cmd
 }

@@ -1,0 +1,164 @@
+// Package calendar implements `shiplog calendar`: planned and actual
+// releases with their conflicts, as a table, JSON, CSV or an iCalendar file,
+// and the slip of plans against actual releases.
+package calendar
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shiplog/shiplog/calendar"
+	"github.com/shiplog/shiplog/internal/cmdutil"
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/iostreams"
+	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+// Options are the inputs of a calendar run.
+type Options struct {
+	IO        *iostreams.IOStreams
+	Warehouse func(context.Context) (*warehouse.DB, error)
+	Config    func() (*config.Config, error)
+	Now       func() time.Time
+
+	From, To    time.Time
+	Services    []string
+	Format      string
+	Conflicts   bool
+	Slips       bool
+	SlipSummary bool
+}
+
+// NewCmdCalendar returns the command. runF replaces the run function in
+// tests of flag parsing.
+func NewCmdCalendar(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now}
+	var from, to string
+	cmd := &cobra.Command{
+		Use:   "calendar",
+		Short: "Release calendar: planned and actual releases, conflicts and slips",
+		Long: `List planned releases (release plans, change request windows) and actual
+production deployments per service and environment, with their conflicts:
+
+  environment     two releases in one environment at overlapping times
+  dependency      the same, between services where one depends on the other
+  freeze          a production release overlapping a configured freeze
+  outside_window  a production release outside the configured release windows
+
+Windows that only touch (one ends when the next starts) do not overlap.
+Freezes and windows come from the calendar section of the configuration,
+each in its own time zone.
+
+--slips lists each plan against its first successful production deployment
+of the same version (slip in days, on time, late, missed); --slip-summary
+gives the slip distribution per team.`,
+		Example: `  shiplog calendar --from 2026-03-01 --to 2026-04-01
+  shiplog calendar --conflicts --service api
+  shiplog calendar --format ics > releases.ics
+  shiplog calendar --slips --format csv
+  shiplog calendar --slip-summary`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var err error
+			if opts.From, err = parseDate("--from", from); err != nil {
+				return err
+			}
+			if opts.To, err = parseDate("--to", to); err != nil {
+				return err
+			}
+			if !opts.From.IsZero() && !opts.To.IsZero() && !opts.To.After(opts.From) {
+				return cmdutil.FlagErrorf("--to must be after --from")
+			}
+			views := 0
+			for _, v := range []bool{opts.Conflicts, opts.Slips, opts.SlipSummary} {
+				if v {
+					views++
+				}
+			}
+			if views > 1 {
+				return cmdutil.FlagErrorf("choose one of --conflicts, --slips and --slip-summary")
+			}
+			allowed := output.Formats
+			if views == 0 {
+				allowed = append(append([]string{}, output.Formats...), "ics")
+			}
+			if err := output.CheckFormat(opts.Format, allowed...); err != nil {
+				return &cmdutil.FlagError{Err: err}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&from, "from", "", "start of the range (YYYY-MM-DD or RFC 3339, UTC)")
+	cmd.Flags().StringVar(&to, "to", "", "end of the range, exclusive")
+	cmd.Flags().StringSliceVar(&opts.Services, "service", nil, "only these services (repeat or comma-separate)")
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, json, csv, or ics for the calendar")
+	cmd.Flags().BoolVar(&opts.Conflicts, "conflicts", false, "list the conflicts only")
+	cmd.Flags().BoolVar(&opts.Slips, "slips", false, "list each release plan with its slip")
+	cmd.Flags().BoolVar(&opts.SlipSummary, "slip-summary", false, "slip distribution per team (median, p90, share on time, missed)")
+	return cmd
+}
+
+func parseDate(flag, s string) (time.Time, error) {
+	if s == "" {
+		return time.Time{}, nil
+	}
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse("2006-01-02", s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, cmdutil.FlagErrorf("%s: %q is not a date (YYYY-MM-DD or RFC 3339)", flag, s)
+}
+
+// Run prints the calendar view the options ask for.
+func Run(ctx context.Context, opts *Options) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	db, err := opts.Warehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	tty := opts.IO.IsStdoutTTY()
+	if opts.Slips || opts.SlipSummary {
+		f := calendar.SlipFilter{From: opts.From, To: opts.To, Services: opts.Services, Now: opts.Now()}
+		get := calendar.Slips
+		if opts.SlipSummary {
+			get = calendar.SlipSummary
+		}
+		t, err := get(ctx, db, cfg, f)
+		if err != nil {
+			return err
+		}
+		return output.Write(opts.IO.Out, opts.Format, t, tty)
+	}
+	cal, err := calendar.Load(ctx, db, cfg, calendar.Options{From: opts.From, To: opts.To, Services: opts.Services})
+	if err != nil {
+		return err
+	}
+	switch {
+	case opts.Format == "ics":
+		err = calendar.WriteICS(opts.IO.Out, cal, opts.Now())
+	case opts.Conflicts:
+		err = output.Write(opts.IO.Out, opts.Format, cal.ConflictsTable(), tty)
+	default:
+		err = output.Write(opts.IO.Out, opts.Format, cal.EventsTable(), tty)
+	}
+	if err != nil {
+		return err
+	}
+	if n := len(cal.Conflicts); n > 0 && !opts.Conflicts && opts.Format != "json" {
+		fmt.Fprintf(opts.IO.ErrOut, "%d conflicts (shiplog calendar --conflicts lists them)\n", n)
+	}
+	return nil
+}
