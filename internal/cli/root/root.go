@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shiplog/shiplog/internal/cli/demo"
 	"github.com/shiplog/shiplog/internal/cli/calendar"
+	"github.com/shiplog/shiplog/internal/cli/demo"
 	"github.com/shiplog/shiplog/internal/cli/drift"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/query"
