@@ -171,9 +171,10 @@ func metricTileOf(m metricTile, cur, prev row) tile {
 	deploys := cur.count("deployments")
 	switch m.value {
 	case "deployments":
-		t.Value = pluralCount(int64(v), "deployment", "deployments")
+		t.Value = decimal(v)
+		t.Detail = "production deployments"
 		if d, ok := cur.num("deployment_days_per_week"); ok {
-			t.Detail = fmt.Sprintf("on %s a week (median week)", daysText(d))
+			t.Detail += fmt.Sprintf(", on %s a week (median week)", daysText(d))
 		}
 	case "lead_time_median_hours":
 		if n := cur.count("lead_time_changes"); n > 0 {

@@ -138,6 +138,21 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 		charts.WithAriaOpts(&opts.Aria{Enabled: opts.Bool(true)}),
 	}
 	cats, series, names := pivot(t, xi, yi, si)
+	// Rates and shares are drawn as percentages, like the tables show them.
+	if isRate(t.Columns[yi[0]]) {
+		for _, s := range series {
+			for j, v := range s {
+				if f, ok := v.(float64); ok {
+					s[j] = math.Round(f*10000) / 100
+				}
+			}
+		}
+		if si >= 0 {
+			for k := range names {
+				names[k] += " (%)"
+			}
+		}
+	}
 	var option map[string]any
 	var assets []string
 	switch p.Chart {
@@ -150,7 +165,7 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 			for j := range cats {
 				data[j] = opts.LineData{Value: series[k][j]}
 			}
-			c.AddSeries(label(name), data, charts.WithLineChartOpts(opts.LineChart{ConnectNulls: opts.Bool(false), ShowSymbol: opts.Bool(true)}))
+			c.AddSeries(seriesLabel(t, si, name), data, charts.WithLineChartOpts(opts.LineChart{ConnectNulls: opts.Bool(false), ShowSymbol: opts.Bool(true)}))
 		}
 		c.Validate()
 		option, assets = c.JSON(), c.JSAssets.Values
@@ -167,7 +182,7 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 			if p.Chart == dashboards.StackedBar {
 				so = append(so, charts.WithBarChartOpts(opts.BarChart{Stack: "total"}))
 			}
-			c.AddSeries(label(name), data, so...)
+			c.AddSeries(seriesLabel(t, si, name), data, so...)
 		}
 		c.Validate()
 		option, assets = c.JSON(), c.JSAssets.Values
@@ -200,7 +215,7 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 		c := charts.NewHeatMap()
 		c.SetGlobalOptions(append(global[:len(global):len(global)],
 			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
-			charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: xs, Name: label(p.X)}),
+			charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: xs}),
 			charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: ys, Inverse: opts.Bool(true)}),
 			charts.WithVisualMapOpts(opts.VisualMap{Calculable: opts.Bool(true), Min: 0, Max: float32(maxV), Orient: "horizontal", Left: "center", Bottom: "0",
 				InRange: &opts.VisualMapInRange{Color: []string{"#f2f6fc", "#1f5fae"}}}),
@@ -222,6 +237,22 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 		return nil, fmt.Errorf("panel %q: %w", p.Title, err)
 	}
 	return &chartView{ID: id, Option: js, Label: p.Title}, nil
+}
+
+// seriesLabel names a series: a column heading, or a value of the series
+// column as it is.
+func seriesLabel(t *output.Table, si int, name string) string {
+	if si >= 0 {
+		return name
+	}
+	if isRate(name) {
+		return label(name) + " (%)"
+	}
+	return label(name)
+}
+
+func isRate(col string) bool {
+	return strings.HasSuffix(col, "_rate") || strings.HasSuffix(col, "share")
 }
 
 // optionJSON encodes a chart option for a <script> element. encoding/json
@@ -370,7 +401,7 @@ func formatCell(col string, v any) string {
 		return x
 	}
 	if f, ok := number(v); ok {
-		if strings.HasSuffix(col, "_rate") || strings.HasSuffix(col, "share") {
+		if isRate(col) {
 			return percent(f)
 		}
 		return decimal(f)

@@ -82,14 +82,14 @@ func pluralCount(n int64, one, many string) string {
 	return strconv.FormatInt(n, 10) + " " + many
 }
 
-// oneIn says failed out of total as "1 in N" when that is exact or close,
-// and as "F of T" otherwise. total must be positive and failed in (0, total].
+// oneIn says failed out of total as "1 in N" when that is exact, "about 1
+// in N" when N is at least 3, and "F of T" otherwise. It needs
+// 0 < failed < total.
 func oneIn(failed, total int64) string {
 	if total%failed == 0 {
 		return fmt.Sprintf("1 in %d", total/failed)
 	}
-	r := float64(total) / float64(failed)
-	if r >= 2 {
+	if r := float64(total) / float64(failed); r >= 3 {
 		return fmt.Sprintf("about 1 in %d", int64(math.Round(r)))
 	}
 	return fmt.Sprintf("%d of %d", failed, total)
@@ -125,13 +125,14 @@ func summarize(who string, r row) []string {
 		case failed == 0:
 			out = append(out, "No production deployment needed immediate intervention.")
 		default:
-			noun := "production deployments"
-			if deploys == 1 {
-				noun = "production deployment"
-			}
-			s := fmt.Sprintf("%s %s needed immediate intervention", capitalize(oneIn(failed, deploys)), noun)
-			if failed == deploys && deploys == 1 {
+			var s string
+			switch {
+			case failed >= deploys && deploys == 1:
 				s = "The only production deployment needed immediate intervention"
+			case failed >= deploys:
+				s = fmt.Sprintf("Every one of the %d production deployments needed immediate intervention", deploys)
+			default:
+				s = fmt.Sprintf("%s production deployments needed immediate intervention", capitalize(oneIn(failed, deploys)))
 			}
 			if rec, ok := r.num("recovery_median_hours"); ok {
 				s += "; recovery took a median of " + humanHours(rec)
