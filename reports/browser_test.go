@@ -189,7 +189,6 @@ func loadPage(t *testing.T, bctx context.Context, path string, shot string) page
 	return res
 }
 
-
 // TestBrowser opens every page of the fixture from file:// in headless
 // Chromium: no console error, no failed request, no dialog, no injected
 // element, and every chart drawn with its series.

@@ -71,16 +71,15 @@ func (w *writer) panelTable(ctx context.Context, p dashboards.Panel, sc scope) (
 // tiles) and the table equivalent.
 func (pg *page) renderPanel(p dashboards.Panel, t *output.Table) (block, error) {
 	b := block{Heading: p.Title, Text: p.Description}
+	if len(t.Rows) == 0 {
+		b.Empty = "No data for this period."
+		return b, nil
+	}
 	tbl, err := htmlTableOf(t, p.Columns, p.Limit)
 	if err != nil {
 		return b, fmt.Errorf("panel %q: %w", p.Title, err)
 	}
 	b.Table = tbl
-	if len(t.Rows) == 0 {
-		b.Empty = "No data for this period."
-		b.Table = nil
-		return b, nil
-	}
 	switch p.Chart {
 	case dashboards.Table:
 		b.TableOpen = true
