@@ -228,7 +228,7 @@ func newFixture(t testing.TB) *fakeData {
 				{"2026-10-06", "failed deployment", int64(1)}, {"2026-10-06", "rollback", int64(1)},
 				{"2026-10-07", "deployment", int64(2)},
 			}},
-			"retro-events": {Columns: []string{"at", "kind", "service", "id", "detail"}, Rows: [][]any{
+			"retro-events": {Columns: []string{"occurred_at", "kind", "service", "id", "detail"}, Rows: [][]any{
 				{ts("2026-10-05T10:00:00Z"), "deployment", "checkout", "d-1", "v1.4.0"},
 				{ts("2026-10-05T11:15:00Z"), "incident", "checkout", "inc-7", "sev2: " + injection},
 			}},

@@ -13,10 +13,10 @@ with features as (
     where ($team = '' or d.team = $team)
       and a.released_at >= $from and a.released_at < $to
 )
-select feature, 'day ' || day as day, round(share, 4) as share
+select feature, 'day ' || day_number as day, round(share, 4) as share
 from (
-    select feature, released_at, 1 as day, day1_share as share from features
+    select feature, released_at, 1 as day_number, day1_share as share from features
     union all select feature, released_at, 7, day7_share from features
     union all select feature, released_at, 30, day30_share from features
 )
-order by released_at, feature, day
+order by released_at, feature, day_number

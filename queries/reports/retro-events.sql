@@ -6,7 +6,7 @@
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
 with deployments as (
-    select finished_at as at,
+    select finished_at as occurred_at,
            case when is_rollback then 'rollback'
                 when is_hotfix then 'hotfix'
                 else 'deployment' end as kind,
@@ -19,24 +19,24 @@ with deployments as (
       and finished_at >= $from and finished_at < $to
 ),
 failures as (
-    select finished_at as at, 'failed deployment' as kind, service,
+    select finished_at as occurred_at, 'failed deployment' as kind, service,
            deployment_id as id, reason as detail
     from fct_failures
     where ($team = '' or team = $team)
       and finished_at >= $from and finished_at < $to
 ),
 incidents as (
-    select opened_at as at, 'incident' as kind, service,
+    select opened_at as occurred_at, 'incident' as kind, service,
            incident_id as id, severity || ': ' || coalesce(title, '') as detail
     from fct_incidents
     where not coalesce(is_false_positive, false)
       and ($team = '' or team = $team)
       and opened_at >= $from and opened_at < $to
 )
-select at, kind, service, id, detail
+select occurred_at, kind, service, id, detail
 from (
     select * from deployments
     union all select * from failures
     union all select * from incidents
 )
-order by at, kind, id
+order by occurred_at, kind, id

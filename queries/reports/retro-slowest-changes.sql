@@ -5,7 +5,7 @@
 -- param: team text ''
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
--- param: limit int 20
+-- param: limit int '20'
 select change_id, service, title, author,
        round(lead_time_hours, 2) as lead_time_hours,
        round(coding_hours, 2) as coding_hours,

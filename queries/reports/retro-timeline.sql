@@ -6,7 +6,7 @@
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
 with deployments as (
-    select finished_at as at,
+    select finished_at as occurred_at,
            case when is_rollback then 'rollback'
                 when is_hotfix then 'hotfix'
                 else 'deployment' end as kind
@@ -16,13 +16,13 @@ with deployments as (
       and finished_at >= $from and finished_at < $to
 ),
 failures as (
-    select finished_at as at, 'failed deployment' as kind
+    select finished_at as occurred_at, 'failed deployment' as kind
     from fct_failures
     where ($team = '' or team = $team)
       and finished_at >= $from and finished_at < $to
 ),
 incidents as (
-    select opened_at as at, 'incident' as kind
+    select opened_at as occurred_at, 'incident' as kind
     from fct_incidents
     where not coalesce(is_false_positive, false)
       and ($team = '' or team = $team)
@@ -33,7 +33,7 @@ events as (
     union all select * from failures
     union all select * from incidents
 )
-select strftime(timezone('UTC', at), '%Y-%m-%d') as day,
+select strftime(timezone('UTC', occurred_at), '%Y-%m-%d') as day,
        kind,
        count(*) as events
 from events
