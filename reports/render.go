@@ -390,7 +390,7 @@ func formatCell(col string, v any) string {
 	case nil:
 		return "—"
 	case time.Time:
-		return x.UTC().Format("2006-01-02 15:04")
+		return category(x)
 	case bool:
 		if x {
 			return "yes"
@@ -425,11 +425,11 @@ func decimal(f float64) string {
 }
 
 func percent(f float64) string {
-	p := f * 100
-	if p != 0 && math.Abs(p) < 10 && p != math.Trunc(p) {
-		return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+	p := math.Round(f*1000) / 10 // one decimal, rounded half away from zero
+	if p == math.Trunc(p) {
+		return strconv.FormatFloat(p, 'f', 0, 64) + "%"
 	}
-	return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
 }
 
 // label turns a column name into a heading: lead_time_median_hours →

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/shiplog/shiplog/dashboards"
+	"github.com/shiplog/shiplog/internal/output"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden.html")
@@ -219,5 +220,25 @@ func TestQueryCalls(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("no call %q in %q", want, data.calls)
+	}
+}
+
+func TestKPIPanel(t *testing.T) {
+	pg := newPage("t", "", oct, nov, fixedNow)
+	tbl := &output.Table{Columns: []string{"deployments", "change_failure_rate", "lead_time_median_hours"}, Rows: [][]any{{int64(24), 0.125, nil}}}
+	b, err := pg.renderPanel(dashboards.Panel{Title: "Now", Chart: dashboards.KPI, Query: "q", Y: []string{"deployments", "change_failure_rate", "lead_time_median_hours"}}, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tl := range b.Tiles {
+		got = append(got, tl.Label+"="+tl.Value)
+	}
+	// 0.125 is 12.5%; NULL is a dash, never 0.
+	if want := "Deployments=24 Change failure rate=12.5% Lead time median hours=—"; strings.Join(got, " ") != want {
+		t.Errorf("tiles %q, want %q", strings.Join(got, " "), want)
+	}
+	if _, err := pg.renderPanel(dashboards.Panel{Title: "Bad", Chart: dashboards.Line, Query: "q", X: "day", Y: []string{"deployments"}}, tbl); err == nil || !strings.Contains(err.Error(), `x: no column "day"`) {
+		t.Errorf("missing x column: %v", err)
 	}
 }
