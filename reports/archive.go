@@ -218,3 +218,18 @@ func Verify(dir string) ([]string, error) {
 	}
 	return problems, nil
 }
+
+// ManifestHead returns the number of entries of an archive's manifest and
+// the hash of its last entry. Keeping the head somewhere else (a ticket, a
+// signed mail) also detects the one change the chain alone cannot: the
+// removal of the last entries together with their files.
+func ManifestHead(dir string) (int, string, error) {
+	entries, err := readManifest(filepath.Join(dir, ManifestName))
+	if err != nil {
+		return 0, "", err
+	}
+	if len(entries) == 0 {
+		return 0, zeroHash, nil
+	}
+	return len(entries), entries[len(entries)-1].Hash, nil
+}

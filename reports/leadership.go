@@ -36,7 +36,7 @@ func (w *writer) leadership(ctx context.Context) error {
 	}
 	pf, pt := previous(w.from, w.to)
 	get := func(level string, teams []string, from, to time.Time) ([]row, error) {
-		t, err := w.data.Metrics(ctx, MetricsFilter{Teams: teams, From: from, To: to, Level: level})
+		t, err := w.metrics(ctx, MetricsFilter{Teams: teams, From: from, To: to, Level: level})
 		if err != nil {
 			return nil, fmt.Errorf("leadership: metrics (%s): %w", level, err)
 		}
@@ -128,11 +128,11 @@ func (w *writer) scorecard(ctx context.Context, pg *page, spec dashboards.Spec, 
 	if team != "" {
 		teams = []string{team}
 	}
-	sc, err := w.data.Metrics(ctx, MetricsFilter{Teams: teams, From: w.from, To: w.to, Level: "service"})
+	sc, err := w.metrics(ctx, MetricsFilter{Teams: teams, From: w.from, To: w.to, Level: "service"})
 	if err != nil {
 		return fmt.Errorf("leadership: metrics (service): %w", err)
 	}
-	sp, err := w.data.Metrics(ctx, MetricsFilter{Teams: teams, From: pf, To: pt, Level: "service"})
+	sp, err := w.metrics(ctx, MetricsFilter{Teams: teams, From: pf, To: pt, Level: "service"})
 	if err != nil {
 		return fmt.Errorf("leadership: metrics (service): %w", err)
 	}

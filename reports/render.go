@@ -38,7 +38,7 @@ func (w *writer) panelTable(ctx context.Context, p dashboards.Panel, sc scope) (
 		if sc.Team != "" {
 			f.Teams = []string{sc.Team}
 		}
-		t, err := w.data.Metrics(ctx, f)
+		t, err := w.metrics(ctx, f)
 		if err != nil {
 			return nil, fmt.Errorf("panel %q: metrics: %w", p.Title, err)
 		}
@@ -64,6 +64,24 @@ func (w *writer) panelTable(ctx context.Context, p dashboards.Panel, sc scope) (
 	if err != nil {
 		return nil, fmt.Errorf("panel %q: query %s: %w", p.Title, p.Query, err)
 	}
+	return t, nil
+}
+
+// metrics asks the data layer once per distinct filter: the trend panels
+// of a page share one.
+func (w *writer) metrics(ctx context.Context, f MetricsFilter) (*output.Table, error) {
+	key := fmt.Sprintf("%q|%q|%s|%s|%s|%s", f.Services, f.Teams, f.From.Format(time.RFC3339Nano), f.To.Format(time.RFC3339Nano), f.By, f.Level)
+	if t, ok := w.metricsCache[key]; ok {
+		return t, nil
+	}
+	t, err := w.data.Metrics(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if w.metricsCache == nil {
+		w.metricsCache = map[string]*output.Table{}
+	}
+	w.metricsCache[key] = t
 	return t, nil
 }
 

@@ -159,6 +159,8 @@ type writer struct {
 	opts     Options
 	from, to time.Time
 	pages    []rendered
+
+	metricsCache map[string]*output.Table
 }
 
 type rendered struct {

@@ -281,7 +281,11 @@ func RunVerify(ctx context.Context, opts *Options) error {
 	if len(problems) > 0 {
 		return &cmdutil.ExitCodeError{Code: cmdutil.ExitError, Msg: fmt.Sprintf("archive %s: %d problem(s) found", opts.Dir, len(problems))}
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "archive %s: intact\n", opts.Dir)
+	n, head, err := reports.ManifestHead(opts.Dir)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "archive %s: intact, %d entries, head %s\n", opts.Dir, n, head)
 	return nil
 }
 
