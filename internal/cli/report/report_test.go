@@ -169,3 +169,50 @@ func TestWriteArchiveVerify(t *testing.T) {
 		t.Fatalf("tampered archive: %v", err)
 	}
 }
+
+// TestUserDashboard renders a spec from reports.dashboards_dir, found
+// relative to the configuration file.
+func TestUserDashboard(t *testing.T) {
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "boards"), 0o755)
+	spec := "name: mine\ntitle: My board <b>\npanels:\n  - title: Slowest\n    query: retro-slowest-changes\n    params: {team: $team, limit: \"5\"}\n    chart: table\n"
+	if err := os.WriteFile(filepath.Join(dir, "boards", "mine.yaml"), []byte(spec), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, ios := testFactory()
+	cfg := config.Default()
+	cfg.Path = filepath.Join(dir, "shiplog.yaml")
+	cfg.Reports.DashboardsDir = "boards"
+	f.SetConfig(cfg)
+	data := &emptyData{}
+	opts := newOptions(f)
+	opts.Data = func(ctx context.Context) (reports.Data, func() error, error) {
+		return data, func() error { return nil }, nil
+	}
+	opts.Out = filepath.Join(dir, "site")
+	opts.Dashboard = "mine"
+	if err := RunDashboard(context.Background(), opts); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(data.queries, ",") != "retro-slowest-changes" {
+		t.Errorf("queries run: %v", data.queries)
+	}
+	b, err := os.ReadFile(filepath.Join(opts.Out, "dashboard-mine.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "<h1>My board &lt;b&gt;</h1>") {
+		t.Errorf("title not rendered escaped")
+	}
+	if !strings.Contains(ios.Out.(interface{ String() string }).String(), "index.html") {
+		t.Errorf("index path not printed")
+	}
+	opts.Dashboard = "nope"
+	if err := RunDashboard(context.Background(), opts); err == nil || !strings.Contains(err.Error(), `no dashboard named "nope"`) {
+		t.Errorf("unknown dashboard: %v", err)
+	}
+	cfg.Reports.DashboardsDir = "missing"
+	if err := RunDashboard(context.Background(), opts); err == nil || !strings.Contains(err.Error(), "reports.dashboards_dir") {
+		t.Errorf("missing folder: %v", err)
+	}
+}
