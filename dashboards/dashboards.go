@@ -90,6 +90,9 @@ type Panel struct {
 	Columns []string `yaml:"columns"`
 	// Limit caps the rows shown in the data table (0 = all).
 	Limit int `yaml:"limit"`
+	// Colors are the series colours in order (#rgb or #rrggbb); empty
+	// means the default palette.
+	Colors []string `yaml:"colors"`
 }
 
 // MetricsSource asks the metrics engine for one level and period size.
@@ -100,7 +103,10 @@ type MetricsSource struct {
 	By string `yaml:"by"`
 }
 
-var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+var (
+	nameRE  = regexp.MustCompile(`^[a-z0-9][a-z0-9_-]*$`)
+	colorRE = regexp.MustCompile(`^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$`)
+)
 
 // Parse reads one spec from YAML. file names the source in errors and gives
 // the expected name.
@@ -166,6 +172,11 @@ func (p Panel) validate() error {
 		case "", "week", "month", "quarter":
 		default:
 			return fmt.Errorf("metrics.by: %q is not one of week, month, quarter", m.By)
+		}
+	}
+	for _, c := range p.Colors {
+		if !colorRE.MatchString(c) {
+			return fmt.Errorf("colors: %q is not a colour like #1f5fae", c)
 		}
 	}
 	if p.Limit < 0 {

@@ -35,6 +35,7 @@ func TestParseErrors(t *testing.T) {
 		{"bad level", "x.yaml", "name: x\ntitle: X\npanels: [{title: A, metrics: {level: galaxy}, chart: table}]", `metrics.level: "galaxy" is not one of`},
 		{"bad variable", "x.yaml", "name: x\ntitle: X\npanels: [{title: A, query: q, chart: table, params: {team: $teams}}]", "params.team: unknown variable $teams"},
 		{"empty", "x.yaml", "", "x.yaml: empty dashboard spec"},
+		{"bad colour", "x.yaml", "name: x\ntitle: X\npanels: [{title: A, query: q, chart: table, colors: ['red;']}]", `colors: "red;" is not a colour`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

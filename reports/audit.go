@@ -74,7 +74,7 @@ func (w *writer) audit(ctx context.Context) error {
 	}
 	if len(results) > 0 {
 		b, err := pg.renderPanel(dashboards.Panel{Title: "Controls", Description: "Items each control checked in the period, passed and failed.",
-			Query: "audit", Chart: dashboards.StackedBar, X: "control", Y: []string{"passed", "failed"}}, summary)
+			Query: "audit", Chart: dashboards.StackedBar, X: "control", Y: []string{"passed", "failed"}, Colors: []string{"#1a7f37", "#cf222e"}}, summary)
 		if err != nil {
 			return err
 		}

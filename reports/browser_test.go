@@ -65,6 +65,7 @@ type pageLoad struct {
 	problems []string // console errors, exceptions, failed requests, dialogs
 	charts   []chartState
 	images   int
+	text     string
 }
 
 type chartState struct {
@@ -173,6 +174,11 @@ func loadPage(t *testing.T, bctx context.Context, path string, shot string) page
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+	text, err := chromedp.Run(tctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	res.text = text
 	if shot != "" {
 		buf, err := chromedp.Run(tctx, chromedp.FullScreenshot(100))
 		if err != nil {
@@ -217,6 +223,9 @@ func TestBrowser(t *testing.T) {
 			}
 			if pl.images != 0 {
 				t.Errorf("%d <img> elements in the page (the data injected markup)", pl.images)
+			}
+			if f == "retro.html" && !strings.Contains(pl.text, injection) {
+				t.Errorf("the injected title is not shown as text")
 			}
 			html, _ := os.ReadFile(filepath.Join(out, f))
 			if want := strings.Count(string(html), "data-echart>"); len(pl.charts) != want {

@@ -22,7 +22,7 @@ func (w *writer) retro(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.add("retro.html", pg.Title+" — "+pg.Subtitle, Retro, body)
+	w.add(scopedFile("retro", w.opts.Team), pg.Title+" — "+pg.Subtitle, Retro, body)
 	return nil
 }
 
@@ -36,7 +36,7 @@ func (w *writer) dashboard(ctx context.Context, spec dashboards.Spec) error {
 	if err != nil {
 		return err
 	}
-	w.add("dashboard-"+spec.Name+".html", pg.Title+" — "+pg.Subtitle, "dashboard", body)
+	w.add(scopedFile("dashboard-"+spec.Name, w.opts.Team), pg.Title+" — "+pg.Subtitle, "dashboard", body)
 	return nil
 }
 

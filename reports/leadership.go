@@ -332,9 +332,16 @@ func teamBlock(teams []string, cur []row, byTeam func([]row, string) row) block 
 	return b
 }
 
-// teamFile is the page of one team: its name made safe for a file name,
-// with a short hash when that changed it (two names cannot collide).
-func teamFile(team string) string {
+// teamFile is the leadership page of one team.
+func teamFile(team string) string { return scopedFile("leadership", team) }
+
+// scopedFile names the page of a report for a team: the team's name made
+// safe for a file name, with a short hash when that changed it, so two names
+// cannot collide. Without a team it is the report's own name.
+func scopedFile(base, team string) string {
+	if team == "" {
+		return base + ".html"
+	}
 	var sb strings.Builder
 	for _, r := range strings.ToLower(team) {
 		switch {
@@ -352,5 +359,5 @@ func teamFile(team string) string {
 		sum := sha256.Sum256([]byte(team))
 		slug += "-" + hex.EncodeToString(sum[:3])
 	}
-	return "leadership-" + slug + ".html"
+	return base + "-" + slug + ".html"
 }

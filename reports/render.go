@@ -154,6 +154,9 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 		charts.WithGridOpts(opts.Grid{Left: "3%", Right: "3%", Bottom: "48", ContainLabel: opts.Bool(true)}),
 		charts.WithAriaOpts(&opts.Aria{Enabled: opts.Bool(true)}),
 	}
+	if len(p.Colors) > 0 {
+		global = append(global, charts.WithColorsOpts(opts.Colors(p.Colors)))
+	}
 	cats, series, names := pivot(t, xi, yi, si)
 	// Rates and shares are drawn as percentages, like the tables show them.
 	if isRate(t.Columns[yi[0]]) {
