@@ -392,14 +392,21 @@ func number(v any) (float64, bool) {
 	return f, true
 }
 
-// category renders an x value: dates without a time when at midnight.
+// category renders an x value. Times are UTC, as short as they can be
+// without losing a second: a date at midnight, minutes when the seconds are
+// zero.
 func category(v any) string {
 	if t, ok := v.(time.Time); ok {
 		t = t.UTC()
-		if t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 {
+		switch {
+		case t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0:
 			return t.Format("2006-01-02")
+		case t.Second() == 0 && t.Nanosecond() == 0:
+			return t.Format("2006-01-02 15:04")
+		case t.Nanosecond() == 0:
+			return t.Format("2006-01-02 15:04:05")
 		}
-		return t.Format("2006-01-02 15:04")
+		return t.Format("2006-01-02 15:04:05.999999")
 	}
 	return output.Text(v)
 }
