@@ -208,6 +208,8 @@ func newFixture(t testing.TB) *fakeData {
 				return metricsTable("team", m(coreTeam, oct, nov, orgOct), m("payments", oct, nov, paymentsOct))
 			case f.Level == "team" && prev:
 				return metricsTable("team", m(coreTeam, sep, oct, orgSep))
+			case f.Level == "service" && len(f.Teams) == 1 && f.Teams[0] == "payments":
+				return metricsTable("service")
 			case f.Level == "service" && cur:
 				return metricsTable("service",
 					m("checkout", oct, nov, map[string]any{"deployments": int64(8), "failed_deployments": int64(2), "change_failure_rate": 0.25, "recovery_median_hours": 1.5, "unrecovered_failures": int64(0)}),

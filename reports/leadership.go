@@ -280,6 +280,9 @@ func topRisks(cur, prev []row, n int) []string {
 		}
 		return a.service < b.service
 	})
+	if len(cur) == 0 {
+		return []string{"No service has figures for this period, so there is nothing to compare."}
+	}
 	if len(risks) == 0 {
 		return []string{"No service's change failure rate or recovery time worsened against the previous period, and every failed deployment was recovered."}
 	}

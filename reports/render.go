@@ -114,6 +114,9 @@ func (pg *page) renderPanel(p dashboards.Panel, t *output.Table) (block, error) 
 		if err != nil {
 			return b, err
 		}
+		if c == nil {
+			b.Empty = "Nothing to draw: every value is empty for this period."
+		}
 		b.Chart = c
 	}
 	return b, nil
@@ -142,6 +145,9 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 		if vi = colIndex(t, p.Value); vi < 0 {
 			return nil, fmt.Errorf("panel %q: value: no column %q in the result", p.Title, p.Value)
 		}
+	}
+	if !anyNumber(t, p) {
+		return nil, nil
 	}
 	pg.charts++
 	id := fmt.Sprintf("chart-%d", pg.charts)
@@ -257,6 +263,24 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 		return nil, fmt.Errorf("panel %q: %w", p.Title, err)
 	}
 	return &chartView{ID: id, Option: js, Label: p.Title}, nil
+}
+
+// anyNumber reports whether a chart would draw anything: some value
+// column holds a number.
+func anyNumber(t *output.Table, p dashboards.Panel) bool {
+	cols := p.Y
+	if p.Chart == dashboards.Heatmap {
+		cols = []string{p.Value}
+	}
+	for _, c := range cols {
+		i := colIndex(t, c)
+		for _, r := range t.Rows {
+			if _, ok := number(r[i]); ok {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // seriesLabel names a series: a column heading, or a value of the series

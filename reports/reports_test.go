@@ -114,6 +114,8 @@ func TestLeadershipWording(t *testing.T) {
 		"Team payments made no production deployments in this period, so there is no change failure rate, recovery time or rework rate to report.",
 		"no production deployments",
 		"no figure for the previous period",
+		"No service has figures for this period, so there is nothing to compare.",
+		"Nothing to draw: every value is empty for this period.",
 	} {
 		if !strings.Contains(pay, want) {
 			t.Errorf("leadership-payments.html lacks %q", want)
