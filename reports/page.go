@@ -147,6 +147,13 @@ func (w *writer) index() ([]byte, error) {
 		}
 		entries = append(entries, indexEntry{File: name, Title: title})
 	}
+	sort.SliceStable(entries, func(i, j int) bool {
+		ri, rj := indexRank(entries[i].File), indexRank(entries[j].File)
+		if ri != rj {
+			return ri < rj
+		}
+		return entries[i].File < entries[j].File
+	})
 	var buf bytes.Buffer
 	err := pageTmpl.ExecuteTemplate(&buf, "index.html.tmpl", map[string]any{
 		"Now":     w.opts.Now.Format("2006-01-02 15:04 UTC"),
@@ -157,6 +164,17 @@ func (w *writer) index() ([]byte, error) {
 		return nil, fmt.Errorf("reports: render index: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// indexRank orders the index: the organisation's leadership page, the team
+// pages, retrospectives, audits, dashboards, anything else.
+func indexRank(file string) int {
+	for i, prefix := range []string{"leadership.html", "leadership-", "retro", "audit", "dashboard-"} {
+		if strings.HasPrefix(file, prefix) {
+			return i
+		}
+	}
+	return 9
 }
 
 var unescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'", "&quot;", `"`, "&amp;", "&")
