@@ -282,3 +282,22 @@ func writeFile(path string, data []byte) error {
 	}
 	return nil
 }
+
+// RenderDashboard renders one spec to a page in memory, for a server that
+// serves it (with EChartsJS at EChartsPath beside it) instead of writing
+// files.
+func RenderDashboard(ctx context.Context, data Data, opts Options, spec dashboards.Spec) ([]byte, error) {
+	w, err := newWriter(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := w.specPage(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return pg.render()
+}
+
+// EChartsJS returns the embedded ECharts script that every page loads from
+// EChartsPath.
+func EChartsJS() []byte { return append([]byte(nil), echartsJS...) }

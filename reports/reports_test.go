@@ -244,3 +244,25 @@ func TestKPIPanel(t *testing.T) {
 		t.Errorf("missing x column: %v", err)
 	}
 }
+
+func TestRenderDashboard(t *testing.T) {
+	spec, err := dashboards.Find("retro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := RenderDashboard(context.Background(), newFixture(t), Options{Now: fixedNow}, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "retro.golden.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same page as the file report writes.
+	if !bytes.Equal(b, golden) {
+		t.Errorf("RenderDashboard(retro) differs from retro.golden.html")
+	}
+	if !bytes.Equal(EChartsJS(), echartsJS) {
+		t.Errorf("EChartsJS differs from the embedded file")
+	}
+}

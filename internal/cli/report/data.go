@@ -41,6 +41,15 @@ func OpenData(ctx context.Context, f *cmdutil.Factory) (reports.Data, func() err
 	return &warehouseData{db: db, cfg: cfg}, db.Close, nil
 }
 
+// WarehouseData answers reports from an open warehouse (for `demo` and
+// `serve`, which hold one already). The caller keeps ownership of db.
+func WarehouseData(db *warehouse.DB, cfg *config.Config) (reports.Data, error) {
+	if RunQuery == nil || ComputeMetrics == nil || RunAudit == nil {
+		return nil, errNotWired
+	}
+	return &warehouseData{db: db, cfg: cfg}, nil
+}
+
 // warehouseData answers a report from the warehouse.
 type warehouseData struct {
 	db  *warehouse.DB
