@@ -85,7 +85,7 @@ func TestLeadershipWording(t *testing.T) {
 	}
 	org := read("leadership.html")
 	for _, want := range []string{
-		"The organisation shipped 24 deployments to production, deploying on 4 days a week in a typical week.",
+		"The organisation shipped 24 deployments to production, on a median of 4 days a week.",
 		"A typical change reached production 30 hours after its first commit; 1 in 10 took longer than 3 days.",
 		"1 in 8 production deployments needed immediate intervention; recovery took a median of 3 hours.",
 		"8.3% of deployments (2) were unplanned rollbacks or hotfixes.",

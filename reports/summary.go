@@ -105,7 +105,7 @@ func summarize(who string, r row) []string {
 	} else {
 		s := fmt.Sprintf("%s shipped %s to production", who, pluralCount(deploys, "deployment", "deployments"))
 		if d, ok := r.num("deployment_days_per_week"); ok {
-			s += fmt.Sprintf(", deploying on %s a week in a typical week", daysText(d))
+			s += fmt.Sprintf(", on a median of %s a week", daysText(d))
 		}
 		out = append(out, s+".")
 	}

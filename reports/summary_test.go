@@ -32,7 +32,7 @@ func TestSummarize(t *testing.T) {
 			[]string{"Team x shipped 1 deployment to production.", "No change could be traced from its first commit to production, so lead time is unknown.",
 				"The only production deployment needed immediate intervention; 1 failure is not recovered yet.", "There was 1 incident; resolving one took a median of 15 minutes."}},
 		{"all failed", row{"deployments": int64(2), "failed_deployments": int64(2), "deployment_days_per_week": 1.5},
-			[]string{"Team x shipped 2 deployments to production, deploying on 1.5 days a week in a typical week.", "No change could be traced from its first commit to production, so lead time is unknown.",
+			[]string{"Team x shipped 2 deployments to production, on a median of 1.5 days a week.", "No change could be traced from its first commit to production, so lead time is unknown.",
 				"Every one of the 2 production deployments needed immediate intervention."}},
 	}
 	for _, tt := range tests {
