@@ -32,6 +32,8 @@ type Config struct {
 	Calendar Calendar `yaml:"calendar"`
 	// Serve configures `shiplog serve`.
 	Serve Serve `yaml:"serve"`
+	// Reports configures `shiplog report`.
+	Reports Reports `yaml:"reports"`
 	// Schedules maps a job (a source name, "transform", "reports") to a cron
 	// expression for `shiplog serve`.
 	Schedules map[string]string `yaml:"schedules"`
@@ -167,7 +169,7 @@ func (c *Config) Validate() error {
 	if m.AdoptionTarget <= 0 || m.AdoptionTarget > 1 {
 		return errors.New("metrics.adoption_target: must be a share between 0 and 1 (for example 0.5)")
 	}
-	for _, v := range []func() error{c.Sources.validate, c.Controls.validate, c.Gate.validate, c.Calendar.validate, c.Serve.validate} {
+	for _, v := range []func() error{c.Sources.validate, c.Controls.validate, c.Gate.validate, c.Calendar.validate, c.Serve.validate, c.Reports.validate} {
 		if err := v(); err != nil {
 			return err
 		}

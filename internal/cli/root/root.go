@@ -12,6 +12,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/drift"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/query"
+	"github.com/shiplog/shiplog/internal/cli/report"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -50,5 +51,6 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.AddCommand(query.NewCmdQuery(f, nil))
 	cmd.AddCommand(calendar.NewCmdCalendar(f, nil))
 	cmd.AddCommand(drift.NewCmdDrift(f, nil))
+	cmd.AddCommand(report.NewCmdReport(f))
 	return cmd
 }

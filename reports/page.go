@@ -1,0 +1,182 @@
+package reports
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+//go:embed templates/*.tmpl
+var templateFS embed.FS
+
+var pageTmpl = template.Must(template.New("").ParseFS(templateFS, "templates/*.tmpl"))
+
+// page is everything one HTML file shows. Strings are plain text; the
+// template escapes them.
+type page struct {
+	Title    string
+	Subtitle string
+	Period   string
+	Now      string
+	// Facts are label/value lines under the heading (audit: fingerprint).
+	Facts []fact
+	// Summary is the plain-language reading of the numbers.
+	Summary []string
+	// Risks are the top risks, one sentence each.
+	Risks      []string
+	RisksTitle string
+	Tiles      []tile
+	Blocks     []block
+	Script     string
+
+	charts int
+}
+
+type fact struct{ Label, Value string }
+
+// tile is one headline number.
+type tile struct {
+	Label string
+	Value string
+	// Detail is a second line (p90, counts).
+	Detail string
+	// Tier is elite, high, medium, low or "" (no tier).
+	Tier string
+	// Change is the comparison with the previous period; Better/Worse colour it.
+	Change        string
+	Better, Worse bool
+}
+
+// block is one section: a heading, a sentence, a chart or tiles, and the
+// table equivalent.
+type block struct {
+	Heading string
+	Text    string
+	Tiles   []tile
+	Chart   *chartView
+	Table   *htmlTable
+	// TableOpen shows the table instead of folding it under the chart.
+	TableOpen bool
+	// Empty replaces chart and table when there are no rows.
+	Empty string
+	// Status is a pass/fail badge next to the heading (audit).
+	Status string
+}
+
+type chartView struct {
+	ID     string
+	Option template.JS
+	Label  string
+}
+
+type htmlTable struct {
+	Columns []string
+	Rows    [][]cell
+	// More counts rows left out by a limit.
+	More int
+}
+
+type cell struct {
+	Text string
+	Href string
+	Num  bool
+	Tier string
+}
+
+func newPage(title, subtitle string, from, to, now time.Time) *page {
+	return &page{
+		Title:    title,
+		Subtitle: subtitle,
+		Period:   periodText(from, to),
+		Now:      now.UTC().Format("2006-01-02 15:04 UTC"),
+		Script:   EChartsPath,
+	}
+}
+
+// periodText shows [from, to) as people read it: the last day included.
+func periodText(from, to time.Time) string {
+	last := to.Add(-time.Nanosecond)
+	if from.Equal(monthStart(from)) && to.Equal(monthStart(to)) && to.Equal(from.AddDate(0, 1, 0)) {
+		return from.Format("January 2006")
+	}
+	return day(from) + " to " + day(last)
+}
+
+func (p *page) render() ([]byte, error) {
+	var buf bytes.Buffer
+	if err := pageTmpl.ExecuteTemplate(&buf, "page.html.tmpl", p); err != nil {
+		return nil, fmt.Errorf("reports: render %q: %w", p.Title, err)
+	}
+	return buf.Bytes(), nil
+}
+
+type indexEntry struct {
+	File, Title string
+}
+
+var titleRE = regexp.MustCompile(`(?s)<title>(.*?)</title>`)
+
+// index links every page in the output folder: those of this run and any
+// written there before.
+func (w *writer) index() ([]byte, error) {
+	seen := map[string]bool{}
+	var entries []indexEntry
+	for _, p := range w.pages {
+		seen[p.file] = true
+		entries = append(entries, indexEntry{File: p.file, Title: p.title})
+	}
+	old, _ := filepath.Glob(filepath.Join(w.opts.Out, "*.html"))
+	sort.Strings(old)
+	for _, path := range old {
+		name := filepath.Base(path)
+		if name == "index.html" || seen[name] {
+			continue
+		}
+		title := name
+		if b, err := os.ReadFile(path); err == nil {
+			if m := titleRE.FindSubmatch(b); m != nil {
+				title = unescape(string(m[1]))
+			}
+		}
+		entries = append(entries, indexEntry{File: name, Title: title})
+	}
+	sort.SliceStable(entries, func(i, j int) bool {
+		ri, rj := indexRank(entries[i].File), indexRank(entries[j].File)
+		if ri != rj {
+			return ri < rj
+		}
+		return entries[i].File < entries[j].File
+	})
+	var buf bytes.Buffer
+	err := pageTmpl.ExecuteTemplate(&buf, "index.html.tmpl", map[string]any{
+		"Now":     w.opts.Now.Format("2006-01-02 15:04 UTC"),
+		"Period":  periodText(w.from, w.to),
+		"Entries": entries,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reports: render index: %w", err)
+	}
+	return buf.Bytes(), nil
+}
+
+// indexRank orders the index: the organisation's leadership page, the team
+// pages, retrospectives, audits, dashboards, anything else.
+func indexRank(file string) int {
+	for i, prefix := range []string{"leadership.html", "leadership-", "retro", "audit", "dashboard-"} {
+		if strings.HasPrefix(file, prefix) {
+			return i
+		}
+	}
+	return 9
+}
+
+var unescaper = strings.NewReplacer("&lt;", "<", "&gt;", ">", "&#34;", `"`, "&#39;", "'", "&quot;", `"`, "&amp;", "&")
+
+func unescape(s string) string { return unescaper.Replace(s) }

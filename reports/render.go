@@ -1,0 +1,535 @@
+package reports
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-echarts/go-echarts/v2/charts"
+	"github.com/go-echarts/go-echarts/v2/opts"
+
+	"github.com/shiplog/shiplog/dashboards"
+	"github.com/shiplog/shiplog/internal/output"
+)
+
+// scope is what a panel is drawn for: a team (or the organisation) and a
+// window.
+type scope struct {
+	Team     string
+	From, To time.Time
+}
+
+// panelTable fetches the rows of a panel.
+func (w *writer) panelTable(ctx context.Context, p dashboards.Panel, sc scope) (*output.Table, error) {
+	if p.Metrics != nil {
+		f := MetricsFilter{From: sc.From, To: sc.To, By: p.Metrics.By, Level: p.Metrics.Level}
+		if f.Level == "" {
+			f.Level = "org"
+			if sc.Team != "" {
+				f.Level = "team"
+			}
+		}
+		if sc.Team != "" {
+			f.Teams = []string{sc.Team}
+		}
+		t, err := w.metrics(ctx, f)
+		if err != nil {
+			return nil, fmt.Errorf("panel %q: metrics: %w", p.Title, err)
+		}
+		return t, nil
+	}
+	params := make(map[string]string, len(p.Params))
+	for k, v := range p.Params {
+		switch v {
+		case "$team":
+			v = sc.Team
+		case "$from":
+			v = sc.From.Format(time.RFC3339)
+		case "$to":
+			v = sc.To.Format(time.RFC3339)
+		case "$from_date":
+			v = day(sc.From)
+		case "$to_date":
+			v = day(sc.To)
+		}
+		params[k] = v
+	}
+	t, err := w.data.Query(ctx, p.Query, params)
+	if err != nil {
+		return nil, fmt.Errorf("panel %q: query %s: %w", p.Title, p.Query, err)
+	}
+	return t, nil
+}
+
+// metrics asks the data layer once per distinct filter: the trend panels
+// of a page share one.
+func (w *writer) metrics(ctx context.Context, f MetricsFilter) (*output.Table, error) {
+	key := fmt.Sprintf("%q|%q|%s|%s|%s|%s", f.Services, f.Teams, f.From.Format(time.RFC3339Nano), f.To.Format(time.RFC3339Nano), f.By, f.Level)
+	if t, ok := w.metricsCache[key]; ok {
+		return t, nil
+	}
+	t, err := w.data.Metrics(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	if w.metricsCache == nil {
+		w.metricsCache = map[string]*output.Table{}
+	}
+	w.metricsCache[key] = t
+	return t, nil
+}
+
+// renderPanel turns a panel and its rows into a page block: a chart (or KPI
+// tiles) and the table equivalent.
+func (pg *page) renderPanel(p dashboards.Panel, t *output.Table) (block, error) {
+	b := block{Heading: p.Title, Text: p.Description}
+	if len(t.Rows) == 0 {
+		b.Empty = "No data for this period."
+		return b, nil
+	}
+	tbl, err := htmlTableOf(t, p.Columns, p.Limit)
+	if err != nil {
+		return b, fmt.Errorf("panel %q: %w", p.Title, err)
+	}
+	b.Table = tbl
+	switch p.Chart {
+	case dashboards.Table:
+		b.TableOpen = true
+	case dashboards.KPI:
+		for _, y := range p.Y {
+			i := colIndex(t, y)
+			if i < 0 {
+				return b, fmt.Errorf("panel %q: y: no column %q in the result (columns: %s)", p.Title, y, strings.Join(t.Columns, ", "))
+			}
+			b.Tiles = append(b.Tiles, tile{Label: label(y), Value: formatCell(y, t.Rows[0][i])})
+		}
+	default:
+		c, err := pg.chart(p, t)
+		if err != nil {
+			return b, err
+		}
+		if c == nil {
+			b.Empty = "Nothing to draw: every value is empty for this period."
+		}
+		b.Chart = c
+	}
+	return b, nil
+}
+
+// chart builds the ECharts option of a panel with go-echarts and returns it
+// as JSON safe to embed in a <script> element.
+func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
+	xi := colIndex(t, p.X)
+	if xi < 0 {
+		return nil, fmt.Errorf("panel %q: x: no column %q in the result (columns: %s)", p.Title, p.X, strings.Join(t.Columns, ", "))
+	}
+	yi := make([]int, len(p.Y))
+	for k, y := range p.Y {
+		if yi[k] = colIndex(t, y); yi[k] < 0 {
+			return nil, fmt.Errorf("panel %q: y: no column %q in the result (columns: %s)", p.Title, y, strings.Join(t.Columns, ", "))
+		}
+	}
+	si, vi := -1, -1
+	if p.Series != "" {
+		if si = colIndex(t, p.Series); si < 0 {
+			return nil, fmt.Errorf("panel %q: series: no column %q in the result", p.Title, p.Series)
+		}
+	}
+	if p.Value != "" {
+		if vi = colIndex(t, p.Value); vi < 0 {
+			return nil, fmt.Errorf("panel %q: value: no column %q in the result", p.Title, p.Value)
+		}
+	}
+	if !anyNumber(t, p) {
+		return nil, nil
+	}
+	pg.charts++
+	id := fmt.Sprintf("chart-%d", pg.charts)
+	init := opts.Initialization{ChartID: id, AssetsHost: "assets/", Width: "100%", Height: "360px"}
+	global := []charts.GlobalOpts{
+		charts.WithInitializationOpts(init),
+		charts.WithAnimation(false),
+		charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "axis"}),
+		charts.WithLegendOpts(opts.Legend{Show: opts.Bool(true), Type: "scroll", Bottom: "0"}),
+		charts.WithGridOpts(opts.Grid{Left: "3%", Right: "3%", Bottom: "48", ContainLabel: opts.Bool(true)}),
+		charts.WithAriaOpts(&opts.Aria{Enabled: opts.Bool(true)}),
+	}
+	if len(p.Colors) > 0 {
+		global = append(global, charts.WithColorsOpts(opts.Colors(p.Colors)))
+	}
+	cats, series, names := pivot(t, xi, yi, si)
+	// Rates and shares are drawn as percentages, like the tables show them.
+	if isRate(t.Columns[yi[0]]) {
+		for _, s := range series {
+			for j, v := range s {
+				if f, ok := v.(float64); ok {
+					s[j] = math.Round(f*10000) / 100
+				}
+			}
+		}
+		if si >= 0 {
+			for k := range names {
+				names[k] += " (%)"
+			}
+		}
+	}
+	var option map[string]any
+	var assets []string
+	switch p.Chart {
+	case dashboards.Line:
+		c := charts.NewLine()
+		c.SetGlobalOptions(global...)
+		c.SetXAxis(cats)
+		for k, name := range names {
+			data := make([]opts.LineData, len(cats))
+			for j := range cats {
+				data[j] = opts.LineData{Value: series[k][j]}
+			}
+			c.AddSeries(seriesLabel(t, si, name), data, charts.WithLineChartOpts(opts.LineChart{ConnectNulls: opts.Bool(false), ShowSymbol: opts.Bool(true)}))
+		}
+		c.Validate()
+		option, assets = c.JSON(), c.JSAssets.Values
+	case dashboards.Bar, dashboards.StackedBar:
+		c := charts.NewBar()
+		c.SetGlobalOptions(global...)
+		c.SetXAxis(cats)
+		for k, name := range names {
+			data := make([]opts.BarData, len(cats))
+			for j := range cats {
+				data[j] = opts.BarData{Value: series[k][j]}
+			}
+			var so []charts.SeriesOpts
+			if p.Chart == dashboards.StackedBar {
+				so = append(so, charts.WithBarChartOpts(opts.BarChart{Stack: "total"}))
+			}
+			c.AddSeries(seriesLabel(t, si, name), data, so...)
+		}
+		c.Validate()
+		option, assets = c.JSON(), c.JSAssets.Values
+	case dashboards.Heatmap:
+		yc := yi[0]
+		xs, ys := []string{}, []string{}
+		xPos, yPos := map[string]int{}, map[string]int{}
+		var cells []opts.HeatMapData
+		maxV := 0.0
+		for _, r := range t.Rows {
+			xk, yk := category(r[xi]), category(r[yc])
+			if _, ok := xPos[xk]; !ok {
+				xPos[xk] = len(xs)
+				xs = append(xs, xk)
+			}
+			if _, ok := yPos[yk]; !ok {
+				yPos[yk] = len(ys)
+				ys = append(ys, yk)
+			}
+			v, ok := number(r[vi])
+			if !ok {
+				continue
+			}
+			maxV = math.Max(maxV, v)
+			cells = append(cells, opts.HeatMapData{Value: [3]any{xPos[xk], yPos[yk], v}})
+		}
+		if maxV == 0 {
+			maxV = 1
+		}
+		c := charts.NewHeatMap()
+		c.SetGlobalOptions(append(global[:len(global):len(global)],
+			charts.WithTooltipOpts(opts.Tooltip{Show: opts.Bool(true), Trigger: "item"}),
+			charts.WithXAxisOpts(opts.XAxis{Type: "category", Data: xs}),
+			charts.WithYAxisOpts(opts.YAxis{Type: "category", Data: ys, Inverse: opts.Bool(true)}),
+			charts.WithVisualMapOpts(opts.VisualMap{Calculable: opts.Bool(true), Min: 0, Max: float32(maxV), Orient: "horizontal", Left: "center", Bottom: "0",
+				InRange: &opts.VisualMapInRange{Color: []string{"#f2f6fc", "#1f5fae"}}}),
+			charts.WithLegendOpts(opts.Legend{Show: opts.Bool(false)}),
+		)...)
+		c.AddSeries(label(p.Value), cells)
+		c.Validate()
+		option, assets = c.JSON(), c.JSAssets.Values
+	default:
+		return nil, fmt.Errorf("panel %q: chart %q cannot be drawn", p.Title, p.Chart)
+	}
+	for _, a := range assets {
+		if a != EChartsPath {
+			return nil, fmt.Errorf("panel %q: chart asset %q is not the local %s", p.Title, a, EChartsPath)
+		}
+	}
+	js, err := optionJSON(option)
+	if err != nil {
+		return nil, fmt.Errorf("panel %q: %w", p.Title, err)
+	}
+	return &chartView{ID: id, Option: js, Label: p.Title}, nil
+}
+
+// anyNumber reports whether a chart would draw anything: some value
+// column holds a number.
+func anyNumber(t *output.Table, p dashboards.Panel) bool {
+	cols := p.Y
+	if p.Chart == dashboards.Heatmap {
+		cols = []string{p.Value}
+	}
+	for _, c := range cols {
+		i := colIndex(t, c)
+		for _, r := range t.Rows {
+			if _, ok := number(r[i]); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// seriesLabel names a series: a column heading, or a value of the series
+// column as it is.
+func seriesLabel(t *output.Table, si int, name string) string {
+	if si >= 0 {
+		return name
+	}
+	if isRate(name) {
+		return label(name) + " (%)"
+	}
+	return label(name)
+}
+
+func isRate(col string) bool {
+	return strings.HasSuffix(col, "_rate") || strings.HasSuffix(col, "share")
+}
+
+// optionJSON encodes a chart option for a <script> element. encoding/json
+// escapes <, > and & as \u003c, \u003e and \u0026 (and U+2028, U+2029), so
+// a value cannot close the element or open a comment.
+func optionJSON(option map[string]any) (template.JS, error) {
+	b, err := json.Marshal(option)
+	if err != nil {
+		return "", fmt.Errorf("chart option: %w", err)
+	}
+	return template.JS(b), nil
+}
+
+// pivot returns the x categories and, per series, one value per category.
+// Without a series column each y column is a series; with one, each distinct
+// value of it is a series of the single y column.
+func pivot(t *output.Table, xi int, yi []int, si int) (cats []string, series [][]any, names []string) {
+	pos := map[string]int{}
+	for _, r := range t.Rows {
+		k := category(r[xi])
+		if _, ok := pos[k]; !ok {
+			pos[k] = len(cats)
+			cats = append(cats, k)
+		}
+	}
+	if si < 0 {
+		for _, y := range yi {
+			vals := blank(len(cats))
+			for _, r := range t.Rows {
+				if v, ok := number(r[y]); ok {
+					vals[pos[category(r[xi])]] = v
+				}
+			}
+			series = append(series, vals)
+			names = append(names, t.Columns[y])
+		}
+		return cats, series, names
+	}
+	spos := map[string]int{}
+	for _, r := range t.Rows {
+		s := category(r[si])
+		k, ok := spos[s]
+		if !ok {
+			k = len(names)
+			spos[s] = k
+			names = append(names, s)
+			series = append(series, blank(len(cats)))
+		}
+		if v, ok := number(r[yi[0]]); ok {
+			series[k][pos[category(r[xi])]] = v
+		}
+	}
+	return cats, series, names
+}
+
+// blank returns n missing values; ECharts draws "-" as a gap.
+func blank(n int) []any {
+	v := make([]any, n)
+	for i := range v {
+		v[i] = "-"
+	}
+	return v
+}
+
+func colIndex(t *output.Table, name string) int {
+	for i, c := range t.Columns {
+		if c == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// number reads a numeric cell. NULL, NaN and non-numbers are not numbers.
+func number(v any) (float64, bool) {
+	var f float64
+	switch x := v.(type) {
+	case nil:
+		return 0, false
+	case float64:
+		f = x
+	case float32:
+		f = float64(x)
+	case int:
+		f = float64(x)
+	case int8:
+		f = float64(x)
+	case int16:
+		f = float64(x)
+	case int32:
+		f = float64(x)
+	case int64:
+		f = float64(x)
+	case uint8:
+		f = float64(x)
+	case uint16:
+		f = float64(x)
+	case uint32:
+		f = float64(x)
+	case uint64:
+		f = float64(x)
+	case *big.Int:
+		f, _ = new(big.Float).SetInt(x).Float64()
+	case interface{ Float64() float64 }:
+		f = x.Float64()
+	case string:
+		var err error
+		if f, err = strconv.ParseFloat(x, 64); err != nil {
+			return 0, false
+		}
+	default:
+		return 0, false
+	}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, false
+	}
+	return f, true
+}
+
+// category renders an x value. Times are UTC, as short as they can be
+// without losing a second: a date at midnight, minutes when the seconds are
+// zero.
+func category(v any) string {
+	if t, ok := v.(time.Time); ok {
+		t = t.UTC()
+		switch {
+		case t.Hour() == 0 && t.Minute() == 0 && t.Second() == 0 && t.Nanosecond() == 0:
+			return t.Format("2006-01-02")
+		case t.Second() == 0 && t.Nanosecond() == 0:
+			return t.Format("2006-01-02 15:04")
+		case t.Nanosecond() == 0:
+			return t.Format("2006-01-02 15:04:05")
+		}
+		return t.Format("2006-01-02 15:04:05.999999")
+	}
+	return output.Text(v)
+}
+
+// formatCell renders a value for people: rates ("…_rate", "…_share") as
+// percentages, hours rounded, times in UTC minutes, NULL as a dash.
+func formatCell(col string, v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "—"
+	case time.Time:
+		return category(x)
+	case bool:
+		if x {
+			return "yes"
+		}
+		return "no"
+	case string:
+		return x
+	}
+	if f, ok := number(v); ok {
+		if isRate(col) {
+			return percent(f)
+		}
+		return decimal(f)
+	}
+	if _, isNum := v.(float64); isNum {
+		return "—"
+	}
+	return output.Text(v)
+}
+
+func decimal(f float64) string {
+	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	if math.Abs(f) >= 100 {
+		return strconv.FormatFloat(f, 'f', 0, 64)
+	}
+	if math.Abs(f) >= 10 {
+		return strconv.FormatFloat(f, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(f, 'f', 2, 64)
+}
+
+func percent(f float64) string {
+	p := math.Round(f*1000) / 10 // one decimal, rounded half away from zero
+	if p == math.Trunc(p) {
+		return strconv.FormatFloat(p, 'f', 0, 64) + "%"
+	}
+	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
+}
+
+// label turns a column name into a heading: lead_time_median_hours →
+// "Lead time median hours".
+func label(col string) string {
+	s := strings.ReplaceAll(col, "_", " ")
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// htmlTableOf renders the table equivalent of a panel.
+func htmlTableOf(t *output.Table, columns []string, limit int) (*htmlTable, error) {
+	idx := make([]int, 0, len(t.Columns))
+	if len(columns) == 0 {
+		for i := range t.Columns {
+			idx = append(idx, i)
+		}
+	} else {
+		for _, c := range columns {
+			i := colIndex(t, c)
+			if i < 0 {
+				return nil, fmt.Errorf("columns: no column %q in the result (columns: %s)", c, strings.Join(t.Columns, ", "))
+			}
+			idx = append(idx, i)
+		}
+	}
+	ht := &htmlTable{}
+	for _, i := range idx {
+		ht.Columns = append(ht.Columns, label(t.Columns[i]))
+	}
+	for n, r := range t.Rows {
+		if limit > 0 && n == limit {
+			ht.More = len(t.Rows) - limit
+			break
+		}
+		row := make([]cell, len(idx))
+		for k, i := range idx {
+			row[k] = cell{Text: formatCell(t.Columns[i], r[i])}
+			if _, ok := number(r[i]); ok {
+				row[k].Num = true
+			}
+			if strings.HasSuffix(t.Columns[i], "_tier") {
+				row[k].Tier = output.Text(r[i])
+			}
+		}
+		ht.Rows = append(ht.Rows, row)
+	}
+	return ht, nil
+}

@@ -1,0 +1,303 @@
+// Package reports writes static HTML reports — leadership, retrospective,
+// audit and any dashboard spec — that open from disk with no network: the
+// ECharts script is embedded and written beside the pages, every chart has a
+// table under it, and everything that came from a source is escaped.
+//
+// The data layer is behind the Data interface so that rendering is tested
+// with tables in memory; the command wires it to the named queries, the
+// metrics engine and the governance controls.
+package reports
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shiplog/shiplog/dashboards"
+	"github.com/shiplog/shiplog/internal/output"
+)
+
+// Data is what a report needs from the warehouse.
+type Data interface {
+	// Query runs a named query of queries/ with string parameters; unknown
+	// or ill-typed parameters are errors.
+	Query(ctx context.Context, name string, params map[string]string) (*output.Table, error)
+	// Metrics returns the metric table of the metrics engine (columns as in
+	// the metrics contract: level key, period_start, period_end, deployments …).
+	Metrics(ctx context.Context, f MetricsFilter) (*output.Table, error)
+	// Audit runs every governance control over [from, to).
+	Audit(ctx context.Context, from, to time.Time) ([]ControlResult, error)
+}
+
+// MetricsFilter selects what Data.Metrics computes. Its fields have the
+// names, types and order of metrics.Filter, so one converts to the other
+// with a plain type conversion.
+type MetricsFilter struct {
+	Services, Teams []string
+	// From and To bound the window; zero is unbounded, To is exclusive.
+	From, To time.Time
+	// By is "", week, month or quarter.
+	By string
+	// Level is service (default), team, department or org.
+	Level string
+}
+
+// ControlResult is one governance control over a period.
+type ControlResult struct {
+	// Control is the control's name (unapproved-production-change …).
+	Control string
+	// Description says what the control checks.
+	Description string
+	// Checked is how many items the control examined; Failed how many of
+	// them are findings. Passed = Checked − Failed.
+	Checked, Failed int64
+	// Findings holds one row per finding with its evidence columns.
+	Findings *output.Table
+}
+
+// Options say what to write where.
+type Options struct {
+	// Out is the folder the pages are written to (created if missing).
+	Out string
+	// Team restricts the reports to one team ("" = the whole organisation;
+	// the leadership report then has one page per team as well).
+	Team string
+	// From and To bound the period (To exclusive). Zero values default to
+	// the last full calendar month before Now.
+	From, To time.Time
+	// Now is the generation time printed on every page.
+	Now time.Time
+	// Dashboards are folders of the user's dashboard specs, searched before
+	// the built-in ones.
+	Dashboards []fs.FS
+	// Progress receives one line per page written (nil = silent).
+	Progress io.Writer
+}
+
+// Report kinds accepted by Write.
+const (
+	Leadership = "leadership"
+	Retro      = "retro"
+	Audit      = "audit"
+)
+
+// Kinds lists the report kinds in the order "all" writes them.
+var Kinds = []string{Leadership, Retro, Audit}
+
+// Result lists what a Write call produced.
+type Result struct {
+	// Index is the path of index.html.
+	Index string
+	// Files are every file written (pages, assets and index), relative to
+	// Out, with forward slashes.
+	Files []string
+}
+
+// WriteAll writes the leadership, retrospective and audit reports and the
+// index, and returns the index path.
+func WriteAll(ctx context.Context, data Data, opts Options) (string, error) {
+	res, err := Write(ctx, data, opts, Kinds...)
+	if err != nil {
+		return "", err
+	}
+	return res.Index, nil
+}
+
+// Write renders the given report kinds. Every page is rendered before the
+// first file is written, so a failing query leaves Out as it was.
+func Write(ctx context.Context, data Data, opts Options, kinds ...string) (*Result, error) {
+	if opts.Out == "" {
+		return nil, errors.New("reports: no output folder")
+	}
+	w, err := newWriter(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	for _, k := range kinds {
+		switch k {
+		case Leadership:
+			err = w.leadership(ctx)
+		case Retro:
+			err = w.retro(ctx)
+		case Audit:
+			err = w.audit(ctx)
+		default:
+			err = fmt.Errorf("reports: unknown report %q (one of %s)", k, strings.Join(Kinds, ", "))
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return w.flush()
+}
+
+// WriteDashboard renders one dashboard spec as a page of its own.
+func WriteDashboard(ctx context.Context, data Data, opts Options, spec dashboards.Spec) (*Result, error) {
+	if opts.Out == "" {
+		return nil, errors.New("reports: no output folder")
+	}
+	w, err := newWriter(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	if err := w.dashboard(ctx, spec); err != nil {
+		return nil, err
+	}
+	return w.flush()
+}
+
+// writer collects rendered pages in memory until flush.
+type writer struct {
+	data     Data
+	opts     Options
+	from, to time.Time
+	pages    []rendered
+
+	metricsCache map[string]*output.Table
+}
+
+type rendered struct {
+	file, title, kind string
+	body              []byte
+}
+
+func newWriter(data Data, opts Options) (*writer, error) {
+	if opts.Now.IsZero() {
+		opts.Now = time.Now()
+	}
+	opts.Now = opts.Now.UTC()
+	from, to, err := Period(opts.From, opts.To, opts.Now)
+	if err != nil {
+		return nil, err
+	}
+	return &writer{data: data, opts: opts, from: from, to: to}, nil
+}
+
+// Period resolves the report window: both given → as given; only To → the
+// calendar month before To; only From → From to now; neither → the last
+// full calendar month before now.
+func Period(from, to, now time.Time) (time.Time, time.Time, error) {
+	from, to = from.UTC(), to.UTC()
+	switch {
+	case from.IsZero() && to.IsZero():
+		to = monthStart(now)
+		from = to.AddDate(0, -1, 0)
+	case from.IsZero():
+		from = monthStart(to.Add(-time.Nanosecond))
+		if from.Equal(to) || to.Sub(from) < 24*time.Hour {
+			from = to.AddDate(0, -1, 0)
+		}
+	case to.IsZero():
+		to = now.UTC()
+	}
+	if !from.Before(to) {
+		return from, to, fmt.Errorf("reports: --from %s is not before --to %s", day(from), day(to))
+	}
+	return from, to, nil
+}
+
+// previous returns the window of the same length just before [from, to);
+// a whole number of calendar months steps back by months.
+func previous(from, to time.Time) (time.Time, time.Time) {
+	if from.Equal(monthStart(from)) && to.Equal(monthStart(to)) {
+		months := (to.Year()-from.Year())*12 + int(to.Month()-from.Month())
+		return from.AddDate(0, -months, 0), from
+	}
+	return from.Add(-to.Sub(from)), from
+}
+
+func monthStart(t time.Time) time.Time {
+	t = t.UTC()
+	return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+}
+
+func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
+
+func (w *writer) add(file, title, kind string, body []byte) {
+	w.pages = append(w.pages, rendered{file: file, title: title, kind: kind, body: body})
+	if w.opts.Progress != nil {
+		fmt.Fprintf(w.opts.Progress, "rendered %s\n", file)
+	}
+}
+
+// flush writes the asset, every page and the index. Each file is written to
+// a temporary name and renamed into place.
+func (w *writer) flush() (*Result, error) {
+	out := w.opts.Out
+	if err := os.MkdirAll(filepath.Join(out, "assets"), 0o755); err != nil {
+		return nil, fmt.Errorf("reports: %w", err)
+	}
+	res := &Result{}
+	if err := writeFile(filepath.Join(out, filepath.FromSlash(EChartsPath)), echartsJS); err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, EChartsPath)
+	for _, p := range w.pages {
+		if err := writeFile(filepath.Join(out, p.file), p.body); err != nil {
+			return nil, err
+		}
+		res.Files = append(res.Files, p.file)
+	}
+	idx, err := w.index()
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFile(filepath.Join(out, "index.html"), idx); err != nil {
+		return nil, err
+	}
+	res.Files = append(res.Files, "index.html")
+	sort.Strings(res.Files)
+	res.Index = filepath.Join(out, "index.html")
+	return res, nil
+}
+
+func writeFile(path string, data []byte) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return fmt.Errorf("reports: %w", err)
+	}
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("reports: write %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("reports: write %s: %w", path, err)
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("reports: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("reports: %w", err)
+	}
+	return nil
+}
+
+// RenderDashboard renders one spec to a page in memory, for a server that
+// serves it (with EChartsJS at EChartsPath beside it) instead of writing
+// files.
+func RenderDashboard(ctx context.Context, data Data, opts Options, spec dashboards.Spec) ([]byte, error) {
+	w, err := newWriter(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	pg, err := w.specPage(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	return pg.render()
+}
+
+// EChartsJS returns the embedded ECharts script that every page loads from
+// EChartsPath.
+func EChartsJS() []byte { return append([]byte(nil), echartsJS...) }

@@ -1,0 +1,268 @@
+package reports
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/shiplog/shiplog/dashboards"
+	"github.com/shiplog/shiplog/internal/output"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.golden.html")
+
+// writeFixture renders every report and the "teams" dashboard of the
+// fixture into a temporary folder.
+func writeFixture(t testing.TB) (string, *Result) {
+	t.Helper()
+	out := t.TempDir()
+	data := newFixture(t)
+	opts := Options{Out: out, Now: fixedNow}
+	res, err := Write(context.Background(), data, opts, Kinds...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := dashboards.Find("teams")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res2, err := WriteDashboard(context.Background(), data, opts, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Files = append(res.Files, res2.Files...)
+	return out, res
+}
+
+func TestGolden(t *testing.T) {
+	out, _ := writeFixture(t)
+	pages, _ := filepath.Glob(filepath.Join(out, "*.html"))
+	want := []string{"audit.html", "dashboard-teams.html", "index.html", "leadership-core--platform-d6b7b5.html", "leadership-payments.html", "leadership.html", "retro.html"}
+	var got []string
+	for _, p := range pages {
+		got = append(got, filepath.Base(p))
+	}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("pages written:\n got %v\nwant %v", got, want)
+	}
+	for _, name := range got {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		golden := filepath.Join("testdata", strings.TrimSuffix(name, ".html")+".golden.html")
+		if *update {
+			if err := os.WriteFile(golden, b, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		w, err := os.ReadFile(golden)
+		if err != nil {
+			t.Fatalf("%v (run go test -update to create it)", err)
+		}
+		if !bytes.Equal(b, w) {
+			t.Errorf("%s differs from %s (run go test -update and review the diff)", name, golden)
+		}
+	}
+}
+
+// TestLeadershipWording checks the sentences worked out by hand in
+// testdata/README.md.
+func TestLeadershipWording(t *testing.T) {
+	out, _ := writeFixture(t)
+	read := func(name string) string {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	org := read("leadership.html")
+	for _, want := range []string{
+		"The organisation shipped 24 deployments to production, on a median of 4 days a week.",
+		"A typical change reached production 30 hours after its first commit; 1 in 10 took longer than 3 days.",
+		"1 in 8 production deployments needed immediate intervention; recovery took a median of 3 hours.",
+		"8.3% of deployments (2) were unplanned rollbacks or hotfixes.",
+		"There were 5 incidents; resolving one took a median of 4.5 hours.",
+		// Risks: unrecovered first, then the failure rate rise, then recovery.
+		"billing: 1 failed deployment is not recovered.",
+		"checkout: change failure rate rose from 0% to 25% (2 of 8 deployments failed).",
+		"search: recovery took a median of 9 hours, up from 2 hours.",
+		// Tiles against September.
+		"▲ 4 from 20 in the previous period",
+		"▼ from 36 hours in the previous period",
+		"▲ 7.50 pts from 5% in the previous period",
+		"3 of 24 deployments failed",
+		`<span class="badge medium">medium</span>`,
+		`<a href="` + teamFile(coreTeam) + `">core &lt;platform&gt;</a>`,
+	} {
+		if !strings.Contains(org, want) {
+			t.Errorf("leadership.html lacks %q", want)
+		}
+	}
+	if i, j := strings.Index(org, "billing:"), strings.Index(org, "checkout: change"); i < 0 || j < 0 || i > j {
+		t.Errorf("risks out of order")
+	}
+	pay := read("leadership-payments.html")
+	for _, want := range []string{
+		"Team payments made no production deployments in this period, so there is no change failure rate, recovery time or rework rate to report.",
+		"no production deployments",
+		"no figure for the previous period",
+		"No service has figures for this period, so there is nothing to compare.",
+		"Nothing to draw: every value is empty for this period.",
+	} {
+		if !strings.Contains(pay, want) {
+			t.Errorf("leadership-payments.html lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"1 in 0", "NaN", "Inf", "of 0 deployments"} {
+		if strings.Contains(pay, bad) || strings.Contains(org, bad) {
+			t.Errorf("leadership pages contain %q", bad)
+		}
+	}
+}
+
+func TestInjectionEscaped(t *testing.T) {
+	out, _ := writeFixture(t)
+	for _, name := range []string{"retro.html", "audit.html"} {
+		b, err := os.ReadFile(filepath.Join(out, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if strings.Contains(s, "<img") {
+			t.Errorf("%s: an <img> element came through from the data", name)
+		}
+		if !strings.Contains(s, "&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;") {
+			t.Errorf("%s: the injected title is not shown as escaped text", name)
+		}
+		// Only the two script elements of the page close with </script>,
+		// plus one JSON element per chart.
+		closes := strings.Count(s, "</script>")
+		opens := strings.Count(s, "<script")
+		if closes != opens {
+			t.Errorf("%s: %d <script openings but %d </script> closings", name, opens, closes)
+		}
+	}
+	b, _ := os.ReadFile(filepath.Join(out, "retro.html"))
+	if !strings.Contains(string(b), `\u003c/script\u003e\u003cimg src=x onerror=alert(1)\u003e`) {
+		t.Errorf("retro.html: chart JSON does not carry the escaped title")
+	}
+}
+
+// networkRef finds a script, style, font or image reference to another
+// host: src/href attributes, CSS url() and @import.
+var networkRef = regexp.MustCompile(`(?i)(?:\b(?:src|href)\s*=\s*["']?\s*(?:https?:)?//)|(?:url\(\s*["']?\s*(?:https?:)?//)|(?:@import\s+(?:url\()?\s*["']?\s*(?:https?:)?//)`)
+
+func TestNoNetworkReferences(t *testing.T) {
+	for _, bad := range []string{`<script src="https://cdn.example/echarts.js">`, `<link href='http://x/y.css'>`, `src=//cdn/x.js`, `url( "https://f/font.woff2")`, `@import "http://x.css"`} {
+		if !networkRef.MatchString(bad) {
+			t.Fatalf("the check misses %s", bad)
+		}
+	}
+	out, res := writeFixture(t)
+	for _, f := range res.Files {
+		b, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(f)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasSuffix(f, ".js") {
+			continue // the ECharts library itself: checked by TestEChartsAsset
+		}
+		if m := networkRef.Find(b); m != nil {
+			t.Errorf("%s references the network: %s", f, m)
+		}
+		if bytes.Contains(b, []byte("http://")) || bytes.Contains(b, []byte("https://")) {
+			t.Errorf("%s contains an http(s) address", f)
+		}
+	}
+}
+
+func TestEChartsAsset(t *testing.T) {
+	want := strings.Fields(echartsSHA256)[0]
+	if got := sha256hex(echartsJS); got != want {
+		t.Fatalf("embedded echarts.min.js has sha256 %s, recorded %s", got, want)
+	}
+	// The library loads no script, style or font of its own from a host.
+	if m := networkRef.Find(echartsJS); m != nil {
+		t.Errorf("echarts.min.js references the network: %s", m)
+	}
+}
+
+func TestNothingWrittenOnError(t *testing.T) {
+	for _, fail := range []string{"retro-adoption", "audit", "metrics"} {
+		out := filepath.Join(t.TempDir(), "out")
+		data := newFixture(t)
+		data.failOn = fail
+		_, err := Write(context.Background(), data, Options{Out: out, Now: fixedNow}, Kinds...)
+		if err == nil {
+			t.Fatalf("fail on %s: no error", fail)
+		}
+		if _, serr := os.Stat(out); !os.IsNotExist(serr) {
+			t.Errorf("fail on %s: %s was created", fail, out)
+		}
+	}
+}
+
+func TestQueryCalls(t *testing.T) {
+	data := newFixture(t)
+	if _, err := Write(context.Background(), data, Options{Out: t.TempDir(), Team: "payments", Now: fixedNow}, Retro); err != nil {
+		t.Fatal(err)
+	}
+	want := "query retro-slowest-changes from=2026-10-01T00:00:00Z limit=20 team=payments to=2026-11-01T00:00:00Z"
+	found := false
+	for _, c := range data.calls {
+		found = found || c == want
+	}
+	if !found {
+		t.Errorf("no call %q in %q", want, data.calls)
+	}
+}
+
+func TestKPIPanel(t *testing.T) {
+	pg := newPage("t", "", oct, nov, fixedNow)
+	tbl := &output.Table{Columns: []string{"deployments", "change_failure_rate", "lead_time_median_hours"}, Rows: [][]any{{int64(24), 0.125, nil}}}
+	b, err := pg.renderPanel(dashboards.Panel{Title: "Now", Chart: dashboards.KPI, Query: "q", Y: []string{"deployments", "change_failure_rate", "lead_time_median_hours"}}, tbl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, tl := range b.Tiles {
+		got = append(got, tl.Label+"="+tl.Value)
+	}
+	// 0.125 is 12.5%; NULL is a dash, never 0.
+	if want := "Deployments=24 Change failure rate=12.5% Lead time median hours=—"; strings.Join(got, " ") != want {
+		t.Errorf("tiles %q, want %q", strings.Join(got, " "), want)
+	}
+	if _, err := pg.renderPanel(dashboards.Panel{Title: "Bad", Chart: dashboards.Line, Query: "q", X: "day", Y: []string{"deployments"}}, tbl); err == nil || !strings.Contains(err.Error(), `x: no column "day"`) {
+		t.Errorf("missing x column: %v", err)
+	}
+}
+
+func TestRenderDashboard(t *testing.T) {
+	spec, err := dashboards.Find("retro")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := RenderDashboard(context.Background(), newFixture(t), Options{Now: fixedNow}, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "retro.golden.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same page as the file report writes.
+	if !bytes.Equal(b, golden) {
+		t.Errorf("RenderDashboard(retro) differs from retro.golden.html")
+	}
+	if !bytes.Equal(EChartsJS(), echartsJS) {
+		t.Errorf("EChartsJS differs from the embedded file")
+	}
+}
