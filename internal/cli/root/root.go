@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/internal/cli/audit"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cmdutil"
@@ -44,5 +45,6 @@ the DORA metrics and answers retrospective and audit questions.`,
 	// One line per verb; keep in DESIGN.md's order.
 	cmd.AddCommand(ingest.NewCmdIngest(f))
 	cmd.AddCommand(query.NewCmdQuery(f, nil))
+	cmd.AddCommand(audit.NewCmdAudit(f, nil))
 	return cmd
 }
