@@ -79,11 +79,13 @@ func TestRun(t *testing.T) {
 	run := func(format string, fail bool) (string, string, error) {
 		ios, _, out, errOut := iostreams.Test()
 		err := Run(ctx, &Options{
-			IO:        ios,
-			Warehouse: func(ctx context.Context) (*warehouse.DB, error) { return warehouse.Open(ctx, path, warehouse.Options{ReadOnly: true}) },
-			Config:    func() (*config.Config, error) { return cfg, nil },
-			Now:       func() time.Time { return time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC) },
-			Controls:  []string{"unreviewed-change", "self-approval"}, Format: format, FailOnFindings: fail,
+			IO: ios,
+			Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
+				return warehouse.Open(ctx, path, warehouse.Options{ReadOnly: true})
+			},
+			Config:   func() (*config.Config, error) { return cfg, nil },
+			Now:      func() time.Time { return time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC) },
+			Controls: []string{"unreviewed-change", "self-approval"}, Format: format, FailOnFindings: fail,
 		})
 		return out.String(), errOut.String(), err
 	}
