@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/internal/cli/audit"
+	"github.com/shiplog/shiplog/internal/cli/gate"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cmdutil"
@@ -46,5 +47,6 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.AddCommand(ingest.NewCmdIngest(f))
 	cmd.AddCommand(query.NewCmdQuery(f, nil))
 	cmd.AddCommand(audit.NewCmdAudit(f, nil))
+	cmd.AddCommand(gate.NewCmdGate(f, nil))
 	return cmd
 }
