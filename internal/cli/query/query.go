@@ -6,10 +6,13 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/audit"
 	"github.com/shiplog/shiplog/internal/cmdutil"
+	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -20,6 +23,10 @@ import (
 type Options struct {
 	IO        *iostreams.IOStreams
 	Warehouse func(context.Context) (*warehouse.DB, error)
+	// Config and Now supply a control's parameters (as `shiplog audit` sets
+	// them) when it is run by name; either may be nil.
+	Config func() (*config.Config, error)
+	Now    func() time.Time
 
 	// Exactly one of SQL, Name and List is set.
 	SQL  string
@@ -33,7 +40,7 @@ type Options struct {
 // NewCmdQuery returns the query command. runF replaces the run function in
 // tests of flag parsing.
 func NewCmdQuery(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly}
+	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now}
 	var params []string
 	cmd := &cobra.Command{
 		Use:   "query [SQL | --name NAME [--param k=v]... | --list]",
@@ -110,6 +117,13 @@ func Run(ctx context.Context, opts *Options) error {
 		if _, err := q.Args(opts.Params); err != nil {
 			return &cmdutil.FlagError{Err: err}
 		}
+		if q.IsControl() && opts.Config != nil {
+			params, err := controlParams(q, opts)
+			if err != nil {
+				return err
+			}
+			opts.Params = params
+		}
 	}
 	db, err := opts.Warehouse(ctx)
 	if err != nil {
@@ -126,6 +140,34 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	return output.Write(opts.IO.Out, opts.Format, t, opts.IO.IsStdoutTTY())
+}
+
+// controlParams starts from the parameters `shiplog audit` gives the
+// control (production environments, required approvals, freezes … from
+// shiplog.yaml) and lets --param override them.
+func controlParams(q queries.Query, opts *Options) (map[string]string, error) {
+	cfg, err := opts.Config()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if opts.Now != nil {
+		now = opts.Now()
+	}
+	base, err := audit.Params(cfg, time.Time{}, time.Time{}, now)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, p := range q.Params {
+		if v, ok := base[p.Name]; ok {
+			out[p.Name] = v
+		}
+	}
+	for k, v := range opts.Params {
+		out[k] = v
+	}
+	return out, nil
 }
 
 // ListTable describes queries one per row: name, audience, kind,

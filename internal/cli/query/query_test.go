@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/shiplog/shiplog/internal/cmdutil"
+	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -126,6 +127,28 @@ func TestNamedQuery(t *testing.T) {
 	if len(lines) != 2 || !strings.HasPrefix(lines[1], "r#1,r#1,api,") || !strings.HasSuffix(lines[1], ",merged with 0 of 2 required approving reviews") {
 		t.Errorf("output:\n%s", out.String())
 	}
+
+	// Run by name, a control takes its parameters from the configuration:
+	// required_approvals 3 there makes both r#1 (0 approvals) and r#2 (2)
+	// fail, where the query's own default (1) would fail only r#1; --param
+	// still overrides it (1: only r#1).
+	cfg := config.Default()
+	cfg.Controls.RequiredApprovals = 3
+	opts.Config = func() (*config.Config, error) { return cfg, nil }
+	for params, want := range map[string]int{"": 2, "1": 1} {
+		out.Reset()
+		opts.Params = map[string]string{}
+		if params != "" {
+			opts.Params["required_approvals"] = params
+		}
+		if err := Run(ctx, opts); err != nil {
+			t.Fatal(err)
+		}
+		if n := strings.Count(strings.TrimSpace(out.String()), "\n"); n != want {
+			t.Errorf("required_approvals %q: %d findings:\n%s", params, n, out)
+		}
+	}
+	opts.Config = nil
 
 	opts.Params = map[string]string{"required": "2"}
 	err = Run(ctx, opts)
