@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -210,6 +211,16 @@ func selectControls(names []string) ([]queries.Query, error) {
 			all = append(all, q)
 		}
 	}
+	// DESIGN.md's order; controls added later follow by name.
+	rank := func(name string) int {
+		for i, n := range config.ControlNames {
+			if n == name {
+				return i
+			}
+		}
+		return len(config.ControlNames)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return rank(all[i].Name) < rank(all[j].Name) })
 	if len(names) == 0 {
 		return all, nil
 	}

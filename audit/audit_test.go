@@ -114,7 +114,10 @@ func TestControlsFindExactlyThePlantedViolations(t *testing.T) {
 	if len(res.Controls) != len(config.ControlNames) {
 		t.Fatalf("%d controls ran, want %d", len(res.Controls), len(config.ControlNames))
 	}
-	for _, c := range res.Controls {
+	for i, c := range res.Controls {
+		if c.Name != config.ControlNames[i] {
+			t.Errorf("control %d is %s, want DESIGN.md's order (%s)", i, c.Name, config.ControlNames[i])
+		}
 		w, ok := expected[c.Name]
 		if !ok {
 			t.Errorf("unexpected control %s", c.Name)

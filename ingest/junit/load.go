@@ -176,17 +176,41 @@ func writeSuite(ctx context.Context, tx *sql.Tx, opts Options, rep *Report, s Su
 	if len(s.Cases) == 0 {
 		return nil
 	}
-	stmt, err := tx.PrepareContext(ctx, `INSERT INTO test_results (run_id, suite, classname, name, status, duration_s, message, flaky, source)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	// All cases in one statement: the rows travel as one JSON parameter,
+	// which DuckDB unpacks, instead of one bound statement per case.
+	type row struct {
+		RunID     string   `json:"run_id"`
+		Suite     string   `json:"suite"`
+		Classname string   `json:"classname"`
+		Name      string   `json:"name"`
+		Status    string   `json:"status"`
+		Duration  *float64 `json:"duration_s"`
+		Message   *string  `json:"message"`
+		Flaky     bool     `json:"flaky"`
+	}
+	rows := make([]row, len(s.Cases))
+	for i, c := range s.Cases {
+		r := row{RunID: id, Suite: s.Name, Classname: c.Classname, Name: c.Name, Status: c.Status, Flaky: c.Flaky}
+		if c.Duration >= 0 {
+			d := c.Duration
+			r.Duration = &d
+		}
+		if c.Message != "" {
+			m := c.Message
+			r.Message = &m
+		}
+		rows[i] = r
+	}
+	payload, err := json.Marshal(rows)
 	if err != nil {
 		return err
 	}
-	defer stmt.Close()
-	for _, c := range s.Cases {
-		if _, err := stmt.ExecContext(ctx, id, s.Name, c.Classname, c.Name, c.Status, nullableFloat(c.Duration),
-			nullable(c.Message), c.Flaky, opts.Source); err != nil {
-			return fmt.Errorf("junit: write result %s %s: %w", c.Classname, c.Name, err)
-		}
+	_, err = tx.ExecContext(ctx, `INSERT INTO test_results (run_id, suite, classname, name, status, duration_s, message, flaky, source)
+		SELECT r.run_id, r.suite, r.classname, r.name, r.status, r.duration_s, r.message, r.flaky, ?
+		FROM (SELECT unnest(from_json(?::JSON, '[{"run_id":"VARCHAR","suite":"VARCHAR","classname":"VARCHAR","name":"VARCHAR",
+			"status":"VARCHAR","duration_s":"DOUBLE","message":"VARCHAR","flaky":"BOOLEAN"}]')) AS r)`, opts.Source, string(payload))
+	if err != nil {
+		return fmt.Errorf("junit: write results of %s: %w", s.Name, err)
 	}
 	return nil
 }
