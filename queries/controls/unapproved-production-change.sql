@@ -20,13 +20,16 @@ with deploys as (
       and d.status in ('success', 'failure')
       and d.finished_at >= $from and d.finished_at < $to
 ),
+decisions as (
+    select a.change_request,
+           min(a.decided_at) filter (where a.decision = 'approved') as first_approved_at
+    from approvals a
+    group by a.change_request
+),
 requests as (
-    select cr.id, cr.risk, cr.status, cr.requested_by,
-           (select min(a.decided_at) from approvals a
-             where a.change_request = cr.id and a.decision = 'approved') as first_approved_at,
-           (select min(a.decided_at) from approvals a
-             where a.change_request = cr.id and a.decision = 'rejected') as first_rejected_at
+    select cr.id, cr.risk, cr.status, cr.requested_by, dc.first_approved_at
     from change_requests cr
+    left join decisions dc on dc.change_request = cr.id
 ),
 checked as (
     select d.id as deployment_id, d.service, d.environment, d.version,
