@@ -58,10 +58,12 @@ type want struct {
 
 // The expected results are worked out by hand in testdata/governance/README.md.
 var expected = map[string]want{
-	"unapproved-production-change": {26, 2, 1, []string{
+	"unapproved-production-change": {28, 4, 1, []string{
 		"D-05 | change request approved only after the deployment started",
 		"D-07 | change request is rejected",
 		"D-11 | no change request",
+		"D-32 | change request CR-404 not found",
+		"D-33 | no approval recorded for the change request",
 	}},
 	"self-approval": {13, 2, 0, []string{
 		"CR-3 | approved only by its requester",
@@ -75,13 +77,13 @@ var expected = map[string]want{
 		"org/api#1 | merged with 1 of 2 required approving reviews",
 		"org/api#3 | merged with 0 of 2 required approving reviews",
 	}},
-	"outside-window": {26, 4, 0, []string{
+	"outside-window": {28, 4, 0, []string{
 		"D-23 | inside the freeze batch-migration",
 		"D-27 | inside the freeze batch-migration",
 		"D-17 | outside the planned window of CR-11",
 		"D-20 | inside the freeze quarter-end",
 	}},
-	"plan-vs-actual": {41, 2, 0, []string{
+	"plan-vs-actual": {43, 2, 0, []string{
 		"change_request:CR-8 | implemented change request has no production deployment",
 		"deployment:D-15 | deployed service api is not named by CR-9",
 	}},
@@ -89,7 +91,7 @@ var expected = map[string]want{
 		"D-27 | service batch names no rollback authority",
 		"D-25 | dana is outside the rollback authority",
 	}},
-	"deployer-not-allowed": {19, 1, 0, []string{
+	"deployer-not-allowed": {20, 1, 0, []string{
 		"D-12 | mallory is not an allowed deployer",
 	}},
 	"gate-override": {3, 1, 0, []string{
@@ -134,8 +136,8 @@ func TestControlsFindExactlyThePlantedViolations(t *testing.T) {
 			t.Errorf("%s findings:\n%s\nwant:\n%s", c.Name, strings.Join(got, "\n"), strings.Join(w.findings, "\n"))
 		}
 	}
-	if res.Failed() != 18 {
-		t.Errorf("Failed() = %d, want 18", res.Failed())
+	if res.Failed() != 20 {
+		t.Errorf("Failed() = %d, want 20", res.Failed())
 	}
 	// The D-11 exemption covered one finding; the CR-3 one had expired.
 	if e := res.Exemptions[0]; e.Expired || e.Matched != 1 {

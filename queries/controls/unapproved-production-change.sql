@@ -49,7 +49,7 @@ select deployment_id as subject,
            when not request_found then 'change request ' || change_request || ' not found'
            when risk = 'standard' and $pre_approved_standard then null
            when request_status in ('rejected', 'cancelled', 'draft') then 'change request is ' || request_status
-           when first_approved_at is null then 'change request never approved'
+           when first_approved_at is null then 'no approval recorded for the change request'
            when first_approved_at > deploy_start then 'change request approved only after the deployment started'
        end as rule
 from checked

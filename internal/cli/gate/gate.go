@@ -60,7 +60,7 @@ as an override with that reason and exits 0; the audit lists it.`,
 			if cmd.Flags().Changed("override-reason") && opts.Gate.OverrideReason == "" {
 				return cmdutil.FlagErrorf("--override-reason must not be empty")
 			}
-			if opts.Gate.Actor == "" {
+			if opts.Gate.Actor == "" && f.Getenv != nil {
 				opts.Gate.Actor = f.Getenv("USER")
 			}
 			if err := output.CheckFormat(opts.Format, "text", "json"); err != nil {
