@@ -114,7 +114,15 @@ func TestRun(t *testing.T) {
 		t.Errorf("self-approval = %+v", s)
 	}
 
-	_, errOut, err := run("csv", true)
+	csvOut, errOut, err := run("csv", true)
+	// One row for the finding of unreviewed-change, one empty row for
+	// self-approval (no findings), evidence as a JSON object.
+	lines := strings.Split(strings.TrimSpace(csvOut), "\n")
+	if len(lines) != 3 || lines[0] != "control,checked,failed,exempt,subject,rule,exemption,evidence" ||
+		!strings.HasPrefix(lines[1], "unreviewed-change,2,1,0,org/r#1,merged with 0 of 1 required approving reviews,,") ||
+		!strings.Contains(lines[1], `""change_id"":""org/r#1""`) || lines[2] != "self-approval,0,0,0,,,," {
+		t.Errorf("csv:\n%s", csvOut)
+	}
 	var ec *cmdutil.ExitCodeError
 	if !errors.As(err, &ec) || ec.Code != 1 || !strings.Contains(errOut, "1 finding(s) not covered") {
 		t.Errorf("fail-on-findings: err = %v, stderr %q", err, errOut)

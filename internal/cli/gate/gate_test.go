@@ -2,6 +2,7 @@ package gate
 
 import (
 	"context"
+	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -68,9 +69,10 @@ func TestExitCodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
+	format := "text"
 	run := func(reason string) (string, error) {
 		ios, _, out, _ := iostreams.Test()
-		opts := &Options{IO: ios, Format: "text",
+		opts := &Options{IO: ios, Format: format,
 			Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
 				return warehouse.Open(ctx, path, warehouse.Options{})
 			},
@@ -96,11 +98,24 @@ func TestExitCodes(t *testing.T) {
 	if err != nil || !strings.HasPrefix(out, "GO (override of NO-GO)  api 2.0\nreason: INC-1 is the bug this release fixes\n") {
 		t.Fatalf("override: err %v\n%s", err, out)
 	}
+	format = "json"
+	out, err = run("")
+	var doc struct {
+		ID       int64
+		Decision string
+		Criteria []struct {
+			Name   string
+			Passed bool
+		}
+	}
+	if cmdutil.ExitCode(err) != 3 || json.Unmarshal([]byte(out), &doc) != nil || doc.Decision != "no-go" || doc.ID != 4 || len(doc.Criteria) != 6 {
+		t.Errorf("json: err %v\n%s", err, out)
+	}
 	db, _ = warehouse.Open(ctx, path, warehouse.Options{ReadOnly: true})
 	defer db.Close()
 	var decisions string
 	db.QueryRow(`SELECT string_agg(decision, ',' ORDER BY id) FROM gate_decisions`).Scan(&decisions)
-	if decisions != "go,no-go,override" {
+	if decisions != "go,no-go,override,no-go" {
 		t.Errorf("recorded = %s", decisions)
 	}
 }
