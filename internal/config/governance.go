@@ -1,6 +1,11 @@
 package config
 
-import "time"
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+)
 
 // Controls configures the governance controls (queries/controls).
 type Controls struct {
@@ -52,5 +57,95 @@ func defaultGate() Gate {
 	}
 }
 
-func (c *Controls) validate() error { return nil }
-func (g *Gate) validate() error     { return nil }
+// ControlNames are the governance controls of DESIGN.md, each a SQL file in
+// queries/controls; exemptions must name one of them.
+var ControlNames = []string{
+	"unapproved-production-change", "self-approval", "emergency-without-review",
+	"unreviewed-change", "outside-window", "plan-vs-actual", "rollback-authority",
+	"deployer-not-allowed", "gate-override",
+}
+
+func (c *Controls) validate() error {
+	if c.RequiredApprovals < 0 {
+		return errors.New("controls.required_approvals: must be 0 or more")
+	}
+	if c.EmergencyReviewDays < 0 {
+		return errors.New("controls.emergency_review_days: must be 0 or more")
+	}
+	for i, e := range c.Exemptions {
+		field := fmt.Sprintf("controls.exemptions[%d]", i)
+		known := false
+		for _, n := range ControlNames {
+			known = known || n == e.Control
+		}
+		switch {
+		case !known:
+			return fmt.Errorf("%s.control: %q is not a control (one of %s)", field, e.Control, strings.Join(ControlNames, ", "))
+		case strings.TrimSpace(e.Subject) == "":
+			return fmt.Errorf("%s.subject: name the service, deployment, change or change request it covers (or \"*\")", field)
+		case strings.TrimSpace(e.Reason) == "":
+			return fmt.Errorf("%s.reason: an exemption needs a reason", field)
+		case e.Expires.IsZero():
+			return fmt.Errorf("%s.expires: an exemption needs an expiry date", field)
+		}
+	}
+	return nil
+}
+
+func (g *Gate) validate() error {
+	if g.MinPassRate < 0 || g.MinPassRate > 1 {
+		return errors.New("gate.min_pass_rate: must be a share between 0 and 1 (for example 0.98)")
+	}
+	if g.MaxChangeFailure < 0 || g.MaxChangeFailure > 1 {
+		return errors.New("gate.max_change_failure_rate: must be a share between 0 and 1 (for example 0.25)")
+	}
+	if g.ChangeFailureWindow <= 0 {
+		return errors.New("gate.change_failure_window: must be positive (for example 30d)")
+	}
+	for _, s := range g.BlockingSeverities {
+		switch s {
+		case "sev1", "sev2", "sev3", "sev4":
+		default:
+			return fmt.Errorf("gate.blocking_severities: %q is not one of sev1, sev2, sev3, sev4", s)
+		}
+	}
+	return nil
+}
+
+// FreezeWindow resolves a freeze's start and end to instants. Each is RFC
+// 3339, or "YYYY-MM-DD HH:MM" / "YYYY-MM-DD" in the freeze's time zone (or
+// defaultTZ, or UTC). The freeze covers [start, end).
+func FreezeWindow(f Freeze, defaultTZ string) (start, end time.Time, err error) {
+	tzName := f.TimeZone
+	if tzName == "" {
+		tzName = defaultTZ
+	}
+	if tzName == "" {
+		tzName = "UTC"
+	}
+	loc, err := time.LoadLocation(tzName)
+	if err != nil {
+		return start, end, fmt.Errorf("freeze %q: time zone %q: %w", f.Name, tzName, err)
+	}
+	parse := func(field, v string) (time.Time, error) {
+		if t, err := time.Parse(time.RFC3339, v); err == nil {
+			return t.UTC(), nil
+		}
+		for _, layout := range []string{"2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02 15:04:05", "2006-01-02"} {
+			if t, err := time.ParseInLocation(layout, v, loc); err == nil {
+				return t.UTC(), nil
+			}
+		}
+		return time.Time{}, fmt.Errorf("freeze %q: %s %q is not a time (RFC 3339 or \"YYYY-MM-DD HH:MM\" in %s)", f.Name, field, v, tzName)
+	}
+	if start, err = parse("start", f.Start); err != nil {
+		return
+	}
+	if end, err = parse("end", f.End); err != nil {
+		return
+	}
+	if !end.After(start) {
+		err = fmt.Errorf("freeze %q: end %s is not after start %s", f.Name, f.End, f.Start)
+	}
+	return
+}

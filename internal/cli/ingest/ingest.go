@@ -5,6 +5,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/internal/cli/ingest/git"
+	"github.com/shiplog/shiplog/internal/cli/ingest/junit"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -16,5 +17,6 @@ func NewCmdIngest(f *cmdutil.Factory) *cobra.Command {
 	}
 	// Each source adds its subcommand here.
 	cmd.AddCommand(git.NewCmdGit(f, nil))
+	cmd.AddCommand(junit.NewCmdJUnit(f, nil))
 	return cmd
 }

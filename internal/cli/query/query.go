@@ -5,40 +5,87 @@ package query
 import (
 	"context"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/audit"
 	"github.com/shiplog/shiplog/internal/cmdutil"
+	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/queries"
 )
 
 // Options are the inputs of a query run.
 type Options struct {
 	IO        *iostreams.IOStreams
 	Warehouse func(context.Context) (*warehouse.DB, error)
+	// Config and Now supply a control's parameters (as `shiplog audit` sets
+	// them) when it is run by name; either may be nil.
+	Config func() (*config.Config, error)
+	Now    func() time.Time
 
-	SQL    string
+	// Exactly one of SQL, Name and List is set.
+	SQL  string
+	Name string
+	List bool
+	// Params are the --param k=v values for a named query.
+	Params map[string]string
 	Format string
 }
 
 // NewCmdQuery returns the query command. runF replaces the run function in
 // tests of flag parsing.
 func NewCmdQuery(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly}
+	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now}
+	var params []string
 	cmd := &cobra.Command{
-		Use:   "query SQL",
-		Short: "Run a read-only SQL query against the warehouse",
-		Long: `Run one read-only SQL statement against the warehouse and print the result.
+		Use:   "query [SQL | --name NAME [--param k=v]... | --list]",
+		Short: "Run a read-only SQL query, or a named one, against the warehouse",
+		Long: `Run one read-only SQL statement against the warehouse and print the result,
+or run one of shiplog's named queries (retrospective questions, leadership
+summaries and the governance controls) by name with typed parameters.
 
 Statements that would change the warehouse (INSERT, UPDATE, DELETE, CREATE,
-COPY, ATTACH, SET …) are refused, and the file is opened read-only.`,
+COPY, ATTACH, SET …) are refused, and the file is opened read-only.
+A control run by name prints only its findings; ` + "`shiplog audit`" + ` runs
+every control with the parameters from shiplog.yaml and counts them.`,
 		Example: `  shiplog query "select service, count(*) from deployments group by 1"
-  shiplog query --format json "select * from incidents where severity = 'sev1'"`,
-		Args: cobra.ExactArgs(1),
+  shiplog query --format json "select * from incidents where severity = 'sev1'"
+  shiplog query --list
+  shiplog query --name slowest-changes --param team=payments --param from=2026-01-01`,
+		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.SQL = args[0]
+			if len(args) == 1 {
+				opts.SQL = args[0]
+			}
+			n := 0
+			for _, set := range []bool{len(args) == 1, opts.Name != "", opts.List} {
+				if set {
+					n++
+				}
+			}
+			if n != 1 {
+				return cmdutil.FlagErrorf("give exactly one of: an SQL statement, --name NAME, or --list")
+			}
+			if len(params) > 0 && opts.Name == "" {
+				return cmdutil.FlagErrorf("--param needs --name")
+			}
+			opts.Params = map[string]string{}
+			for _, p := range params {
+				k, v, ok := strings.Cut(p, "=")
+				if !ok || strings.TrimSpace(k) == "" {
+					return cmdutil.FlagErrorf("--param %q: write NAME=VALUE", p)
+				}
+				k = strings.TrimSpace(k)
+				if _, dup := opts.Params[k]; dup {
+					return cmdutil.FlagErrorf("--param %s given twice", k)
+				}
+				opts.Params[k] = v
+			}
 			if err := output.CheckFormat(opts.Format); err != nil {
 				return &cmdutil.FlagError{Err: err}
 			}
@@ -49,21 +96,92 @@ COPY, ATTACH, SET …) are refused, and the file is opened read-only.`,
 		},
 	}
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, json or csv")
+	cmd.Flags().StringVar(&opts.Name, "name", "", "run the named query `NAME` (see --list)")
+	cmd.Flags().StringArrayVar(&params, "param", nil, "parameter `NAME=VALUE` of the named query (repeatable)")
+	cmd.Flags().BoolVar(&opts.List, "list", false, "list the named queries with their audience, description and parameters")
 	return cmd
 }
 
-// Run executes the query and prints the result.
+// Run executes the query (or lists the named ones) and prints the result.
 func Run(ctx context.Context, opts *Options) error {
+	if opts.List {
+		return output.Write(opts.IO.Out, opts.Format, ListTable(queries.List()), opts.IO.IsStdoutTTY())
+	}
+	var q queries.Query
+	if opts.Name != "" {
+		var ok bool
+		if q, ok = queries.Get(opts.Name); !ok {
+			return cmdutil.FlagErrorf("no query named %q (shiplog query --list shows them)", opts.Name)
+		}
+		// Check the parameters before opening the warehouse.
+		if _, err := q.Args(opts.Params); err != nil {
+			return &cmdutil.FlagError{Err: err}
+		}
+		if q.IsControl() && opts.Config != nil {
+			params, err := controlParams(q, opts)
+			if err != nil {
+				return err
+			}
+			opts.Params = params
+		}
+	}
 	db, err := opts.Warehouse(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	t, err := ReadOnly(ctx, db, opts.SQL)
+	var t *output.Table
+	if opts.Name != "" {
+		t, err = q.Run(ctx, db, opts.Params)
+	} else {
+		t, err = ReadOnly(ctx, db, opts.SQL)
+	}
 	if err != nil {
 		return err
 	}
 	return output.Write(opts.IO.Out, opts.Format, t, opts.IO.IsStdoutTTY())
+}
+
+// controlParams starts from the parameters `shiplog audit` gives the
+// control (production environments, required approvals, freezes … from
+// shiplog.yaml) and lets --param override them.
+func controlParams(q queries.Query, opts *Options) (map[string]string, error) {
+	cfg, err := opts.Config()
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	if opts.Now != nil {
+		now = opts.Now()
+	}
+	base, err := audit.Params(cfg, time.Time{}, time.Time{}, now)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, p := range q.Params {
+		if v, ok := base[p.Name]; ok {
+			out[p.Name] = v
+		}
+	}
+	for k, v := range opts.Params {
+		out[k] = v
+	}
+	return out, nil
+}
+
+// ListTable describes queries one per row: name, audience, kind,
+// description and parameters ("from timestamp '1970-01-01', …").
+func ListTable(qs []queries.Query) *output.Table {
+	t := &output.Table{Columns: []string{"name", "audience", "kind", "description", "params"}}
+	for _, q := range qs {
+		ps := make([]string, len(q.Params))
+		for i, p := range q.Params {
+			ps[i] = p.String()
+		}
+		t.Rows = append(t.Rows, []any{q.Name, q.Audience, q.Kind, q.Description, strings.Join(ps, ", ")})
+	}
+	return t
 }
 
 // ReadOnly runs one statement after checking that DuckDB classifies it as a

@@ -10,6 +10,8 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/calendar"
 	"github.com/shiplog/shiplog/internal/cli/demo"
 	"github.com/shiplog/shiplog/internal/cli/drift"
+	"github.com/shiplog/shiplog/internal/cli/audit"
+	"github.com/shiplog/shiplog/internal/cli/gate"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cli/report"
@@ -52,5 +54,7 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.AddCommand(calendar.NewCmdCalendar(f, nil))
 	cmd.AddCommand(drift.NewCmdDrift(f, nil))
 	cmd.AddCommand(report.NewCmdReport(f))
+	cmd.AddCommand(audit.NewCmdAudit(f, nil))
+	cmd.AddCommand(gate.NewCmdGate(f, nil))
 	return cmd
 }

@@ -1,0 +1,355 @@
+// Package audit runs the governance controls of queries/controls for a
+// period, with the parameters from shiplog.yaml, and applies the configured
+// exemptions. `shiplog audit` prints its result; the audit report renders
+// it.
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/queries"
+)
+
+// Options select what to audit.
+type Options struct {
+	// From and To bound the period, To exclusive; zero means unbounded.
+	From, To time.Time
+	// Controls lists control names to run; empty runs all.
+	Controls []string
+	// Now decides which exemptions have expired and which emergency reviews
+	// are overdue; zero means time.Now.
+	Now time.Time
+}
+
+// Result is one audit.
+type Result struct {
+	From, To   time.Time
+	Controls   []Control
+	Exemptions []Exemption
+}
+
+// Control is the outcome of one control.
+type Control struct {
+	Name        string
+	Description string
+	// Checked counts the subjects the control examined, Failed the findings
+	// not covered by an exemption, Exempt those that are.
+	Checked, Failed, Exempt int64
+	// Columns are the evidence columns of every finding, in query order.
+	Columns  []string
+	Findings []Finding
+}
+
+// Passed reports whether the control has no failing finding.
+func (c Control) Passed() bool { return c.Failed == 0 }
+
+// Finding is one row of a control, with its evidence.
+type Finding struct {
+	// Values line up with Control.Columns.
+	Values []any
+	// Exemption is the index in Result.Exemptions of the exemption that
+	// covers it, or -1.
+	Exemption int
+}
+
+// value returns the finding's value in the named column, or nil.
+func (f Finding) value(cols []string, name string) any {
+	for i, c := range cols {
+		if c == name {
+			return f.Values[i]
+		}
+	}
+	return nil
+}
+
+// Exemption is a configured exemption and its use in this audit.
+type Exemption struct {
+	config.Exemption
+	// Expired is true when it expired before Options.Now: it covers nothing.
+	Expired bool
+	// Matched counts the findings it covered.
+	Matched int
+}
+
+// Failed counts the non-exempt findings of every control.
+func (r *Result) Failed() int64 {
+	var n int64
+	for _, c := range r.Controls {
+		n += c.Failed
+	}
+	return n
+}
+
+// Params returns the control parameters for a period from the
+// configuration: from, to, production, required_approvals,
+// emergency_review_days, as_of, pre_approved_standard and freezes (JSON,
+// from calendar.freezes with each freeze's time zone resolved).
+func Params(cfg *config.Config, from, to, now time.Time) (map[string]string, error) {
+	p := map[string]string{
+		"from":                  "1970-01-01T00:00:00Z",
+		"to":                    "9999-12-31T00:00:00Z",
+		"production":            strings.Join(cfg.Metrics.ProductionEnvironments, ","),
+		"required_approvals":    strconv.Itoa(cfg.Controls.RequiredApprovals),
+		"emergency_review_days": strconv.Itoa(cfg.Controls.EmergencyReviewDays),
+		"pre_approved_standard": strconv.FormatBool(cfg.Controls.PreApprovedStandard),
+		"as_of":                 now.UTC().Format(time.RFC3339Nano),
+	}
+	if !from.IsZero() {
+		p["from"] = from.UTC().Format(time.RFC3339Nano)
+	}
+	if !to.IsZero() {
+		p["to"] = to.UTC().Format(time.RFC3339Nano)
+	}
+	type freeze struct {
+		Name     string   `json:"name"`
+		Start    string   `json:"start"`
+		End      string   `json:"end"`
+		Services []string `json:"services"`
+	}
+	fs := []freeze{}
+	for _, f := range cfg.Calendar.Freezes {
+		start, end, err := config.FreezeWindow(f, cfg.Calendar.TimeZone)
+		if err != nil {
+			return nil, fmt.Errorf("calendar.freezes: %w", err)
+		}
+		svcs := f.Services
+		if svcs == nil {
+			svcs = []string{}
+		}
+		fs = append(fs, freeze{Name: f.Name, Start: start.Format(time.RFC3339), End: end.Format(time.RFC3339), Services: svcs})
+	}
+	b, err := json.Marshal(fs)
+	if err != nil {
+		return nil, err
+	}
+	p["freezes"] = string(b)
+	return p, nil
+}
+
+// Run runs the selected controls on db and applies cfg's exemptions.
+func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options) (*Result, error) {
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	controls, err := selectControls(opts.Controls)
+	if err != nil {
+		return nil, err
+	}
+	all, err := Params(cfg, opts.From, opts.To, now)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{From: opts.From, To: opts.To}
+	for _, e := range cfg.Controls.Exemptions {
+		res.Exemptions = append(res.Exemptions, Exemption{Exemption: e, Expired: !e.Expires.After(now)})
+	}
+	for _, q := range controls {
+		params := map[string]string{}
+		for _, p := range q.Params {
+			if v, ok := all[p.Name]; ok {
+				params[p.Name] = v
+			}
+		}
+		t, err := q.Run(ctx, db, params)
+		if err != nil {
+			return nil, err
+		}
+		checked, err := q.Checked(ctx, db, params)
+		if err != nil {
+			return nil, err
+		}
+		c := Control{Name: q.Name, Description: q.Description, Checked: checked, Columns: t.Columns}
+		for _, row := range t.Rows {
+			f := Finding{Values: row, Exemption: res.match(q.Name, row)}
+			if f.Exemption >= 0 {
+				res.Exemptions[f.Exemption].Matched++
+				c.Exempt++
+			} else {
+				c.Failed++
+			}
+			c.Findings = append(c.Findings, f)
+		}
+		res.Controls = append(res.Controls, c)
+	}
+	return res, nil
+}
+
+// match returns the first unexpired exemption for control whose subject is
+// "*" or equals one of the finding's values (its subject, deployment,
+// change request, service, person …), or -1.
+func (r *Result) match(control string, row []any) int {
+	for i, e := range r.Exemptions {
+		if e.Expired || e.Control != control {
+			continue
+		}
+		if e.Subject == "*" {
+			return i
+		}
+		for _, v := range row {
+			if s, ok := v.(string); ok && s == e.Subject {
+				return i
+			}
+		}
+	}
+	return -1
+}
+
+func selectControls(names []string) ([]queries.Query, error) {
+	var all []queries.Query
+	for _, q := range queries.List() {
+		if q.IsControl() {
+			all = append(all, q)
+		}
+	}
+	// DESIGN.md's order; controls added later follow by name.
+	rank := func(name string) int {
+		for i, n := range config.ControlNames {
+			if n == name {
+				return i
+			}
+		}
+		return len(config.ControlNames)
+	}
+	sort.SliceStable(all, func(i, j int) bool { return rank(all[i].Name) < rank(all[j].Name) })
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []queries.Query
+	for _, n := range names {
+		q, ok := queries.Get(n)
+		if !ok || !q.IsControl() {
+			known := make([]string, len(all))
+			for i, c := range all {
+				known[i] = c.Name
+			}
+			return nil, fmt.Errorf("no control named %q (controls: %s)", n, strings.Join(known, ", "))
+		}
+		out = append(out, q)
+	}
+	return out, nil
+}
+
+// Summary is one row per control: name, checked, failed, exempt, status.
+func (r *Result) Summary() *output.Table {
+	t := &output.Table{Columns: []string{"control", "checked", "failed", "exempt", "status", "description"}}
+	for _, c := range r.Controls {
+		status := "pass"
+		if !c.Passed() {
+			status = "FAIL"
+		}
+		t.Rows = append(t.Rows, []any{c.Name, c.Checked, c.Failed, c.Exempt, status, c.Description})
+	}
+	return t
+}
+
+// FindingsTable returns a control's findings with an `exempt` column (the
+// reason of the exemption that covers the finding, empty when none).
+func (r *Result) FindingsTable(c Control) *output.Table {
+	t := &output.Table{Columns: append(append([]string{}, c.Columns...), "exempt")}
+	for _, f := range c.Findings {
+		row := append(append([]any{}, f.Values...), r.exemptionText(f))
+		t.Rows = append(t.Rows, row)
+	}
+	return t
+}
+
+func (r *Result) exemptionText(f Finding) any {
+	if f.Exemption < 0 {
+		return nil
+	}
+	return r.Exemptions[f.Exemption].Reason
+}
+
+// Document is the JSON form: {controls: [{name, description, checked,
+// failed, exempt, findings: [{column: value, …, exempt, exemption}]}],
+// exemptions: [...], from, to}.
+func (r *Result) Document() map[string]any {
+	controls := make([]any, 0, len(r.Controls))
+	for _, c := range r.Controls {
+		t := &output.Table{Columns: c.Columns}
+		for _, f := range c.Findings {
+			t.Rows = append(t.Rows, f.Values)
+		}
+		rows := jsonRows(t)
+		for i, f := range c.Findings {
+			rows[i]["exempt"] = f.Exemption >= 0
+			if f.Exemption >= 0 {
+				rows[i]["exemption"] = r.Exemptions[f.Exemption].Reason
+			}
+		}
+		controls = append(controls, map[string]any{
+			"name": c.Name, "description": c.Description,
+			"checked": c.Checked, "failed": c.Failed, "exempt": c.Exempt,
+			"passed": c.Passed(), "columns": c.Columns, "findings": rows,
+		})
+	}
+	ex := make([]any, 0, len(r.Exemptions))
+	for _, e := range r.Exemptions {
+		ex = append(ex, map[string]any{
+			"control": e.Control, "subject": e.Subject, "reason": e.Reason,
+			"expires": e.Expires.UTC().Format(time.RFC3339), "expired": e.Expired, "matched": e.Matched,
+		})
+	}
+	doc := map[string]any{"controls": controls, "exemptions": ex, "from": nil, "to": nil, "failed": r.Failed()}
+	if !r.From.IsZero() {
+		doc["from"] = r.From.UTC().Format(time.RFC3339)
+	}
+	if !r.To.IsZero() {
+		doc["to"] = r.To.UTC().Format(time.RFC3339)
+	}
+	return doc
+}
+
+// jsonRows converts a table to JSON-ready objects through output's JSON
+// encoding, so that times, lists and numbers look the same as everywhere.
+func jsonRows(t *output.Table) []map[string]any {
+	var buf strings.Builder
+	_ = output.WriteJSON(&buf, t, nil)
+	var doc struct {
+		Rows []map[string]any `json:"rows"`
+	}
+	_ = json.Unmarshal([]byte(buf.String()), &doc)
+	if doc.Rows == nil {
+		doc.Rows = []map[string]any{}
+	}
+	return doc.Rows
+}
+
+// LongTable is the CSV form: one row per finding (control, counts, subject,
+// rule, exemption, evidence as a JSON object), and one row with empty
+// subject for a control without findings, so that one file carries both
+// the counts and the evidence.
+func (r *Result) LongTable() *output.Table {
+	t := &output.Table{Columns: []string{"control", "checked", "failed", "exempt", "subject", "rule", "exemption", "evidence"}}
+	for _, c := range r.Controls {
+		if len(c.Findings) == 0 {
+			t.Rows = append(t.Rows, []any{c.Name, c.Checked, c.Failed, c.Exempt, nil, nil, nil, nil})
+			continue
+		}
+		rows := jsonRows(&output.Table{Columns: c.Columns, Rows: rowsOf(c)})
+		for i, f := range c.Findings {
+			ev, _ := json.Marshal(rows[i])
+			t.Rows = append(t.Rows, []any{c.Name, c.Checked, c.Failed, c.Exempt,
+				f.value(c.Columns, "subject"), f.value(c.Columns, "rule"), r.exemptionText(f), string(ev)})
+		}
+	}
+	return t
+}
+
+func rowsOf(c Control) [][]any {
+	out := make([][]any, len(c.Findings))
+	for i, f := range c.Findings {
+		out[i] = f.Values
+	}
+	return out
+}

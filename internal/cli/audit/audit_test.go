@@ -1,0 +1,142 @@
+package audit
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shiplog/shiplog/internal/cmdutil"
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/iostreams"
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+func TestFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr string
+		check   func(*testing.T, *Options)
+	}{
+		{args: []string{"--from", "2026-03-01", "--to", "2026-04-01T00:00:00+02:00", "--control", "self-approval", "--control", "gate-override", "--fail-on-findings"},
+			check: func(t *testing.T, o *Options) {
+				if !o.From.Equal(time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)) || !o.To.Equal(time.Date(2026, 3, 31, 22, 0, 0, 0, time.UTC)) {
+					t.Errorf("period = %v .. %v", o.From, o.To)
+				}
+				if strings.Join(o.Controls, ",") != "self-approval,gate-override" || !o.FailOnFindings || o.Format != "table" {
+					t.Errorf("opts = %+v", o)
+				}
+			}},
+		{args: []string{"--from", "March"}, wantErr: `--from: "March" is not a time`},
+		{args: []string{"--from", "2026-04-01", "--to", "2026-03-01"}, wantErr: "--to must be after --from"},
+		{args: []string{"--control", "slowest-changes"}, wantErr: `no control named "slowest-changes"`},
+		{args: []string{"--format", "xml"}, wantErr: "--format must be one of"},
+		{args: []string{"extra"}, wantErr: "unknown command"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			var got *Options
+			cmd := NewCmdAudit(&cmdutil.Factory{IOStreams: ios}, func(_ context.Context, o *Options) error { got = o; return nil })
+			cmd.SetArgs(tt.args)
+			cmd.SetOut(ios.ErrOut)
+			cmd.SetErr(ios.ErrOut)
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tt.check(t, got)
+		})
+	}
+}
+
+// Two merged changes, one without the one required approving review: the
+// unreviewed-change control checks 2 and finds 1 (org/r#1).
+func TestRun(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	db, err := warehouse.Open(ctx, path, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO changes (id, service, first_commit_at, merged_at, approvals, source) VALUES
+		('org/r#1', 'api', '2026-03-01 09:00:00+00', '2026-03-02 10:00:00+00', 0, 'file'),
+		('org/r#2', 'api', '2026-03-01 09:00:00+00', '2026-03-02 11:00:00+00', 1, 'file')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	cfg := config.Default()
+	run := func(format string, fail bool) (string, string, error) {
+		ios, _, out, errOut := iostreams.Test()
+		err := Run(ctx, &Options{
+			IO: ios,
+			Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
+				return warehouse.Open(ctx, path, warehouse.Options{ReadOnly: true})
+			},
+			Config:   func() (*config.Config, error) { return cfg, nil },
+			Now:      func() time.Time { return time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC) },
+			Controls: []string{"unreviewed-change", "self-approval"}, Format: format, FailOnFindings: fail,
+		})
+		return out.String(), errOut.String(), err
+	}
+
+	out, _, err := run("json", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Controls []struct {
+			Name                    string
+			Checked, Failed, Exempt int
+			Findings                []map[string]any
+		}
+		Exemptions []any
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	c := doc.Controls[0]
+	if len(doc.Controls) != 2 || c.Name != "unreviewed-change" || c.Checked != 2 || c.Failed != 1 || len(c.Findings) != 1 ||
+		c.Findings[0]["change_id"] != "org/r#1" || c.Findings[0]["exempt"] != false {
+		t.Errorf("json:\n%s", out)
+	}
+	if s := doc.Controls[1]; s.Name != "self-approval" || s.Checked != 0 || s.Failed != 0 {
+		t.Errorf("self-approval = %+v", s)
+	}
+
+	csvOut, errOut, err := run("csv", true)
+	// One row for the finding of unreviewed-change, one empty row for
+	// self-approval (no findings), evidence as a JSON object.
+	lines := strings.Split(strings.TrimSpace(csvOut), "\n")
+	if len(lines) != 3 || lines[0] != "control,checked,failed,exempt,subject,rule,exemption,evidence" ||
+		!strings.HasPrefix(lines[1], "unreviewed-change,2,1,0,org/r#1,merged with 0 of 1 required approving reviews,,") ||
+		!strings.Contains(lines[1], `""change_id"":""org/r#1""`) || lines[2] != "self-approval,0,0,0,,,," {
+		t.Errorf("csv:\n%s", csvOut)
+	}
+	var ec *cmdutil.ExitCodeError
+	if !errors.As(err, &ec) || ec.Code != 1 || !strings.Contains(errOut, "1 finding(s) not covered") {
+		t.Errorf("fail-on-findings: err = %v, stderr %q", err, errOut)
+	}
+
+	// An exemption covers the finding: exit 0, and the table says why.
+	cfg.Controls.Exemptions = []config.Exemption{{Control: "unreviewed-change", Subject: "org/r#1", Reason: "docs only", Expires: time.Date(2026, 5, 1, 0, 0, 0, 0, time.UTC)}}
+	out, _, err = run("table", true)
+	if err != nil {
+		t.Fatalf("exempt finding still fails: %v", err)
+	}
+	for _, want := range []string{"unreviewed-change\t2\t0\t1\tpass", "unreviewed-change: 1 finding(s), 1 exempt", "\tdocs only\n", "unreviewed-change\torg/r#1\tdocs only\t2026-05-01T00:00:00Z\tfalse\t1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("table lacks %q:\n%s", want, out)
+		}
+	}
+}

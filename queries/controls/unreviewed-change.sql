@@ -1,0 +1,22 @@
+-- name: unreviewed-change
+-- description: Changes merged without the required number of approving reviews by non-authors
+-- audience: audit
+-- kind: control
+-- param: from timestamp '1970-01-01'
+-- param: to timestamp '9999-12-31'
+-- param: required_approvals int '1'
+--
+-- Subject: one change merged in [from, to). `approvals` is the canonical
+-- count of approving reviews by people other than the author; a missing
+-- count is zero.
+select c.id as subject,
+       c.id as change_id, c.service, c.repo, c.title, c.author, c.merged_at,
+       coalesce(c.approvals, 0) as approvals, $required_approvals as required_approvals,
+       case
+           when coalesce(c.approvals, 0) < $required_approvals
+           then 'merged with ' || coalesce(c.approvals, 0) || ' of ' || $required_approvals || ' required approving reviews'
+       end as rule
+from changes c
+where c.merged_at is not null
+  and c.merged_at >= $from and c.merged_at < $to
+order by c.merged_at, c.id
