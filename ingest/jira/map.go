@@ -177,3 +177,17 @@ func writeSettings(ctx context.Context, tx *sql.Tx, c *config.Jira) error {
 	}
 	return nil
 }
+
+// CanonicalCounts returns how many rows the Jira source has in each of
+// Tables.
+func CanonicalCounts(ctx context.Context, db *warehouse.DB) (map[string]int64, error) {
+	out := make(map[string]int64, len(Tables))
+	for _, t := range Tables {
+		var n int64
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM `+warehouse.QuoteIdent(t)+` WHERE source = 'jira'`).Scan(&n); err != nil {
+			return nil, err
+		}
+		out[t] = n
+	}
+	return out, nil
+}
