@@ -114,9 +114,11 @@ func runOpts(t *testing.T, url string, dbPath string) (*Options, *strings.Builde
 	log := &strings.Builder{}
 	ios.ErrOut = log
 	return &Options{
-		IO:        ios,
-		Warehouse: func(ctx context.Context) (*warehouse.DB, error) { return warehouse.Open(ctx, dbPath, warehouse.Options{}) },
-		Config:    func() (*config.Config, error) { return cfg, nil },
+		IO: ios,
+		Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
+			return warehouse.Open(ctx, dbPath, warehouse.Options{})
+		},
+		Config: func() (*config.Config, error) { return cfg, nil },
 		Getenv: func(k string) string {
 			if k == "JIRA_TOKEN" {
 				return "pat-123"
