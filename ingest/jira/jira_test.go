@@ -306,6 +306,7 @@ func TestMovedIssueDetectedIncrementally(t *testing.T) {
 	moved := strings.Replace(string(h.fake.issues["OPS"][3]), `"key": "OPS-4"`, `"key": "OPS-40"`, 1)
 	moved = strings.Replace(moved, `"updated": "2024-03-06T06:30:00.000+0530"`, `"updated": "2024-03-09T10:00:00.000+0000"`, 1)
 	h.fake.issues["OPS"][3] = []byte(moved)
+	h.fake.heads = nil
 	if _, err := h.sync(t); err != nil {
 		t.Fatal(err)
 	}

@@ -306,24 +306,26 @@ func (s *Source) fullChangelog(ctx context.Context, key string) ([]json.RawMessa
 	}
 }
 
-// writeIssues stores one page in one transaction: each issue replaces its
-// row of the section, a moved issue (same id, new key) marks its old key
-// gone, and separately fetched histories replace the stored ones.
+// writeIssues stores one page in one transaction and a handful of
+// statements: each issue replaces its row of the section, a moved issue
+// (same id, new key) marks its old key gone, and separately fetched
+// histories replace the stored ones (an issue whose embedded changelog is
+// complete drops them).
 func (s *Source) writeIssues(ctx context.Context, db *warehouse.DB, query string, issues []fetched, now time.Time) error {
 	if len(issues) == 0 {
 		return nil
 	}
+	now = now.UTC()
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
-	ins, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO raw_jira_issues
-		(query, key, id, project, updated, payload, fetched_at, gone_at, gone_reason) VALUES (?, ?, ?, ?, ?, ?::JSON, ?, NULL, NULL)`)
-	if err != nil {
-		return err
-	}
-	defer ins.Close()
+	var (
+		rows, pairs, keys, hist []string
+		args, pairArgs, keyArgs []any
+		histArgs                []any
+	)
 	for _, f := range issues {
 		var upd sql.NullTime
 		if !f.updated.IsZero() {
@@ -333,31 +335,41 @@ func (s *Source) writeIssues(ctx context.Context, db *warehouse.DB, query string
 		if project == "" {
 			project, _, _ = strings.Cut(f.head.Key, "-")
 		}
-		if _, err := ins.ExecContext(ctx, query, f.head.Key, f.head.ID, project, upd, string(f.raw), now.UTC()); err != nil {
-			return fmt.Errorf("jira: store %s: %w", f.head.Key, err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE raw_jira_issues SET gone_at = ?, gone_reason = 'moved:' || ?
-			WHERE query = ? AND id = ? AND key <> ? AND gone_at IS NULL`, now.UTC(), f.head.Key, query, f.head.ID, f.head.Key); err != nil {
-			return err
-		}
-		// Separately fetched histories stand for the whole changelog; an
-		// issue whose embedded changelog is now complete drops them.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM raw_jira_changelogs WHERE issue_key = ?`, f.head.Key); err != nil {
-			return err
-		}
-		if f.histories != nil {
-			for _, h := range f.histories {
-				var hid struct {
-					ID string `json:"id"`
-				}
-				if err := json.Unmarshal(h, &hid); err != nil || hid.ID == "" {
-					return fmt.Errorf("jira: changelog of %s: a history has no id", f.head.Key)
-				}
-				if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO raw_jira_changelogs VALUES (?, ?, ?::JSON, ?)`,
-					f.head.Key, hid.ID, string(h), now.UTC()); err != nil {
-					return err
-				}
+		rows = append(rows, "(?, ?, ?, ?, ?, ?::JSON, ?, NULL, NULL)")
+		args = append(args, query, f.head.Key, f.head.ID, project, upd, string(f.raw), now)
+		pairs = append(pairs, "(?, ?)")
+		pairArgs = append(pairArgs, f.head.ID, f.head.Key)
+		keys = append(keys, "?")
+		keyArgs = append(keyArgs, f.head.Key)
+		for _, h := range f.histories {
+			var hid struct {
+				ID string `json:"id"`
 			}
+			if err := json.Unmarshal(h, &hid); err != nil || hid.ID == "" {
+				return fmt.Errorf("jira: changelog of %s: a history has no id", f.head.Key)
+			}
+			hist = append(hist, "(?, ?, ?::JSON, ?)")
+			histArgs = append(histArgs, f.head.Key, hid.ID, string(h), now)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO raw_jira_issues
+		(query, key, id, project, updated, payload, fetched_at, gone_at, gone_reason) VALUES `+strings.Join(rows, ", "), args...); err != nil {
+		return fmt.Errorf("jira: store %s page: %w", query, err)
+	}
+	// The section name and time are literals: DuckDB numbers the
+	// parameters of UPDATE … FROM in an order of its own.
+	if _, err := tx.ExecContext(ctx, `UPDATE raw_jira_issues r
+		SET gone_at = `+warehouse.QuoteString(now.Format(time.RFC3339Nano))+`::TIMESTAMPTZ, gone_reason = 'moved:' || p.key
+		FROM (VALUES `+strings.Join(pairs, ", ")+`) p(id, key)
+		WHERE r.query = `+warehouse.QuoteString(query)+` AND r.id = p.id AND r.key <> p.key AND r.gone_at IS NULL`, pairArgs...); err != nil {
+		return fmt.Errorf("jira: mark moved issues: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM raw_jira_changelogs WHERE issue_key IN (`+strings.Join(keys, ", ")+`)`, keyArgs...); err != nil {
+		return err
+	}
+	if len(hist) > 0 {
+		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO raw_jira_changelogs VALUES `+strings.Join(hist, ", "), histArgs...); err != nil {
+			return fmt.Errorf("jira: store changelogs: %w", err)
 		}
 	}
 	return tx.Commit()
