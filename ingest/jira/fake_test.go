@@ -42,8 +42,8 @@ type fakeJira struct {
 
 	mu       sync.Mutex
 	heads    map[string][]issueHead // parsed issues by project, for filtering
-	requests []string // "PATH?QUERY" of each request
-	jqls     []string // the JQL of each search
+	requests []string               // "PATH?QUERY" of each request
+	jqls     []string               // the JQL of each search
 }
 
 func newFake(t testing.TB, flavor string) *fakeJira {

@@ -67,7 +67,7 @@ func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
 		if err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+		if _, err := tx.ExecContext(ctx, fieldPaths(s.cfg).Replace(string(body))); err != nil {
 			return fmt.Errorf("jira: mapping %s: %w", name, err)
 		}
 	}
@@ -77,6 +77,52 @@ func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
 		}
 	}
 	return tx.Commit()
+}
+
+// fieldPaths fills the {{name}} placeholders of the staging SQL with the
+// JSON path of each configured field ('$.fields.ID'), or with a path that
+// never exists when the field is unset. Field ids are plain identifiers
+// (config.Jira.Validate), so the literals cannot break out of their quotes.
+func fieldPaths(c *config.Jira) *strings.Replacer {
+	in := c.Incidents
+	if in == nil {
+		in = &config.JiraIncidents{}
+	}
+	cr := c.ChangeRequests
+	if cr == nil {
+		cr = &config.JiraChangeRequests{}
+	}
+	st := c.SupportTickets
+	if st == nil {
+		st = &config.JiraSupportTickets{}
+	}
+	or := func(v, def string) string {
+		if v == "" {
+			return def
+		}
+		return v
+	}
+	fields := map[string]string{
+		"severity_field":       in.SeverityField,
+		"service_field":        or(in.ServiceField, "components"),
+		"ticket_service_field": or(st.ServiceField, "components"),
+		"deployment_field":     in.DeploymentField,
+		"commit_field":         in.CommitField,
+		"risk_field":           cr.RiskField,
+		"planned_start_field":  cr.PlannedStartField,
+		"planned_end_field":    cr.PlannedEndField,
+		"services_field":       or(cr.ServicesField, "components"),
+		"reviewed_field":       cr.ReviewedField,
+	}
+	var pairs []string
+	for name, f := range fields {
+		path := "$.shiplog_unset_field"
+		if f != "" {
+			path = "$.fields." + f
+		}
+		pairs = append(pairs, "'{{"+name+"}}'", warehouse.QuoteString(path))
+	}
+	return strings.NewReplacer(pairs...)
 }
 
 // writeSettings puts the configuration the SQL needs into three temporary

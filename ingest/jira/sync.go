@@ -2,7 +2,6 @@ package jira
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -306,41 +305,42 @@ func (s *Source) fullChangelog(ctx context.Context, key string) ([]json.RawMessa
 	}
 }
 
-// writeIssues stores one page in one transaction and a handful of
-// statements: each issue replaces its row of the section, a moved issue
-// (same id, new key) marks its old key gone, and separately fetched
-// histories replace the stored ones (an issue whose embedded changelog is
-// complete drops them).
+// pageRow and historyRow are how a page travels to DuckDB: as one JSON
+// document, parsed once there, rather than hundreds of bound parameters.
+type pageRow struct {
+	Key     string          `json:"key"`
+	ID      string          `json:"id"`
+	Project string          `json:"project"`
+	Updated *string         `json:"updated"`
+	Payload json.RawMessage `json:"payload"`
+}
+
+type historyRow struct {
+	IssueKey  string          `json:"issue_key"`
+	HistoryID string          `json:"history_id"`
+	Payload   json.RawMessage `json:"payload"`
+}
+
+// writeIssues stores one page in one transaction: each issue replaces its
+// row of the section, a moved issue (same id, new key) marks its old key
+// gone, and separately fetched histories replace the stored ones (an issue
+// whose embedded changelog is complete drops them).
 func (s *Source) writeIssues(ctx context.Context, db *warehouse.DB, query string, issues []fetched, now time.Time) error {
 	if len(issues) == 0 {
 		return nil
 	}
-	now = now.UTC()
-	tx, err := db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	var (
-		rows, pairs, keys, hist []string
-		args, pairArgs, keyArgs []any
-		histArgs                []any
-	)
+	page := make([]pageRow, 0, len(issues))
+	var hist []historyRow
 	for _, f := range issues {
-		var upd sql.NullTime
+		r := pageRow{Key: f.head.Key, ID: f.head.ID, Project: f.head.Fields.Project.Key, Payload: f.raw}
+		if r.Project == "" {
+			r.Project, _, _ = strings.Cut(f.head.Key, "-")
+		}
 		if !f.updated.IsZero() {
-			upd = sql.NullTime{Time: f.updated.UTC(), Valid: true}
+			u := f.updated.UTC().Format(time.RFC3339Nano)
+			r.Updated = &u
 		}
-		project := f.head.Fields.Project.Key
-		if project == "" {
-			project, _, _ = strings.Cut(f.head.Key, "-")
-		}
-		rows = append(rows, "(?, ?, ?, ?, ?, ?::JSON, ?, NULL, NULL)")
-		args = append(args, query, f.head.Key, f.head.ID, project, upd, string(f.raw), now)
-		pairs = append(pairs, "(?, ?)")
-		pairArgs = append(pairArgs, f.head.ID, f.head.Key)
-		keys = append(keys, "?")
-		keyArgs = append(keyArgs, f.head.Key)
+		page = append(page, r)
 		for _, h := range f.histories {
 			var hid struct {
 				ID string `json:"id"`
@@ -348,28 +348,56 @@ func (s *Source) writeIssues(ctx context.Context, db *warehouse.DB, query string
 			if err := json.Unmarshal(h, &hid); err != nil || hid.ID == "" {
 				return fmt.Errorf("jira: changelog of %s: a history has no id", f.head.Key)
 			}
-			hist = append(hist, "(?, ?, ?::JSON, ?)")
-			histArgs = append(histArgs, f.head.Key, hid.ID, string(h), now)
+			hist = append(hist, historyRow{IssueKey: f.head.Key, HistoryID: hid.ID, Payload: h})
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO raw_jira_issues
-		(query, key, id, project, updated, payload, fetched_at, gone_at, gone_reason) VALUES `+strings.Join(rows, ", "), args...); err != nil {
-		return fmt.Errorf("jira: store %s page: %w", query, err)
+	pageJSON, err := json.Marshal(page)
+	if err != nil {
+		return fmt.Errorf("jira: %s: %w", query, err)
 	}
-	// The section name and time are literals: DuckDB numbers the
-	// parameters of UPDATE … FROM in an order of its own.
-	if _, err := tx.ExecContext(ctx, `UPDATE raw_jira_issues r
-		SET gone_at = `+warehouse.QuoteString(now.Format(time.RFC3339Nano))+`::TIMESTAMPTZ, gone_reason = 'moved:' || p.key
-		FROM (VALUES `+strings.Join(pairs, ", ")+`) p(id, key)
-		WHERE r.query = `+warehouse.QuoteString(query)+` AND r.id = p.id AND r.key <> p.key AND r.gone_at IS NULL`, pairArgs...); err != nil {
-		return fmt.Errorf("jira: mark moved issues: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM raw_jira_changelogs WHERE issue_key IN (`+strings.Join(keys, ", ")+`)`, keyArgs...); err != nil {
+	conn, err := db.Conn(ctx)
+	if err != nil {
 		return err
 	}
+	defer conn.Close()
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	q := warehouse.QuoteString(query)
+	ts := warehouse.QuoteString(now.UTC().Format(time.RFC3339Nano)) + "::TIMESTAMPTZ"
+	steps := []struct {
+		sql  string
+		args []any
+	}{
+		{`CREATE OR REPLACE TEMP TABLE jira_page AS SELECT unnest(from_json(?,
+			'[{"key":"VARCHAR","id":"VARCHAR","project":"VARCHAR","updated":"VARCHAR","payload":"JSON"}]'), recursive := true)`,
+			[]any{string(pageJSON)}},
+		{`DELETE FROM raw_jira_issues WHERE query = ` + q + ` AND key IN (SELECT key FROM jira_page)`, nil},
+		{`INSERT INTO raw_jira_issues (query, key, id, project, updated, payload, fetched_at, gone_at, gone_reason)
+			SELECT ` + q + `, key, id, project, updated::TIMESTAMPTZ, payload, ` + ts + `, NULL, NULL FROM jira_page`, nil},
+		{`UPDATE raw_jira_issues r SET gone_at = ` + ts + `, gone_reason = 'moved:' || p.key
+			FROM jira_page p
+			WHERE r.query = ` + q + ` AND r.id = p.id AND r.key <> p.key AND r.gone_at IS NULL`, nil},
+		{`DELETE FROM raw_jira_changelogs WHERE issue_key IN (SELECT key FROM jira_page)`, nil},
+		{`DROP TABLE temp.jira_page`, nil},
+	}
 	if len(hist) > 0 {
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO raw_jira_changelogs VALUES `+strings.Join(hist, ", "), histArgs...); err != nil {
-			return fmt.Errorf("jira: store changelogs: %w", err)
+		histJSON, err := json.Marshal(hist)
+		if err != nil {
+			return fmt.Errorf("jira: %s: %w", query, err)
+		}
+		steps = append(steps, struct {
+			sql  string
+			args []any
+		}{`INSERT INTO raw_jira_changelogs (issue_key, history_id, payload, fetched_at)
+			SELECT issue_key, history_id, payload, ` + ts + ` FROM (SELECT unnest(from_json(?,
+			'[{"issue_key":"VARCHAR","history_id":"VARCHAR","payload":"JSON"}]'), recursive := true))`, []any{string(histJSON)}})
+	}
+	for _, st := range steps {
+		if _, err := tx.ExecContext(ctx, st.sql, st.args...); err != nil {
+			return fmt.Errorf("jira: store %s page: %w", query, err)
 		}
 	}
 	return tx.Commit()
@@ -444,7 +472,7 @@ func (s *Source) syncVersions(ctx context.Context, env *ingest.Env, project stri
 		if err := json.Unmarshal(v, &h); err != nil || h.ID == "" {
 			return fmt.Errorf("jira: releases: a version of %s has no id", project)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO raw_jira_versions VALUES (?, ?, ?::JSON, ?)`,
+		if _, err := tx.ExecContext(ctx, `INSERT INTO raw_jira_versions VALUES (?, ?, ?::JSON, ?)`,
 			project, h.ID, string(v), now.UTC()); err != nil {
 			return err
 		}
