@@ -436,3 +436,28 @@ func TestFaults(t *testing.T) {
 		})
 	}
 }
+
+func TestMissingTokenFailsSyncNotMap(t *testing.T) {
+	ctx := context.Background()
+	fake := newFake(t, "datacenter")
+	srv := fake.start()
+	src, err := New(testConfig(srv.URL, "datacenter"), nil)
+	if err != nil {
+		t.Fatalf("New without a token: %v", err)
+	}
+	db, err := warehouse.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = src.Sync(ctx, &ingest.Env{DB: db, State: &ingest.State{DB: db, Source: Name}})
+	if err == nil || !strings.Contains(err.Error(), "$JIRA_TOKEN is empty") {
+		t.Errorf("Sync error = %v, want $JIRA_TOKEN is empty", err)
+	}
+	if len(fake.requests) != 0 {
+		t.Errorf("requests sent without a token: %v", fake.requests)
+	}
+	if err := src.Map(ctx, db); err != nil {
+		t.Errorf("Map without a token: %v", err)
+	}
+}

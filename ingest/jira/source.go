@@ -51,6 +51,7 @@ type Source struct {
 	since  time.Time
 
 	httpClient *http.Client
+	tokenErr   error
 
 	// Gone lists issues found missing by the last full sync ("OPS-3 deleted").
 	Gone []string
@@ -84,7 +85,9 @@ func WithFull(full bool) Option { return func(s *Source) { s.full = full } }
 func WithSince(t time.Time) Option { return func(s *Source) { s.since = t } }
 
 // New checks cfg and returns a Source. getenv reads the token named by
-// cfg.TokenEnv; the token itself is kept only inside the HTTP transport.
+// cfg.TokenEnv; the token itself is kept only inside the HTTP transport. A
+// missing token is reported by Sync, not here, so that `shiplog transform`
+// can use the Source as an ingest.Mapper with getenv nil.
 func New(cfg *config.Jira, getenv func(string) string, opts ...Option) (*Source, error) {
 	if cfg == nil {
 		return nil, errors.New("jira: not configured: add sources.jira to shiplog.yaml or pass --url and a JQL flag")
@@ -119,7 +122,8 @@ func New(cfg *config.Jira, getenv func(string) string, opts ...Option) (*Source,
 		}
 		token = getenv(c.TokenEnv)
 		if token == "" {
-			return nil, fmt.Errorf("jira: $%s is empty: set it to the API token (Cloud) or personal access token (Data Center)", c.TokenEnv)
+			// Not fatal here: Map (`shiplog transform`) needs no token.
+			s.tokenErr = fmt.Errorf("jira: $%s is empty: set it to the API token (Cloud) or personal access token (Data Center)", c.TokenEnv)
 		}
 	}
 	base := http.DefaultTransport

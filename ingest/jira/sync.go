@@ -70,6 +70,9 @@ type cursorInfo struct {
 // Sync fetches what changed since the saved cursors into the raw tables,
 // reconciles keys when full, and maps the raw tables to canonical rows.
 func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
+	if s.tokenErr != nil {
+		return s.tokenErr
+	}
 	now := time.Now
 	if env.Now != nil {
 		now = env.Now
