@@ -57,7 +57,11 @@ func (c *client) get(ctx context.Context, path string, query url.Values, v any) 
 				return ctx.Err()
 			}
 			if attempt >= attempts {
-				return fmt.Errorf("jira: GET %s: %w (check sources.jira.url)", c.address(u), err)
+				var ue *url.Error
+				if errors.As(err, &ue) {
+					err = ue.Err
+				}
+				return fmt.Errorf("jira: cannot reach %s after %d attempts: %w (check sources.jira.url)", c.address(path), attempt, err)
 			}
 			if err := c.sleep(ctx, c.backoff.Delay(attempt)); err != nil {
 				return err

@@ -363,7 +363,7 @@ func TestFaults(t *testing.T) {
 			setup: func(h *harness, _ *config.Jira) {
 				h.fake.auth = "Basic something-else"
 			},
-			wantErr: []string{"401 Unauthorized", "/rest/api/2/search/jql", "user ops-bot@acme.com", "$JIRA_TOKEN"},
+			wantErr: []string{"401 Unauthorized", "/rest/api/2/myself", "user ops-bot@acme.com", "$JIRA_TOKEN"},
 			notErr:  []string{"s3cret-token"},
 		},
 		{

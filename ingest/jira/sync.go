@@ -82,7 +82,10 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 		progress = io.Discard
 	}
 	started := now()
-	loc := s.userZone(ctx, progress)
+	loc, err := s.userZone(ctx, progress)
+	if err != nil {
+		return err
+	}
 	info := cursorInfo{Cursors: map[string]string{}}
 	s.Gone = nil
 	for _, sec := range s.sections() {
@@ -111,29 +114,27 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 }
 
 // userZone returns the time zone Jira reads JQL dates in: the zone of the
-// account the requests run as. An anonymous or failed look-up falls back to
-// UTC with a warning, since a wrong zone only widens or narrows the overlap.
-func (s *Source) userZone(ctx context.Context, progress io.Writer) *time.Location {
+// account the requests run as. Without credentials (anonymous access has no
+// account) or when Jira does not say, it falls back to UTC with a warning:
+// a wrong zone only shifts the overlap. With credentials, a failure here
+// (unreachable, 401/403) is the run's error: it names the address and the
+// credential.
+func (s *Source) userZone(ctx context.Context, progress io.Writer) (*time.Location, error) {
 	var me gojira.User
-	if err := s.client.get(ctx, "rest/api/2/myself", nil, &me); err != nil || me.TimeZone == "" {
-		if err != nil && s.client.tokenEnv != "" && isAuthError(err) {
-			// Let the first search report the credential problem in full.
-			return time.UTC
-		}
+	err := s.client.get(ctx, "rest/api/2/myself", nil, &me)
+	if err != nil && s.client.tokenEnv != "" && !errors.Is(err, errNotFound) {
+		return nil, err
+	}
+	if err != nil || me.TimeZone == "" {
 		fmt.Fprintln(progress, "jira: could not read the account's time zone; JQL dates are written in UTC")
-		return time.UTC
+		return time.UTC, nil
 	}
-	loc, err := time.LoadLocation(me.TimeZone)
-	if err != nil {
+	loc, lerr := time.LoadLocation(me.TimeZone)
+	if lerr != nil {
 		fmt.Fprintf(progress, "jira: unknown time zone %q of the account; JQL dates are written in UTC\n", me.TimeZone)
-		return time.UTC
+		return time.UTC, nil
 	}
-	return loc
-}
-
-func isAuthError(err error) bool {
-	m := err.Error()
-	return strings.Contains(m, " 401 ") || strings.Contains(m, " 403 ")
+	return loc, nil
 }
 
 var orderBy = regexp.MustCompile(`(?is)\s+order\s+by\s+.*$`)
