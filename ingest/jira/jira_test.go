@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -459,5 +460,62 @@ func TestMissingTokenFailsSyncNotMap(t *testing.T) {
 	}
 	if err := src.Map(ctx, db); err != nil {
 		t.Errorf("Map without a token: %v", err)
+	}
+}
+
+// TestTextLinks checks the conservative reading of deployment ids and
+// commit shas from incident text: a keyword with ":" or "#" for
+// deployments (and a digit in the id), a keyword and 7–40 hex digits for
+// commits. Bare numbers and hex words are not links.
+func TestTextLinks(t *testing.T) {
+	tests := []struct {
+		text, deployment, sha string
+	}{
+		{"Errors after deployment: gh-4411.", "gh-4411", "NULL"},
+		{"Deploy #4411 broke checkout", "4411", "NULL"},
+		{"deployment id: deploy-2024-03-01.3, rolled back", "deploy-2024-03-01.3", "NULL"},
+		{"after the deployment yesterday", "NULL", "NULL"},
+		{"deployment: pending", "NULL", "NULL"},
+		{"build 4411 failed", "NULL", "NULL"},
+		{"caused by commit 9f3c2ab1", "NULL", "9f3c2ab1"},
+		{"sha: DEADBEEF12", "NULL", "deadbeef12"},
+		{"see abcdef1234 in the logs", "NULL", "NULL"},
+		{"commit: 12345", "NULL", "NULL"},
+		{"commit: 9f3c2abz", "NULL", "NULL"},
+	}
+	ctx := context.Background()
+	db, err := warehouse.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	src, err := New(&config.Jira{URL: "https://jira.acme.test", Incidents: &config.JiraIncidents{JQL: "project = OPS"}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var page []fetched
+	for i, tt := range tests {
+		desc, _ := json.Marshal(tt.text)
+		raw := fmt.Sprintf(`{"id": "%d", "key": "OPS-%d", "fields": {"summary": "s", "description": %s,
+			"project": {"key": "OPS"}, "created": "2024-03-04T10:00:00.000+0000", "updated": "2024-03-04T10:00:00.000+0000"}}`,
+			i+1, i+1, desc)
+		var f fetched
+		f.raw = json.RawMessage(raw)
+		if err := json.Unmarshal(f.raw, &f.head); err != nil {
+			t.Fatal(err)
+		}
+		page = append(page, f)
+	}
+	if err := src.writeIssues(ctx, db, "incidents", page, fixedNow); err != nil {
+		t.Fatal(err)
+	}
+	if err := src.Map(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	got := rows(t, db, `SELECT caused_by_deployment, root_cause_sha FROM incidents ORDER BY CAST(substr(id, 5) AS INT)`)
+	for i, tt := range tests {
+		if want := tt.deployment + "|" + tt.sha; i >= len(got) || got[i] != want {
+			t.Errorf("%q: got %v, want %s", tt.text, got[i:min(i+1, len(got))], want)
+		}
 	}
 }
