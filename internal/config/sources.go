@@ -51,6 +51,9 @@ type Jira struct {
 	// Overlap is how far before the last cursor an incremental sync starts
 	// again, to catch issues updated while the previous run was reading.
 	Overlap Duration `yaml:"overlap"`
+	// PageSize is the number of issues asked for per search request
+	// (default 100; Jira may return fewer).
+	PageSize int `yaml:"page_size"`
 }
 
 // JiraIncidents selects and maps incident issues.
@@ -59,6 +62,20 @@ type JiraIncidents struct {
 	SeverityField           string   `yaml:"severity_field"`
 	ServiceField            string   `yaml:"service_field"`
 	FalsePositiveResolution []string `yaml:"false_positive_resolutions"`
+	// SeverityValues maps values of SeverityField to sev1..sev4; values such
+	// as "SEV-1", "S2" or "P3" are understood without it.
+	SeverityValues map[string]string `yaml:"severity_values"`
+	// PrioritySeverities maps priority names to sev1..sev4 when the severity
+	// field is unset or empty (default: Highest/Blocker sev1, High/Critical
+	// sev2, Medium sev3, Low/Lowest/Trivial sev4).
+	PrioritySeverities map[string]string `yaml:"priority_severities"`
+	// DeploymentField and CommitField are fields holding the id of the
+	// deployment that caused the incident and the root-cause commit.
+	DeploymentField string `yaml:"deployment_field"`
+	CommitField     string `yaml:"commit_field"`
+	// TextLinks, on by default, also looks for "deployment: ID" and
+	// "commit: SHA" in the summary and description.
+	TextLinks *bool `yaml:"text_links"`
 }
 
 // JiraChangeRequests selects and maps change requests.
@@ -74,6 +91,11 @@ type JiraChangeRequests struct {
 	StandardValues    []string `yaml:"standard_values"`
 	ApproverFields    []string `yaml:"approver_fields"`
 	ServicesField     string   `yaml:"services_field"`
+	// ReviewedField is a date field holding when the post-implementation
+	// review of an emergency change happened.
+	ReviewedField string `yaml:"reviewed_field"`
+	// ApprovalRole is the role given to approvals read from Jira (default cab).
+	ApprovalRole string `yaml:"approval_role"`
 }
 
 // JiraSupportTickets selects support tickets.
@@ -85,6 +107,9 @@ type JiraSupportTickets struct {
 // JiraReleases selects projects whose fix versions are release plans.
 type JiraReleases struct {
 	Projects []string `yaml:"projects"`
+	// Services maps a project key to the service its versions release
+	// (default: the project key in lower case).
+	Services map[string]string `yaml:"services"`
 }
 
 // Git configures a local repository read by `shiplog ingest git`.
@@ -103,4 +128,11 @@ type Files struct {
 
 func defaultSources() Sources { return Sources{} }
 
-func (s *Sources) validate() error { return nil }
+func (s *Sources) validate() error {
+	if s.Jira != nil {
+		if err := s.Jira.Validate(); err != nil {
+			return err
+		}
+	}
+	return nil
+}

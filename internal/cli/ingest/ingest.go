@@ -6,6 +6,7 @@ import (
 
 	"github.com/shiplog/shiplog/internal/cli/ingest/git"
 	"github.com/shiplog/shiplog/internal/cli/ingest/junit"
+	"github.com/shiplog/shiplog/internal/cli/ingest/jira"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -18,5 +19,6 @@ func NewCmdIngest(f *cmdutil.Factory) *cobra.Command {
 	// Each source adds its subcommand here.
 	cmd.AddCommand(git.NewCmdGit(f, nil))
 	cmd.AddCommand(junit.NewCmdJUnit(f, nil))
+	cmd.AddCommand(jira.NewCmdJira(f, nil))
 	return cmd
 }

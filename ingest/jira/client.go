@@ -1,0 +1,181 @@
+package jira
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	gojira "github.com/andygrunwald/go-jira"
+
+	"github.com/shiplog/shiplog/ingest"
+)
+
+// client sends REST v2 requests through go-jira's client (base URL handling
+// and auth transports) and adds what a sync needs on top: retries of 429 and
+// 5xx answers, and errors that say what to check.
+type client struct {
+	jc       *gojira.Client
+	base     string // the configured URL, for messages
+	flavor   string
+	user     string
+	tokenEnv string
+	backoff  ingest.Backoff
+	sleep    func(context.Context, time.Duration) error
+	requests int64 // requests sent, retries included
+}
+
+// errNotFound is returned for a 404 answer.
+var errNotFound = errors.New("not found")
+
+// get fetches path (relative to the base URL) with query into v.
+func (c *client) get(ctx context.Context, path string, query url.Values, v any) error {
+	u := path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	attempts := c.backoff.Attempts
+	if attempts < 1 {
+		attempts = 1
+	}
+	for attempt := 1; ; attempt++ {
+		req, err := c.jc.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return fmt.Errorf("jira: %w", err)
+		}
+		c.requests++
+		resp, err := c.jc.Do(req, nil)
+		if resp == nil {
+			// No answer at all: the network or the address.
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if attempt >= attempts {
+				var ue *url.Error
+				if errors.As(err, &ue) {
+					err = ue.Err
+				}
+				return fmt.Errorf("jira: cannot reach %s after %d attempts: %w (check sources.jira.url)", c.address(path), attempt, err)
+			}
+			if err := c.sleep(ctx, c.backoff.Delay(attempt)); err != nil {
+				return err
+			}
+			continue
+		}
+		body, rerr := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+		resp.Body.Close()
+		status := resp.StatusCode
+		if status >= 200 && status <= 299 {
+			if rerr != nil {
+				return fmt.Errorf("jira: GET %s: reading answer: %w", c.address(u), rerr)
+			}
+			if err := json.Unmarshal(body, v); err != nil {
+				return fmt.Errorf("jira: GET %s: answer is not the expected JSON: %w", c.address(u), err)
+			}
+			return nil
+		}
+		retry, wait := false, time.Duration(0)
+		switch {
+		case status == http.StatusTooManyRequests:
+			retry, wait = true, retryAfter(resp.Header.Get("Retry-After"))
+		case status >= 500:
+			retry = true
+		}
+		if retry && attempt < attempts {
+			if wait <= 0 {
+				wait = c.backoff.Delay(attempt)
+			}
+			if err := c.sleep(ctx, wait); err != nil {
+				return err
+			}
+			continue
+		}
+		return c.statusError(u, status, body, attempt)
+	}
+}
+
+// retryAfter reads a Retry-After header: seconds or an HTTP date.
+func retryAfter(h string) time.Duration {
+	if h == "" {
+		return 0
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n >= 0 {
+		return time.Duration(n) * time.Second
+	}
+	if t, err := http.ParseTime(h); err == nil {
+		return time.Until(t)
+	}
+	return 0
+}
+
+func (c *client) address(u string) string {
+	return strings.TrimRight(c.base, "/") + "/" + strings.TrimLeft(u, "/")
+}
+
+// credential describes (never shows) what the requests authenticate with.
+func (c *client) credential() string {
+	switch {
+	case c.tokenEnv == "":
+		return "no credential (anonymous; set token_env, and user for Jira Cloud)"
+	case c.user != "":
+		return fmt.Sprintf("user %s with the API token in $%s (basic auth)", c.user, c.tokenEnv)
+	default:
+		return fmt.Sprintf("the personal access token in $%s (bearer)", c.tokenEnv)
+	}
+}
+
+// jiraMessages returns Jira's own error text from an error body
+// ({"errorMessages": [...], "errors": {...}}), or "".
+func jiraMessages(body []byte) string {
+	var e gojira.Error
+	if json.Unmarshal(body, &e) != nil {
+		return ""
+	}
+	msgs := append([]string(nil), e.ErrorMessages...)
+	for k, v := range e.Errors {
+		msgs = append(msgs, k+": "+v)
+	}
+	return strings.Join(msgs, "; ")
+}
+
+func (c *client) statusError(u string, status int, body []byte, attempts int) error {
+	addr := c.address(u)
+	if i := strings.IndexByte(addr, '?'); i >= 0 {
+		addr = addr[:i]
+	}
+	msg := jiraMessages(body)
+	switch {
+	case status == http.StatusUnauthorized || status == http.StatusForbidden:
+		s := fmt.Sprintf("jira: %d %s from %s: check the credential: %s", status, http.StatusText(status), addr, c.credential())
+		if msg != "" {
+			s += " (Jira says: " + msg + ")"
+		}
+		return errors.New(s)
+	case status == http.StatusBadRequest:
+		if msg == "" {
+			msg = strings.TrimSpace(string(body))
+		}
+		return fmt.Errorf("jira: %s rejected the request (400): %s", addr, msg)
+	case status == http.StatusGone && strings.HasSuffix(strings.TrimRight(addr, "/"), "/rest/api/2/search"):
+		return fmt.Errorf("jira: %s answered 410 Gone: Jira Cloud removed this search endpoint; set `flavor: cloud` (or --flavor cloud) to use /rest/api/2/search/jql", addr)
+	case status == http.StatusNotFound:
+		return fmt.Errorf("jira: %s: %w", addr, errNotFound)
+	case status == http.StatusTooManyRequests || status >= 500:
+		s := fmt.Sprintf("jira: %s answered %d %s after %d attempts; try again later", addr, status, http.StatusText(status), attempts)
+		if msg != "" {
+			s += " (Jira says: " + msg + ")"
+		}
+		return errors.New(s)
+	default:
+		if msg == "" {
+			msg = http.StatusText(status)
+		}
+		return fmt.Errorf("jira: %s answered %d: %s", addr, status, msg)
+	}
+}
