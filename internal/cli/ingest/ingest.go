@@ -4,6 +4,7 @@ package ingest
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/internal/cli/ingest/github"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -14,5 +15,6 @@ func NewCmdIngest(f *cmdutil.Factory) *cobra.Command {
 		Short: "Load data into the warehouse from files or sources",
 	}
 	// Each source adds its subcommand here.
+	cmd.AddCommand(github.NewCmdGitHub(f, nil))
 	return cmd
 }
