@@ -204,7 +204,7 @@ func summary(w io.Writer, db *warehouse.DB, st ghsource.Stats, took time.Duratio
 	}
 	for _, t := range []string{"deployments", "changes", "commits"} {
 		var n int64
-		if err := db.QueryRow(`SELECT count(*) FROM `+t+` WHERE source = 'github'`).Scan(&n); err == nil {
+		if err := db.QueryRow(`SELECT count(*) FROM ` + t + ` WHERE source = 'github'`).Scan(&n); err == nil {
 			fmt.Fprintf(w, "  %-32s %6d rows (source github)\n", t, n)
 		}
 	}
