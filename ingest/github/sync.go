@@ -179,9 +179,15 @@ func (r *repoSync) pulls(ctx context.Context, repo string) error {
 	}
 	var top time.Time
 	multi := len(r.s.services(repo)) > 1
+	stored, err := r.storedPulls(ctx, repo)
+	if err != nil {
+		return err
+	}
 	p := "repos/" + repo + "/pulls"
 	q := url.Values{"state": {"all"}, "sort": {"updated"}, "direction": {"desc"}}
 	newETag, notModified, err := r.walk(ctx, repo, p, q, etag, "", func(items rawList) (bool, error) {
+		var batch []pullData
+		stop := false
 		for _, raw := range items {
 			var h pullHead
 			if err := json.Unmarshal(raw, &h); err != nil {
@@ -191,21 +197,22 @@ func (r *repoSync) pulls(ctx context.Context, repo string) error {
 				top = h.UpdatedAt
 			}
 			if !cursor.IsZero() && h.UpdatedAt.Before(cursor) {
-				return true, nil
+				stop = true
+				break
 			}
-			var stored sql.NullTime
-			err := r.db.QueryRowContext(ctx, `SELECT updated_at FROM raw_github_pulls WHERE repo = ? AND number = ?`, repo, h.Number).Scan(&stored)
-			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			if prev, ok := stored[h.Number]; ok && prev.Equal(h.UpdatedAt) {
+				continue // unchanged, or stored by an interrupted run
+			}
+			d, err := r.pullDetails(ctx, repo, h, raw, multi)
+			if err != nil {
 				return false, err
 			}
-			if stored.Valid && stored.Time.Equal(h.UpdatedAt) {
-				continue
-			}
-			if err := r.pull(ctx, repo, h, raw, multi); err != nil {
-				return false, err
-			}
+			batch = append(batch, d)
 		}
-		return false, nil
+		if err := r.putPulls(ctx, repo, batch, stored); err != nil {
+			return false, err
+		}
+		return stop, nil
 	})
 	if err != nil || notModified {
 		return err
@@ -220,72 +227,142 @@ func (r *repoSync) pulls(ctx context.Context, repo string) error {
 	})
 }
 
-func (r *repoSync) pull(ctx context.Context, repo string, h pullHead, raw json.RawMessage, multi bool) error {
+// storedPulls returns the updated_at of every stored pull request of repo.
+func (r *repoSync) storedPulls(ctx context.Context, repo string) (map[int64]time.Time, error) {
+	rows, err := r.db.QueryContext(ctx, `SELECT number, updated_at FROM raw_github_pulls WHERE repo = ?`, repo)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[int64]time.Time{}
+	for rows.Next() {
+		var n int64
+		var t sql.NullTime
+		if err := rows.Scan(&n, &t); err != nil {
+			return nil, err
+		}
+		out[n] = t.Time
+	}
+	return out, rows.Err()
+}
+
+type pullData struct {
+	head                    pullHead
+	raw                     json.RawMessage
+	commits, reviews, files rawList
+}
+
+func (r *repoSync) pullDetails(ctx context.Context, repo string, h pullHead, raw json.RawMessage, multi bool) (pullData, error) {
+	d := pullData{head: h, raw: raw}
 	base := fmt.Sprintf("repos/%s/pulls/%d", repo, h.Number)
 	what := fmt.Sprintf("%s#%d", repo, h.Number)
-	commits, _, _, err := r.all(ctx, what, base+"/commits", "")
-	if err != nil {
-		return err
+	var err error
+	if d.commits, _, _, err = r.all(ctx, what, base+"/commits", ""); err != nil {
+		return d, err
 	}
-	reviews, _, _, err := r.all(ctx, what, base+"/reviews", "")
-	if err != nil {
-		return err
+	if d.reviews, _, _, err = r.all(ctx, what, base+"/reviews", ""); err != nil {
+		return d, err
 	}
-	var files rawList
 	if multi {
-		if files, _, _, err = r.all(ctx, what, base+"/files", ""); err != nil {
-			return err
+		if d.files, _, _, err = r.all(ctx, what, base+"/files", ""); err != nil {
+			return d, err
 		}
+	}
+	return d, nil
+}
+
+// putPulls replaces a page's pull requests with their commits, reviews and
+// files in one transaction, and notes them in stored.
+func (r *repoSync) putPulls(ctx context.Context, repo string, batch []pullData, stored map[int64]time.Time) error {
+	if len(batch) == 0 {
+		return nil
 	}
 	now := r.s.now().UTC()
-	return r.tx(ctx, func(tx *sql.Tx) error {
-		for _, t := range []string{"raw_github_pulls", "raw_github_pull_commits", "raw_github_reviews", "raw_github_pull_files"} {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE repo = ? AND number = ?`, repo, h.Number); err != nil {
-				return err
-			}
+	var old []any
+	var pulls, commits, reviews, files [][]any
+	for _, d := range batch {
+		n := d.head.Number
+		if _, ok := stored[n]; ok {
+			old = append(old, n)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO raw_github_pulls VALUES (?, ?, ?, ?, ?)`, repo, h.Number, h.UpdatedAt, string(raw), now); err != nil {
-			return err
-		}
-		for i, c := range commits {
+		pulls = append(pulls, []any{repo, n, d.head.UpdatedAt, string(d.raw), now})
+		for i, c := range d.commits {
 			var v struct {
 				SHA string `json:"sha"`
 			}
 			if err := json.Unmarshal(c, &v); err != nil {
-				return fmt.Errorf("github: %s: commit payload: %w", what, err)
+				return fmt.Errorf("github: %s#%d: commit payload: %w", repo, n, err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO raw_github_pull_commits VALUES (?, ?, ?, ?, ?, ?)`, repo, h.Number, i, v.SHA, string(c), now); err != nil {
-				return err
-			}
+			commits = append(commits, []any{repo, n, i, v.SHA, string(c), now})
 		}
-		for _, rv := range reviews {
+		for _, rv := range d.reviews {
 			var v struct {
 				ID int64 `json:"id"`
 			}
 			if err := json.Unmarshal(rv, &v); err != nil {
-				return fmt.Errorf("github: %s: review payload: %w", what, err)
+				return fmt.Errorf("github: %s#%d: review payload: %w", repo, n, err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO raw_github_reviews VALUES (?, ?, ?, ?, ?)`, repo, h.Number, v.ID, string(rv), now); err != nil {
-				return err
-			}
+			reviews = append(reviews, []any{repo, n, v.ID, string(rv), now})
 		}
-		for _, f := range files {
+		for _, f := range d.files {
 			var v struct {
 				Filename string `json:"filename"`
 			}
 			if err := json.Unmarshal(f, &v); err != nil {
-				return fmt.Errorf("github: %s: file payload: %w", what, err)
+				return fmt.Errorf("github: %s#%d: file payload: %w", repo, n, err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO raw_github_pull_files VALUES (?, ?, ?, ?, ?)`, repo, h.Number, v.Filename, string(f), now); err != nil {
-				return err
+			files = append(files, []any{repo, n, v.Filename, string(f), now})
+		}
+	}
+	err := r.tx(ctx, func(tx *sql.Tx) error {
+		tables := []string{"raw_github_pulls", "raw_github_pull_commits", "raw_github_reviews", "raw_github_pull_files"}
+		if len(old) > 0 {
+			for _, t := range tables {
+				q := `DELETE FROM ` + t + ` WHERE repo = ? AND number IN (` + placeholders(len(old)) + `)`
+				if _, err := tx.ExecContext(ctx, q, append([]any{repo}, old...)...); err != nil {
+					return err
+				}
 			}
 		}
-		r.added("raw_github_pulls", 1)
-		r.added("raw_github_pull_commits", len(commits))
-		r.added("raw_github_reviews", len(reviews))
-		r.added("raw_github_pull_files", len(files))
+		for i, rows := range [][][]any{pulls, commits, reviews, files} {
+			if err := insertRows(ctx, tx, tables[i], rows); err != nil {
+				return err
+			}
+			r.added(tables[i], len(rows))
+		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for _, d := range batch {
+		stored[d.head.Number] = d.head.UpdatedAt
+	}
+	return nil
+}
+
+func placeholders(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// insertRows inserts rows (all of one width) with multi-row VALUES
+// statements of at most 500 rows.
+func insertRows(ctx context.Context, tx *sql.Tx, table string, rows [][]any) error {
+	const chunk = 500
+	for len(rows) > 0 {
+		n := min(chunk, len(rows))
+		tuple := "(" + placeholders(len(rows[0])) + ")"
+		q := `INSERT INTO ` + table + ` VALUES ` + strings.TrimSuffix(strings.Repeat(tuple+", ", n), ", ")
+		args := make([]any, 0, n*len(rows[0]))
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return fmt.Errorf("insert into %s: %w", table, err)
+		}
+		rows = rows[n:]
+	}
+	return nil
 }
 
 // --- deployments -------------------------------------------------------------
@@ -307,7 +384,23 @@ func (r *repoSync) deployments(ctx context.Context, repo string) error {
 	}
 	var top int64
 	fetched := map[int64]bool{}
+	stored := map[int64]bool{}
+	rows, err := r.db.QueryContext(ctx, `SELECT id FROM raw_github_deployments WHERE repo = ?`, repo)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var id int64
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		stored[id] = true
+	}
+	rows.Close()
 	newETag, notModified, err := r.walk(ctx, repo, "repos/"+repo+"/deployments", nil, etag, "", func(items rawList) (bool, error) {
+		var batch []deploymentData
+		stop := false
 		for _, raw := range items {
 			var h idHead
 			if err := json.Unmarshal(raw, &h); err != nil {
@@ -315,21 +408,28 @@ func (r *repoSync) deployments(ctx context.Context, repo string) error {
 			}
 			top = max(top, h.ID)
 			if h.ID <= cursor {
-				return true, nil
+				stop = true
+				break
 			}
-			var n int
-			if err := r.db.QueryRowContext(ctx, `SELECT count(*) FROM raw_github_deployments WHERE repo = ? AND id = ?`, repo, h.ID).Scan(&n); err != nil {
-				return false, err
-			}
-			if n > 0 {
+			if stored[h.ID] {
 				continue // stored by an interrupted run; the recheck below covers its statuses
 			}
-			fetched[h.ID] = true
-			if err := r.deployment(ctx, repo, h, raw, true, ""); err != nil {
+			d := deploymentData{head: h, raw: raw}
+			var err error
+			d.statuses, d.etag, _, err = r.all(ctx, fmt.Sprintf("%s deployment %d", repo, h.ID), fmt.Sprintf("repos/%s/deployments/%d/statuses", repo, h.ID), "")
+			if err != nil {
 				return false, err
 			}
+			batch = append(batch, d)
 		}
-		return false, nil
+		if err := r.putDeployments(ctx, repo, batch, true); err != nil {
+			return false, err
+		}
+		for _, d := range batch {
+			fetched[d.head.ID] = true
+			stored[d.head.ID] = true
+		}
+		return stop, nil
 	})
 	if err != nil {
 		return err
@@ -348,7 +448,7 @@ func (r *repoSync) deployments(ctx context.Context, repo string) error {
 	}
 	// Recheck unfinished deployments.
 	since := r.s.now().Add(-r.s.cfg.RecheckWindow.D())
-	rows, err := r.db.QueryContext(ctx, `
+	rows, err = r.db.QueryContext(ctx, `
 		SELECT d.id FROM raw_github_deployments d
 		WHERE d.repo = ? AND d.created_at >= ?
 		  AND NOT EXISTS (
@@ -380,46 +480,72 @@ func (r *repoSync) deployments(ctx context.Context, repo string) error {
 		if err != nil {
 			return err
 		}
-		if err := r.deployment(ctx, repo, idHead{ID: id}, nil, false, etag); err != nil {
+		if err := r.deployment(ctx, repo, id, etag); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// deployment fetches a deployment's statuses and commits them (with the
-// deployment itself when raw is set) and the statuses' ETag.
-func (r *repoSync) deployment(ctx context.Context, repo string, h idHead, raw json.RawMessage, withDeployment bool, etag string) error {
-	what := fmt.Sprintf("%s deployment %d", repo, h.ID)
-	statuses, newETag, notModified, err := r.all(ctx, what, fmt.Sprintf("repos/%s/deployments/%d/statuses", repo, h.ID), etag)
+type deploymentData struct {
+	head     idHead
+	raw      json.RawMessage
+	statuses rawList
+	etag     string
+}
+
+// deployment asks again for a stored deployment's statuses with their ETag
+// and replaces them when they changed.
+func (r *repoSync) deployment(ctx context.Context, repo string, id int64, etag string) error {
+	statuses, newETag, notModified, err := r.all(ctx, fmt.Sprintf("%s deployment %d", repo, id), fmt.Sprintf("repos/%s/deployments/%d/statuses", repo, id), etag)
 	if err != nil || notModified {
 		return err
 	}
+	return r.putDeployments(ctx, repo, []deploymentData{{head: idHead{ID: id}, statuses: statuses, etag: newETag}}, false)
+}
+
+// putDeployments commits deployments (when withDeployment) with their
+// statuses and the statuses' ETags in one transaction.
+func (r *repoSync) putDeployments(ctx context.Context, repo string, batch []deploymentData, withDeployment bool) error {
+	if len(batch) == 0 {
+		return nil
+	}
 	now := r.s.now().UTC()
-	return r.tx(ctx, func(tx *sql.Tx) error {
+	var deps, statuses [][]any
+	var ids []any
+	for _, d := range batch {
+		ids = append(ids, d.head.ID)
 		if withDeployment {
-			if _, err := tx.ExecContext(ctx, `DELETE FROM raw_github_deployments WHERE repo = ? AND id = ?`, repo, h.ID); err != nil {
-				return err
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO raw_github_deployments VALUES (?, ?, ?, ?, ?)`, repo, h.ID, h.CreatedAt, string(raw), now); err != nil {
-				return err
-			}
-			r.added("raw_github_deployments", 1)
+			deps = append(deps, []any{repo, d.head.ID, d.head.CreatedAt, string(d.raw), now})
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM raw_github_deployment_statuses WHERE repo = ? AND deployment_id = ?`, repo, h.ID); err != nil {
-			return err
-		}
-		for _, st := range statuses {
+		for _, st := range d.statuses {
 			var v idHead
 			if err := json.Unmarshal(st, &v); err != nil {
-				return fmt.Errorf("github: %s: status payload: %w", what, err)
+				return fmt.Errorf("github: %s deployment %d: status payload: %w", repo, d.head.ID, err)
 			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO raw_github_deployment_statuses VALUES (?, ?, ?, ?, ?)`, repo, h.ID, v.ID, string(st), now); err != nil {
+			statuses = append(statuses, []any{repo, d.head.ID, v.ID, string(st), now})
+		}
+	}
+	return r.tx(ctx, func(tx *sql.Tx) error {
+		if !withDeployment {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM raw_github_deployment_statuses WHERE repo = ? AND deployment_id IN (`+placeholders(len(ids))+`)`, append([]any{repo}, ids...)...); err != nil {
 				return err
 			}
 		}
+		if err := insertRows(ctx, tx, "raw_github_deployments", deps); err != nil {
+			return err
+		}
+		if err := insertRows(ctx, tx, "raw_github_deployment_statuses", statuses); err != nil {
+			return err
+		}
+		r.added("raw_github_deployments", len(deps))
 		r.added("raw_github_deployment_statuses", len(statuses))
-		return r.state.Set(ctx, tx, fmt.Sprintf("%s:deployments/%d/statuses", repo, h.ID), "etag", newETag)
+		for _, d := range batch {
+			if err := r.state.Set(ctx, tx, fmt.Sprintf("%s:deployments/%d/statuses", repo, d.head.ID), "etag", d.etag); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 }
 
