@@ -2,9 +2,9 @@ package github
 
 import (
 	"context"
-	"syscall"
 	"encoding/json"
 	"fmt"
+	"syscall"
 	"testing"
 	"time"
 
