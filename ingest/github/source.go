@@ -30,6 +30,7 @@ import (
 
 	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
 // Name is the source's name in ingest_runs and the canonical source column.
@@ -346,3 +347,29 @@ func apiMessage(err error) string {
 
 // rawList decodes a JSON array into its elements, kept as received.
 type rawList []json.RawMessage
+
+// Ingest is one whole recorded run, for `shiplog ingest github`, `ingest
+// --all` and scheduled runs in `serve`: it starts a row in ingest_runs,
+// syncs and maps, and finishes the row as success, partial (stopped at the
+// rate limit with --no-wait) or failed with the error's text.
+func (s *Source) Ingest(ctx context.Context, db *warehouse.DB, progress io.Writer) (*ingest.Run, error) {
+	if progress == nil {
+		progress = io.Discard
+	}
+	run, err := ingest.StartRun(ctx, db, Name, s.Target(), s.now())
+	if err != nil {
+		return nil, err
+	}
+	syncErr := s.Sync(ctx, &ingest.Env{
+		DB:       db,
+		Run:      run,
+		State:    &ingest.State{DB: db, Source: Name, Now: s.now},
+		Progress: progress,
+		Now:      s.now,
+	})
+	// Finish on a context that outlives a cancelled run, so it is recorded.
+	if err := run.Finish(context.WithoutCancel(ctx), db, syncErr, s.Stats().Partial, s.now()); err != nil && syncErr == nil {
+		syncErr = err
+	}
+	return run, syncErr
+}

@@ -541,12 +541,31 @@ func (r *repoSync) putDeployments(ctx context.Context, repo string, batch []depl
 		r.added("raw_github_deployments", len(deps))
 		r.added("raw_github_deployment_statuses", len(statuses))
 		for _, d := range batch {
+			// Finished deployments are never asked again: keep ETags only for
+			// the others (an upsert per deployment is the costliest write here).
+			if finished(d.statuses) {
+				continue
+			}
 			if err := r.state.Set(ctx, tx, fmt.Sprintf("%s:deployments/%d/statuses", repo, d.head.ID), "etag", d.etag); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
+}
+
+// finished reports whether statuses hold a final state (the SQL mapping
+// decides which one is the outcome).
+func finished(statuses rawList) bool {
+	for _, st := range statuses {
+		var v struct {
+			State string `json:"state"`
+		}
+		if json.Unmarshal(st, &v) == nil && (v.State == "success" || v.State == "failure" || v.State == "error") {
+			return true
+		}
+	}
+	return false
 }
 
 func (r *repoSync) idCursor(ctx context.Context, scope string) (int64, string, error) {

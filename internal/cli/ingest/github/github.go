@@ -12,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/shiplog/shiplog/ingest"
 	ghsource "github.com/shiplog/shiplog/ingest/github"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
@@ -165,24 +164,9 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
-	run, err := ingest.StartRun(ctx, db, ghsource.Name, src.Target(), opts.Now())
-	if err != nil {
-		return err
-	}
 	start := time.Now()
-	syncErr := src.Sync(ctx, &ingest.Env{
-		DB:       db,
-		Run:      run,
-		State:    &ingest.State{DB: db, Source: ghsource.Name, Now: opts.Now},
-		Progress: opts.IO.ErrOut,
-		Now:      opts.Now,
-		Getenv:   opts.Getenv,
-	})
+	_, syncErr := src.Ingest(ctx, db, opts.IO.ErrOut)
 	st := src.Stats()
-	// Finish on a fresh context: a cancelled run is still recorded.
-	if err := run.Finish(context.WithoutCancel(ctx), db, syncErr, st.Partial, opts.Now()); err != nil && syncErr == nil {
-		syncErr = err
-	}
 	summary(opts.IO.ErrOut, db, st, time.Since(start))
 	return syncErr
 }
