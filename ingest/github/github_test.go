@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -687,4 +688,58 @@ func clip(a, b string) string {
 	lo := max(i-80, 0)
 	hi := min(i+160, len(a))
 	return a[lo:hi]
+}
+
+func TestMapEnvironmentRules(t *testing.T) {
+	h := newHarness(t)
+	h.mustSync(h.source(nil))
+	tests := []struct {
+		name    string
+		pattern string
+		prod    string
+		want    [][]string
+	}{
+		// Without a pattern all 7 finished deployments stay; staging keeps its name.
+		{"no pattern", "", "production", [][]string{{"production", "6"}, {"staging", "1"}}},
+		// ^prod keeps production and prod (200, 201, 203); releases and deploy
+		// runs have no GitHub environment and are always kept (3).
+		{"pattern", "^prod", "production", [][]string{{"production", "6"}}},
+		// The production name follows metrics.production_environments[0].
+		{"production name", "", "live", [][]string{{"live", "6"}, {"staging", "1"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := testConfig(h.fake.srv.URL)
+			cfg.Deployments.Pattern = tt.pattern
+			s := h.source(cfg, WithProductionName(tt.prod))
+			if err := s.Map(context.Background(), h.db); err != nil {
+				t.Fatal(err)
+			}
+			got := h.rows(`SELECT environment, count(*) FROM deployments WHERE source = 'github' GROUP BY 1 ORDER BY 1`)
+			compareRows(t, got, tt.want)
+		})
+	}
+}
+
+func TestTokenFromFile(t *testing.T) {
+	h := newHarness(t)
+	path := t.TempDir() + "/token"
+	if err := os.WriteFile(path, []byte("ghp_fromFILE123\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig(h.fake.srv.URL)
+	cfg.TokenFile = path
+	s, err := New(cfg, func(string) string { return "" }, WithPerPage(100), WithClock(func() time.Time { return fixedNow }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.repos(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sync(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if !h.fake.auth["Bearer ghp_fromFILE123"] {
+		t.Errorf("token from token_file not sent; saw %v", len(h.fake.auth))
+	}
 }
