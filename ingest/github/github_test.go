@@ -633,6 +633,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad pattern", func(c *config.GitHub) { c.Deployments.Pattern = "(" }, "github: deployments.pattern:"},
 		{"include without org", func(c *config.GitHub) { c.Include = []string{"x*"} }, "github: include/exclude:"},
 		{"token value as variable", func(c *config.GitHub) { c.TokenEnv = "ghp_abc=1" }, "github: token_env:"},
+		{"recheck window too long", func(c *config.GitHub) { c.RecheckWindow = config.Duration(91 * 24 * time.Hour) }, "github: recheck_window:"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -104,8 +104,10 @@ func (g *GitHub) Validate() error {
 			return errors.New("github: deploy_workflows: empty workflow name")
 		}
 	}
-	if g.RecheckWindow < 0 {
-		return errors.New("github: recheck_window: must not be negative")
+	if g.RecheckWindow < 0 || g.RecheckWindow.D() > 90*24*time.Hour {
+		// GitHub deletes deployment statuses after 90 days; asking later
+		// would replace stored statuses with an empty list.
+		return errors.New("github: recheck_window: must be between 0 and 90d (GitHub keeps deployment statuses 90 days)")
 	}
 	return nil
 }
