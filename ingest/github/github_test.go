@@ -744,3 +744,32 @@ func TestTokenFromFile(t *testing.T) {
 		t.Errorf("token from token_file not sent; saw %v", len(h.fake.auth))
 	}
 }
+
+// A run stopped inside a page keeps the pull requests of that page it had
+// already fetched. With pages of 2, acme/payments' requests are: 1 pulls
+// page 1 (#12, #11), 2–3 #12 commits and reviews, 4–5 #11, 6 pulls page 2
+// (#10, #9), 7 #10 commits, 8–12 #10 reviews (9 reviews, 5 pages), 13 #9
+// commits. Stopping at 13 keeps #10. The resumed run then costs, for
+// payments' pulls, 2 list pages + #9 commits and reviews = 4 instead of 14,
+// plus the 29 requests of everything after the pulls (43 − 14): 33.
+func TestStoppedRunKeepsThePartOfAPageItFetched(t *testing.T) {
+	want := baseline(t)
+	h := newHarness(t)
+	reset := strconv.FormatInt(fixedNow.Add(time.Hour).Unix(), 10)
+	h.fake.fault = failOnce(13, 403, map[string]string{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}, `{"message":"API rate limit exceeded"}`)
+	if err := h.sync(context.Background(), h.source(nil, WithNoWait(true))); err != nil {
+		t.Fatal(err)
+	}
+	if got := h.rows(`SELECT string_agg(CAST(number AS VARCHAR), ',' ORDER BY number) FROM raw_github_pulls`)[0][0]; got != "10,11,12" {
+		t.Errorf("stored pull requests after the stop: %s, want 10,11,12", got)
+	}
+	h.fake.fault = nil
+	s := h.source(nil)
+	h.mustSync(s)
+	if st := s.Stats(); st.Requests != 33 {
+		t.Errorf("resumed run made %d requests, want 33", st.Requests)
+	}
+	if got := h.dump(); got != want {
+		t.Errorf("resumed run differs from an uninterrupted one:\n%s", diff(want, got))
+	}
+}

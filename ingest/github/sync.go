@@ -159,8 +159,10 @@ type pullHead struct {
 // pulls walks pull requests by updated_at, newest first, down to the cursor
 // (the newest updated_at of the last complete walk). A pull request whose
 // stored copy has the same updated_at is skipped, so a walk resumed after an
-// interruption costs only the list pages. Each pull request is committed
-// with its commits, reviews and files; cursor and ETag are saved at the end.
+// interruption costs only the list pages. A page of pull requests is
+// committed with their commits, reviews and files (and, when a request fails
+// midway, the part of the page already fetched); cursor and ETag are saved
+// only when the walk is complete.
 func (r *repoSync) pulls(ctx context.Context, repo string) error {
 	scope := repo + ":pulls"
 	cursorText, err := r.get(ctx, scope, "cursor")
@@ -205,6 +207,10 @@ func (r *repoSync) pulls(ctx context.Context, repo string) error {
 			}
 			d, err := r.pullDetails(ctx, repo, h, raw, multi)
 			if err != nil {
+				// Keep what this page already fetched: the resumed run skips it.
+				if perr := r.putPulls(context.WithoutCancel(ctx), repo, batch, stored); perr != nil {
+					return false, errors.Join(err, perr)
+				}
 				return false, err
 			}
 			batch = append(batch, d)
@@ -418,6 +424,10 @@ func (r *repoSync) deployments(ctx context.Context, repo string) error {
 			var err error
 			d.statuses, d.etag, _, err = r.all(ctx, fmt.Sprintf("%s deployment %d", repo, h.ID), fmt.Sprintf("repos/%s/deployments/%d/statuses", repo, h.ID), "")
 			if err != nil {
+				// Keep what this page already fetched: the resumed run skips it.
+				if perr := r.putDeployments(context.WithoutCancel(ctx), repo, batch, true); perr != nil {
+					return false, errors.Join(err, perr)
+				}
 				return false, err
 			}
 			batch = append(batch, d)
