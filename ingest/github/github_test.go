@@ -449,6 +449,7 @@ func TestRateLimitsAndRetries(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			h := newHarness(t)
 			h.fake.fault = tt.fault
 			s := h.source(nil)
@@ -520,7 +521,11 @@ func TestInterruptedRunResumesIdentically(t *testing.T) {
 			if mode == "context cancelled" && n%2 == 1 {
 				continue // the cancelled mode at 6, 22 and 40 is enough
 			}
+			if testing.Short() && n != 13 && n != 31 {
+				continue
+			}
 			t.Run(fmt.Sprintf("%s at request %d", mode, n), func(t *testing.T) {
+				t.Parallel()
 				h := newHarness(t)
 				ctx, cancel := context.WithCancel(context.Background())
 				defer cancel()
