@@ -615,13 +615,21 @@ func TestOrgSelection(t *testing.T) {
 	cfg.Repos = nil
 	cfg.Org = "acme"
 	cfg.Exclude = []string{"sandbox-*"}
-	s := h.source(cfg)
-	repos, err := s.repos(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if fmt.Sprint(repos) != "[acme/payments acme/web]" {
-		t.Errorf("repos = %v, want [acme/payments acme/web]", repos)
+	st := &ingest.State{DB: h.db, Source: Name, Now: func() time.Time { return fixedNow }}
+	// The org has 3 repositories: 2 pages of 2. The second listing is
+	// answered 304 twice and gives the same repositories.
+	for i, want304 := range []int64{0, 2} {
+		s := h.source(cfg)
+		repos, err := s.repos(context.Background(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fmt.Sprint(repos) != "[acme/payments acme/web]" {
+			t.Errorf("listing %d: repos = %v, want [acme/payments acme/web]", i+1, repos)
+		}
+		if got := s.Stats(); got.Requests != 2 || got.NotModified != want304 {
+			t.Errorf("listing %d: %d requests, %d 304; want 2, %d", i+1, got.Requests, got.NotModified, want304)
+		}
 	}
 }
 
@@ -739,7 +747,7 @@ func TestTokenFromFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.repos(context.Background()); err != nil {
+	if _, err := s.repos(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := h.sync(context.Background(), s); err != nil {

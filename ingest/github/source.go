@@ -198,7 +198,7 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 		st = &ingest.State{DB: env.DB, Source: Name, Now: s.now}
 	}
 	r := &repoSync{s: s, db: env.DB, state: st}
-	repos, err := s.repos(ctx)
+	repos, err := s.repos(ctx, st)
 	if err == nil {
 		for i, repo := range repos {
 			fmt.Fprintf(s.progress, "github: [%d/%d] %s\n", i+1, len(repos), repo)
@@ -236,8 +236,10 @@ func rateLimitedMessage(err error) string {
 }
 
 // repos returns the configured repositories plus those of the org that
-// pass include/exclude, sorted and without duplicates.
-func (s *Source) repos(ctx context.Context) ([]string, error) {
+// pass include/exclude, sorted and without duplicates. Each page of the
+// org's list is asked for with its own ETag (kept with the page's names in
+// st), so an unchanged list costs only 304s. st may be nil (no caching).
+func (s *Source) repos(ctx context.Context, st *ingest.State) ([]string, error) {
 	seen := map[string]bool{}
 	var out []string
 	for _, r := range s.cfg.Repos {
@@ -247,28 +249,72 @@ func (s *Source) repos(ctx context.Context) ([]string, error) {
 		}
 	}
 	if s.cfg.Org != "" {
-		next := 1
-		for next != 0 {
-			var items []struct {
-				FullName string `json:"full_name"`
-				Name     string `json:"name"`
-			}
-			resp, err := s.get(ctx, "org "+s.cfg.Org, fmt.Sprintf("orgs/%s/repos", url.PathEscape(s.cfg.Org)),
-				url.Values{"type": {"all"}, "sort": {"full_name"}, "page": {fmt.Sprint(next)}}, "", &items)
+		for page := 1; page != 0; {
+			names, next, err := s.orgPage(ctx, st, page)
 			if err != nil {
 				return nil, err
 			}
-			for _, it := range items {
-				if s.selected(it.Name) && !seen[it.FullName] {
-					seen[it.FullName] = true
-					out = append(out, it.FullName)
+			for _, full := range names {
+				_, name, _ := strings.Cut(full, "/")
+				if s.selected(name) && !seen[full] {
+					seen[full] = true
+					out = append(out, full)
 				}
 			}
-			next = resp.NextPage
+			page = next
 		}
 	}
 	sort.Strings(out)
 	return out, nil
+}
+
+type orgPageState struct {
+	Names []string `json:"names"`
+	Next  int      `json:"next"`
+}
+
+func (s *Source) orgPage(ctx context.Context, st *ingest.State, page int) ([]string, int, error) {
+	scope := fmt.Sprintf("org:%s/repos/page/%d", s.cfg.Org, page)
+	var etag string
+	var saved orgPageState
+	if st != nil {
+		var err error
+		if etag, err = st.Get(ctx, scope, "etag"); err != nil {
+			return nil, 0, err
+		}
+		b, err := st.Get(ctx, scope, "names")
+		if err != nil {
+			return nil, 0, err
+		}
+		if b == "" || json.Unmarshal([]byte(b), &saved) != nil {
+			etag = ""
+		}
+	}
+	var items []struct {
+		FullName string `json:"full_name"`
+	}
+	resp, err := s.get(ctx, "org "+s.cfg.Org, fmt.Sprintf("orgs/%s/repos", url.PathEscape(s.cfg.Org)),
+		url.Values{"type": {"all"}, "sort": {"full_name"}, "page": {fmt.Sprint(page)}}, etag, &items)
+	if errors.Is(err, errNotModified) {
+		return saved.Names, saved.Next, nil
+	}
+	if err != nil {
+		return nil, 0, err
+	}
+	cur := orgPageState{Next: resp.NextPage}
+	for _, it := range items {
+		cur.Names = append(cur.Names, it.FullName)
+	}
+	if st != nil {
+		b, _ := json.Marshal(cur)
+		if err := st.Set(ctx, st.DB, scope, "names", string(b)); err != nil {
+			return nil, 0, err
+		}
+		if err := st.Set(ctx, st.DB, scope, "etag", resp.Header.Get("ETag")); err != nil {
+			return nil, 0, err
+		}
+	}
+	return cur.Names, cur.Next, nil
 }
 
 func (s *Source) selected(name string) bool {
