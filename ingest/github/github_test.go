@@ -786,3 +786,22 @@ func TestStoppedRunKeepsThePartOfAPageItFetched(t *testing.T) {
 		t.Errorf("resumed run differs from an uninterrupted one:\n%s", diff(want, got))
 	}
 }
+
+// Repository names are case-insensitive: services configured as Acme/Web
+// still apply to the rows of acme/web.
+func TestServicesMatchRepositoryCaseInsensitively(t *testing.T) {
+	h := newHarness(t)
+	h.mustSync(h.source(nil))
+	cfg := testConfig(h.fake.srv.URL)
+	cfg.Services = map[string][]string{"Acme/Web": {"web", "web-admin"}}
+	cfg.ReleasesAsDeployments = []string{"ACME/web"}
+	if err := h.source(cfg).Map(context.Background(), h.db); err != nil {
+		t.Fatal(err)
+	}
+	got := h.rows(`SELECT id, service FROM changes WHERE repo = 'acme/web' UNION ALL
+		SELECT id, service FROM deployments WHERE id = 'acme/web@v2.0.0' ORDER BY 1`)
+	compareRows(t, got, [][]string{
+		{"acme/web#3", "web"}, {"acme/web#4", "web-admin"}, {"acme/web#5:web", "web"},
+		{"acme/web#5:web-admin", "web-admin"}, {"acme/web@v2.0.0", "web"},
+	})
+}

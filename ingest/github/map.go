@@ -6,6 +6,7 @@ import (
 	"embed"
 	"fmt"
 	"sort"
+	"strings"
 
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -62,6 +63,20 @@ func (s *Source) writeSettings(ctx context.Context, tx *sql.Tx) error {
 			return err
 		}
 	}
+	// Repository names are case-insensitive on GitHub: write the configured
+	// names in the spelling the raw rows use.
+	spellings, err := rawRepos(ctx, tx)
+	if err != nil {
+		return err
+	}
+	spell := func(name string) string {
+		for _, r := range spellings {
+			if strings.EqualFold(r, name) {
+				return r
+			}
+		}
+		return name
+	}
 	repos := make([]string, 0, len(s.cfg.Services))
 	for r := range s.cfg.Services {
 		repos = append(repos, r)
@@ -69,7 +84,7 @@ func (s *Source) writeSettings(ctx context.Context, tx *sql.Tx) error {
 	sort.Strings(repos)
 	for _, r := range repos {
 		for i, svc := range s.cfg.Services[r] {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO _github_repo_services VALUES (?, ?, ?)`, r, svc, i); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO _github_repo_services VALUES (?, ?, ?)`, spell(r), svc, i); err != nil {
 				return err
 			}
 		}
@@ -91,7 +106,7 @@ func (s *Source) writeSettings(ctx context.Context, tx *sql.Tx) error {
 	}
 	for _, r := range s.cfg.ReleasesAsDeployments {
 		q := `INSERT INTO _github_release_repos VALUES (?)`
-		args := []any{r}
+		args := []any{spell(r)}
 		if r == "*" {
 			q, args = `INSERT INTO _github_release_repos SELECT DISTINCT repo FROM raw_github_releases`, nil
 		}
@@ -100,4 +115,23 @@ func (s *Source) writeSettings(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
+}
+
+// rawRepos lists the repositories present in the raw tables.
+func rawRepos(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT repo FROM raw_github_pulls UNION SELECT repo FROM raw_github_deployments
+		UNION SELECT repo FROM raw_github_releases UNION SELECT repo FROM raw_github_workflow_runs`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
