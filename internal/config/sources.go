@@ -29,6 +29,15 @@ type GitHub struct {
 	ReleasesAsDeployments []string `yaml:"releases_as_deployments"`
 	// DeployWorkflows are workflow names whose runs are deployments.
 	DeployWorkflows []string `yaml:"deploy_workflows"`
+	// TokenFile, when set, is a file holding the token (read when TokenEnv's
+	// variable is empty). The token is never accepted from a flag.
+	TokenFile string `yaml:"token_file"`
+	// RecheckWindow bounds how long after its creation an unfinished
+	// deployment or workflow run is asked again for its outcome.
+	RecheckWindow Duration `yaml:"recheck_window"`
+	// NoWait stops a run cleanly (cursor saved, run marked partial) when the
+	// rate limit is exhausted instead of waiting for its reset.
+	NoWait bool `yaml:"no_wait"`
 }
 
 // GitHubDeployments says which deployments count and which are production.
@@ -129,6 +138,11 @@ type Files struct {
 func defaultSources() Sources { return Sources{} }
 
 func (s *Sources) validate() error {
+	if s.GitHub != nil {
+		if err := s.GitHub.Validate(); err != nil {
+			return err
+		}
+	}
 	if s.Jira != nil {
 		if err := s.Jira.Validate(); err != nil {
 			return err

@@ -7,6 +7,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/ingest/git"
 	"github.com/shiplog/shiplog/internal/cli/ingest/junit"
 	"github.com/shiplog/shiplog/internal/cli/ingest/jira"
+	"github.com/shiplog/shiplog/internal/cli/ingest/github"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -20,5 +21,6 @@ func NewCmdIngest(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(git.NewCmdGit(f, nil))
 	cmd.AddCommand(junit.NewCmdJUnit(f, nil))
 	cmd.AddCommand(jira.NewCmdJira(f, nil))
+	cmd.AddCommand(github.NewCmdGitHub(f, nil))
 	return cmd
 }

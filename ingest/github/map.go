@@ -1,0 +1,137 @@
+package github
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+//go:embed sql/*.sql
+var sqlFS embed.FS
+
+// mappings are run in this order; each fills the canonical table it names.
+var mappings = []string{"deployments", "changes", "commits"}
+
+// Map rebuilds the canonical rows of source 'github' (deployments, changes,
+// commits) from the raw tables, in one transaction: a failure leaves the
+// previous rows in place. It needs no network and can be re-run after a
+// mapping rule changed.
+func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := s.writeSettings(ctx, tx); err != nil {
+		return fmt.Errorf("github: mapping settings: %w", err)
+	}
+	for _, m := range mappings {
+		body, err := sqlFS.ReadFile("sql/" + m + ".sql")
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+m+` WHERE source = 'github'`); err != nil {
+			return fmt.Errorf("github: map %s: %w", m, err)
+		}
+		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+			return fmt.Errorf("github: map %s (ingest/github/sql/%s.sql): %w", m, m, err)
+		}
+	}
+	for _, t := range []string{"_github_repo_services", "_github_settings", "_github_release_repos"} {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS temp.`+t); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+// writeSettings puts the configuration the SQL needs into temporary tables
+// of the mapping's connection.
+func (s *Source) writeSettings(ctx context.Context, tx *sql.Tx) error {
+	stmts := []string{
+		`CREATE OR REPLACE TEMP TABLE _github_repo_services (repo VARCHAR, service VARCHAR, pos INTEGER)`,
+		`CREATE OR REPLACE TEMP TABLE _github_settings (production_name VARCHAR, production_environments VARCHAR[], env_pattern VARCHAR)`,
+		`CREATE OR REPLACE TEMP TABLE _github_release_repos (repo VARCHAR)`,
+	}
+	for _, q := range stmts {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return err
+		}
+	}
+	// Repository names are case-insensitive on GitHub: write the configured
+	// names in the spelling the raw rows use.
+	spellings, err := rawRepos(ctx, tx)
+	if err != nil {
+		return err
+	}
+	spell := func(name string) string {
+		for _, r := range spellings {
+			if strings.EqualFold(r, name) {
+				return r
+			}
+		}
+		return name
+	}
+	repos := make([]string, 0, len(s.cfg.Services))
+	for r := range s.cfg.Services {
+		repos = append(repos, r)
+	}
+	sort.Strings(repos)
+	for _, r := range repos {
+		for i, svc := range s.cfg.Services[r] {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO _github_repo_services VALUES (?, ?, ?)`, spell(r), svc, i); err != nil {
+				return err
+			}
+		}
+	}
+	envs := "[]"
+	if len(s.cfg.Deployments.ProductionEnvironments) > 0 {
+		envs = "["
+		for i, e := range s.cfg.Deployments.ProductionEnvironments {
+			if i > 0 {
+				envs += ", "
+			}
+			envs += warehouse.QuoteString(e)
+		}
+		envs += "]"
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO _github_settings VALUES (?, CAST(`+envs+` AS VARCHAR[]), ?)`,
+		s.prodName, s.cfg.Deployments.Pattern); err != nil {
+		return err
+	}
+	for _, r := range s.cfg.ReleasesAsDeployments {
+		q := `INSERT INTO _github_release_repos VALUES (?)`
+		args := []any{spell(r)}
+		if r == "*" {
+			q, args = `INSERT INTO _github_release_repos SELECT DISTINCT repo FROM raw_github_releases`, nil
+		}
+		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rawRepos lists the repositories present in the raw tables.
+func rawRepos(ctx context.Context, tx *sql.Tx) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT repo FROM raw_github_pulls UNION SELECT repo FROM raw_github_deployments
+		UNION SELECT repo FROM raw_github_releases UNION SELECT repo FROM raw_github_workflow_runs`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}

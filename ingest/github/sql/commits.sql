@@ -1,0 +1,17 @@
+-- Commits of GitHub pull requests → canonical commits, one row per (repo, sha)
+-- even when a commit belongs to several pull requests.
+INSERT INTO commits (sha, repo, parents, authored_at, committed_at, author, extra, source)
+WITH pull_commits AS (
+    SELECT repo, sha, number, payload
+    FROM raw_github_pull_commits
+    QUALIFY row_number() OVER (PARTITION BY repo, sha ORDER BY number DESC) = 1
+)
+SELECT sha,
+       repo,
+       coalesce(json_extract_string(payload, '$.parents[*].sha'), []),
+       CAST(payload->>'$.commit.author.date' AS TIMESTAMPTZ),
+       CAST(payload->>'$.commit.committer.date' AS TIMESTAMPTZ),
+       coalesce(payload->>'$.author.login', (payload->>'$.commit.author.name')),
+       json_object('message', split_part(payload->>'$.commit.message', chr(10), 1)),
+       'github'
+FROM pull_commits
