@@ -1,5 +1,7 @@
 package config
 
+import "time"
+
 // Serve configures `shiplog serve`.
 type Serve struct {
 	Listen           string `yaml:"listen"`
@@ -8,6 +10,9 @@ type Serve struct {
 	WebhookSecretEnv string `yaml:"webhook_secret_env"`
 	ReportsDir       string `yaml:"reports_dir"`
 	MaxBodyBytes     int64  `yaml:"max_body_bytes"`
+	// Jitter caps the random delay before each scheduled run, so that many
+	// shiplog instances do not hit an API at the same second.
+	Jitter Duration `yaml:"jitter"`
 }
 
 func defaultServe() Serve {
@@ -18,6 +23,7 @@ func defaultServe() Serve {
 		WebhookSecretEnv: "SHIPLOG_WEBHOOK_SECRET",
 		ReportsDir:       "./reports",
 		MaxBodyBytes:     10 << 20,
+		Jitter:           Duration(30 * time.Second),
 	}
 }
 

@@ -1,0 +1,103 @@
+//go:build duckdb_arrow
+
+package server
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// BenchmarkWebhookLoad drives /api/v1/events from a bounded loopback load
+// generator: 4 concurrent senders, b.N deliveries in all, each a signed
+// JSON array of 10 deployment events. It reports events per second and the
+// p50 and p99 latency of a delivery.
+func BenchmarkWebhookLoad(b *testing.B) {
+	h := startServer(&testing.T{}, func(o *Options) { o.Config.Serve.MaxBodyBytes = 1 << 20 })
+	defer h.stop()
+	const perDelivery, senders = 10, 4
+	bodies := make([]string, b.N)
+	for i := range bodies {
+		var sb strings.Builder
+		sb.WriteString("[")
+		for j := 0; j < perDelivery; j++ {
+			if j > 0 {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, `{"kind":"deployment","id":"b%d-%d","service":"svc%d","environment":"production","finished_at":"2026-03-01T10:00:00Z","status":"success"}`, i, j, j)
+		}
+		sb.WriteString("]")
+		bodies[i] = sb.String()
+	}
+	lat := make([]time.Duration, b.N)
+	var next sync.Mutex
+	idx := 0
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+	b.ResetTimer()
+	start := time.Now()
+	var wg sync.WaitGroup
+	for s := 0; s < senders; s++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				next.Lock()
+				i := idx
+				idx++
+				next.Unlock()
+				if i >= b.N {
+					return
+				}
+				req, _ := http.NewRequest("POST", h.base+"/api/v1/events", strings.NewReader(bodies[i]))
+				req.Header.Set("X-Shiplog-Signature-256", Sign([]byte(secret), []byte(bodies[i])))
+				req.Header.Set("X-Shiplog-Delivery", fmt.Sprintf("bench-%d", i))
+				t0 := time.Now()
+				resp, err := client.Do(req)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				resp.Body.Close()
+				lat[i] = time.Since(t0)
+				if resp.StatusCode != http.StatusAccepted {
+					b.Errorf("delivery %d: status %d", i, resp.StatusCode)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	b.StopTimer()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(b.N*perDelivery)/elapsed.Seconds(), "events/s")
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+}
+
+// BenchmarkFlightSQLLargeResult reads a 2-million-row, 4-column result over
+// Flight SQL on loopback and reports rows per second.
+func BenchmarkFlightSQLLargeResult(b *testing.B) {
+	h := startServer(&testing.T{}, nil)
+	defer h.stop()
+	const rows = 2_000_000
+	q := fmt.Sprintf(`SELECT i AS id, 'svc' || (i %% 500) AS service, TIMESTAMPTZ '2026-01-01' + to_seconds(i) AS at, i * 0.5 AS hours FROM range(%d) t(i)`, rows)
+	ctx := context.Background()
+	b.ResetTimer()
+	for n := 0; n < b.N; n++ {
+		start := time.Now()
+		tab, err := RemoteQuery(ctx, h.srv.FlightAddr(), "", q)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if len(tab.Rows) != rows {
+			b.Fatalf("got %d rows", len(tab.Rows))
+		}
+		b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
+	}
+}

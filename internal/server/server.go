@@ -1,0 +1,283 @@
+// Package server is `shiplog serve`: the long-running process that owns the
+// warehouse file and serves everyone else. It runs the configured schedules
+// (ingest, transform, reports), accepts pushed events and GitHub webhooks,
+// renders live dashboards, exposes Prometheus metrics and answers read-only
+// SQL over Arrow Flight SQL.
+//
+// DuckDB lets one process hold a file for writing; inside that process many
+// connections may read while one writes. The server serialises every write
+// (scheduled jobs and webhooks) behind one mutex so that a webhook never
+// races an ingest for the same rows, and queries read committed data.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+// Job is a scheduled task: a source's sync, the transform or the report
+// refresh.
+type Job struct {
+	// Name is the key under `schedules:` in shiplog.yaml.
+	Name string
+	// Ingest marks source syncs: after each successful one the server runs
+	// the "transform" job, if there is one.
+	Ingest bool
+	// Run does the work. It returns how many rows it wrote (for /metrics).
+	// It must stop promptly, leaving the warehouse consistent, when ctx ends.
+	Run func(ctx context.Context) (rows int64, err error)
+}
+
+// EventSink stores canonical events (JSON Lines) pushed to /api/v1/events
+// and returns how many records it stored. It is called with the write lock
+// held and must be idempotent: the same records twice leave the warehouse
+// unchanged.
+type EventSink func(ctx context.Context, body io.Reader, deliveryID string) (int64, error)
+
+// GitHubSink stores one GitHub webhook delivery (event name from
+// X-GitHub-Event and the raw JSON body).
+type GitHubSink func(ctx context.Context, event string, body []byte, deliveryID string) (int64, error)
+
+// Dashboards renders the dashboard specs with current data.
+type Dashboards interface {
+	// List returns the names and titles of the dashboards.
+	List() []DashboardInfo
+	// Render writes one dashboard as a complete HTML page. assetsURL is where
+	// the page should load its scripts from.
+	Render(ctx context.Context, name, assetsURL string, w io.Writer) error
+	// Asset returns a static asset (the ECharts script) by file name.
+	Asset(name string) ([]byte, bool)
+}
+
+// DashboardInfo names one dashboard.
+type DashboardInfo struct {
+	Name  string
+	Title string
+}
+
+// Options are the server's dependencies.
+type Options struct {
+	DB     *warehouse.DB
+	Config *config.Config
+	Getenv func(string) string
+	Log    io.Writer
+	Clock  clockwork.Clock // nil: the real clock
+
+	Jobs       []Job
+	Events     EventSink
+	GitHub     GitHubSink
+	Dashboards Dashboards
+
+	// HTTPListener and FlightListener, when set, replace listening on the
+	// configured addresses (tests pass ":0" listeners).
+	HTTPListener   net.Listener
+	FlightListener net.Listener
+	// Jitter caps the random delay before each scheduled run (0: none).
+	Jitter time.Duration
+}
+
+// Server is a running `shiplog serve`.
+type Server struct {
+	opts    Options
+	clock   clockwork.Clock
+	writeMu sync.Mutex
+	metrics *promMetrics
+	token   string
+	secret  []byte
+	local   bool // HTTP bound to loopback only
+
+	httpSrv   *http.Server
+	httpLn    net.Listener
+	flight    *flightServer
+	sched     *scheduler
+	jobByName map[string]Job
+}
+
+// New checks the configuration and prepares the server; Run starts it.
+func New(opts Options) (*Server, error) {
+	if opts.DB == nil || opts.Config == nil {
+		return nil, errors.New("serve: a warehouse and a configuration are required")
+	}
+	if opts.Getenv == nil {
+		return nil, errors.New("serve: Getenv is required")
+	}
+	if opts.Log == nil {
+		opts.Log = io.Discard
+	}
+	clock := opts.Clock
+	if clock == nil {
+		clock = clockwork.NewRealClock()
+	}
+	cfg := opts.Config.Serve
+	s := &Server{
+		opts:      opts,
+		clock:     clock,
+		metrics:   newPromMetrics(),
+		jobByName: map[string]Job{},
+	}
+	if cfg.TokenEnv != "" {
+		s.token = opts.Getenv(cfg.TokenEnv)
+	}
+	if cfg.WebhookSecretEnv != "" {
+		s.secret = []byte(opts.Getenv(cfg.WebhookSecretEnv))
+	}
+	for _, j := range opts.Jobs {
+		s.jobByName[j.Name] = j
+	}
+	for name := range opts.Config.Schedules {
+		if _, ok := s.jobByName[name]; !ok {
+			return nil, fmt.Errorf("serve: schedules.%s: no such job (known: %s)", name, jobNames(opts.Jobs))
+		}
+	}
+	return s, nil
+}
+
+// Run serves until ctx ends, then stops accepting work, lets a running job
+// finish or abort at its next safe point, and closes the listeners. The
+// caller closes the warehouse afterwards (which checkpoints it).
+func (s *Server) Run(ctx context.Context) error {
+	if err := s.listen(); err != nil {
+		return err
+	}
+	sched, err := newScheduler(s)
+	if err != nil {
+		s.closeListeners()
+		return err
+	}
+	s.sched = sched
+
+	errc := make(chan error, 2)
+	go func() {
+		if err := s.httpSrv.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			errc <- fmt.Errorf("serve: http: %w", err)
+		}
+	}()
+	if s.flight != nil {
+		go func() {
+			if err := s.flight.serve(); err != nil {
+				errc <- fmt.Errorf("serve: flight sql: %w", err)
+			}
+		}()
+	}
+	sched.start()
+	fmt.Fprintf(s.opts.Log, "serve: http on %s", s.httpLn.Addr())
+	if s.flight != nil {
+		fmt.Fprintf(s.opts.Log, ", flight sql on %s", s.flight.addr())
+	}
+	fmt.Fprintln(s.opts.Log)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	fmt.Fprintln(s.opts.Log, "serve: stopping: finishing or aborting the running job")
+	s.shutdown()
+	return runErr
+}
+
+// HTTPAddr is the address the HTTP server listens on (after Run started).
+func (s *Server) HTTPAddr() string { return s.httpLn.Addr().String() }
+
+// FlightAddr is the address of the Flight SQL endpoint, or "" if off.
+func (s *Server) FlightAddr() string {
+	if s.flight == nil {
+		return ""
+	}
+	return s.flight.addr()
+}
+
+func (s *Server) listen() error {
+	cfg := s.opts.Config.Serve
+	ln := s.opts.HTTPListener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+			return fmt.Errorf("serve: listen %s: %w", cfg.Listen, err)
+		}
+	}
+	s.httpLn = ln
+	s.local = isLoopback(ln.Addr())
+	if !s.local && s.token == "" {
+		ln.Close()
+		return fmt.Errorf("serve: listen %s is not a loopback address, so every endpoint needs a token: set the variable %s", ln.Addr(), cfg.TokenEnv)
+	}
+	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+
+	fln := s.opts.FlightListener
+	if fln == nil && cfg.FlightSQL != "" {
+		var err error
+		if fln, err = net.Listen("tcp", cfg.FlightSQL); err != nil {
+			ln.Close()
+			return fmt.Errorf("serve: listen %s (flight_sql): %w", cfg.FlightSQL, err)
+		}
+	}
+	if fln != nil {
+		if s.token == "" && !isLoopback(fln.Addr()) {
+			ln.Close()
+			fln.Close()
+			return fmt.Errorf("serve: flight_sql %s is not a loopback address, so it needs a token: set the variable %s", fln.Addr(), cfg.TokenEnv)
+		}
+		f, err := newFlightServer(s.opts.DB, s.token, fln)
+		if err != nil {
+			ln.Close()
+			fln.Close()
+			return err
+		}
+		s.flight = f
+	}
+	return nil
+}
+
+func (s *Server) closeListeners() {
+	s.httpLn.Close()
+	if s.flight != nil {
+		s.flight.stop()
+	}
+}
+
+func (s *Server) shutdown() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if s.sched != nil {
+		s.sched.stop()
+	}
+	_ = s.httpSrv.Shutdown(ctx)
+	if s.flight != nil {
+		s.flight.stop()
+	}
+	// Wait for any write in progress (a webhook) to finish.
+	s.writeMu.Lock()
+	s.writeMu.Unlock() //nolint:staticcheck // an empty critical section: waits for the writer
+
+}
+
+func isLoopback(a net.Addr) bool {
+	tcp, ok := a.(*net.TCPAddr)
+	return ok && tcp.IP.IsLoopback()
+}
+
+func jobNames(jobs []Job) string {
+	s := ""
+	for i, j := range jobs {
+		if i > 0 {
+			s += ", "
+		}
+		s += j.Name
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}
