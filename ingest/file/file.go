@@ -256,7 +256,11 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	}
 	defer conn.Close()
 	exec := func(query string, args ...any) error {
+		t0 := time.Now()
 		_, err := conn.ExecContext(ctx, query, args...)
+		if os.Getenv("TRACE") != "" {
+			fmt.Fprintf(os.Stderr, "TRACE %.2fs %.80q\n", time.Since(t0).Seconds(), query)
+		}
 		return err
 	}
 	if err := exec("SET TimeZone = 'UTC'"); err != nil {
@@ -411,9 +415,9 @@ func stageJSON(ctx context.Context, conn *sql.Conn, i int, in input, defaultKind
 	for j, k := range canonical.Kinds {
 		kinds[j] = warehouse.QuoteString(k.Name)
 	}
-	kind := "CASE WHEN json_type(line, '$.kind') = 'VARCHAR' THEN line->>'kind' END"
+	kind := "CASE WHEN starts_with(kj, '\"') THEN kj->>'$' END"
 	if defaultKind != "" {
-		kind = fmt.Sprintf("CASE WHEN json_type(line, '$.kind') = 'VARCHAR' THEN line->>'kind' WHEN json_type(line, '$.kind') IS NULL THEN %s END", warehouse.QuoteString(defaultKind))
+		kind = fmt.Sprintf("CASE WHEN starts_with(kj, '\"') THEN kj->>'$' WHEN kj IS NULL OR kj = 'null' THEN %s END", warehouse.QuoteString(defaultKind))
 	}
 	// delim: a NUL byte, which a text file does not hold, so each line is
 	// one column; quote and escape off so the line arrives untouched.
@@ -422,17 +426,20 @@ func stageJSON(ctx context.Context, conn *sql.Conn, i int, in input, defaultKind
 			SELECT line_no, line, k, CASE
 				WHEN NOT ok THEN chr(9) || 'malformed JSON'
 				WHEN NOT is_object THEN chr(9) || 'a record must be a JSON object'
-				WHEN json_type(line, '$.kind') NOT IN ('VARCHAR', 'NULL') THEN 'kind' || chr(9) || 'wrong type: want text, got ' || (line->'kind')
+				WHEN kj IS NOT NULL AND kj <> 'null' AND NOT starts_with(kj, '"') THEN 'kind' || chr(9) || 'wrong type: want text, got ' || kj
 				WHEN k IS NULL THEN 'kind' || chr(9) || 'required field is missing'
 				WHEN k NOT IN (%[4]s) THEN 'kind' || chr(9) || 'unknown kind "' || k || '" (want one of %[5]s)'
 			END AS err FROM (
-				SELECT line_no, line, ok, is_object, CASE WHEN is_object THEN %[6]s END AS k FROM (
-					SELECT ordinality AS line_no, line, json_valid(line) AS ok,
-						CASE WHEN json_valid(line) THEN json_type(line) = 'OBJECT' ELSE false END AS is_object
-					FROM read_csv(%[3]s, columns = {'line': 'VARCHAR'}, delim = '\0', quote = '', escape = '',
-						header = false, auto_detect = false, strict_mode = false, max_line_size = 67108864)
-						WITH ORDINALITY
-					WHERE trim(line) <> ''
+				SELECT line_no, line, ok, is_object, kj, %[6]s AS k FROM (
+					-- valid JSON whose first character is { is an object
+					SELECT line_no, line, ok, ok AND starts_with(ltrim(line), '{') AS is_object,
+						CASE WHEN ok AND starts_with(ltrim(line), '{') THEN json_extract(line, '$.kind') END AS kj FROM (
+						SELECT ordinality AS line_no, line, json_valid(line) AS ok
+						FROM read_csv(%[3]s, columns = {'line': 'VARCHAR'}, delim = '\0', quote = '', escape = '',
+							header = false, auto_detect = false, strict_mode = false, max_line_size = 8388608)
+							WITH ORDINALITY
+						WHERE trim(line) <> ''
+					)
 				)
 			)
 		)`, linesTable, i, warehouse.QuoteString(in.path), strings.Join(kinds, ", "), strings.Join(canonical.Names(), ", "), kind)
@@ -455,7 +462,7 @@ func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input) (int64, erro
 		return 0, nil
 	}
 	_, err = conn.ExecContext(ctx, fmt.Sprintf(`CREATE TEMP TABLE %s AS SELECT * FROM read_csv(%s, header = true, all_varchar = true,
-		delim = ',', quote = '"', escape = '"', max_line_size = 67108864) WITH ORDINALITY`, src, warehouse.QuoteString(in.path)))
+		delim = ',', quote = '"', escape = '"', max_line_size = 8388608) WITH ORDINALITY`, src, warehouse.QuoteString(in.path)))
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", in.name, err)
 	}

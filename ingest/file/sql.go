@@ -70,39 +70,42 @@ func dateChecks(s string) (bad, why string) {
 	return bad, why
 }
 
-// jsonField builds the expressions for a field read from a JSON value r
-// (a JSON-typed expression; NULL when the key is missing).
-func jsonField(f canonical.Field, r string) fieldSQL {
-	jt := "json_type(" + r + ")"
-	s := "(" + r + "->>'$')"
-	out := fieldSQL{absent: fmt.Sprintf("(%s IS NULL OR %s = 'NULL')", r, jt)}
+// jsonField builds the expressions for a field read from a JSON record: r
+// is the field's value as JSON text (NULL when the key is missing) and s the
+// same value as a string (json_extract_string). Both come from one parse of
+// the record; the type is told from r's first character, which is exact for
+// the compact JSON that json_extract returns and much cheaper than parsing
+// each value again.
+func jsonField(f canonical.Field, r, s string) fieldSQL {
+	isString := "starts_with(" + r + `, '"')`
+	out := fieldSQL{absent: fmt.Sprintf("(%[1]s IS NULL OR %[1]s = 'null')", r)}
 	wrong := fmt.Sprintf(`'wrong type: want %s, got ' || %s`, typeName(f), r)
 	out.why = wrong
 	switch f.Type {
 	case canonical.Text:
-		out.badTyp = jt + " <> 'VARCHAR'"
+		out.badTyp = "NOT " + isString
 		out.value = s
 	case canonical.Int:
-		out.badTyp = fmt.Sprintf("(%s NOT IN ('BIGINT', 'UBIGINT') OR TRY_CAST(%s AS BIGINT) IS NULL)", jt, s)
+		out.badTyp = fmt.Sprintf("(NOT regexp_full_match(%s, %s) OR TRY_CAST(%s AS BIGINT) IS NULL)", r, q(`-?\d+`), s)
 		out.value = fmt.Sprintf("TRY_CAST(%s AS BIGINT)", s)
 	case canonical.Float:
-		out.badTyp = jt + " NOT IN ('BIGINT', 'UBIGINT', 'DOUBLE')"
+		out.badTyp = fmt.Sprintf("(%s OR TRY_CAST(%s AS DOUBLE) IS NULL)", isString, r)
 		out.value = fmt.Sprintf("TRY_CAST(%s AS DOUBLE)", s)
 	case canonical.Bool:
-		out.badTyp = jt + " <> 'BOOLEAN'"
-		out.value = fmt.Sprintf("TRY_CAST(%s AS BOOLEAN)", s)
+		out.badTyp = fmt.Sprintf("(%s NOT IN ('true', 'false'))", r)
+		out.value = fmt.Sprintf("(%s = 'true')", r)
 	case canonical.Time:
 		bad, why := timeChecks(s)
-		out.badTyp = fmt.Sprintf("(%s <> 'VARCHAR' OR %s)", jt, bad)
-		out.why = fmt.Sprintf("CASE WHEN %s <> 'VARCHAR' THEN %s ELSE %s END", jt, wrong, why)
+		out.badTyp = fmt.Sprintf("(NOT %s OR %s)", isString, bad)
+		out.why = fmt.Sprintf("CASE WHEN NOT %s THEN %s ELSE %s END", isString, wrong, why)
 		out.value = fmt.Sprintf("TRY_CAST(%s AS TIMESTAMPTZ)", s)
 	case canonical.Date:
 		bad, why := dateChecks(s)
-		out.badTyp = fmt.Sprintf("(%s <> 'VARCHAR' OR %s)", jt, bad)
-		out.why = fmt.Sprintf("CASE WHEN %s <> 'VARCHAR' THEN %s ELSE %s END", jt, wrong, why)
+		out.badTyp = fmt.Sprintf("(NOT %s OR %s)", isString, bad)
+		out.why = fmt.Sprintf("CASE WHEN NOT %s THEN %s ELSE %s END", isString, wrong, why)
 		out.value = fmt.Sprintf("TRY_CAST(%s AS DATE)", s)
 	case canonical.TextList:
-		out.badTyp = fmt.Sprintf("(%s <> 'ARRAY' OR NOT coalesce(list_bool_and(list_transform(json_type(%s, '$[*]'), t -> t = 'VARCHAR')), true))", jt, r)
+		out.badTyp = fmt.Sprintf("(NOT starts_with(%[1]s, '[') OR NOT list_has_all(['VARCHAR'], json_type(%[1]s, '$[*]')))", r)
 		out.value = fmt.Sprintf("CAST((%s->>'$[*]') AS VARCHAR[])", r)
 	case canonical.JSON:
 		out.badTyp = "false"
@@ -141,10 +144,11 @@ func csvField(f canonical.Field, c string) fieldSQL {
 	case canonical.TextList:
 		// A JSON array of strings, or a ;-separated string.
 		isJSON := fmt.Sprintf("starts_with(ltrim(%s), '[')", c)
-		out.badTyp = fmt.Sprintf("(%[1]s AND NOT (json_valid(%[2]s) AND CASE WHEN json_valid(%[2]s) THEN json_type(%[2]s) = 'ARRAY' AND coalesce(list_bool_and(list_transform(json_type(%[2]s, '$[*]'), t -> t = 'VARCHAR')), true) END))", isJSON, c)
+		out.badTyp = fmt.Sprintf("(%[1]s AND NOT (json_valid(%[2]s) AND CASE WHEN json_valid(%[2]s) THEN json_type(%[2]s) = 'ARRAY' AND list_has_all(['VARCHAR'], json_type(%[2]s, '$[*]')) END))", isJSON, c)
 		out.why = fmt.Sprintf(`'wrong type: want a JSON array of strings or a ;-separated list, got "' || %s || '"'`, c)
 		out.value = fmt.Sprintf("CASE WHEN %[1]s THEN CASE WHEN json_valid(%[2]s) THEN CAST((CAST(%[2]s AS JSON)->>'$[*]') AS VARCHAR[]) END "+
-			"ELSE list_filter(list_transform(string_split(%[2]s, ';'), x -> trim(x)), x -> x <> '') END", isJSON, c)
+			"ELSE CASE WHEN regexp_replace(%[2]s, '^[\\s;]+|[\\s;]+$', '', 'g') = '' THEN CAST([] AS VARCHAR[]) "+
+			"ELSE regexp_split_to_array(regexp_replace(%[2]s, '^[\\s;]+|[\\s;]+$', '', 'g'), '\\s*;[\\s;]*') END END", isJSON, c)
 	case canonical.JSON:
 		out.badTyp = fmt.Sprintf("(NOT json_valid(%s))", c)
 		out.why = fmt.Sprintf(`'malformed JSON "' || %s || '"'`, c)
@@ -208,35 +212,47 @@ func createStageSQL(k *canonical.Kind) string {
 // jsonStageSQL types every JSON Lines record of kind k from the lines table.
 // One json_extract per record parses it once for all fields.
 func jsonStageSQL(k *canonical.Kind) string {
-	paths := make([]string, len(k.Fields))
+	// The last path is the kind, so that a record's keys can be counted
+	// against the known ones present without another parse.
+	paths := make([]string, len(k.Fields), len(k.Fields)+1)
 	known := []string{`"kind":null`}
+	present := make([]string, 0, len(k.Fields)+1)
 	fs := make([]fieldSQL, len(k.Fields))
 	for i, f := range k.Fields {
 		paths[i] = q("$." + jsonPathKey(f.Name))
 		known = append(known, fmt.Sprintf("%q:null", f.Name))
-		fs[i] = jsonField(f, fmt.Sprintf("v[%d]", i+1))
+		fs[i] = jsonField(f, fmt.Sprintf("v[%d]", i+1), fmt.Sprintf("s[%d]", i+1))
+		present = append(present, fmt.Sprintf("(v[%d] IS NOT NULL)::INTEGER", i+1))
 	}
-	knownList := make([]string, 0, len(k.Fields)+1)
-	knownList = append(knownList, q("kind"))
-	for _, f := range k.Fields {
-		knownList = append(knownList, q(f.Name))
-	}
+	paths = append(paths, q("$.kind"))
+	present = append(present, fmt.Sprintf("(v[%d] IS NOT NULL)::INTEGER", len(k.Fields)+1))
+	// The record's text is kept only for bad records (messages, rejects).
 	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s SELECT file, line, text", stageTable(k))
-	for _, x := range fs {
-		b.WriteString(",\n  " + x.value)
+	fmt.Fprintf(&b, "INSERT INTO %s SELECT file, line, CASE WHEN err IS NOT NULL THEN text END", stageTable(k))
+	for _, f := range k.Fields {
+		b.WriteString(", " + warehouse.QuoteIdent("v_"+f.Name))
 	}
-	fmt.Fprintf(&b, ",\n  CASE WHEN len(list_filter(json_keys(text), x -> NOT list_contains([%s], x))) > 0 THEN json_merge_patch(text, %s) END",
-		strings.Join(knownList, ", "), q("{"+strings.Join(known, ",")+"}"))
-	fmt.Fprintf(&b, ",\n  %s\nFROM (SELECT file, line, text, json_extract(text, [%s]) AS v FROM _shiplog_load_lines WHERE kind = %s)",
+	b.WriteString(", extra, err FROM (SELECT file, line, text")
+	for i, x := range fs {
+		fmt.Fprintf(&b, ",\n  %s AS %s", x.value, warehouse.QuoteIdent("v_"+k.Fields[i].Name))
+	}
+	// Unknown keys go to extra: the record minus every known key.
+	fmt.Fprintf(&b, ",\n  CASE WHEN len(json_keys(text)) > %s THEN json_merge_patch(text, %s) END AS extra",
+		strings.Join(present, " + "), q("{"+strings.Join(known, ",")+"}"))
+	fmt.Fprintf(&b, ",\n  %[1]s AS err\nFROM (SELECT file, line, text, json_extract(text, [%[2]s]) AS v, json_extract_string(text, [%[2]s]) AS s FROM _shiplog_load_lines WHERE kind = %[3]s))",
 		errorExpr(k, fs), strings.Join(paths, ", "), q(k.Name))
 	return b.String()
 }
 
-// jsonPathKey quotes a key for a JSON path when needed (field names are
-// plain identifiers, so this is only a guard).
+// jsonPathKey quotes a key for a JSON path when it is not a plain
+// identifier (all field names are; quoted paths are slower to evaluate).
 func jsonPathKey(name string) string {
-	return `"` + name + `"`
+	for _, r := range name {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') {
+			return `"` + name + `"`
+		}
+	}
+	return name
 }
 
 // csvStageSQL types every row of the CSV table src (all VARCHAR columns,
