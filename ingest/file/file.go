@@ -256,11 +256,7 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	}
 	defer conn.Close()
 	exec := func(query string, args ...any) error {
-		t0 := time.Now()
 		_, err := conn.ExecContext(ctx, query, args...)
-		if os.Getenv("TRACE") != "" {
-			fmt.Fprintf(os.Stderr, "TRACE %.2fs %.80q\n", time.Since(t0).Seconds(), query)
-		}
 		return err
 	}
 	if err := exec("SET TimeZone = 'UTC'"); err != nil {

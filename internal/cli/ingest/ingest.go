@@ -4,6 +4,7 @@ package ingest
 import (
 	"github.com/spf13/cobra"
 
+	ingestfile "github.com/shiplog/shiplog/internal/cli/ingest/file"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -14,5 +15,6 @@ func NewCmdIngest(f *cmdutil.Factory) *cobra.Command {
 		Short: "Load data into the warehouse from files or sources",
 	}
 	// Each source adds its subcommand here.
+	cmd.AddCommand(ingestfile.NewCmdFile(f, nil))
 	return cmd
 }
