@@ -126,9 +126,9 @@ func sameAsSnapshot(t *testing.T, db *warehouse.DB, name string) {
 	for _, table := range append(canonicalTables(), "rejects") {
 		snap := name + "_" + table
 		var onlyNow, onlyBefore, now, before int
-		err := db.QueryRow(`SELECT (SELECT count(*) FROM (SELECT * FROM ` + table + ` EXCEPT ALL SELECT * FROM ` + snap + `)),
-			(SELECT count(*) FROM (SELECT * FROM ` + snap + ` EXCEPT ALL SELECT * FROM ` + table + `)),
-			(SELECT count(*) FROM ` + table + `), (SELECT count(*) FROM ` + snap + `)`).Scan(&onlyNow, &onlyBefore, &now, &before)
+		err := db.QueryRow(`SELECT (SELECT count(*) FROM (SELECT * FROM `+table+` EXCEPT ALL SELECT * FROM `+snap+`)),
+			(SELECT count(*) FROM (SELECT * FROM `+snap+` EXCEPT ALL SELECT * FROM `+table+`)),
+			(SELECT count(*) FROM `+table+`), (SELECT count(*) FROM `+snap+`)`).Scan(&onlyNow, &onlyBefore, &now, &before)
 		if err != nil {
 			t.Fatal(err)
 		}
