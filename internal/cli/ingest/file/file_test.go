@@ -61,7 +61,9 @@ func TestNewCmdFileFlags(t *testing.T) {
 func TestRunExitCodes(t *testing.T) {
 	dir := t.TempDir()
 	dbPath := filepath.Join(dir, "w.duckdb")
-	fixture := func(name string) string { return filepath.Join("..", "..", "..", "..", "ingest", "file", "testdata", name) }
+	fixture := func(name string) string {
+		return filepath.Join("..", "..", "..", "..", "ingest", "file", "testdata", name)
+	}
 	tests := []struct {
 		name     string
 		args     []string
