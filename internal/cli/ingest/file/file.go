@@ -43,7 +43,8 @@ func NewCmdFile(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Long: `Load canonical records from JSON Lines (.jsonl, .ndjson, .json: one object
 per line, each with a "kind") or CSV (.csv: one kind per file, header row;
 the kind comes from --kind or the file name, deployments.csv). Gzip-compressed
-files (.gz) are read as they are.
+files (.gz) are read as they are. A single - reads JSON Lines from standard
+input.
 
 All files of one call are one batch. A bad record (malformed JSON, a missing
 required field, a time without an offset, an unknown kind or enum value, a
@@ -60,13 +61,19 @@ The format is described in docs/data-model.md.`,
 		Example: `  shiplog ingest file events.jsonl
   shiplog ingest file deployments.csv incidents.csv.gz
   shiplog ingest file --kind change export.csv
-  shiplog ingest file --skip-invalid --source ci events.ndjson`,
+  shiplog ingest file --skip-invalid --source ci events.ndjson
+  some-exporter | shiplog ingest file -`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
 			if opts.Kind != "" {
 				if _, ok := canonical.LookupTable(opts.Kind); !ok {
 					return cmdutil.FlagErrorf("unknown --kind %q (want one of %s)", opts.Kind, strings.Join(canonical.Names(), ", "))
+				}
+			}
+			for _, p := range args {
+				if p == "-" && len(args) > 1 {
+					return cmdutil.FlagErrorf("read standard input (-) alone, not with files")
 				}
 			}
 			if strings.TrimSpace(opts.Source) == "" {
@@ -97,13 +104,18 @@ func Run(ctx context.Context, opts *Options) error {
 		defer sp.stop()
 		progress = sp
 	}
-	_, err = loader.Load(ctx, db, opts.Paths, loader.Options{
+	lopts := loader.Options{
 		Kind:        opts.Kind,
 		SkipInvalid: opts.SkipInvalid,
 		Source:      opts.Source,
 		Progress:    progress,
 		Now:         opts.Now,
-	})
+	}
+	if len(opts.Paths) == 1 && opts.Paths[0] == "-" {
+		_, err = loader.LoadReader(ctx, db, "stdin", opts.IO.In, lopts)
+	} else {
+		_, err = loader.Load(ctx, db, opts.Paths, lopts)
+	}
 	var ue *loader.UsageError
 	if errors.As(err, &ue) {
 		return &cmdutil.FlagError{Err: err}

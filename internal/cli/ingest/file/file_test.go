@@ -25,6 +25,7 @@ func TestNewCmdFileFlags(t *testing.T) {
 		{args: []string{"--kind", "deploy", "x.csv"}, wantErr: `unknown --kind "deploy" (want one of adoption, approval, change, change_request, commit, deployment, incident, release_plan, service, support_ticket, team, test_run)`},
 		{args: []string{"--source", " ", "x.csv"}, wantErr: "--source must not be empty"},
 		{args: []string{}, wantErr: "requires at least 1 arg(s), only received 0"},
+		{args: []string{"-", "x.csv"}, wantErr: "read standard input (-) alone, not with files"},
 	}
 	for _, tt := range tests {
 		ios, _, _, _ := iostreams.Test()
@@ -70,16 +71,19 @@ func TestRunExitCodes(t *testing.T) {
 		wantCode int
 		wantErr  string
 		stderr   string
+		stdin    string
 	}{
 		{name: "good", args: []string{fixture("all.jsonl")}, wantCode: 0, stderr: "deployment      1 rows written to deployments\n"},
 		{name: "bad data", args: []string{fixture("bad/nooffset.jsonl")}, wantCode: 1, wantErr: `line 1: deployment field "finished_at": time "2026-03-01T10:00:00" has no UTC offset`},
 		{name: "skip invalid", args: []string{"--skip-invalid", fixture("bad/several.jsonl")}, wantCode: 0, stderr: "rejected 2 bad records: see the rejects table"},
+		{name: "stdin", args: []string{"-"}, stdin: `{"kind":"team","id":"t-stdin"}` + "\n", wantCode: 0, stderr: "stdin: 1 records read"},
 		{name: "unsupported file", args: []string{fixture("bad/README.md")}, wantCode: 2, wantErr: `unsupported file type ".md"`},
 		{name: "missing file", args: []string{filepath.Join(dir, "nope.jsonl")}, wantCode: 1, wantErr: "no such file or directory"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ios, _, out, errOut := iostreams.Test()
+			ios, in, out, errOut := iostreams.Test()
+			in.WriteString(tt.stdin)
 			f := &cmdutil.Factory{IOStreams: ios, Now: time.Now, DBPath: dbPath}
 			cmd := NewCmdFile(f, nil)
 			cmd.SetArgs(tt.args)
@@ -109,9 +113,9 @@ func TestRunExitCodes(t *testing.T) {
 	if err := db.QueryRow(`SELECT count(*), count(*) FILTER (WHERE status = 'failed') FROM ingest_runs`).Scan(&runs, &failed); err != nil {
 		t.Fatal(err)
 	}
-	// good, bad data and skip invalid each record a run; the unsupported
+	// good, bad data, skip invalid and stdin each record a run; the unsupported
 	// type and the missing file are refused before a run starts.
-	if runs != 3 || failed != 1 {
-		t.Errorf("ingest_runs: %d runs, %d failed; want 3 and 1", runs, failed)
+	if runs != 4 || failed != 1 {
+		t.Errorf("ingest_runs: %d runs, %d failed; want 4 and 1", runs, failed)
 	}
 }
