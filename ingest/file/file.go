@@ -290,7 +290,6 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	}
 
 	// Stage every file.
-	jsonFiles := false
 	for i, in := range ins {
 		start := time.Now()
 		var n int64
@@ -300,8 +299,7 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 			}
 			n, err = stageCSV(ctx, conn, i, in)
 		} else {
-			jsonFiles = true
-			n, err = stageJSON(ctx, conn, i, in, defaultKind)
+			n, err = stageJSON(ctx, conn, i, in, defaultKind, stage)
 		}
 		if err != nil {
 			return err
@@ -310,21 +308,6 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 		if opts.Progress != nil {
 			secs := time.Since(start).Seconds()
 			fmt.Fprintf(opts.Progress, "%s: %d records read in %.1fs (%.0f records/s)\n", in.name, n, secs, float64(n)/max(secs, 1e-9))
-		}
-	}
-	if jsonFiles {
-		kinds, err := queryStrings(ctx, conn, `SELECT DISTINCT kind FROM `+linesTable+` WHERE err IS NULL`)
-		if err != nil {
-			return err
-		}
-		for _, name := range kinds {
-			k, _ := canonical.Lookup(name)
-			if err := stage(k); err != nil {
-				return err
-			}
-			if err := exec(jsonStageSQL(k)); err != nil {
-				return fmt.Errorf("validate %s records: %w", k.Name, err)
-			}
 		}
 	}
 
@@ -403,10 +386,62 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	return nil
 }
 
-// stageJSON reads a JSON Lines file into the lines table, one row per
-// non-blank line, and classifies each line by kind or by what makes it
-// unreadable.
-func stageJSON(ctx context.Context, conn *sql.Conn, i int, in input, defaultKind string) (int64, error) {
+// stageJSON reads a JSON Lines file. A first pass classifies every
+// non-blank line by kind, or by what makes it unreadable, and keeps only the
+// unreadable lines (in the lines table); then one pass per kind present reads
+// the file again and types that kind's records into its staging table. The
+// file's text is never copied whole into the database.
+func stageJSON(ctx context.Context, conn *sql.Conn, i int, in input, defaultKind string, stage func(*canonical.Kind) error) (int64, error) {
+	classify := classifySQL(i, in.path, defaultKind)
+	rows, err := conn.QueryContext(ctx, `SELECT kind, count(*), count(err) FROM (`+classify+`) GROUP BY ALL ORDER BY ALL`)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", in.name, err)
+	}
+	var (
+		total, bad int64
+		kinds      []*canonical.Kind
+	)
+	for rows.Next() {
+		var (
+			kind    sql.NullString
+			n, nbad int64
+		)
+		if err := rows.Scan(&kind, &n, &nbad); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		total += n
+		bad += nbad
+		if kind.Valid {
+			k, _ := canonical.Lookup(kind.String)
+			kinds = append(kinds, k)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("%s: %w", in.name, err)
+	}
+	if bad > 0 {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO `+linesTable+` SELECT * FROM (`+classify+`) WHERE err IS NOT NULL`); err != nil {
+			return 0, fmt.Errorf("%s: %w", in.name, err)
+		}
+	}
+	for _, k := range kinds {
+		if err := stage(k); err != nil {
+			return 0, err
+		}
+		src := fmt.Sprintf(`SELECT file, line, text FROM (%s) WHERE err IS NULL AND kind = %s`, classify, warehouse.QuoteString(k.Name))
+		if _, err := conn.ExecContext(ctx, jsonStageSQL(k, src)); err != nil {
+			return 0, fmt.Errorf("%s: validate %s records: %w", in.name, k.Name, err)
+		}
+	}
+	return total, nil
+}
+
+// classifySQL reads a JSON Lines file as text, one row per non-blank line
+// with its number, and says each line's kind or what makes it unreadable:
+// columns file, line, text, kind, err.
+func classifySQL(i int, path, defaultKind string) string {
 	kinds := make([]string, len(canonical.Kinds))
 	for j, k := range canonical.Kinds {
 		kinds[j] = warehouse.QuoteString(k.Name)
@@ -417,33 +452,27 @@ func stageJSON(ctx context.Context, conn *sql.Conn, i int, in input, defaultKind
 	}
 	// delim: a NUL byte, which a text file does not hold, so each line is
 	// one column; quote and escape off so the line arrives untouched.
-	q := fmt.Sprintf(`INSERT INTO %[1]s
-		SELECT %[2]d, line_no, line, CASE WHEN err IS NULL THEN k END, err FROM (
+	return fmt.Sprintf(`SELECT %[1]d AS file, line_no AS line, line AS text, CASE WHEN err IS NULL THEN k END AS kind, err FROM (
 			SELECT line_no, line, k, CASE
 				WHEN NOT ok THEN chr(9) || 'malformed JSON'
 				WHEN NOT is_object THEN chr(9) || 'a record must be a JSON object'
 				WHEN kj IS NOT NULL AND kj <> 'null' AND NOT starts_with(kj, '"') THEN 'kind' || chr(9) || 'wrong type: want text, got ' || kj
 				WHEN k IS NULL THEN 'kind' || chr(9) || 'required field is missing'
-				WHEN k NOT IN (%[4]s) THEN 'kind' || chr(9) || 'unknown kind "' || k || '" (want one of %[5]s)'
+				WHEN k NOT IN (%[3]s) THEN 'kind' || chr(9) || 'unknown kind "' || k || '" (want one of %[4]s)'
 			END AS err FROM (
-				SELECT line_no, line, ok, is_object, kj, %[6]s AS k FROM (
+				SELECT line_no, line, ok, is_object, kj, %[5]s AS k FROM (
 					-- valid JSON whose first character is { is an object
 					SELECT line_no, line, ok, ok AND starts_with(ltrim(line), '{') AS is_object,
 						CASE WHEN ok AND starts_with(ltrim(line), '{') THEN json_extract(line, '$.kind') END AS kj FROM (
 						SELECT ordinality AS line_no, line, json_valid(line) AS ok
-						FROM read_csv(%[3]s, columns = {'line': 'VARCHAR'}, delim = '\0', quote = '', escape = '',
+						FROM read_csv(%[2]s, columns = {'line': 'VARCHAR'}, delim = '\0', quote = '', escape = '',
 							header = false, auto_detect = false, strict_mode = false, max_line_size = 8388608)
 							WITH ORDINALITY
 						WHERE trim(line) <> ''
 					)
 				)
 			)
-		)`, linesTable, i, warehouse.QuoteString(in.path), strings.Join(kinds, ", "), strings.Join(canonical.Names(), ", "), kind)
-	r, err := conn.ExecContext(ctx, q)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", in.name, err)
-	}
-	return r.RowsAffected()
+		)`, i, warehouse.QuoteString(path), strings.Join(kinds, ", "), strings.Join(canonical.Names(), ", "), kind)
 }
 
 // stageCSV reads a CSV file with DuckDB's reader, every column as text, and

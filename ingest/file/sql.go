@@ -209,9 +209,10 @@ func createStageSQL(k *canonical.Kind) string {
 	return b.String()
 }
 
-// jsonStageSQL types every JSON Lines record of kind k from the lines table.
-// One json_extract per record parses it once for all fields.
-func jsonStageSQL(k *canonical.Kind) string {
+// jsonStageSQL types every JSON Lines record of kind k read by the query
+// src (columns file, line, text). One json_extract per record parses it
+// once for all fields.
+func jsonStageSQL(k *canonical.Kind, src string) string {
 	// The last path is the kind, so that a record's keys can be counted
 	// against the known ones present without another parse.
 	paths := make([]string, len(k.Fields), len(k.Fields)+1)
@@ -239,8 +240,8 @@ func jsonStageSQL(k *canonical.Kind) string {
 	// Unknown keys go to extra: the record minus every known key.
 	fmt.Fprintf(&b, ",\n  CASE WHEN len(json_keys(text)) > %s THEN json_merge_patch(text, %s) END AS extra",
 		strings.Join(present, " + "), q("{"+strings.Join(known, ",")+"}"))
-	fmt.Fprintf(&b, ",\n  %[1]s AS err\nFROM (SELECT file, line, text, json_extract(text, [%[2]s]) AS v, json_extract_string(text, [%[2]s]) AS s FROM _shiplog_load_lines WHERE kind = %[3]s))",
-		errorExpr(k, fs), strings.Join(paths, ", "), q(k.Name))
+	fmt.Fprintf(&b, ",\n  %[1]s AS err\nFROM (SELECT file, line, text, json_extract(text, [%[2]s]) AS v, json_extract_string(text, [%[2]s]) AS s FROM (%[3]s)))",
+		errorExpr(k, fs), strings.Join(paths, ", "), src)
 	return b.String()
 }
 
