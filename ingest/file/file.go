@@ -2,9 +2,9 @@
 // the canonical tables.
 //
 // DuckDB reads the files itself: JSON Lines are read as text, one row per
-// line with its line number, and every kind is validated and typed in bulk
-// by one SQL statement; CSV files are read by DuckDB's CSV reader with every
-// column as text and typed the same way. Only when a batch has a bad record
+// line with its line number, and each kind is validated and typed in bulk by
+// one SQL statement per file; CSV files are read by DuckDB's CSV reader with
+// every column as text and typed the same way. Only when a batch has a bad record
 // does Go look at the first one to say what is wrong with it.
 //
 // A call is one batch: either every record of every file is committed, or
@@ -245,6 +245,8 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Re
 	return res, nil
 }
 
+// linesTable holds the JSON Lines that are not records of a known kind
+// (malformed, not an object, no or unknown kind), for messages and rejects.
 const linesTable = "_shiplog_load_lines"
 
 // loadBatch stages, validates and writes every file in one transaction on
