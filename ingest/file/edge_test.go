@@ -38,3 +38,13 @@ func TestTextSurvives(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// A pretty-printed JSON document is not JSON Lines: the error says so.
+func TestPrettyJSONHint(t *testing.T) {
+	p := writeFile(t, t.TempDir(), "events.json", "[\n  {\"kind\": \"team\", \"id\": \"t1\"}\n]\n")
+	_, err := Load(context.Background(), openDB(t), []string{p}, Options{Now: fixedNow})
+	want := p + ": line 1: malformed JSON: unexpected end of JSON input (a JSON document spread over lines? shiplog reads JSON Lines: one complete object per line) (and 1 more bad record; nothing was loaded; --skip-invalid keeps the good ones)"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v\nwant %s", err, want)
+	}
+}

@@ -534,6 +534,9 @@ func firstError(ctx context.Context, conn *sql.Conn, ins []input, bad string, n 
 		if jerr := json.Unmarshal([]byte(text.String), &v); jerr != nil {
 			reason += ": " + jerr.Error()
 		}
+		if t := strings.TrimSpace(text.String); line == 1 && (t == "[" || t == "{") {
+			reason += " (a JSON document spread over lines? shiplog reads JSON Lines: one complete object per line)"
+		}
 	}
 	return &DataError{File: ins[file].name, Line: line, CSV: ins[file].csv, Kind: kind.String, Field: field, Reason: reason, More: n - 1}
 }
