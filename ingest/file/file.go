@@ -358,7 +358,11 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 		if err := exec(deleteSQL(&k), opts.Source); err != nil {
 			return fmt.Errorf("replace %s: %w", k.Table, err)
 		}
-		r, err := conn.ExecContext(ctx, insertSQL(&k), opts.Source)
+		var dups bool
+		if err := conn.QueryRowContext(ctx, dupsSQL(&k)).Scan(&dups); err != nil {
+			return fmt.Errorf("check %s keys: %w", k.Table, err)
+		}
+		r, err := conn.ExecContext(ctx, insertSQL(&k, dups), opts.Source)
 		if err != nil {
 			return fmt.Errorf("write %s: %w", k.Table, err)
 		}

@@ -193,6 +193,21 @@ func TestLaterRecordWins(t *testing.T) {
 		t.Errorf("read %d written %d, want 4 and 2", res.Read, res.Written)
 	}
 
+	// A key of several fields: (repo, sha). The same sha in another repo
+	// is another commit; the same (repo, sha) again replaces the first.
+	commits := writeFile(t, dir, "commits.csv", "sha,repo,authored_at,author\n"+
+		"c1,acme/a,2026-03-01T10:00:00Z,first\n"+
+		"c1,acme/b,2026-03-01T10:00:00Z,other repo\n"+
+		"c1,acme/a,2026-03-01T10:00:00Z,second\n")
+	if _, err := Load(ctx, db, []string{commits}, Options{Now: fixedNow}); err != nil {
+		t.Fatal(err)
+	}
+	got = dump(t, db, `SELECT repo, sha, author FROM commits ORDER BY repo`)
+	want = []string{"repo=acme/a | sha=c1 | author=second", "repo=acme/b | sha=c1 | author=other repo"}
+	if strings.Join(got, ";") != strings.Join(want, ";") {
+		t.Errorf("got %q, want %q", got, want)
+	}
+
 	// A later load with a changed field replaces the row; another source
 	// keeps its own row.
 	c := writeFile(t, dir, "c.jsonl", strings.Replace(strings.Replace(dep, "%s", "d-1", 1), "%s", "cancelled", 1)+"\n")

@@ -313,17 +313,31 @@ func deleteSQL(k *canonical.Kind) string {
 		warehouse.QuoteIdent(k.Table), stageTable(k), strings.Join(conds, " AND "))
 }
 
-// insertSQL writes the batch's good records, the last of each key winning
-// (files in the order given, lines in file order).
-func insertSQL(k *canonical.Kind) string {
-	var cols, keys []string
+// insertSQL writes the batch's good records. When the batch may hold a key
+// twice (dups), the last record of each key wins (files in the order given,
+// lines in file order); otherwise the window is skipped.
+func insertSQL(k *canonical.Kind, dups bool) string {
+	var cols []string
 	for _, f := range k.Fields {
 		cols = append(cols, warehouse.QuoteIdent(f.Name))
 	}
-	for _, key := range k.Key {
-		keys = append(keys, warehouse.QuoteIdent(key))
+	q := fmt.Sprintf("INSERT INTO %[1]s (%[2]s, extra, source) SELECT %[2]s, extra, $1 FROM %[3]s WHERE err IS NULL",
+		warehouse.QuoteIdent(k.Table), strings.Join(cols, ", "), stageTable(k))
+	if dups {
+		q += fmt.Sprintf(" QUALIFY row_number() OVER (PARTITION BY %s ORDER BY file DESC, line DESC) = 1", keyList(k))
 	}
-	return fmt.Sprintf("INSERT INTO %[1]s (%[2]s, extra, source) SELECT %[2]s, extra, $1 FROM %[3]s WHERE err IS NULL "+
-		"QUALIFY row_number() OVER (PARTITION BY %[4]s ORDER BY file DESC, line DESC) = 1",
-		warehouse.QuoteIdent(k.Table), strings.Join(cols, ", "), stageTable(k), strings.Join(keys, ", "))
+	return q
+}
+
+// dupsSQL says whether the batch's good records repeat a key.
+func dupsSQL(k *canonical.Kind) string {
+	return fmt.Sprintf("SELECT count(*) > count(DISTINCT (%s)) FROM %s WHERE err IS NULL", keyList(k), stageTable(k))
+}
+
+func keyList(k *canonical.Kind) string {
+	keys := make([]string, len(k.Key))
+	for i, key := range k.Key {
+		keys[i] = warehouse.QuoteIdent(key)
+	}
+	return strings.Join(keys, ", ")
 }
