@@ -8,6 +8,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/ingest/junit"
 	"github.com/shiplog/shiplog/internal/cli/ingest/jira"
 	"github.com/shiplog/shiplog/internal/cli/ingest/github"
+	ingestfile "github.com/shiplog/shiplog/internal/cli/ingest/file"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -22,5 +23,6 @@ func NewCmdIngest(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(junit.NewCmdJUnit(f, nil))
 	cmd.AddCommand(jira.NewCmdJira(f, nil))
 	cmd.AddCommand(github.NewCmdGitHub(f, nil))
+	cmd.AddCommand(ingestfile.NewCmdFile(f, nil))
 	return cmd
 }

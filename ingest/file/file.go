@@ -1,0 +1,570 @@
+// Package file loads canonical records from JSON Lines and CSV files into
+// the canonical tables.
+//
+// DuckDB reads the files itself: JSON Lines are read as text, one row per
+// line with its line number, and each kind is validated and typed in bulk by
+// one SQL statement per file; CSV files are read by DuckDB's CSV reader with
+// every column as text and typed the same way. Only when a batch has a bad record
+// does Go look at the first one to say what is wrong with it.
+//
+// A call is one batch: either every record of every file is committed, or
+// (on any bad record, unless SkipInvalid) none is. Records replace earlier
+// ones with the same (source, natural key); within a batch the last record
+// of a key wins, files counted in the order given and lines in file order.
+package file
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/internal/canonical"
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+// Options tune a load.
+type Options struct {
+	// Kind is the kind of every CSV file (default: from each file's name,
+	// deployments.csv or deployment.csv) and of JSON Lines records that have
+	// no "kind" field.
+	Kind string
+	// SkipInvalid keeps the good records of a batch with bad ones, and
+	// writes each bad one to the rejects table.
+	SkipInvalid bool
+	// Source is the value of the source column of the rows written, and the
+	// source of the ingest_runs row. Default "file".
+	Source string
+	// Progress receives one line per file and a summary per kind; nil is
+	// silent.
+	Progress io.Writer
+	// Now is the clock for ingest_runs; default time.Now.
+	Now func() time.Time
+}
+
+// Result says what a load did.
+type Result struct {
+	// Rows is the number of rows written per kind name.
+	Rows map[string]int64
+	// Read counts records read (blank lines are not records); Written rows
+	// written (after later records replaced earlier ones of the same key);
+	// Rejected records refused under SkipInvalid.
+	Read, Written, Rejected int64
+	// RunID is the ingest_runs row of this load.
+	RunID int64
+}
+
+// UsageError is a mistake in how the load was asked for (an unknown kind, a
+// file type that is not supported), as opposed to bad data.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
+// DataError is a bad record that failed the batch.
+type DataError struct {
+	File  string // the file as given
+	Line  int64  // line (JSON Lines) or row (CSV, header = row 1)
+	CSV   bool
+	Kind  string // may be empty when the record's kind is unknown
+	Field string // may be empty (malformed JSON)
+	// Reason says what is wrong.
+	Reason string
+	// More counts the other bad records of the batch.
+	More int64
+}
+
+func (e *DataError) Error() string {
+	var b strings.Builder
+	b.WriteString(location(e.File, e.CSV, e.Line))
+	b.WriteString(": ")
+	if e.Kind != "" {
+		b.WriteString(e.Kind + " ")
+	}
+	if e.Field != "" {
+		fmt.Fprintf(&b, "field %q: ", e.Field)
+	}
+	b.WriteString(e.Reason)
+	if e.More > 0 {
+		fmt.Fprintf(&b, " (and %d more bad record%s; nothing was loaded; --skip-invalid keeps the good ones)", e.More, plural(e.More))
+	} else {
+		b.WriteString(" (nothing was loaded)")
+	}
+	return b.String()
+}
+
+func location(file string, csv bool, n int64) string {
+	if csv {
+		return fmt.Sprintf("%s: row %d", file, n)
+	}
+	return fmt.Sprintf("%s: line %d", file, n)
+}
+
+func plural(n int64) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// input is one file of a batch.
+type input struct {
+	name string // as given (for messages)
+	path string // to read
+	csv  bool
+	kind *canonical.Kind // CSV: the file's kind
+}
+
+// Load reads the files as one batch into the canonical tables.
+func Load(ctx context.Context, db *warehouse.DB, paths []string, opts Options) (*Result, error) {
+	ins := make([]input, 0, len(paths))
+	for _, p := range paths {
+		in, err := resolve(p, p, opts.Kind)
+		if err != nil {
+			return nil, err
+		}
+		ins = append(ins, in)
+	}
+	return load(ctx, db, ins, opts)
+}
+
+// LoadReader loads JSON Lines read from r as one batch; name stands for the
+// stream in messages and in ingest_runs (a webhook delivery id, "stdin").
+func LoadReader(ctx context.Context, db *warehouse.DB, name string, r io.Reader, opts Options) (*Result, error) {
+	if opts.Kind != "" {
+		if _, ok := canonical.LookupTable(opts.Kind); !ok {
+			return nil, unknownKind(opts.Kind)
+		}
+	}
+	dir, err := os.MkdirTemp("", "shiplog-load-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	tmp := filepath.Join(dir, "stream.jsonl")
+	f, err := os.Create(tmp)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := io.Copy(f, r); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read %s: %w", name, err)
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	return load(ctx, db, []input{{name: name, path: tmp}}, opts)
+}
+
+func unknownKind(k string) error {
+	return &UsageError{fmt.Errorf("unknown kind %q (want one of %s)", k, strings.Join(canonical.Names(), ", "))}
+}
+
+// resolve works out a file's format and, for CSV, its kind.
+func resolve(name, path, kind string) (input, error) {
+	in := input{name: name, path: path}
+	base := strings.ToLower(filepath.Base(path))
+	base = strings.TrimSuffix(base, ".gz")
+	ext := filepath.Ext(base)
+	stem := strings.TrimSuffix(base, ext)
+	if kind != "" {
+		k, ok := canonical.LookupTable(kind)
+		if !ok {
+			return in, unknownKind(kind)
+		}
+		in.kind = k
+	}
+	switch ext {
+	case ".jsonl", ".ndjson", ".json":
+	case ".csv":
+		in.csv = true
+		if in.kind == nil {
+			k, ok := canonical.LookupTable(stem)
+			if !ok {
+				return in, &UsageError{fmt.Errorf("%s: cannot tell the kind of a CSV file from its name: name it after a kind (deployments.csv) or pass --kind", name)}
+			}
+			in.kind = k
+		}
+	default:
+		return in, &UsageError{fmt.Errorf("%s: unsupported file type %q (want .jsonl, .ndjson, .json or .csv, optionally .gz)", name, ext)}
+	}
+	st, err := os.Stat(path)
+	if err != nil {
+		return in, err
+	}
+	if st.IsDir() {
+		return in, fmt.Errorf("%s is a folder, not a file", name)
+	}
+	return in, nil
+}
+
+func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Result, error) {
+	if opts.Source == "" {
+		opts.Source = "file"
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	names := make([]string, len(ins))
+	for i, in := range ins {
+		names[i] = in.name
+	}
+	run, err := ingest.StartRun(ctx, db, opts.Source, strings.Join(names, " "), opts.Now())
+	if err != nil {
+		return nil, fmt.Errorf("record ingest run: %w", err)
+	}
+	res := &Result{Rows: map[string]int64{}, RunID: run.ID}
+	err = loadBatch(ctx, db, ins, opts, run, res)
+	if err != nil {
+		res.Written, res.Rejected, res.Rows = 0, 0, map[string]int64{}
+	}
+	run.Read, run.Written, run.Rejected = res.Read, res.Written, res.Rejected
+	if ferr := run.Finish(context.WithoutCancel(ctx), db, err, false, opts.Now()); ferr != nil && err == nil {
+		err = fmt.Errorf("record ingest run: %w", ferr)
+	}
+	if err != nil {
+		return res, err
+	}
+	if opts.Progress != nil {
+		for _, k := range canonical.Kinds {
+			if n, ok := res.Rows[k.Name]; ok {
+				fmt.Fprintf(opts.Progress, "%-15s %d rows written to %s\n", k.Name, n, k.Table)
+			}
+		}
+		if res.Rejected > 0 {
+			fmt.Fprintf(opts.Progress, "rejected %d bad record%s: see the rejects table (ingest run %d)\n", res.Rejected, plural(res.Rejected), res.RunID)
+		}
+	}
+	return res, nil
+}
+
+// linesTable holds the JSON Lines that are not records of a known kind
+// (malformed, not an object, no or unknown kind), for messages and rejects.
+const linesTable = "_shiplog_load_lines"
+
+// loadBatch stages, validates and writes every file in one transaction on
+// one connection (temporary tables live per connection).
+func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run *ingest.Run, res *Result) (err error) {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	exec := func(query string, args ...any) error {
+		_, err := conn.ExecContext(ctx, query, args...)
+		return err
+	}
+	if err := exec("SET TimeZone = 'UTC'"); err != nil {
+		return err
+	}
+	if err := exec("BEGIN TRANSACTION"); err != nil {
+		return err
+	}
+	committed := false
+	defer func() {
+		if !committed {
+			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		}
+	}()
+
+	if err := exec(`CREATE TEMP TABLE ` + linesTable + ` (file INTEGER, line BIGINT, text VARCHAR, kind VARCHAR, err VARCHAR)`); err != nil {
+		return err
+	}
+	staged := map[string]bool{}
+	stage := func(k *canonical.Kind) error {
+		if staged[k.Name] {
+			return nil
+		}
+		staged[k.Name] = true
+		return exec(createStageSQL(k))
+	}
+	defaultKind := ""
+	if opts.Kind != "" {
+		k, _ := canonical.LookupTable(opts.Kind)
+		defaultKind = k.Name
+	}
+
+	// Stage every file.
+	for i, in := range ins {
+		start := time.Now()
+		var n int64
+		if in.csv {
+			if err := stage(in.kind); err != nil {
+				return err
+			}
+			n, err = stageCSV(ctx, conn, i, in)
+		} else {
+			n, err = stageJSON(ctx, conn, i, in, defaultKind, stage)
+		}
+		if err != nil {
+			return err
+		}
+		res.Read += n
+		if opts.Progress != nil {
+			secs := time.Since(start).Seconds()
+			fmt.Fprintf(opts.Progress, "%s: %d records read in %.1fs (%.0f records/s)\n", in.name, n, secs, float64(n)/max(secs, 1e-9))
+		}
+	}
+
+	// Every bad record, in batch order.
+	var parts []string
+	parts = append(parts, `SELECT file, line, NULL AS kind, err, text FROM `+linesTable+` WHERE err IS NOT NULL`)
+	for _, k := range canonical.Kinds {
+		if staged[k.Name] {
+			parts = append(parts, fmt.Sprintf(`SELECT file, line, %s, err, text FROM %s WHERE err IS NOT NULL`, warehouse.QuoteString(k.Name), stageTable(&k)))
+		}
+	}
+	bad := strings.Join(parts, " UNION ALL ")
+	var nbad int64
+	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM (`+bad+`)`).Scan(&nbad); err != nil {
+		return err
+	}
+	if nbad > 0 && !opts.SkipInvalid {
+		return firstError(ctx, conn, ins, bad, nbad)
+	}
+	if nbad > 0 {
+		if err := exec(`CREATE TEMP TABLE _shiplog_load_files (file INTEGER, name VARCHAR, csv BOOLEAN)`); err != nil {
+			return err
+		}
+		for i, in := range ins {
+			if err := exec(`INSERT INTO _shiplog_load_files VALUES (?, ?, ?)`, i, in.name, in.csv); err != nil {
+				return err
+			}
+		}
+		// A record of unknown kind has the kind it claimed, if any.
+		err := exec(`INSERT INTO rejects (ingest_run, source, location, kind, field, reason, record)
+			SELECT ?, ?, f.name || CASE WHEN f.csv THEN ': row ' ELSE ': line ' END || b.line,
+				coalesce(b.kind, CASE WHEN json_valid(b.text) AND json_type(b.text) = 'OBJECT' THEN b.text->>'kind' END),
+				nullif(split_part(b.err, chr(9), 1), ''), split_part(b.err, chr(9), 2), b.text
+			FROM (`+bad+`) AS b JOIN _shiplog_load_files AS f USING (file) ORDER BY b.file, b.line`, run.ID, opts.Source)
+		if err != nil {
+			return fmt.Errorf("write rejects: %w", err)
+		}
+		res.Rejected = nbad
+	}
+
+	// Write: replace the keys of the batch, then insert its last records.
+	for _, k := range canonical.Kinds {
+		if !staged[k.Name] {
+			continue
+		}
+		if err := exec(deleteSQL(&k), opts.Source); err != nil {
+			return fmt.Errorf("replace %s: %w", k.Table, err)
+		}
+		var dups bool
+		if err := conn.QueryRowContext(ctx, dupsSQL(&k)).Scan(&dups); err != nil {
+			return fmt.Errorf("check %s keys: %w", k.Table, err)
+		}
+		r, err := conn.ExecContext(ctx, insertSQL(&k, dups), opts.Source)
+		if err != nil {
+			return fmt.Errorf("write %s: %w", k.Table, err)
+		}
+		n, _ := r.RowsAffected()
+		res.Rows[k.Name] = n
+		res.Written += n
+	}
+	for _, k := range canonical.Kinds {
+		if staged[k.Name] {
+			if err := exec(`DROP TABLE ` + stageTable(&k)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := exec(`DROP TABLE ` + linesTable); err != nil {
+		return err
+	}
+	if nbad > 0 {
+		if err := exec(`DROP TABLE _shiplog_load_files`); err != nil {
+			return err
+		}
+	}
+	if err := exec("COMMIT"); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	committed = true
+	return nil
+}
+
+// stageJSON reads a JSON Lines file. A first pass classifies every
+// non-blank line by kind, or by what makes it unreadable, and keeps only the
+// unreadable lines (in the lines table); then one pass per kind present reads
+// the file again and types that kind's records into its staging table. The
+// file's text is never copied whole into the database.
+func stageJSON(ctx context.Context, conn *sql.Conn, i int, in input, defaultKind string, stage func(*canonical.Kind) error) (int64, error) {
+	classify := classifySQL(i, in.path, defaultKind)
+	rows, err := conn.QueryContext(ctx, `SELECT kind, count(*), count(err) FROM (`+classify+`) GROUP BY ALL ORDER BY ALL`)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", in.name, err)
+	}
+	var (
+		total, bad int64
+		kinds      []*canonical.Kind
+	)
+	for rows.Next() {
+		var (
+			kind    sql.NullString
+			n, nbad int64
+		)
+		if err := rows.Scan(&kind, &n, &nbad); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		total += n
+		bad += nbad
+		if kind.Valid {
+			k, _ := canonical.Lookup(kind.String)
+			kinds = append(kinds, k)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, fmt.Errorf("%s: %w", in.name, err)
+	}
+	if bad > 0 {
+		if _, err := conn.ExecContext(ctx, `INSERT INTO `+linesTable+` SELECT * FROM (`+classify+`) WHERE err IS NOT NULL`); err != nil {
+			return 0, fmt.Errorf("%s: %w", in.name, err)
+		}
+	}
+	for _, k := range kinds {
+		if err := stage(k); err != nil {
+			return 0, err
+		}
+		src := fmt.Sprintf(`SELECT file, line, text FROM (%s) WHERE err IS NULL AND kind = %s`, classify, warehouse.QuoteString(k.Name))
+		if _, err := conn.ExecContext(ctx, jsonStageSQL(k, src)); err != nil {
+			return 0, fmt.Errorf("%s: validate %s records: %w", in.name, k.Name, err)
+		}
+	}
+	return total, nil
+}
+
+// classifySQL reads a JSON Lines file as text, one row per non-blank line
+// with its number, and says each line's kind or what makes it unreadable:
+// columns file, line, text, kind, err.
+func classifySQL(i int, path, defaultKind string) string {
+	kinds := make([]string, len(canonical.Kinds))
+	for j, k := range canonical.Kinds {
+		kinds[j] = warehouse.QuoteString(k.Name)
+	}
+	kind := "CASE WHEN starts_with(kj, '\"') THEN kj->>'$' END"
+	if defaultKind != "" {
+		kind = fmt.Sprintf("CASE WHEN starts_with(kj, '\"') THEN kj->>'$' WHEN kj IS NULL OR kj = 'null' THEN %s END", warehouse.QuoteString(defaultKind))
+	}
+	// delim: a NUL byte, which a text file does not hold, so each line is
+	// one column; quote and escape off so the line arrives untouched.
+	return fmt.Sprintf(`SELECT %[1]d AS file, line_no AS line, line AS text, CASE WHEN err IS NULL THEN k END AS kind, err FROM (
+			SELECT line_no, line, k, CASE
+				WHEN NOT ok THEN chr(9) || 'malformed JSON'
+				WHEN NOT is_object THEN chr(9) || 'a record must be a JSON object'
+				WHEN kj IS NOT NULL AND kj <> 'null' AND NOT starts_with(kj, '"') THEN 'kind' || chr(9) || 'wrong type: want text, got ' || kj
+				WHEN k IS NULL THEN 'kind' || chr(9) || 'required field is missing'
+				WHEN k NOT IN (%[3]s) THEN 'kind' || chr(9) || 'unknown kind "' || k || '" (want one of %[4]s)'
+			END AS err FROM (
+				SELECT line_no, line, ok, is_object, kj, %[5]s AS k FROM (
+					-- valid JSON whose first character is { is an object
+					SELECT line_no, line, ok, ok AND starts_with(ltrim(line), '{') AS is_object,
+						CASE WHEN ok AND starts_with(ltrim(line), '{') THEN json_extract(line, '$.kind') END AS kj FROM (
+						SELECT ordinality AS line_no, line, json_valid(line) AS ok
+						FROM read_csv(%[2]s, columns = {'line': 'VARCHAR'}, delim = '\0', quote = '', escape = '',
+							header = false, auto_detect = false, strict_mode = false, max_line_size = 8388608)
+							WITH ORDINALITY
+						WHERE trim(line) <> ''
+					)
+				)
+			)
+		)`, i, warehouse.QuoteString(path), strings.Join(kinds, ", "), strings.Join(canonical.Names(), ", "), kind)
+}
+
+// stageCSV reads a CSV file with DuckDB's reader, every column as text, and
+// types its rows as the file's kind.
+func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input) (int64, error) {
+	src := fmt.Sprintf("_shiplog_load_csv_%d", i)
+	st, err := os.Stat(in.path)
+	if err != nil {
+		return 0, err
+	}
+	if st.Size() == 0 {
+		return 0, nil
+	}
+	_, err = conn.ExecContext(ctx, fmt.Sprintf(`CREATE TEMP TABLE %s AS SELECT * FROM read_csv(%s, header = true, all_varchar = true,
+		delim = ',', quote = '"', escape = '"', max_line_size = 8388608) WITH ORDINALITY`, src, warehouse.QuoteString(in.path)))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", in.name, err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+src)
+	header, err := queryStrings(ctx, conn, fmt.Sprintf(`SELECT name FROM pragma_table_info(%s) ORDER BY cid`, warehouse.QuoteString(src)))
+	if err != nil {
+		return 0, err
+	}
+	header = header[:len(header)-1] // ordinality
+	seen := map[string]bool{}
+	for _, h := range header {
+		seen[h] = true
+	}
+	for _, f := range in.kind.Fields {
+		if f.Required && !seen[f.Name] {
+			return 0, &DataError{File: in.name, Line: 1, CSV: true, Kind: in.kind.Name, Field: f.Name, Reason: "required column is missing from the header"}
+		}
+	}
+	r, err := conn.ExecContext(ctx, csvStageSQL(in.kind, src, i, header))
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", in.name, err)
+	}
+	return r.RowsAffected()
+}
+
+// firstError builds the error for the first bad record of the batch.
+func firstError(ctx context.Context, conn *sql.Conn, ins []input, bad string, n int64) error {
+	var (
+		file int
+		line int64
+		kind sql.NullString
+		msg  string
+		text sql.NullString
+	)
+	err := conn.QueryRowContext(ctx, `SELECT file, line, kind, err, text FROM (`+bad+`) ORDER BY file, line LIMIT 1`).Scan(&file, &line, &kind, &msg, &text)
+	if err != nil {
+		return err
+	}
+	field, reason, _ := strings.Cut(msg, "\t")
+	if reason == "malformed JSON" {
+		var v any
+		if jerr := json.Unmarshal([]byte(text.String), &v); jerr != nil {
+			reason += ": " + jerr.Error()
+		}
+		if t := strings.TrimSpace(text.String); line == 1 && (t == "[" || t == "{") {
+			reason += " (a JSON document spread over lines? shiplog reads JSON Lines: one complete object per line)"
+		}
+	}
+	return &DataError{File: ins[file].name, Line: line, CSV: ins[file].csv, Kind: kind.String, Field: field, Reason: reason, More: n - 1}
+}
+
+func queryStrings(ctx context.Context, conn *sql.Conn, query string) ([]string, error) {
+	rows, err := conn.QueryContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+// IsDataError reports whether err is a bad record (exit 1) rather than a
+// usage mistake.
+func IsDataError(err error) bool {
+	var de *DataError
+	return errors.As(err, &de)
+}
