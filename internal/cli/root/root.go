@@ -7,8 +7,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/internal/cli/explain"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
+	metricscmd "github.com/shiplog/shiplog/internal/cli/metrics"
 	"github.com/shiplog/shiplog/internal/cli/query"
+	transformcmd "github.com/shiplog/shiplog/internal/cli/transform"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -43,6 +46,9 @@ the DORA metrics and answers retrospective and audit questions.`,
 
 	// One line per verb; keep in DESIGN.md's order.
 	cmd.AddCommand(ingest.NewCmdIngest(f))
+	cmd.AddCommand(transformcmd.NewCmdTransform(f, nil))
+	cmd.AddCommand(metricscmd.NewCmdMetrics(f, nil))
+	cmd.AddCommand(explain.NewCmdExplain(f, nil))
 	cmd.AddCommand(query.NewCmdQuery(f, nil))
 	return cmd
 }

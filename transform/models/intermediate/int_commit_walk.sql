@@ -1,0 +1,36 @@
+-- Commits each commit_graph deployment shipped: reachable from its
+-- commit_sha and not from the previous successful production deployment of
+-- the service. The walk follows parents from the deployment's commit and
+-- stops at the previous deployment's commit and at any commit older than it
+-- (commit time), so each deployment walks only its new commits; a
+-- deployment without a predecessor walks its whole ancestry.
+-- test: not_null(deployment_id, sha)
+with recursive
+
+commit_times as (
+    select sha, min(committed_at) as committed_at from stg_commits group by sha
+),
+
+starts as (
+    select
+        d.deployment_id,
+        d.commit_sha                               as sha,
+        d.prev_commit_sha                          as stop_sha,
+        coalesce(t.committed_at, d.prev_start_ts)  as bound
+    from int_prod_deployments d
+    left join commit_times t on t.sha = d.prev_commit_sha
+    where d.link_rule = 'commit_graph'
+      and d.commit_sha is distinct from d.prev_commit_sha
+),
+
+walk(deployment_id, sha, stop_sha, bound) as (
+    select deployment_id, sha, stop_sha, bound from starts
+    union
+    select w.deployment_id, p.parent, w.stop_sha, w.bound
+    from walk w
+    join int_commit_parents p on p.sha = w.sha
+    where p.parent is distinct from w.stop_sha
+      and (w.bound is null or p.parent_committed_at >= w.bound)
+)
+
+select distinct deployment_id, sha from walk

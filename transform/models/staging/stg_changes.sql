@@ -1,0 +1,23 @@
+-- Changes (pull requests or commits), one row per id. extra.files lists the
+-- paths a change touched, used to place changes of a monorepo.
+-- test: unique(change_id)
+-- test: not_null(change_id, service, first_commit_at)
+select
+    id                              as change_id,
+    service,
+    repo,
+    title,
+    author,
+    commit_shas,
+    merge_commit_sha,
+    first_commit_at,
+    opened_at,
+    first_review_at,
+    approved_at,
+    merged_at,
+    approvals,
+    coalesce(is_revert, false)      as is_revert,
+    labels,
+    cast(extra -> '$.files' as varchar[]) as files
+from changes
+qualify row_number() over (partition by id order by source) = 1
