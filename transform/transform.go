@@ -8,11 +8,16 @@
 //
 // A model's header is its leading comment block:
 //
-//	-- materialized: view            (table is the default)
+//	-- materialized: view            (view, temp or table; see below)
 //	-- test: unique(deployment_id)
 //	-- test: not_null(deployment_id, service)
 //	-- test: accepted_values(link_rule: explicit, commit_graph, time)
 //	-- test: relationships(deployment_id -> fct_deployments.deployment_id)
+//
+// Materialization defaults by layer: staging models are views (rename and
+// cast, read once), intermediate models are temporary tables that live for
+// the run only (nothing downstream of the marts reads them, and they are not
+// written to disk), marts are tables.
 //
 // Configuration reaches the SQL through the one-row table `cfg`, written from
 // config.Metrics before the models run; no model hard-codes a setting.
@@ -66,7 +71,7 @@ type Model struct {
 	Name         string // file name without .sql: the table or view it builds
 	Layer        string
 	SQL          string // the SELECT, header included
-	Materialized string // table or view
+	Materialized string // view, temp or table
 	Tests        []Test
 	Deps         []string
 }
@@ -131,10 +136,15 @@ func Load(layers []Layer) ([]Model, error) {
 	return order(models)
 }
 
+var defaultMaterialized = map[string]string{"staging": "view", "intermediate": "temp", "marts": "table"}
+
 var identRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
 
 func parseModel(layer, file, text string) (Model, error) {
-	m := Model{Name: strings.TrimSuffix(file, ".sql"), Layer: layer, SQL: text, Materialized: "table"}
+	m := Model{Name: strings.TrimSuffix(file, ".sql"), Layer: layer, SQL: text, Materialized: defaultMaterialized[layer]}
+	if m.Materialized == "" {
+		m.Materialized = "table"
+	}
 	where := layer + "/" + file
 	for i, line := range strings.Split(text, "\n") {
 		t := strings.TrimSpace(line)
@@ -152,8 +162,8 @@ func parseModel(layer, file, text string) (Model, error) {
 		val = strings.TrimSpace(val)
 		switch strings.TrimSpace(key) {
 		case "materialized":
-			if val != "table" && val != "view" {
-				return m, fmt.Errorf("transform: %s:%d: materialized must be table or view, not %q", where, i+1, val)
+			if val != "table" && val != "view" && val != "temp" {
+				return m, fmt.Errorf("transform: %s:%d: materialized must be view, temp or table, not %q", where, i+1, val)
 			}
 			m.Materialized = val
 		case "test":
@@ -336,6 +346,12 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		return err
 	}
 	defer conn.Close()
+	// ASOF joins against tables built earlier in this transaction must not
+	// fall back to nested loops on their (unknown) size estimates.
+	if _, err = conn.ExecContext(ctx, "SET asof_loop_join_threshold = 0"); err != nil {
+		return fmt.Errorf("transform: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET asof_loop_join_threshold")
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -350,14 +366,15 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	}
 	for i, m := range models {
 		start := time.Now()
-		kind := "TABLE"
-		if m.Materialized == "view" {
-			kind = "VIEW"
-		}
-		// A view and a table may not share a name: drop whichever is there.
+		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE"}[m.Materialized]
+		// A name is one thing at a time: drop what an earlier run or an
+		// older materialization left in the main schema.
 		for _, k := range []string{"VIEW", "TABLE"} {
-			if k != kind {
-				if _, err = tx.ExecContext(ctx, fmt.Sprintf("DROP %s IF EXISTS %s", k, warehouse.QuoteIdent(m.Name))); err != nil && !strings.Contains(err.Error(), "Catalog Error") {
+			if k == kind {
+				continue
+			}
+			if _, err = tx.ExecContext(ctx, fmt.Sprintf("DROP %s IF EXISTS main.%s", k, warehouse.QuoteIdent(m.Name))); err != nil {
+				if !strings.Contains(err.Error(), "Catalog Error") {
 					return fmt.Errorf("transform: %s: %w", m.Name, err)
 				}
 				err = nil

@@ -33,4 +33,6 @@ walk(deployment_id, sha, stop_sha, bound) as (
       and (w.bound is null or p.parent_committed_at >= w.bound)
 )
 
-select distinct deployment_id, sha from walk
+select distinct w.deployment_id, d.service, d.finished_at, w.sha
+from walk w
+join int_prod_deployments d on d.deployment_id = w.deployment_id

@@ -37,10 +37,9 @@ shipped as (
     from deployments d
     semi join root_shas r on r.sha = d.commit_sha
     union all
-    select w.deployment_id, d.finished_at, w.sha
+    select w.deployment_id, w.finished_at, w.sha
     from int_commit_walk w
     semi join root_shas r on r.sha = w.sha
-    join deployments d on d.deployment_id = w.deployment_id
     union all
     select l.deployment_id, l.deployed_at, s.sha
     from int_change_shas s

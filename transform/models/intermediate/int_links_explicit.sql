@@ -1,3 +1,4 @@
+-- materialized: view
 -- Rule (a): the deployment's explicit change list; an entry is a change id
 -- or a commit sha of a change (merge commit or one of its commits).
 with

@@ -1,3 +1,4 @@
+-- materialized: view
 -- Rule (c): changes of the service merged after the previous successful
 -- production deployment started and before this one started, for
 -- deployments that use the time rule. A change without merged_at that is

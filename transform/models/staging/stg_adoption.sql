@@ -1,4 +1,3 @@
--- materialized: view
 -- Daily feature adoption, one row per service, feature and day.
 select
     service,

@@ -1,4 +1,3 @@
--- materialized: view
 -- The commit graph. Duplicates from several sources are harmless: the walk
 -- deduplicates.
 select

@@ -1,4 +1,3 @@
--- materialized: view
 -- Support tickets, one row per id.
 select
     id          as ticket_id,
