@@ -264,7 +264,7 @@ func TestFixtureComputeServices(t *testing.T) {
 		"period_start": "2026-01-01T00:00:00Z", "period_end": "2026-02-01T00:00:00Z",
 		"deployments": "10", "deployments_per_day": "0.3226", "deployment_days_per_week": "2",
 		"deploy_interval_median_hours": "41.5",
-		"lead_time_median_hours": "24", "lead_time_p75_hours": "25", "lead_time_p90_hours": "28.7",
+		"lead_time_median_hours":       "24", "lead_time_p75_hours": "25", "lead_time_p90_hours": "28.7",
 		"lead_time_changes": "9", "lead_time_excluded": "2",
 		"change_failure_rate": "0.5", "failed_deployments": "5",
 		"recovery_median_hours": "6", "recovery_p75_hours": "26", "recovery_p90_hours": "52.7",
@@ -276,7 +276,7 @@ func TestFixtureComputeServices(t *testing.T) {
 	check(t, "web", got["web"], map[string]string{
 		"deployments": "5", "deployments_per_day": "0.1613", "deployment_days_per_week": "1",
 		"deploy_interval_median_hours": "84.25",
-		"lead_time_median_hours": "23.25", "lead_time_p75_hours": "23.625", "lead_time_p90_hours": "23.85",
+		"lead_time_median_hours":       "23.25", "lead_time_p75_hours": "23.625", "lead_time_p90_hours": "23.85",
 		"lead_time_changes": "3", "lead_time_excluded": "1",
 		"change_failure_rate": "0.4", "failed_deployments": "2",
 		"recovery_median_hours": "1", "recovery_p75_hours": "1", "recovery_p90_hours": "1",
