@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/config"
@@ -126,7 +127,7 @@ dep_all as (
     select d.deployment_id, d.finished_at, d.is_failed, d.is_unplanned, s.key
     from fct_deployments d
     join svc s on s.service = d.service
-    where d.is_production and d.status = 'success'
+    where d.is_production and d.status = 'success' %[9]s
 ),
 
 bounds as (
@@ -178,7 +179,7 @@ intervals as (
     select d.key, g.period_start, d.gap_hours
     from (
         select key, finished_at,
-               date_diff('microsecond', lag(finished_at) over (partition by key order by finished_at, deployment_id), finished_at) / 3600e6 as gap_hours
+               (epoch_us(finished_at) - lag(epoch_us(finished_at)) over (partition by key order by finished_at, deployment_id)) / 3600e6 as gap_hours
         from dep_all
     ) d
     join grid g on g.key = d.key and d.finished_at >= g.period_start and d.finished_at < g.period_end
@@ -226,7 +227,7 @@ lead as (
     from fct_changes c
     join svc s on s.service = c.service
     join grid g on g.key = s.key and c.deployed_at >= g.period_start and c.deployed_at < g.period_end
-    where c.deployment_id is not null
+    where c.deployment_id is not null %[5]s
 ),
 
 lead_stats as (
@@ -253,6 +254,7 @@ recovery_stats as (
     from fct_failures f
     join svc s on s.service = f.service
     join grid g on g.key = s.key and f.finished_at >= g.period_start and f.finished_at < g.period_end
+    where true %[6]s
     group by all
 ),
 
@@ -265,7 +267,7 @@ mttr_stats as (
     from fct_incidents i
     join svc s on s.service = i.service
     join grid g on g.key = s.key and i.resolved_at >= g.period_start and i.resolved_at < g.period_end
-    where not i.is_false_positive
+    where not i.is_false_positive %[7]s
     group by all
 ),
 
@@ -274,7 +276,7 @@ incident_stats as (
     from fct_incidents i
     join svc s on s.service = i.service
     join grid g on g.key = s.key and i.opened_at >= g.period_start and i.opened_at < g.period_end
-    where not i.is_false_positive
+    where not i.is_false_positive %[8]s
     group by all
 )
 
@@ -283,7 +285,7 @@ select
     g.period_start,
     g.period_end,
     coalesce(d.deployments, 0) as deployments,
-    coalesce(d.deployments, 0) / (date_diff('microsecond', g.period_start, g.period_end) / 86400e6) as deployments_per_day,
+    coalesce(d.deployments, 0) / ((epoch_us(g.period_end) - epoch_us(g.period_start)) / 86400e6) as deployments_per_day,
     w.deployment_days_per_week,
     i.deploy_interval_median_hours,
     l.lead_time_median_hours,
@@ -332,7 +334,9 @@ func Compute(ctx context.Context, db *warehouse.DB, cfg *config.Config, f Filter
 	if unit == "" {
 		unit, split = "day", "false"
 	}
-	q := fmt.Sprintf(computeSQL, f.scope(), unit, split, step(unit))
+	q := fmt.Sprintf(computeSQL, f.scope(), unit, split, step(unit),
+		f.within("c.deployed_at"), f.within("f.finished_at"), f.within("i.resolved_at"), f.within("i.opened_at"),
+		Filter{To: f.To}.within("d.finished_at"))
 	rows, err := db.QueryContext(ctx, q, f.args()...)
 	if err != nil {
 		return nil, fmt.Errorf("metrics: %w (run `shiplog transform` first?)", err)
@@ -391,6 +395,20 @@ func normalise(v any) any {
 		return int64(x)
 	}
 	return v
+}
+
+// within returns " and col >= FROM and col < TO" with the bounds as
+// literals, so that DuckDB can skip row groups by their min/max (the marts
+// are written in time order); "" when unbounded.
+func (f Filter) within(col string) string {
+	var b strings.Builder
+	if !f.From.IsZero() {
+		fmt.Fprintf(&b, " and %s >= TIMESTAMPTZ '%s'", col, f.From.UTC().Format("2006-01-02 15:04:05.999999+00"))
+	}
+	if !f.To.IsZero() {
+		fmt.Fprintf(&b, " and %s < TIMESTAMPTZ '%s'", col, f.To.UTC().Format("2006-01-02 15:04:05.999999+00"))
+	}
+	return b.String()
 }
 
 // step is the SQL interval of one period.

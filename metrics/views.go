@@ -185,7 +185,7 @@ with %[1]s
 select d.deployment_id, d.service, d.team, d.finished_at,
        cast(timezone('UTC', d.finished_at) as date) as day,
        d.version, d.is_rollback, d.is_hotfix,
-       date_diff('microsecond', lag(d.finished_at) over (partition by d.service order by d.finished_at, d.deployment_id), d.finished_at) / 3600e6 as hours_since_previous
+       (epoch_us(d.finished_at) - lag(epoch_us(d.finished_at)) over (partition by d.service order by d.finished_at, d.deployment_id)) / 3600e6 as hours_since_previous
 from fct_deployments d join svc s on s.service = d.service
 where d.is_production and d.status = 'success' and %[2]s
 order by d.finished_at, d.deployment_id`, f.scope(), window("d.finished_at"))

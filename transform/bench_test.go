@@ -143,14 +143,19 @@ func benchWarehouse(b *testing.B) *warehouse.DB {
 	if keep := os.Getenv("SHIPLOG_BENCH_DB"); keep != "" {
 		// keep the generated warehouse for inspection
 		path = keep
-		_ = os.Remove(keep)
-		_ = os.Remove(keep + ".wal")
+		if os.Getenv("SHIPLOG_BENCH_REUSE") == "" {
+			_ = os.Remove(keep)
+			_ = os.Remove(keep + ".wal")
+		}
 	}
 	db, err := warehouse.Open(ctx, path, warehouse.Options{MemoryLimit: "3GB"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { db.Close() })
+	if os.Getenv("SHIPLOG_BENCH_REUSE") != "" {
+		return db
+	}
 	start := time.Now()
 	conn, err := db.Conn(ctx)
 	if err != nil {

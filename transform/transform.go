@@ -20,7 +20,10 @@
 // written to disk), marts are tables.
 //
 // Configuration reaches the SQL through the one-row table `cfg`, written from
-// config.Metrics before the models run; no model hard-codes a setting.
+// config.Metrics before the models run; no model hard-codes a setting. Where
+// a setting must be a constant for speed (a regular expression DuckDB should
+// compile once, not per row), a model writes {{cfg.NAME}} and the runner puts
+// the value in as a quoted SQL literal (NULL when unset).
 package transform
 
 import (
@@ -361,7 +364,8 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 			_ = tx.Rollback()
 		}
 	}()
-	if err = writeCfg(ctx, tx, cfg); err != nil {
+	consts, err := writeCfg(ctx, tx, cfg)
+	if err != nil {
 		return err
 	}
 	for i, m := range models {
@@ -380,7 +384,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 				err = nil
 			}
 		}
-		stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, warehouse.QuoteIdent(m.Name), m.SQL)
+		stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, warehouse.QuoteIdent(m.Name), consts.Replace(m.SQL))
 		if _, err = tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("transform: model %s/%s: %w", m.Layer, m.Name, err)
 		}
@@ -483,8 +487,8 @@ func HotfixRegexp(patterns []string) string {
 }
 
 // writeCfg (re)creates the one-row cfg table the models read their settings
-// from.
-func writeCfg(ctx context.Context, ex execer, cfg *config.Config) error {
+// from, and returns the replacer for {{cfg.NAME}} constants.
+func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Replacer, error) {
 	if cfg == nil {
 		cfg = config.Default()
 	}
@@ -499,8 +503,10 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) error {
 		sevJSON = []byte("[]")
 	}
 	var hotfix any
+	hotfixLit := "NULL::VARCHAR"
 	if re := HotfixRegexp(m.HotfixPatterns); re != "" {
 		hotfix = re
+		hotfixLit = warehouse.QuoteString(re)
 	}
 	if _, err := ex.ExecContext(ctx, `CREATE OR REPLACE TABLE cfg (
 		production_environments VARCHAR[],
@@ -510,7 +516,7 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) error {
 		adoption_target         DOUBLE,
 		support_window_days     INTEGER,
 		support_baseline_days   INTEGER)`); err != nil {
-		return fmt.Errorf("transform: cfg: %w", err)
+		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
 	_, err := ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
 		json_transform(?::JSON, '["VARCHAR"]'), json_transform(?::JSON, '["VARCHAR"]'),
@@ -518,7 +524,7 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) error {
 		string(envJSON), string(sevJSON), m.AttributionWindow.D().Microseconds(), hotfix,
 		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays)
 	if err != nil {
-		return fmt.Errorf("transform: cfg: %w", err)
+		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
-	return nil
+	return strings.NewReplacer("{{cfg.hotfix_regex}}", hotfixLit), nil
 }

@@ -1,9 +1,5 @@
 -- Each change at its first successful production deployment, with the rule
 -- that linked it (explicit before commit_graph before time on a tie).
--- test: unique(change_id)
--- test: not_null(deployment_id, change_id, link_rule, deployed_at)
--- test: accepted_values(link_rule: explicit, commit_graph, time)
--- test: relationships(deployment_id -> int_prod_deployments.deployment_id)
 with
 
 links as (

@@ -1,9 +1,8 @@
--- Changes with the service they belong to. A change whose service names no
+-- What linking needs of each change (id, service, commits, times), with the
+-- service it belongs to. A change whose service names no
 -- known service but a repository hosting several services (a monorepo) is
 -- placed by its extra.files against the services' paths globs: the service
 -- matching most files wins, ties by service id.
--- test: unique(change_id)
--- test: not_null(change_id, service, first_commit_at)
 with
 
 services as (
@@ -34,6 +33,12 @@ placed as (
 )
 
 select
-    c.* replace (coalesce(p.service, c.service) as service)
+    c.change_id,
+    coalesce(p.service, c.service) as service,
+    c.commit_shas,
+    c.merge_commit_sha,
+    c.first_commit_at,
+    c.opened_at,
+    c.merged_at
 from stg_changes c
 left join placed p on p.change_id = c.change_id

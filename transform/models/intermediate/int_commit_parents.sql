@@ -5,15 +5,11 @@ with
 
 edges as (
     select sha, unnest(parents) as parent from stg_commits
-),
-
-commit_times as (
-    select sha, min(committed_at) as committed_at from stg_commits group by sha
 )
 
-select distinct
+select
     e.sha,
     e.parent,
-    t.committed_at as parent_committed_at
+    p.committed_at as parent_committed_at
 from edges e
-join commit_times t on t.sha = e.parent
+join stg_commits p on p.sha = e.parent

@@ -4,12 +4,7 @@
 -- stops at the previous deployment's commit and at any commit older than it
 -- (commit time), so each deployment walks only its new commits; a
 -- deployment without a predecessor walks its whole ancestry.
--- test: not_null(deployment_id, sha)
 with recursive
-
-commit_times as (
-    select sha, min(committed_at) as committed_at from stg_commits group by sha
-),
 
 starts as (
     select
@@ -18,7 +13,7 @@ starts as (
         d.prev_commit_sha                          as stop_sha,
         coalesce(t.committed_at, d.prev_start_ts)  as bound
     from int_prod_deployments d
-    left join commit_times t on t.sha = d.prev_commit_sha
+    left join stg_commits t on t.sha = d.prev_commit_sha
     where d.link_rule = 'commit_graph'
       and d.commit_sha is distinct from d.prev_commit_sha
 ),

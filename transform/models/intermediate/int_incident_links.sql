@@ -6,8 +6,6 @@
 -- finished and within the attribution window (time_window). The ASOF join
 -- picks the latest deployment that finished before the incident opened, so
 -- an incident after the next deployment is that one's, never the earlier.
--- test: unique(incident_id)
--- test: accepted_values(reason: incident, root_cause_commit, time_window)
 with
 
 settings as (

@@ -2,9 +2,6 @@
 -- sequence (ordered by finish) and the linking rule that applies to each:
 -- an explicit change list → explicit; else a commit_sha known to the commit
 -- graph → commit_graph; else → time.
--- test: unique(deployment_id)
--- test: not_null(deployment_id, service, finished_at, link_rule)
--- test: accepted_values(link_rule: explicit, commit_graph, time)
 with
 
 settings as (
@@ -20,7 +17,9 @@ deployments as (
 ),
 
 graph as (
-    select distinct sha from stg_commits
+    select distinct c.sha
+    from stg_commits c
+    semi join deployments d on d.commit_sha = c.sha
 ),
 
 sequenced as (

@@ -9,7 +9,9 @@
 with
 
 changes as (
-    select * from int_changes
+    select c.* replace (i.service as service)
+    from stg_changes c
+    join int_changes i on i.change_id = c.change_id
 ),
 
 links as (
@@ -39,11 +41,11 @@ select
     l.deployment_id,
     l.deployed_at,
     l.link_rule,
-    date_diff('microsecond', c.first_commit_at, l.deployed_at) / 3600e6 as lead_time_hours,
-    date_diff('microsecond', c.first_commit_at, c.opened_at) / 3600e6     as coding_hours,
-    date_diff('microsecond', c.opened_at, c.first_review_at) / 3600e6     as pickup_hours,
-    date_diff('microsecond', c.first_review_at, c.merged_at) / 3600e6     as review_hours,
-    date_diff('microsecond', c.merged_at, l.deployed_at) / 3600e6         as deploy_hours,
+    (epoch_us(l.deployed_at) - epoch_us(c.first_commit_at)) / 3600e6 as lead_time_hours,
+    (epoch_us(c.opened_at) - epoch_us(c.first_commit_at)) / 3600e6     as coding_hours,
+    (epoch_us(c.first_review_at) - epoch_us(c.opened_at)) / 3600e6     as pickup_hours,
+    (epoch_us(c.merged_at) - epoch_us(c.first_review_at)) / 3600e6     as review_hours,
+    (epoch_us(l.deployed_at) - epoch_us(c.merged_at)) / 3600e6         as deploy_hours,
     case
         when l.deployment_id is null then 'not_deployed'
         when c.first_commit_at < f.first_production_at then 'pre_tracking'

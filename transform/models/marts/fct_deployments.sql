@@ -18,9 +18,9 @@ flagged as (
         case
             when d.is_rollback then 'rollback'
             when d.is_hotfix then 'hotfix'
-            when coalesce(regexp_matches(d.version, c.hotfix_regex)
-                       or regexp_matches(d.branch, c.hotfix_regex)
-                       or regexp_matches(d.title, c.hotfix_regex), false) then 'pattern'
+            when coalesce(regexp_matches(d.version, {{cfg.hotfix_regex}})
+                       or regexp_matches(d.branch, {{cfg.hotfix_regex}})
+                       or regexp_matches(d.title, {{cfg.hotfix_regex}}), false) then 'pattern'
         end as unplanned_reason
     from stg_deployments d
     cross join settings c

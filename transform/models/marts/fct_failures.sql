@@ -99,7 +99,7 @@ select
     r.incident_ids,
     r.restored_by_deployment,
     r.recovered_at,
-    date_diff('microsecond', r.finished_at, r.recovered_at) / 3600e6 as recovery_hours
+    (epoch_us(r.recovered_at) - epoch_us(r.finished_at)) / 3600e6 as recovery_hours
 from recovery r
 left join stg_services s on s.service = r.service
 order by r.finished_at

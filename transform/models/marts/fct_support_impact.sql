@@ -2,7 +2,8 @@
 -- production deployment, (finished_at, finished_at + window], against the
 -- service's baseline rate over the days before it, (finished_at - baseline,
 -- finished_at]. Counts come from ASOF joins on a running count of tickets
--- per service, so no deployment scans the tickets table.
+-- per service (times as epoch microseconds), so no deployment scans the
+-- tickets table.
 -- test: unique(deployment_id)
 with
 
@@ -13,7 +14,7 @@ settings as (
 tickets as (
     select
         service,
-        created_at,
+        epoch_us(created_at) as at_us,
         count(*) over (partition by service order by created_at) as seen
     from stg_support_tickets
 ),
@@ -24,8 +25,9 @@ probes as (
         d.service,
         d.version,
         d.finished_at,
-        d.finished_at + to_days(s.support_window_days)   as after_end,
-        d.finished_at - to_days(s.support_baseline_days) as baseline_start,
+        epoch_us(d.finished_at)                                           as finished_us,
+        epoch_us(d.finished_at) + s.support_window_days * 86400000000     as after_end_us,
+        epoch_us(d.finished_at) - s.support_baseline_days * 86400000000   as baseline_start_us,
         s.support_window_days,
         s.support_baseline_days
     from int_prod_deployments d
@@ -38,9 +40,9 @@ counted as (
         coalesce(a.seen, 0) - coalesce(b.seen, 0) as tickets_after,
         (coalesce(b.seen, 0) - coalesce(c.seen, 0)) / p.support_baseline_days as baseline_per_day
     from probes p
-    asof left join tickets a on a.service = p.service and a.created_at <= p.after_end
-    asof left join tickets b on b.service = p.service and b.created_at <= p.finished_at
-    asof left join tickets c on c.service = p.service and c.created_at <= p.baseline_start
+    asof left join tickets a on a.service = p.service and a.at_us <= p.after_end_us
+    asof left join tickets b on b.service = p.service and b.at_us <= p.finished_us
+    asof left join tickets c on c.service = p.service and c.at_us <= p.baseline_start_us
 )
 
 select

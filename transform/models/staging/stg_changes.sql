@@ -1,7 +1,5 @@
 -- Changes (pull requests or commits), one row per id. extra.files lists the
 -- paths a change touched, used to place changes of a monorepo.
--- test: unique(change_id)
--- test: not_null(change_id, service, first_commit_at)
 select
     id                              as change_id,
     service,

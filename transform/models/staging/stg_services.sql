@@ -1,6 +1,4 @@
 -- Services, one row per id.
--- test: unique(service)
--- test: not_null(service, team)
 select
     id                          as service,
     coalesce(name, id)          as name,

@@ -1,7 +1,5 @@
 -- Teams, one row per id (when several sources send a team, the first source
 -- by name wins).
--- test: unique(team)
--- test: not_null(team)
 select
     id                          as team,
     coalesce(name, id)          as team_name,
