@@ -8,8 +8,15 @@ links as (
     select deployment_id, finished_at, change_id, 'commit_graph', 2 from int_links_graph
     union all
     select deployment_id, finished_at, change_id, 'time', 3 from int_links_time
+),
+
+firsts as (
+    select
+        change_id,
+        arg_min(struct_pack(deployment_id, link_rule, finished_at), epoch_us(finished_at) * 4 + rule_rank) as first
+    from links
+    group by change_id
 )
 
-select deployment_id, change_id, link_rule, finished_at as deployed_at
-from links
-qualify row_number() over (partition by change_id order by finished_at, rule_rank, deployment_id) = 1
+select first.deployment_id, change_id, first.link_rule, first.finished_at as deployed_at
+from firsts

@@ -22,5 +22,5 @@ by_sha as (
 )
 
 select * from by_id
-union
+union all
 select * from by_sha

@@ -1,4 +1,5 @@
--- Changes (pull requests or commits), one row per id. extra.files lists the
+-- Changes (pull requests or commits), one row per id (when several sources
+-- send a change, the first source by name wins). extra.files lists the
 -- paths a change touched, used to place changes of a monorepo.
 select
     id                              as change_id,
@@ -17,5 +18,7 @@ select
     coalesce(is_revert, false)      as is_revert,
     labels,
     cast(extra -> '$.files' as varchar[]) as files
-from changes
-qualify row_number() over (partition by id order by source) = 1
+from changes c
+-- one row per id: the first source by name wins (an anti join is cheaper
+-- than a window over millions of rows)
+anti join changes other on other.id = c.id and other.source < c.source

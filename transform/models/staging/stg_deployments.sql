@@ -1,4 +1,4 @@
--- Deployments, one row per id; environment lower-cased, flags defaulted to
+-- Deployments, one row per id (the first source by name wins); environment lower-cased, flags defaulted to
 -- false, branch and title lifted from extra.
 -- test: accepted_values(status: success, failure, cancelled)
 select
@@ -21,5 +21,5 @@ select
     hotfix_of,
     extra ->> 'branch'                  as branch,
     extra ->> 'title'                   as title
-from deployments
-qualify row_number() over (partition by id order by source) = 1
+from deployments d
+anti join deployments other on other.id = d.id and other.source < d.source
