@@ -368,6 +368,29 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	if err != nil {
 		return err
 	}
+	// A temporary model is dropped as soon as the last model reading it is
+	// built, which keeps memory for the big joins that follow.
+	lastUse := map[string]int{}
+	for i, m := range models {
+		for _, d := range m.Deps {
+			lastUse[d] = i
+		}
+	}
+	for _, m := range models {
+		if len(m.Tests) > 0 {
+			lastUse[m.Name] = len(models) // tests read it at the end
+		}
+	}
+	// A view reads its inputs whenever it is read: extend their use to the
+	// view's last reader (reverse order sees a view before its inputs).
+	for i := len(models) - 1; i >= 0; i-- {
+		if m := models[i]; m.Materialized == "view" {
+			for _, d := range m.Deps {
+				lastUse[d] = max(lastUse[d], lastUse[m.Name])
+			}
+		}
+	}
+	temps := map[string]bool{}
 	for i, m := range models {
 		start := time.Now()
 		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE"}[m.Materialized]
@@ -387,6 +410,17 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, warehouse.QuoteIdent(m.Name), consts.Replace(m.SQL))
 		if _, err = tx.ExecContext(ctx, stmt); err != nil {
 			return fmt.Errorf("transform: model %s/%s: %w", m.Layer, m.Name, err)
+		}
+		if m.Materialized == "temp" {
+			temps[m.Name] = true
+		}
+		for _, d := range m.Deps {
+			if temps[d] && lastUse[d] == i {
+				if _, err = tx.ExecContext(ctx, "DROP TABLE temp."+warehouse.QuoteIdent(d)); err != nil {
+					return fmt.Errorf("transform: drop %s: %w", d, err)
+				}
+				delete(temps, d)
+			}
 		}
 		fmt.Fprintf(progress, "[%2d/%d] %-12s %-30s %8s\n", i+1, len(models), m.Layer, m.Name, since(start))
 	}

@@ -4,7 +4,5 @@
 -- test: not_null(deployment_id, change_id, link_rule)
 -- test: accepted_values(link_rule: explicit, commit_graph, time)
 -- test: relationships(deployment_id -> fct_deployments.deployment_id)
--- test: relationships(change_id -> fct_changes.change_id)
 select deployment_id, change_id, link_rule, deployed_at
 from int_change_links
-order by deployed_at
