@@ -134,7 +134,8 @@ func benchScale(b *testing.B) float64 {
 }
 
 // benchWarehouse generates the organisation into a file-backed warehouse in a
-// temporary folder (memory capped at 3 GB) and returns it.
+// temporary folder (memory capped at 3 GB, or SHIPLOG_MEMORY_LIMIT) and
+// returns it.
 func benchWarehouse(b *testing.B) *warehouse.DB {
 	b.Helper()
 	ctx := context.Background()
@@ -148,7 +149,11 @@ func benchWarehouse(b *testing.B) *warehouse.DB {
 			_ = os.Remove(keep + ".wal")
 		}
 	}
-	db, err := warehouse.Open(ctx, path, warehouse.Options{MemoryLimit: "3GB"})
+	limit := "3GB"
+	if v := os.Getenv("SHIPLOG_MEMORY_LIMIT"); v != "" {
+		limit = v
+	}
+	db, err := warehouse.Open(ctx, path, warehouse.Options{MemoryLimit: limit})
 	if err != nil {
 		b.Fatal(err)
 	}
