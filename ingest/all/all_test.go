@@ -167,7 +167,7 @@ func TestSourcesRunEveryConfiguredSource(t *testing.T) {
 		`SELECT count(*) FROM services WHERE source = 'file'`:    1,
 		`SELECT count(*) FROM deployments WHERE source = 'file'`: 2,
 		// the repository: 2 commits, the tag v1.0.0 is one deployment.
-		`SELECT count(*) FROM commits WHERE source = 'git'`:                             2,
+		`SELECT count(*) FROM commits WHERE source = 'git'`:                            2,
 		`SELECT count(*) FROM deployments WHERE source = 'git' AND version = 'v1.0.0'`: 1,
 		// GitHub answered empty lists.
 		`SELECT count(*) FROM deployments WHERE source = 'github'`: 0,
