@@ -52,7 +52,18 @@ and marts (skip it with --no-transform).`
 	cmd.Example = `  shiplog ingest --all
   shiplog ingest --all --no-transform
   shiplog ingest file events.jsonl`
-	cmd.Args = cobra.NoArgs
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			var names []string
+			for _, s := range c.Commands() {
+				if s.IsAvailableCommand() {
+					names = append(names, s.Name())
+				}
+			}
+			return cmdutil.FlagErrorf("unknown source %q for %q (one of %s, or --all)", args[0], c.CommandPath(), strings.Join(names, ", "))
+		}
+		return nil
+	}
 	cmd.Flags().BoolVar(&runAll, "all", false, "run every source configured in shiplog.yaml")
 	cmd.Flags().BoolVar(&opts.NoTransform, "no-transform", false, "with --all: do not run the transform afterwards")
 	cmd.RunE = func(c *cobra.Command, args []string) error {
