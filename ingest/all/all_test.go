@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -316,5 +317,46 @@ func TestMappersNeedNoToken(t *testing.T) {
 		if n := count(t, db, q); n != 0 {
 			t.Errorf("%s = %d after mapping empty raw tables, want 0", q, n)
 		}
+	}
+}
+
+// TestRegistryKnowsEverySourceSection fails when config.Sources gains a
+// section that Sources does not turn into a runner: each section is set
+// here and must yield a runner of the expected name.
+func TestRegistryKnowsEverySourceSection(t *testing.T) {
+	sections := map[string]struct {
+		runner string
+		set    func(*config.Sources)
+	}{
+		"files": {"file", func(s *config.Sources) { s.Files = []config.Files{{Paths: []string{"a.jsonl"}}} }},
+		"git":   {"git", func(s *config.Sources) { s.Git = []config.Git{{Repo: t.TempDir(), Name: "acme/api"}} }},
+		"github": {"github", func(s *config.Sources) {
+			s.GitHub = &config.GitHub{Repos: []string{"acme/web"}}
+		}},
+		"jira": {"jira", func(s *config.Sources) {
+			s.Jira = &config.Jira{URL: "https://acme.atlassian.net", Incidents: &config.JiraIncidents{JQL: "project = OPS"}}
+		}},
+	}
+	typ := reflect.TypeOf(config.Sources{})
+	for i := 0; i < typ.NumField(); i++ {
+		tag, _, _ := strings.Cut(typ.Field(i).Tag.Get("yaml"), ",")
+		sec, ok := sections[tag]
+		if !ok {
+			t.Errorf("sources.%s is not known to the registry: add it to Sources (and Mappers) and to this test", tag)
+			continue
+		}
+		cfg := config.Default()
+		sec.set(&cfg.Sources)
+		runners, err := all.Sources(cfg, nil, nil)
+		if err != nil {
+			t.Errorf("sources.%s: %v", tag, err)
+			continue
+		}
+		if len(runners) != 1 || runners[0].Name != sec.runner {
+			t.Errorf("sources.%s gave runners %v, want one %s", tag, runners, sec.runner)
+		}
+	}
+	if len(all.Names) != len(sections) {
+		t.Errorf("all.Names = %v, want %d names", all.Names, len(sections))
 	}
 }
