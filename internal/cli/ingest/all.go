@@ -17,13 +17,16 @@ import (
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
 )
 
 // RunTransform rebuilds the canonical rows of the mappers' sources and the
-// models after a successful `ingest --all`. It is set where the transform
-// package is wired in; while nil, `ingest --all` skips the transform and
-// says so.
-var RunTransform func(ctx context.Context, db *warehouse.DB, cfg *config.Config, mappers []ingestpkg.Mapper, progress io.Writer) error
+// models after a successful `ingest --all`, as `shiplog transform` does.
+// Tests replace it; while nil, `ingest --all` skips the transform and says
+// so.
+var RunTransform = func(ctx context.Context, db *warehouse.DB, cfg *config.Config, mappers []ingestpkg.Mapper, progress io.Writer) error {
+	return transform.Run(ctx, db, cfg, transform.Options{Progress: progress, Mappers: mappers})
+}
 
 // AllOptions are the inputs of `shiplog ingest --all`.
 type AllOptions struct {
@@ -150,7 +153,10 @@ func RunAll(ctx context.Context, opts *AllOptions) error {
 	default:
 		fmt.Fprintln(w, "ingest: transform")
 		if err := RunTransform(ctx, db, cfg, all.Mappers(cfg, opts.Getenv), w); err != nil {
-			return fmt.Errorf("transform: %w", err)
+			if !strings.HasPrefix(err.Error(), "transform") {
+				err = fmt.Errorf("transform: %w", err)
+			}
+			return err
 		}
 	}
 	return nil

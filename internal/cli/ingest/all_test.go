@@ -235,3 +235,30 @@ func TestIngestFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestIngestAllThenRealTransform runs the transform package itself: the
+// marts hold the file's 2 deployments and the git tag's 1 (3 in all).
+func TestIngestAllThenRealTransform(t *testing.T) {
+	cfg := fixture(t)
+	ios, _, _, errOut := iostreams.Test()
+	dbPath := filepath.Join(t.TempDir(), "w.duckdb")
+	f := &cmdutil.Factory{IOStreams: ios, Now: time.Now, Getenv: func(string) string { return "" }, DBPath: dbPath}
+	f.SetConfig(cfg)
+	cmd := NewCmdIngest(f)
+	cmd.SetArgs([]string{"--all"})
+	if err := cmd.ExecuteContext(context.Background()); err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	db, err := warehouse.Open(context.Background(), dbPath, warehouse.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int64
+	if err := db.QueryRow(`SELECT count(*) FROM fct_deployments`).Scan(&n); err != nil {
+		t.Fatalf("fct_deployments: %v\n%s", err, errOut)
+	}
+	if n != 3 {
+		t.Errorf("fct_deployments has %d rows, want 3 (2 from the file, 1 git tag)", n)
+	}
+}
