@@ -10,6 +10,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/audit"
 	"github.com/shiplog/shiplog/internal/cli/calendar"
 	"github.com/shiplog/shiplog/internal/cli/demo"
+	"github.com/shiplog/shiplog/internal/cli/initcmd"
 	"github.com/shiplog/shiplog/internal/cli/drift"
 	"github.com/shiplog/shiplog/internal/cli/explain"
 	"github.com/shiplog/shiplog/internal/cli/gate"
@@ -52,6 +53,7 @@ the DORA metrics and answers retrospective and audit questions.`,
 
 	// One line per verb; keep in DESIGN.md's order.
 	cmd.AddCommand(demo.NewCmdDemo(f))
+	cmd.AddCommand(initcmd.NewCmdInit(f, nil))
 	cmd.AddCommand(ingest.NewCmdIngest(f))
 	cmd.AddCommand(transformcmd.NewCmdTransform(f, nil))
 	cmd.AddCommand(metricscmd.NewCmdMetrics(f, nil))

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/ingest/all"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
@@ -57,5 +58,9 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
+	if opts.Mappers == nil {
+		// The configured sources' mappings (github, jira); no token needed.
+		opts.Mappers = all.Mappers(cfg, nil)
+	}
 	return transform.Run(ctx, db, cfg, transform.Options{Progress: opts.IO.ErrOut, Mappers: opts.Mappers})
 }
