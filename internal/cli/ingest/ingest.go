@@ -4,11 +4,11 @@ package ingest
 import (
 	"github.com/spf13/cobra"
 
-	"github.com/shiplog/shiplog/internal/cli/ingest/git"
-	"github.com/shiplog/shiplog/internal/cli/ingest/junit"
-	"github.com/shiplog/shiplog/internal/cli/ingest/jira"
-	"github.com/shiplog/shiplog/internal/cli/ingest/github"
 	ingestfile "github.com/shiplog/shiplog/internal/cli/ingest/file"
+	"github.com/shiplog/shiplog/internal/cli/ingest/git"
+	"github.com/shiplog/shiplog/internal/cli/ingest/github"
+	"github.com/shiplog/shiplog/internal/cli/ingest/jira"
+	"github.com/shiplog/shiplog/internal/cli/ingest/junit"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
