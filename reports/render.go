@@ -67,9 +67,78 @@ func (w *writer) panelTable(ctx context.Context, p dashboards.Panel, sc scope) (
 	return t, nil
 }
 
-// metrics asks the data layer once per distinct filter: the trend panels
-// of a page share one.
+// metrics answers a metrics filter. A filter for one team at team or
+// service level is answered from the organisation-wide result for the same
+// window, split by team: a leadership report with a page per team then
+// costs a few metrics calls in all instead of a few per team. A team the
+// organisation-wide result does not show (no data) is asked directly, so
+// the answer is the one the data layer gives for that team.
 func (w *writer) metrics(ctx context.Context, f MetricsFilter) (*output.Table, error) {
+	if len(f.Teams) == 1 && len(f.Services) == 0 && (f.Level == "team" || f.Level == "service") {
+		all := f
+		all.Teams = nil
+		t, err := w.metricsOnce(ctx, all)
+		if err != nil {
+			return nil, err
+		}
+		if part, ok := w.splitByTeam(ctx, t, f.Level, f.Teams[0]); ok {
+			return part, nil
+		}
+	}
+	return w.metricsOnce(ctx, f)
+}
+
+// splitByTeam keeps the rows of t that belong to team. It reports false
+// when it cannot tell (no service-to-team map) or when no row belongs to
+// the team.
+func (w *writer) splitByTeam(ctx context.Context, t *output.Table, level, team string) (*output.Table, bool) {
+	keyCol := -1
+	for i, c := range t.Columns {
+		if c == level {
+			keyCol = i
+		}
+	}
+	if keyCol < 0 {
+		return nil, false
+	}
+	belongs := func(key string) bool { return key == team }
+	if level == "service" {
+		teams, ok := w.serviceTeams(ctx)
+		if !ok {
+			return nil, false
+		}
+		belongs = func(key string) bool { return teams[key] == team }
+	}
+	out := &output.Table{Columns: t.Columns}
+	for _, r := range t.Rows {
+		if k, ok := r[keyCol].(string); ok && belongs(k) {
+			out.Rows = append(out.Rows, r)
+		}
+	}
+	return out, len(out.Rows) > 0
+}
+
+// serviceTeams maps each service to its team, read once per report.
+func (w *writer) serviceTeams(ctx context.Context) (map[string]string, bool) {
+	if w.svcTeams == nil {
+		w.svcTeams = map[string]string{}
+		t, err := w.data.Query(ctx, "report-service-teams", nil)
+		if err != nil {
+			w.svcTeamsErr = true
+			return nil, false
+		}
+		for _, r := range t.Rows {
+			s, _ := r[0].(string)
+			tm, _ := r[1].(string)
+			w.svcTeams[s] = tm
+		}
+	}
+	return w.svcTeams, !w.svcTeamsErr
+}
+
+// metricsOnce asks the data layer once per distinct filter: the trend
+// panels of a page share one.
+func (w *writer) metricsOnce(ctx context.Context, f MetricsFilter) (*output.Table, error) {
 	key := fmt.Sprintf("%q|%q|%s|%s|%s|%s", f.Services, f.Teams, f.From.Format(time.RFC3339Nano), f.To.Format(time.RFC3339Nano), f.By, f.Level)
 	if t, ok := w.metricsCache[key]; ok {
 		return t, nil

@@ -161,6 +161,8 @@ type writer struct {
 	pages    []rendered
 
 	metricsCache map[string]*output.Table
+	svcTeams     map[string]string
+	svcTeamsErr  bool
 }
 
 type rendered struct {
