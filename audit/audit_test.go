@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"github.com/shiplog/shiplog/internal/fixture"
 	"strings"
 	"testing"
 	"time"
@@ -39,7 +40,7 @@ func fixtureDB(t *testing.T) *warehouse.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	loadFixture(t, db, "../testdata/governance/canonical.jsonl")
+	fixture.Load(t, db, "../testdata/governance/canonical.jsonl")
 	if _, err := db.Exec(`INSERT INTO gate_decisions (service, version, decision, criteria, decided_by, decided_at, override_reason) VALUES
 		('api', 'v1.6', 'no-go', '[]', 'alice', '2026-03-16 09:00:00+00', NULL),
 		('api', 'v1.7', 'no-go', '[]', 'alice', '2026-03-17 09:00:00+00', NULL),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"github.com/shiplog/shiplog/internal/fixture"
 	"os"
 	"strings"
 	"testing"
@@ -13,7 +14,7 @@ import (
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
-const fixture = "../testdata/calendar/calendar.jsonl"
+const fixturePath = "../testdata/calendar/calendar.jsonl"
 
 // testConfig is the configuration testdata/calendar/README.md works with.
 func testConfig(t *testing.T) *config.Config {
@@ -47,7 +48,7 @@ func fixtureDB(t *testing.T) *warehouse.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	loadFixture(t, db, fixture)
+	fixture.Load(t, db, fixturePath)
 	return db
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"github.com/shiplog/shiplog/internal/fixture"
 	"os"
 	"reflect"
 	"testing"
@@ -23,7 +24,7 @@ func fixtureDB(t *testing.T) *warehouse.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	loadFixture(t, db, "../testdata/calendar/drift.jsonl")
+	fixture.Load(t, db, "../testdata/calendar/drift.jsonl")
 	return db
 }
 

@@ -3,6 +3,7 @@ package metrics_test
 import (
 	"context"
 	"fmt"
+	"github.com/shiplog/shiplog/internal/fixture"
 	"math"
 	"sort"
 	"strings"
@@ -19,7 +20,7 @@ import (
 // Every expected value below is worked out by hand in
 // testdata/metrics/README.md; the section is named beside each block.
 
-const fixture = "../testdata/metrics/fixture.jsonl"
+const fixturePath = "../testdata/metrics/fixture.jsonl"
 
 var (
 	jan = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -34,7 +35,7 @@ func fixtureDB(t *testing.T, cfg *config.Config) *warehouse.DB {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	loadFixture(t, db, fixture)
+	fixture.Load(t, db, fixturePath)
 	if err := transform.Run(ctx, db, cfg, transform.Options{}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package queries
 import (
 	"context"
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/fixture"
 	"github.com/shiplog/shiplog/transform"
 	"strings"
 	"testing"
@@ -182,7 +183,7 @@ func TestBuiltinQueriesRun(t *testing.T) {
 	// transform builds from it: every query must run against the marts as
 	// they are, not as a test imagines them.
 	db := openDB(t)
-	loadFixture(t, db, "../testdata/governance/canonical.jsonl")
+	fixture.Load(t, db, "../testdata/governance/canonical.jsonl")
 	if err := transform.Run(context.Background(), db, config.Default(), transform.Options{}); err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package calendar
 import (
 	"context"
 	"errors"
+	"github.com/shiplog/shiplog/internal/fixture"
 	"strings"
 	"testing"
 	"time"
@@ -57,7 +58,7 @@ func runWith(t *testing.T, opts *Options) (string, string) {
 	opts.Warehouse = func(ctx context.Context) (*warehouse.DB, error) {
 		db, err := warehouse.OpenMemory(ctx)
 		if err == nil {
-			loadFixture(t, db, "../../../testdata/calendar/calendar.jsonl")
+			fixture.Load(t, db, "../../../testdata/calendar/calendar.jsonl")
 		}
 		return db, err
 	}

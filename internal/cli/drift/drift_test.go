@@ -2,6 +2,7 @@ package drift
 
 import (
 	"context"
+	"github.com/shiplog/shiplog/internal/fixture"
 	"strings"
 	"testing"
 
@@ -37,7 +38,7 @@ func TestRun(t *testing.T) {
 		Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
 			db, err := warehouse.OpenMemory(ctx)
 			if err == nil {
-				loadFixture(t, db, "../../../testdata/calendar/drift.jsonl")
+				fixture.Load(t, db, "../../../testdata/calendar/drift.jsonl")
 			}
 			return db, err
 		},

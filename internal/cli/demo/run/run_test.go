@@ -154,7 +154,6 @@ func embeddedLines(t *testing.T, kind string) int {
 	return n
 }
 
-
 // plantedViolations reads the table of planted violations from the demo
 // generator's README: | `control` | `record` | what |.
 func plantedViolations(t *testing.T) map[string][]string {
