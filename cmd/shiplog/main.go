@@ -7,11 +7,25 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
 	"github.com/shiplog/shiplog/internal/cli/root"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
+
+// isCobraUsageError recognises the usage errors cobra itself returns as
+// plain errors (unknown command, wrong number of arguments), so that they
+// exit 2 like flag errors.
+func isCobraUsageError(err error) bool {
+	msg := err.Error()
+	for _, prefix := range []string{"unknown command ", "accepts ", "requires at least ", "requires at most ", "invalid argument ", "unknown shorthand flag", "unknown flag"} {
+		if strings.HasPrefix(msg, prefix) {
+			return true
+		}
+	}
+	return false
+}
 
 func main() {
 	os.Exit(run())
@@ -26,6 +40,9 @@ func run() int {
 	err := cmd.ExecuteContext(ctx)
 	if err == nil {
 		return cmdutil.ExitOK
+	}
+	if isCobraUsageError(err) {
+		err = &cmdutil.FlagError{Err: err}
 	}
 	var ec *cmdutil.ExitCodeError
 	switch {
