@@ -20,7 +20,7 @@ func LoadGraph(ctx context.Context, db *warehouse.DB, shas []string) (*Graph, er
 		return g, nil
 	}
 	rows, err := db.QueryContext(ctx, `
-		SELECT sha, any_value(parents) FROM commits
+		SELECT sha, coalesce(any_value(parents), []::VARCHAR[]) FROM commits
 		WHERE repo IN (SELECT DISTINCT repo FROM commits WHERE list_contains(?::VARCHAR[], sha))
 		GROUP BY sha`, shas)
 	if err != nil {
