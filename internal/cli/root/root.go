@@ -15,6 +15,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cli/report"
+	"github.com/shiplog/shiplog/internal/cli/serve"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -56,5 +57,6 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.AddCommand(report.NewCmdReport(f))
 	cmd.AddCommand(audit.NewCmdAudit(f, nil))
 	cmd.AddCommand(gate.NewCmdGate(f, nil))
+	cmd.AddCommand(serve.NewCmdServe(f, nil))
 	return cmd
 }
