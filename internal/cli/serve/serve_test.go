@@ -243,3 +243,20 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("stderr: %s", r.stderr)
 	}
 }
+
+func TestRunNowUnknownJob(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	dir := t.TempDir()
+	cfg := config.Default()
+	err := Run(context.Background(), &Options{
+		IO: ios, Config: func() (*config.Config, error) { return cfg, nil }, Getenv: getenv,
+		Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
+			return warehouse.Open(ctx, filepath.Join(dir, "w.duckdb"), warehouse.Options{})
+		},
+		Listen: "127.0.0.1:0", FlightSQL: "off", RunNow: []string{"github"},
+	})
+	// No sources are configured: only reports exists.
+	if err == nil || !strings.Contains(err.Error(), "--run-now github: no such job (known: reports)") {
+		t.Errorf("err = %v", err)
+	}
+}
