@@ -199,6 +199,21 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("bad webhook: %d %s", code, body)
 	}
 
+	// The dashboards index lists the built-in specs; the ECharts asset is served.
+	for path, want := range map[string]string{"/dashboards/": "/dashboards/teams", "/dashboards/assets/echarts.min.js": "echarts"} {
+		req, _ := http.NewRequest("GET", r.base+path, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(b), want) {
+			t.Errorf("GET %s: %d, %d bytes, want %q in it", path, resp.StatusCode, len(b), want)
+		}
+	}
+
 	// A wrong token is refused by the query endpoint.
 	if _, err := server.RemoteQuery(context.Background(), r.flight, "wrong", "SELECT 1"); err == nil {
 		t.Error("a wrong token was accepted")
