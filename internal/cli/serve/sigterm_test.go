@@ -99,6 +99,11 @@ func TestSIGTERMDuringIngest(t *testing.T) {
 		t.Errorf("no orderly stop on stderr:\n%s", stderr.String())
 	}
 
+	// Closing the warehouse checkpointed it: no write-ahead log is left.
+	if _, err := os.Stat(db + ".wal"); !os.IsNotExist(err) {
+		t.Errorf("%s.wal is still there after the stop (err %v): the warehouse was not closed", db, err)
+	}
+
 	out, err := exec.Command(bin, "query", "--db", db, "--format", "csv",
 		`SELECT (SELECT count(*) FROM deployments) AS n, status, rows_written FROM ingest_runs WHERE source = 'file'`).CombinedOutput()
 	if err != nil {
