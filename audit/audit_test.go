@@ -67,7 +67,7 @@ var expected = map[string]want{
 	}},
 	"self-approval": {13, 2, 0, []string{
 		"CR-3 | approved only by its requester",
-		"CR-4 | approved only by the person who deployed it",
+		"CR-4 | approved by dana, who deployed it",
 	}},
 	"emergency-without-review": {4, 2, 0, []string{
 		"CR-E1 | no post-implementation review within 5 days",

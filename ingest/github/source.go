@@ -104,7 +104,8 @@ func WithProductionName(name string) Option { return func(s *Source) { s.prodNam
 // New checks cfg and builds a Source. The token is read with getenv from the
 // variable named by cfg.TokenEnv (default GITHUB_TOKEN), or from
 // cfg.TokenFile; without one, requests go out unauthenticated (public
-// repositories, low rate limit).
+// repositories, low rate limit). getenv may be nil, for a Source used only
+// as an ingest.Mapper.
 func New(cfg *config.GitHub, getenv func(string) string, opts ...Option) (*Source, error) {
 	if cfg == nil {
 		return nil, errors.New("github: no sources.github section in the configuration")
@@ -113,6 +114,10 @@ func New(cfg *config.GitHub, getenv func(string) string, opts ...Option) (*Sourc
 	c.ApplyDefaults()
 	if err := c.Validate(); err != nil {
 		return nil, err
+	}
+	if getenv == nil {
+		// Mapping (`shiplog transform`) needs no token.
+		getenv = func(string) string { return "" }
 	}
 	token := strings.TrimSpace(getenv(c.TokenEnv))
 	if token == "" && c.TokenFile != "" {

@@ -169,6 +169,12 @@ func (c *Config) Validate() error {
 	if m.AdoptionTarget <= 0 || m.AdoptionTarget > 1 {
 		return errors.New("metrics.adoption_target: must be a share between 0 and 1 (for example 0.5)")
 	}
+	if m.SupportWindowDays < 1 {
+		return errors.New("metrics.support_window_days: must be at least 1")
+	}
+	if m.SupportBaselineDays < 1 {
+		return errors.New("metrics.support_baseline_days: must be at least 1")
+	}
 	for _, v := range []func() error{c.Sources.validate, c.Controls.validate, c.Gate.validate, c.Calendar.validate, c.Serve.validate, c.Reports.validate} {
 		if err := v(); err != nil {
 			return err

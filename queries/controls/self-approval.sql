@@ -1,5 +1,5 @@
 -- name: self-approval
--- description: Change requests approved only by their requester, or only by the person who deployed them
+-- description: Change requests approved only by their requester, or approved by a person who deployed them
 -- audience: audit
 -- kind: control
 -- param: from timestamp '1970-01-01'
@@ -9,8 +9,9 @@
 -- approving decision. People are compared case-insensitively after
 -- trimming; a namesake with a different identifier is a different person.
 -- The deployers are the triggered_by of every deployment naming the
--- request. A request passes when at least one approver is neither its
--- requester nor one of its deployers.
+-- request. A request fails when its requester is its only approver, or
+-- when any approver also deployed it: segregation of duties is broken by
+-- the deployer's approval even if others approved too.
 with requests as (
     select cr.id, cr.requested_by, cr.created_at, cr.risk, cr.status
     from change_requests cr
@@ -31,8 +32,7 @@ deployers as (
 checked as (
     select r.id, r.requested_by, r.created_at, r.risk, r.status, a.approvers,
            coalesce(dp.deployers, []::varchar[]) as deployers,
-           list_filter(a.approvers, x -> x <> lower(trim(r.requested_by))
-                                     and not list_contains(coalesce(dp.deployers, []::varchar[]), x)) as independent
+           list_filter(a.approvers, x -> list_contains(coalesce(dp.deployers, []::varchar[]), x)) as deployer_approvers
     from requests r
     join approvers a on a.change_request = r.id
     left join deployers dp on dp.change_request = r.id
@@ -41,10 +41,8 @@ select id as subject,
        id as change_request, requested_by, created_at, risk, status,
        approvers, deployers,
        case
-           when len(independent) > 0 then null
            when approvers = [lower(trim(requested_by))] then 'approved only by its requester'
-           when list_contains(approvers, lower(trim(requested_by))) then 'approved only by its requester and its deployer'
-           else 'approved only by the person who deployed it'
+           when len(deployer_approvers) > 0 then 'approved by ' || array_to_string(deployer_approvers, ', ') || ', who deployed it'
        end as rule
 from checked
 order by created_at, id

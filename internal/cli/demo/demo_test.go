@@ -10,8 +10,11 @@ import (
 func TestDemoHoldsGenerate(t *testing.T) {
 	ios, _, _, _ := iostreams.Test()
 	cmd := NewCmdDemo(&cmdutil.Factory{IOStreams: ios})
-	if cmd.RunE != nil {
-		t.Error("demo has a run function; it is left for the demo run to attach")
+	if cmd.RunE == nil {
+		t.Error("demo has no run function")
+	}
+	if fl := cmd.Flags().Lookup("dir"); fl == nil || fl.DefValue != "shiplog-demo" {
+		t.Errorf("--dir flag: %v", fl)
 	}
 	sub, _, err := cmd.Find([]string{"generate"})
 	if err != nil || sub.Name() != "generate" {

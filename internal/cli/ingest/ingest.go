@@ -24,5 +24,6 @@ func NewCmdIngest(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(jira.NewCmdJira(f, nil))
 	cmd.AddCommand(github.NewCmdGitHub(f, nil))
 	cmd.AddCommand(ingestfile.NewCmdFile(f, nil))
+	addAll(cmd, f, nil)
 	return cmd
 }

@@ -4,32 +4,18 @@ import (
 	"context"
 	"time"
 
+	"github.com/shiplog/shiplog/audit"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/metrics"
+	"github.com/shiplog/shiplog/queries"
 	"github.com/shiplog/shiplog/reports"
-)
-
-// The three entry points of the data layer. They live in other packages
-// (queries, metrics, governance); set them in an init of this package:
-//
-//	RunQuery = queries.Run
-//	ComputeMetrics = func(ctx context.Context, db *warehouse.DB, cfg *config.Config, f reports.MetricsFilter) (*output.Table, error) {
-//		return metrics.Compute(ctx, db, cfg, metrics.Filter(f))
-//	}
-//	RunAudit = … // every control over [from, to) as []reports.ControlResult
-var (
-	RunQuery       func(ctx context.Context, db *warehouse.DB, name string, params map[string]string) (*output.Table, error)
-	ComputeMetrics func(ctx context.Context, db *warehouse.DB, cfg *config.Config, f reports.MetricsFilter) (*output.Table, error)
-	RunAudit       func(ctx context.Context, db *warehouse.DB, cfg *config.Config, from, to time.Time) ([]reports.ControlResult, error)
 )
 
 // OpenData opens the warehouse read-only and returns it as reports.Data.
 func OpenData(ctx context.Context, f *cmdutil.Factory) (reports.Data, func() error, error) {
-	if RunQuery == nil || ComputeMetrics == nil || RunAudit == nil {
-		return nil, nil, errNotWired
-	}
 	cfg, err := f.Config()
 	if err != nil {
 		return nil, nil, err
@@ -38,32 +24,49 @@ func OpenData(ctx context.Context, f *cmdutil.Factory) (reports.Data, func() err
 	if err != nil {
 		return nil, nil, err
 	}
-	return &warehouseData{db: db, cfg: cfg}, db.Close, nil
+	return WarehouseData(db, cfg, f.Now), db.Close, nil
 }
 
 // WarehouseData answers reports from an open warehouse (for `demo` and
-// `serve`, which hold one already). The caller keeps ownership of db.
-func WarehouseData(db *warehouse.DB, cfg *config.Config) (reports.Data, error) {
-	if RunQuery == nil || ComputeMetrics == nil || RunAudit == nil {
-		return nil, errNotWired
+// `serve`, which hold one already). The caller keeps ownership of db. now
+// decides which exemptions have expired and which reviews are overdue.
+func WarehouseData(db *warehouse.DB, cfg *config.Config, now func() time.Time) reports.Data {
+	if now == nil {
+		now = time.Now
 	}
-	return &warehouseData{db: db, cfg: cfg}, nil
+	return &warehouseData{db: db, cfg: cfg, now: now}
 }
 
-// warehouseData answers a report from the warehouse.
+// warehouseData answers a report from the warehouse: named queries, the
+// metrics engine and the governance controls.
 type warehouseData struct {
 	db  *warehouse.DB
 	cfg *config.Config
+	now func() time.Time
 }
 
 func (d *warehouseData) Query(ctx context.Context, name string, params map[string]string) (*output.Table, error) {
-	return RunQuery(ctx, d.db, name, params)
+	return queries.Run(ctx, d.db, name, params)
 }
 
 func (d *warehouseData) Metrics(ctx context.Context, f reports.MetricsFilter) (*output.Table, error) {
-	return ComputeMetrics(ctx, d.db, d.cfg, f)
+	return metrics.Compute(ctx, d.db, d.cfg, metrics.Filter(f))
 }
 
 func (d *warehouseData) Audit(ctx context.Context, from, to time.Time) ([]reports.ControlResult, error) {
-	return RunAudit(ctx, d.db, d.cfg, from, to)
+	res, err := audit.Run(ctx, d.db, d.cfg, audit.Options{From: from, To: to, Now: d.now()})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]reports.ControlResult, 0, len(res.Controls))
+	for _, c := range res.Controls {
+		out = append(out, reports.ControlResult{
+			Control:     c.Name,
+			Description: c.Description,
+			Checked:     c.Checked,
+			Failed:      c.Failed,
+			Findings:    res.FindingsTable(c),
+		})
+	}
+	return out, nil
 }

@@ -5,7 +5,6 @@ package report
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"os"
@@ -288,6 +287,3 @@ func RunVerify(ctx context.Context, opts *Options) error {
 	fmt.Fprintf(opts.IO.ErrOut, "archive %s: intact, %d entries, head %s\n", opts.Dir, n, head)
 	return nil
 }
-
-// errNotWired is returned until the data layer is plugged in.
-var errNotWired = errors.New("report: the data layer (named queries, metrics, audit) is not available in this build")

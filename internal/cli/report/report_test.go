@@ -116,13 +116,6 @@ func TestFlags(t *testing.T) {
 	}
 }
 
-func TestNotWired(t *testing.T) {
-	f, _ := testFactory()
-	if _, _, err := OpenData(context.Background(), f); err != errNotWired {
-		t.Fatalf("OpenData without the data layer: %v", err)
-	}
-}
-
 // TestWriteArchiveVerify runs the whole command over an empty warehouse,
 // archives the result, verifies it, then changes one byte.
 func TestWriteArchiveVerify(t *testing.T) {

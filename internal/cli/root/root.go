@@ -7,15 +7,19 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/internal/cli/audit"
 	"github.com/shiplog/shiplog/internal/cli/calendar"
 	"github.com/shiplog/shiplog/internal/cli/demo"
+	"github.com/shiplog/shiplog/internal/cli/initcmd"
 	"github.com/shiplog/shiplog/internal/cli/drift"
-	"github.com/shiplog/shiplog/internal/cli/audit"
+	"github.com/shiplog/shiplog/internal/cli/explain"
 	"github.com/shiplog/shiplog/internal/cli/gate"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
+	metricscmd "github.com/shiplog/shiplog/internal/cli/metrics"
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cli/report"
 	"github.com/shiplog/shiplog/internal/cli/serve"
+	transformcmd "github.com/shiplog/shiplog/internal/cli/transform"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -50,7 +54,11 @@ the DORA metrics and answers retrospective and audit questions.`,
 
 	// One line per verb; keep in DESIGN.md's order.
 	cmd.AddCommand(demo.NewCmdDemo(f))
+	cmd.AddCommand(initcmd.NewCmdInit(f, nil))
 	cmd.AddCommand(ingest.NewCmdIngest(f))
+	cmd.AddCommand(transformcmd.NewCmdTransform(f, nil))
+	cmd.AddCommand(metricscmd.NewCmdMetrics(f, nil))
+	cmd.AddCommand(explain.NewCmdExplain(f, nil))
 	cmd.AddCommand(query.NewCmdQuery(f, nil))
 	cmd.AddCommand(calendar.NewCmdCalendar(f, nil))
 	cmd.AddCommand(drift.NewCmdDrift(f, nil))

@@ -1,0 +1,297 @@
+// Package all is the registry of ingest sources: the one place that knows
+// every source shiplog has and how shiplog.yaml configures each. `shiplog
+// ingest --all`, scheduled runs in `serve` and `shiplog transform` build
+// their sources here.
+//
+// A new source adds one block to Sources (and to Mappers when it keeps raw
+// tables), in the order sources should run.
+package all
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/shiplog/shiplog/ingest"
+	filesrc "github.com/shiplog/shiplog/ingest/file"
+	gitsrc "github.com/shiplog/shiplog/ingest/git"
+	ghsource "github.com/shiplog/shiplog/ingest/github"
+	jirasrc "github.com/shiplog/shiplog/ingest/jira"
+	cligit "github.com/shiplog/shiplog/internal/cli/ingest/git"
+	clijira "github.com/shiplog/shiplog/internal/cli/ingest/jira"
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/iostreams"
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+// Names are the sources in the order Sources runs them: canonical files
+// first (they usually carry teams and services), then git, GitHub and Jira.
+var Names = []string{"file", gitsrc.SourceName, ghsource.Name, jirasrc.Name}
+
+// Runner is one configured source, ready to run.
+type Runner struct {
+	// Name is the source: file, git, github or jira (the source column of
+	// ingest_runs).
+	Name string
+	// Target says what it reads: file paths, a repository path, the
+	// repositories or the Jira address. It never holds a token.
+	Target string
+
+	run func(ctx context.Context, db *warehouse.DB) error
+}
+
+// Run fetches and maps the source into db and records the run in
+// ingest_runs, exactly as the source's own `shiplog ingest` command does.
+// It may be called again for a later run.
+func (r Runner) Run(ctx context.Context, db *warehouse.DB) error { return r.run(ctx, db) }
+
+// String is "name (target)".
+func (r Runner) String() string {
+	if r.Target == "" {
+		return r.Name
+	}
+	return r.Name + " (" + r.Target + ")"
+}
+
+// Option adjusts how runners are built (tests: clock, HTTP clients, retry
+// sleeps).
+type Option func(*options)
+
+type options struct {
+	now    func() time.Time
+	github []ghsource.Option
+	jira   []jirasrc.Option
+}
+
+// WithClock sets the clock recorded in ingest_runs (default time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithGitHubOptions passes options to every GitHub source built.
+func WithGitHubOptions(opts ...ghsource.Option) Option {
+	return func(o *options) { o.github = append(o.github, opts...) }
+}
+
+// WithJiraOptions passes options to every Jira source built.
+func WithJiraOptions(opts ...jirasrc.Option) Option {
+	return func(o *options) { o.jira = append(o.jira, opts...) }
+}
+
+// Sources returns a runner per source configured in cfg.Sources, in run
+// order: each entry of files, each repository of git, then github and jira.
+// Every source's settings are checked here, before any work starts; the
+// errors of all faulty sources are returned together, each prefixed with
+// its source's name. Tokens are read with getenv when a runner runs;
+// progress receives messages for a person (nil discards them).
+func Sources(cfg *config.Config, getenv func(string) string, progress io.Writer, opts ...Option) ([]Runner, error) {
+	if cfg == nil {
+		return nil, errors.New("no configuration")
+	}
+	o := options{now: time.Now}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if progress == nil {
+		progress = io.Discard
+	}
+	if getenv == nil {
+		getenv = func(string) string { return "" }
+	}
+	ios := &iostreams.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: progress}
+	var runners []Runner
+	var errs []error
+
+	for i, f := range cfg.Sources.Files {
+		r, err := fileRunner(i, f, progress, o.now)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		runners = append(runners, r)
+	}
+
+	for i, g := range cfg.Sources.Git {
+		c := gitsrc.NewConfig(g.Repo)
+		c.Name, c.Service = g.Name, g.Service
+		if g.TagPattern != "" {
+			c.TagPattern = g.TagPattern
+		}
+		if _, err := gitsrc.New(c); err != nil {
+			errs = append(errs, fmt.Errorf("sources.git[%d]: %w", i, err))
+			continue
+		}
+		runners = append(runners, Runner{
+			Name:   gitsrc.SourceName,
+			Target: g.Repo,
+			run: func(ctx context.Context, db *warehouse.DB) error {
+				s, err := gitsrc.New(c)
+				if err != nil {
+					return err
+				}
+				return cligit.SyncOne(ctx, db, s, ios, o.now)
+			},
+		})
+	}
+
+	if g := cfg.Sources.GitHub; g != nil {
+		build := func() (*ghsource.Source, error) {
+			sopts := append([]ghsource.Option{
+				ghsource.WithProgress(progress),
+				ghsource.WithProductionName(productionName(cfg)),
+				ghsource.WithClock(o.now),
+			}, o.github...)
+			return ghsource.New(g, getenv, sopts...)
+		}
+		if s, err := build(); err != nil {
+			errs = append(errs, err)
+		} else {
+			runners = append(runners, Runner{
+				Name:   ghsource.Name,
+				Target: s.Target(),
+				run: func(ctx context.Context, db *warehouse.DB) error {
+					s, err := build()
+					if err != nil {
+						return err
+					}
+					start := time.Now()
+					_, err = s.Ingest(ctx, db, progress)
+					st := s.Stats()
+					status := "done"
+					if st.Partial {
+						status = "stopped early at the rate limit (partial; run again to continue)"
+					}
+					if err == nil {
+						fmt.Fprintf(progress, "github: %s in %s: %d requests (%d answered 304 Not Modified)\n",
+							status, time.Since(start).Round(time.Millisecond), st.Requests, st.NotModified)
+					}
+					return err
+				},
+			})
+		}
+	}
+
+	if j := cfg.Sources.Jira; j != nil {
+		build := func() (*jirasrc.Source, error) { return jirasrc.New(j, getenv, o.jira...) }
+		if s, err := build(); err != nil {
+			errs = append(errs, err)
+		} else {
+			runners = append(runners, Runner{
+				Name:   jirasrc.Name,
+				Target: s.Target(),
+				run: func(ctx context.Context, db *warehouse.DB) error {
+					s, err := build()
+					if err != nil {
+						return err
+					}
+					return clijira.RunSource(ctx, db, s, ios, o.now)
+				},
+			})
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	return runners, nil
+}
+
+// fileRunner loads one entry of sources.files. Paths are relative to the
+// working directory and may be glob patterns (a pattern matching nothing is
+// an error when the runner runs, as is a missing file).
+func fileRunner(i int, f config.Files, progress io.Writer, now func() time.Time) (Runner, error) {
+	at := fmt.Sprintf("sources.files[%d]", i)
+	if len(f.Paths) == 0 {
+		return Runner{}, fmt.Errorf("file: %s.paths: list at least one file", at)
+	}
+	for _, p := range f.Paths {
+		if strings.TrimSpace(p) == "" {
+			return Runner{}, fmt.Errorf("file: %s.paths: empty path", at)
+		}
+		if _, err := filepath.Match(p, ""); err != nil {
+			return Runner{}, fmt.Errorf("file: %s.paths: bad pattern %q: %w", at, p, err)
+		}
+	}
+	paths := append([]string(nil), f.Paths...)
+	return Runner{
+		Name:   "file",
+		Target: strings.Join(paths, " "),
+		run: func(ctx context.Context, db *warehouse.DB) error {
+			var files []string
+			for _, p := range paths {
+				if !strings.ContainsAny(p, "*?[") {
+					files = append(files, p)
+					continue
+				}
+				m, err := filepath.Glob(p)
+				if err != nil {
+					return fmt.Errorf("file: %s: %w", p, err)
+				}
+				if len(m) == 0 {
+					return fmt.Errorf("file: %s: no file matches (%s.paths)", p, at)
+				}
+				files = append(files, m...)
+			}
+			_, err := filesrc.Load(ctx, db, files, filesrc.Options{
+				Kind: f.Kind, Source: "file", Progress: progress, Now: now,
+			})
+			return err
+		},
+	}, nil
+}
+
+// productionName is the environment name GitHub deployments from releases
+// and workflow runs get: the first of metrics.production_environments.
+func productionName(cfg *config.Config) string {
+	if len(cfg.Metrics.ProductionEnvironments) > 0 {
+		return cfg.Metrics.ProductionEnvironments[0]
+	}
+	return "production"
+}
+
+// Mappers returns the configured sources that keep raw tables, as mappers
+// that rebuild their canonical rows without network (for `shiplog
+// transform`): github, then jira. No token is read or needed. A source
+// whose settings are faulty yields a mapper that returns that error, so the
+// fault is reported when the mappings run rather than silently skipped.
+func Mappers(cfg *config.Config, getenv func(string) string) []ingest.Mapper {
+	if cfg == nil {
+		return nil
+	}
+	var ms []ingest.Mapper
+	if g := cfg.Sources.GitHub; g != nil {
+		c := *g
+		c.TokenFile = "" // mapping needs no token: never read the file
+		s, err := ghsource.New(&c, nil, ghsource.WithProductionName(productionName(cfg)))
+		if err != nil {
+			ms = append(ms, failed{ghsource.Name, err})
+		} else {
+			ms = append(ms, s)
+		}
+	}
+	if j := cfg.Sources.Jira; j != nil {
+		s, err := jirasrc.New(j, getenv)
+		if err != nil {
+			ms = append(ms, failed{jirasrc.Name, err})
+		} else {
+			ms = append(ms, s)
+		}
+	}
+	return ms
+}
+
+// failed is a mapper that could not be built.
+type failed struct {
+	name string
+	err  error
+}
+
+func (f failed) Name() string { return f.name }
+
+func (f failed) Map(context.Context, *warehouse.DB) error { return f.err }
+
+var (
+	_ ingest.Mapper = (*ghsource.Source)(nil)
+	_ ingest.Mapper = (*jirasrc.Source)(nil)
+)

@@ -1,0 +1,207 @@
+package ingest
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	ingestpkg "github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/ingest/all"
+	"github.com/shiplog/shiplog/internal/cmdutil"
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/iostreams"
+	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
+)
+
+// RunTransform rebuilds the canonical rows of the mappers' sources and the
+// models after a successful `ingest --all`, as `shiplog transform` does.
+// Tests replace it; while nil, `ingest --all` skips the transform and says
+// so.
+var RunTransform = func(ctx context.Context, db *warehouse.DB, cfg *config.Config, mappers []ingestpkg.Mapper, progress io.Writer) error {
+	return transform.Run(ctx, db, cfg, transform.Options{Progress: progress, Mappers: mappers})
+}
+
+// AllOptions are the inputs of `shiplog ingest --all`.
+type AllOptions struct {
+	IO        *iostreams.IOStreams
+	Warehouse func(context.Context) (*warehouse.DB, error)
+	Config    func() (*config.Config, error)
+	Getenv    func(string) string
+	Now       func() time.Time
+	// SourceOptions are passed to all.Sources (tests: HTTP clients, sleeps).
+	SourceOptions []all.Option
+
+	NoTransform bool
+}
+
+// addAll gives the ingest noun its --all and --no-transform flags. Without
+// --all, the noun prints its help as before.
+func addAll(cmd *cobra.Command, f *cmdutil.Factory, runF func(context.Context, *AllOptions) error) {
+	opts := &AllOptions{IO: f.IOStreams, Warehouse: f.Warehouse, Config: f.Config, Getenv: f.Getenv, Now: f.Now}
+	var runAll bool
+	cmd.Long = `Load data into the warehouse: one subcommand per source, or --all for every
+source configured under sources in shiplog.yaml, in the order files, git,
+github, jira. A failing source does not stop the others; the command ends with
+a summary table on stderr and exits 1 naming the sources that failed. After a
+run where every source succeeded, the transform rebuilds the canonical rows
+and marts (skip it with --no-transform).`
+	cmd.Example = `  shiplog ingest --all
+  shiplog ingest --all --no-transform
+  shiplog ingest file events.jsonl`
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if len(args) > 0 {
+			var names []string
+			for _, s := range c.Commands() {
+				if s.IsAvailableCommand() {
+					names = append(names, s.Name())
+				}
+			}
+			return cmdutil.FlagErrorf("unknown source %q for %q (one of %s, or --all)", args[0], c.CommandPath(), strings.Join(names, ", "))
+		}
+		return nil
+	}
+	cmd.Flags().BoolVar(&runAll, "all", false, "run every source configured in shiplog.yaml")
+	cmd.Flags().BoolVar(&opts.NoTransform, "no-transform", false, "with --all: do not run the transform afterwards")
+	cmd.RunE = func(c *cobra.Command, args []string) error {
+		if !runAll {
+			if c.Flags().Changed("no-transform") {
+				return cmdutil.FlagErrorf("--no-transform needs --all")
+			}
+			return c.Help()
+		}
+		if runF != nil {
+			return runF(c.Context(), opts)
+		}
+		return RunAll(c.Context(), opts)
+	}
+}
+
+// RunAll runs every configured source, prints the summary table on stderr
+// and, when all succeeded, the transform.
+func RunAll(ctx context.Context, opts *AllOptions) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	w := opts.IO.ErrOut
+	sopts := append([]all.Option{all.WithClock(opts.Now)}, opts.SourceOptions...)
+	runners, err := all.Sources(cfg, opts.Getenv, w, sopts...)
+	if err != nil {
+		return err
+	}
+	if len(runners) == 0 {
+		return cmdutil.FlagErrorf("no source configured: add sources.files, sources.git, sources.github or sources.jira to %s (shiplog init writes an example)", configName(cfg))
+	}
+	db, err := opts.Warehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+
+	t := &output.Table{Columns: []string{"source", "target", "status", "read", "written", "rejected", "seconds", "error"}}
+	var failed []string
+	for i, r := range runners {
+		fmt.Fprintf(w, "ingest: [%d/%d] %s\n", i+1, len(runners), r)
+		before, err := lastRunID(ctx, db)
+		if err != nil {
+			return err
+		}
+		start := time.Now()
+		runErr := r.Run(ctx, db)
+		took := time.Since(start).Seconds()
+		row, err := runRow(ctx, db, before)
+		if err != nil {
+			return err
+		}
+		status := row.status
+		if runErr != nil {
+			status = "failed"
+			failed = append(failed, r.String())
+			fmt.Fprintf(w, "ingest: %s failed: %v\n", r, runErr)
+		}
+		msg := ""
+		if runErr != nil {
+			msg = oneLine(runErr.Error())
+		}
+		t.Rows = append(t.Rows, []any{r.Name, r.Target, status, row.read, row.written, row.rejected,
+			fmt.Sprintf("%.1f", took), msg})
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	fmt.Fprintln(w)
+	if err := output.Write(w, "table", t, opts.IO.IsStderrTTY()); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("ingest --all: %d of %d sources failed: %s", len(failed), len(runners), strings.Join(failed, ", "))
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	switch {
+	case opts.NoTransform:
+	case RunTransform == nil:
+		fmt.Fprintln(w, "ingest: transform not available in this build; run `shiplog transform`")
+	default:
+		fmt.Fprintln(w, "ingest: transform")
+		if err := RunTransform(ctx, db, cfg, all.Mappers(cfg, opts.Getenv), w); err != nil {
+			if !strings.HasPrefix(err.Error(), "transform") {
+				err = fmt.Errorf("transform: %w", err)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func configName(cfg *config.Config) string {
+	if cfg.Path != "" {
+		return cfg.Path
+	}
+	return config.DefaultPath
+}
+
+// runTotals sums the ingest_runs rows a runner wrote.
+type runTotals struct {
+	status                  string
+	read, written, rejected int64
+}
+
+func lastRunID(ctx context.Context, db *warehouse.DB) (int64, error) {
+	var id sql.NullInt64
+	err := db.QueryRowContext(ctx, `SELECT max(id) FROM ingest_runs`).Scan(&id)
+	return id.Int64, err
+}
+
+// runRow reads the rows of ingest_runs recorded after id: their summed
+// counters, and the worst status (failed, partial, success).
+func runRow(ctx context.Context, db *warehouse.DB, after int64) (runTotals, error) {
+	var t runTotals
+	var status sql.NullString
+	err := db.QueryRowContext(ctx, `SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_written), 0),
+		coalesce(sum(rows_rejected), 0),
+		CASE WHEN bool_or(status = 'failed') THEN 'failed' WHEN bool_or(status = 'partial') THEN 'partial'
+		     WHEN bool_or(status = 'running') THEN 'running' WHEN count(*) > 0 THEN 'success' END
+		FROM ingest_runs WHERE id > ?`, after).Scan(&t.read, &t.written, &t.rejected, &status)
+	t.status = status.String
+	if t.status == "" {
+		t.status = "success"
+	}
+	return t, err
+}
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", "; ")
+	if r := []rune(s); len(r) > 120 {
+		s = string(r[:117]) + "..."
+	}
+	return s
+}

@@ -1,0 +1,66 @@
+// Package transform implements `shiplog transform`: rebuild the marts from
+// the canonical tables.
+package transform
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/ingest/all"
+	"github.com/shiplog/shiplog/internal/cmdutil"
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/iostreams"
+	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
+)
+
+// Options are the inputs of a transform run.
+type Options struct {
+	IO        *iostreams.IOStreams
+	Warehouse func(context.Context) (*warehouse.DB, error)
+	Config    func() (*config.Config, error)
+	// Mappers are the sources' raw → canonical mappers run first.
+	Mappers []ingest.Mapper
+}
+
+// NewCmdTransform returns the transform command. runF replaces the run
+// function in tests of flag parsing.
+func NewCmdTransform(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Warehouse: f.Warehouse, Config: f.Config}
+	cmd := &cobra.Command{
+		Use:   "transform",
+		Short: "Rebuild the marts from the canonical tables",
+		Long: `Rebuild every model (staging, intermediate, marts) in one transaction, then
+run the tests declared beside each model. Progress, with each model's time,
+goes to stderr. If a model or a test fails, nothing changes: the previous
+marts stay as they were.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	return cmd
+}
+
+// Run rebuilds the marts.
+func Run(ctx context.Context, opts *Options) error {
+	cfg, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	db, err := opts.Warehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if opts.Mappers == nil {
+		// The configured sources' mappings (github, jira); no token needed.
+		opts.Mappers = all.Mappers(cfg, nil)
+	}
+	return transform.Run(ctx, db, cfg, transform.Options{Progress: opts.IO.ErrOut, Mappers: opts.Mappers})
+}

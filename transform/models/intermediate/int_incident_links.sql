@@ -1,0 +1,81 @@
+-- Each incident (not a false positive) with the one deployment it is blamed
+-- on and why, strongest first: it names the deployment (incident); its
+-- root_cause_sha is a commit the deployment shipped (root_cause_commit); or,
+-- for an incident naming neither, severity in the configured set, opened
+-- after the latest successful production deployment of its service
+-- finished and within the attribution window (time_window). The ASOF join
+-- picks the latest deployment that finished before the incident opened, so
+-- an incident after the next deployment is that one's, never the earlier.
+with
+
+settings as (
+    select * from cfg
+),
+
+incidents as (
+    select * from stg_incidents where not is_false_positive
+),
+
+deployments as (
+    select deployment_id, service, finished_at, commit_sha from int_prod_deployments
+),
+
+named as (
+    select i.incident_id, d.deployment_id, 'incident' as reason, 1 as strength
+    from incidents i
+    join deployments d on d.deployment_id = i.caused_by_deployment
+),
+
+root_shas as (
+    select distinct root_cause_sha as sha from incidents where root_cause_sha is not null
+),
+
+shipped as (
+    select d.deployment_id, d.finished_at, d.commit_sha as sha
+    from deployments d
+    semi join root_shas r on r.sha = d.commit_sha
+    union all
+    select w.deployment_id, w.finished_at, w.sha
+    from int_commit_walk w
+    semi join root_shas r on r.sha = w.sha
+    union all
+    select l.deployment_id, l.deployed_at, s.sha
+    from int_change_shas s
+    semi join root_shas r on r.sha = s.sha
+    join int_change_links l on l.change_id = s.change_id
+),
+
+by_root as (
+    select i.incident_id, s.deployment_id, 'root_cause_commit' as reason, 2 as strength
+    from incidents i
+    join shipped s on s.sha = i.root_cause_sha
+    qualify row_number() over (partition by i.incident_id order by s.finished_at, s.deployment_id) = 1
+),
+
+candidates as (
+    select i.*
+    from incidents i
+    cross join settings s
+    where list_contains(s.failure_severities, i.severity)
+      and i.incident_id not in (select incident_id from named union all select incident_id from by_root)
+),
+
+timed as (
+    select c.incident_id, d.deployment_id, 'time_window' as reason, 3 as strength
+    from candidates c
+    asof join deployments d on c.service = d.service and c.opened_at > d.finished_at
+    cross join settings s
+    where c.opened_at <= d.finished_at + s.attribution_window
+),
+
+linked as (
+    select * from named
+    union all
+    select * from by_root
+    union all
+    select * from timed
+)
+
+select incident_id, deployment_id, reason
+from linked
+qualify row_number() over (partition by incident_id order by strength) = 1

@@ -1,0 +1,26 @@
+-- materialized: view
+-- Rule (a): the deployment's explicit change list; an entry is a change id
+-- or a commit sha of a change (merge commit or one of its commits).
+with
+
+refs as (
+    select deployment_id, finished_at, unnest(changes) as ref
+    from int_prod_deployments
+    where link_rule = 'explicit'
+),
+
+by_id as (
+    select r.deployment_id, r.finished_at, c.change_id
+    from refs r
+    join int_changes c on c.change_id = r.ref
+),
+
+by_sha as (
+    select r.deployment_id, r.finished_at, s.change_id
+    from refs r
+    join int_change_shas s on s.sha = r.ref
+)
+
+select * from by_id
+union all
+select * from by_sha

@@ -1,0 +1,24 @@
+-- Changes (pull requests or commits), one row per id (when several sources
+-- send a change, the first source by name wins). extra.files lists the
+-- paths a change touched, used to place changes of a monorepo.
+select
+    id                              as change_id,
+    service,
+    repo,
+    title,
+    author,
+    commit_shas,
+    merge_commit_sha,
+    first_commit_at,
+    opened_at,
+    first_review_at,
+    approved_at,
+    merged_at,
+    approvals,
+    coalesce(is_revert, false)      as is_revert,
+    labels,
+    cast(extra -> '$.files' as varchar[]) as files
+from changes c
+-- one row per id: the first source by name wins (an anti join is cheaper
+-- than a window over millions of rows)
+anti join changes other on other.id = c.id and other.source < c.source

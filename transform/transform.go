@@ -1,0 +1,564 @@
+// Package transform rebuilds the marts from the canonical tables with layered
+// SQL models (staging → intermediate → marts), the way dbt projects are laid
+// out: one model per embedded .sql file, dependencies found from the names of
+// other models in the SQL, every model built with CREATE OR REPLACE inside one
+// transaction, then the tests declared in each model's header run against the
+// result. A failed build or test rolls everything back, so the previous marts
+// stay intact.
+//
+// A model's header is its leading comment block:
+//
+//	-- materialized: view            (view, temp or table; see below)
+//	-- test: unique(deployment_id)
+//	-- test: not_null(deployment_id, service)
+//	-- test: accepted_values(link_rule: explicit, commit_graph, time)
+//	-- test: relationships(deployment_id -> fct_deployments.deployment_id)
+//
+// Materialization defaults by layer: staging models are views (rename and
+// cast, read once), intermediate models are temporary tables that live for
+// the run only (nothing downstream of the marts reads them, and they are not
+// written to disk), marts are tables.
+//
+// Configuration reaches the SQL through the one-row table `cfg`, written from
+// config.Metrics before the models run; no model hard-codes a setting. Where
+// a setting must be a constant for speed (a regular expression DuckDB should
+// compile once, not per row), a model writes {{cfg.NAME}} and the runner puts
+// the value in as a quoted SQL literal (NULL when unset).
+package transform
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"io"
+	"io/fs"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform/models/intermediate"
+	"github.com/shiplog/shiplog/transform/models/marts"
+	"github.com/shiplog/shiplog/transform/models/staging"
+)
+
+// Options tune a run.
+type Options struct {
+	// Progress receives one line per model with its timing (stderr); nil
+	// discards it.
+	Progress io.Writer
+	// Mappers rebuild sources' canonical rows from their raw tables before
+	// the models run.
+	Mappers []ingest.Mapper
+}
+
+// Layer is a folder of models.
+type Layer struct {
+	Name string
+	FS   fs.FS
+}
+
+// Layers are the built-in model folders in build order of preference.
+var Layers = []Layer{
+	{"staging", staging.FS},
+	{"intermediate", intermediate.FS},
+	{"marts", marts.FS},
+}
+
+// Model is one .sql file.
+type Model struct {
+	Name         string // file name without .sql: the table or view it builds
+	Layer        string
+	SQL          string // the SELECT, header included
+	Materialized string // view, temp or table
+	Tests        []Test
+	Deps         []string
+}
+
+// Test is one declared model test.
+type Test struct {
+	Kind string // unique, not_null, accepted_values, relationships
+	Args string // as written between the parentheses
+}
+
+// TestFailure reports a declared test that found rows.
+type TestFailure struct {
+	Model   string
+	Test    Test
+	Count   int64
+	Example []string // up to five failing rows, formatted
+}
+
+func (f TestFailure) String() string {
+	return fmt.Sprintf("%s: %s(%s) failed on %d row(s): %s", f.Model, f.Test.Kind, f.Test.Args, f.Count, strings.Join(f.Example, "; "))
+}
+
+// TestError is returned when declared tests fail; the run was rolled back.
+type TestError struct{ Failures []TestFailure }
+
+func (e *TestError) Error() string {
+	lines := make([]string, len(e.Failures))
+	for i, f := range e.Failures {
+		lines[i] = f.String()
+	}
+	return "transform: model tests failed, previous marts kept:\n  " + strings.Join(lines, "\n  ")
+}
+
+// Load reads the models of layers and returns them in dependency order.
+func Load(layers []Layer) ([]Model, error) {
+	var models []Model
+	seen := map[string]string{}
+	for _, l := range layers {
+		entries, err := fs.ReadDir(l.FS, ".")
+		if err != nil {
+			return nil, err
+		}
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".sql") {
+				continue
+			}
+			b, err := fs.ReadFile(l.FS, e.Name())
+			if err != nil {
+				return nil, err
+			}
+			m, err := parseModel(l.Name, e.Name(), string(b))
+			if err != nil {
+				return nil, err
+			}
+			if prev, ok := seen[m.Name]; ok {
+				return nil, fmt.Errorf("transform: model %s defined in both %s and %s", m.Name, prev, l.Name)
+			}
+			seen[m.Name] = l.Name
+			models = append(models, m)
+		}
+	}
+	return order(models)
+}
+
+var defaultMaterialized = map[string]string{"staging": "view", "intermediate": "temp", "marts": "table"}
+
+var identRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+
+func parseModel(layer, file, text string) (Model, error) {
+	m := Model{Name: strings.TrimSuffix(file, ".sql"), Layer: layer, SQL: text, Materialized: defaultMaterialized[layer]}
+	if m.Materialized == "" {
+		m.Materialized = "table"
+	}
+	where := layer + "/" + file
+	for i, line := range strings.Split(text, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" {
+			continue
+		}
+		if !strings.HasPrefix(t, "--") {
+			break
+		}
+		t = strings.TrimSpace(strings.TrimPrefix(t, "--"))
+		key, val, ok := strings.Cut(t, ":")
+		if !ok {
+			continue
+		}
+		val = strings.TrimSpace(val)
+		switch strings.TrimSpace(key) {
+		case "materialized":
+			if val != "table" && val != "view" && val != "temp" {
+				return m, fmt.Errorf("transform: %s:%d: materialized must be view, temp or table, not %q", where, i+1, val)
+			}
+			m.Materialized = val
+		case "test":
+			open := strings.Index(val, "(")
+			if open < 0 || !strings.HasSuffix(val, ")") {
+				return m, fmt.Errorf("transform: %s:%d: test must look like kind(args), not %q", where, i+1, val)
+			}
+			tst := Test{Kind: strings.TrimSpace(val[:open]), Args: strings.TrimSpace(val[open+1 : len(val)-1])}
+			if _, err := tst.query(m.Name); err != nil {
+				return m, fmt.Errorf("transform: %s:%d: %w", where, i+1, err)
+			}
+			m.Tests = append(m.Tests, tst)
+		}
+	}
+	return m, nil
+}
+
+// stripComments removes -- comments and string literals so that dependency
+// scanning sees identifiers only.
+func stripComments(s string) string {
+	var b strings.Builder
+	for _, line := range strings.Split(s, "\n") {
+		if i := strings.Index(line, "--"); i >= 0 {
+			line = line[:i]
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return regexp.MustCompile(`'[^']*'`).ReplaceAllString(b.String(), "''")
+}
+
+// order finds each model's dependencies (names of other models in its SQL)
+// and sorts topologically, keeping layer then name order among equals.
+func order(models []Model) ([]Model, error) {
+	byName := map[string]int{}
+	for i, m := range models {
+		byName[m.Name] = i
+	}
+	for i := range models {
+		deps := map[string]bool{}
+		for _, id := range identRe.FindAllString(stripComments(models[i].SQL), -1) {
+			id = strings.ToLower(id)
+			if _, ok := byName[id]; ok && id != models[i].Name {
+				deps[id] = true
+			}
+		}
+		for d := range deps {
+			models[i].Deps = append(models[i].Deps, d)
+		}
+		sort.Strings(models[i].Deps)
+	}
+	state := map[string]int{} // 1 visiting, 2 done
+	var out []Model
+	var visit func(name string, path []string) error
+	visit = func(name string, path []string) error {
+		switch state[name] {
+		case 1:
+			return fmt.Errorf("transform: dependency cycle: %s", strings.Join(append(path, name), " → "))
+		case 2:
+			return nil
+		}
+		state[name] = 1
+		m := models[byName[name]]
+		for _, d := range m.Deps {
+			if err := visit(d, append(path, name)); err != nil {
+				return err
+			}
+		}
+		state[name] = 2
+		out = append(out, m)
+		return nil
+	}
+	for _, m := range models {
+		if err := visit(m.Name, nil); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+var colRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+func cols(s string) ([]string, error) {
+	var out []string
+	for _, c := range strings.Split(s, ",") {
+		c = strings.TrimSpace(c)
+		if !colRe.MatchString(c) {
+			return nil, fmt.Errorf("bad column name %q", c)
+		}
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+// query returns SQL selecting the rows that break the test.
+func (t Test) query(model string) (string, error) {
+	q := warehouse.QuoteIdent
+	switch t.Kind {
+	case "unique":
+		cs, err := cols(t.Args)
+		if err != nil {
+			return "", fmt.Errorf("unique: %w", err)
+		}
+		list := make([]string, len(cs))
+		for i, c := range cs {
+			list[i] = q(c)
+		}
+		l := strings.Join(list, ", ")
+		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s GROUP BY ALL HAVING count(*) > 1", l, q(model)), nil
+	case "not_null":
+		cs, err := cols(t.Args)
+		if err != nil {
+			return "", fmt.Errorf("not_null: %w", err)
+		}
+		conds := make([]string, len(cs))
+		for i, c := range cs {
+			conds[i] = q(c) + " IS NULL"
+		}
+		return fmt.Sprintf("SELECT * FROM %s WHERE %s", q(model), strings.Join(conds, " OR ")), nil
+	case "accepted_values":
+		col, vals, ok := strings.Cut(t.Args, ":")
+		if !ok {
+			return "", fmt.Errorf("accepted_values: want (column: value, value …)")
+		}
+		cs, err := cols(col)
+		if err != nil || len(cs) != 1 {
+			return "", fmt.Errorf("accepted_values: one column expected")
+		}
+		var lits []string
+		for _, v := range strings.Split(vals, ",") {
+			lits = append(lits, warehouse.QuoteString(strings.TrimSpace(v)))
+		}
+		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s WHERE %s IS NOT NULL AND %s NOT IN (%s) GROUP BY ALL",
+			q(cs[0]), q(model), q(cs[0]), q(cs[0]), strings.Join(lits, ", ")), nil
+	case "relationships":
+		col, target, ok := strings.Cut(t.Args, "->")
+		if !ok {
+			return "", fmt.Errorf("relationships: want (column -> model.column)")
+		}
+		tm, tc, ok := strings.Cut(strings.TrimSpace(target), ".")
+		cs, err := cols(col)
+		if err != nil || len(cs) != 1 || !ok || !colRe.MatchString(tm) || !colRe.MatchString(tc) {
+			return "", fmt.Errorf("relationships: want (column -> model.column)")
+		}
+		return fmt.Sprintf("SELECT DISTINCT c.%s FROM %s c ANTI JOIN %s p ON p.%s = c.%s WHERE c.%s IS NOT NULL",
+			q(cs[0]), q(model), q(tm), q(tc), q(cs[0]), q(cs[0])), nil
+	}
+	return "", fmt.Errorf("unknown test kind %q (unique, not_null, accepted_values, relationships)", t.Kind)
+}
+
+// Run calls each mapper, then rebuilds every model and runs the declared
+// tests, all in one transaction.
+func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options) error {
+	progress := opts.Progress
+	if progress == nil {
+		progress = io.Discard
+	}
+	for _, m := range opts.Mappers {
+		start := time.Now()
+		if err := m.Map(ctx, db); err != nil {
+			return fmt.Errorf("transform: mapper %s: %w", m.Name(), err)
+		}
+		fmt.Fprintf(progress, "mapped %-28s %8s\n", m.Name(), since(start))
+	}
+	models, err := Load(Layers)
+	if err != nil {
+		return err
+	}
+	return build(ctx, db, cfg, models, progress)
+}
+
+func since(t time.Time) string {
+	return time.Since(t).Round(time.Millisecond).String()
+}
+
+func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []Model, progress io.Writer) (err error) {
+	total := time.Now()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	// ASOF joins against tables built earlier in this transaction must not
+	// fall back to nested loops on their (unknown) size estimates.
+	if _, err = conn.ExecContext(ctx, "SET asof_loop_join_threshold = 0"); err != nil {
+		return fmt.Errorf("transform: %w", err)
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET asof_loop_join_threshold")
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = tx.Rollback()
+		}
+	}()
+	consts, err := writeCfg(ctx, tx, cfg)
+	if err != nil {
+		return err
+	}
+	// A temporary model is dropped as soon as the last model reading it is
+	// built, which keeps memory for the big joins that follow.
+	lastUse := map[string]int{}
+	for i, m := range models {
+		for _, d := range m.Deps {
+			lastUse[d] = i
+		}
+	}
+	for _, m := range models {
+		if len(m.Tests) > 0 {
+			lastUse[m.Name] = len(models) // tests read it at the end
+		}
+	}
+	// A view reads its inputs whenever it is read: extend their use to the
+	// view's last reader (reverse order sees a view before its inputs).
+	for i := len(models) - 1; i >= 0; i-- {
+		if m := models[i]; m.Materialized == "view" {
+			for _, d := range m.Deps {
+				lastUse[d] = max(lastUse[d], lastUse[m.Name])
+			}
+		}
+	}
+	temps := map[string]bool{}
+	for i, m := range models {
+		start := time.Now()
+		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE"}[m.Materialized]
+		// A name is one thing at a time: drop what an earlier run or an
+		// older materialization left in the main schema.
+		for _, k := range []string{"VIEW", "TABLE"} {
+			if k == kind {
+				continue
+			}
+			if _, err = tx.ExecContext(ctx, fmt.Sprintf("DROP %s IF EXISTS main.%s", k, warehouse.QuoteIdent(m.Name))); err != nil {
+				if !strings.Contains(err.Error(), "Catalog Error") {
+					return fmt.Errorf("transform: %s: %w", m.Name, err)
+				}
+				err = nil
+			}
+		}
+		stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, warehouse.QuoteIdent(m.Name), consts.Replace(m.SQL))
+		if _, err = tx.ExecContext(ctx, stmt); err != nil {
+			return fmt.Errorf("transform: model %s/%s: %w", m.Layer, m.Name, err)
+		}
+		if m.Materialized == "temp" {
+			temps[m.Name] = true
+		}
+		for _, d := range m.Deps {
+			if temps[d] && lastUse[d] == i {
+				if _, err = tx.ExecContext(ctx, "DROP TABLE temp."+warehouse.QuoteIdent(d)); err != nil {
+					return fmt.Errorf("transform: drop %s: %w", d, err)
+				}
+				delete(temps, d)
+			}
+		}
+		fmt.Fprintf(progress, "[%2d/%d] %-12s %-30s %8s\n", i+1, len(models), m.Layer, m.Name, since(start))
+	}
+	start := time.Now()
+	failures, n, err := runTests(ctx, tx, models)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "tests: %d run, %d failed %8s\n", n, len(failures), since(start))
+	if len(failures) > 0 {
+		err = &TestError{Failures: failures}
+		return err
+	}
+	if err = tx.Commit(); err != nil {
+		return fmt.Errorf("transform: commit: %w", err)
+	}
+	fmt.Fprintf(progress, "transform done in %s\n", since(total))
+	return nil
+}
+
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// RunTests runs the declared tests of models against db and returns the
+// failures.
+func RunTests(ctx context.Context, db *warehouse.DB, models []Model) ([]TestFailure, error) {
+	f, _, err := runTests(ctx, db, models)
+	return f, err
+}
+
+func runTests(ctx context.Context, q querier, models []Model) ([]TestFailure, int, error) {
+	var failures []TestFailure
+	n := 0
+	for _, m := range models {
+		for _, t := range m.Tests {
+			n++
+			sqlText, err := t.query(m.Name)
+			if err != nil {
+				return nil, n, err
+			}
+			rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT count(*) OVER () AS failing, * FROM (%s) LIMIT 5", sqlText))
+			if err != nil {
+				return nil, n, fmt.Errorf("transform: test %s %s(%s): %w", m.Name, t.Kind, t.Args, err)
+			}
+			fl, err := collect(rows, m.Name, t)
+			if err != nil {
+				return nil, n, err
+			}
+			if fl != nil {
+				failures = append(failures, *fl)
+			}
+		}
+	}
+	return failures, n, nil
+}
+
+func collect(rows *sql.Rows, model string, t Test) (*TestFailure, error) {
+	defer rows.Close()
+	colNames, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var fl *TestFailure
+	for rows.Next() {
+		vals := make([]any, len(colNames))
+		ptrs := make([]any, len(vals))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		if fl == nil {
+			fl = &TestFailure{Model: model, Test: t, Count: vals[0].(int64)}
+		}
+		parts := make([]string, 0, len(colNames)-1)
+		for i := 1; i < len(colNames) && i <= 4; i++ {
+			parts = append(parts, fmt.Sprintf("%s=%v", colNames[i], vals[i]))
+		}
+		fl.Example = append(fl.Example, strings.Join(parts, " "))
+	}
+	return fl, rows.Err()
+}
+
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// HotfixRegexp joins the configured hotfix patterns into one RE2 expression,
+// or "" when there are none.
+func HotfixRegexp(patterns []string) string {
+	parts := make([]string, len(patterns))
+	for i, p := range patterns {
+		parts[i] = "(?:" + p + ")"
+	}
+	return strings.Join(parts, "|")
+}
+
+// writeCfg (re)creates the one-row cfg table the models read their settings
+// from, and returns the replacer for {{cfg.NAME}} constants.
+func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Replacer, error) {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	m := cfg.Metrics
+	envs := make([]string, len(m.ProductionEnvironments))
+	for i, e := range m.ProductionEnvironments {
+		envs[i] = strings.ToLower(e)
+	}
+	envJSON, _ := json.Marshal(envs)
+	sevJSON, _ := json.Marshal(m.FailureSeverities)
+	if m.FailureSeverities == nil {
+		sevJSON = []byte("[]")
+	}
+	var hotfix any
+	hotfixLit := "NULL::VARCHAR"
+	if re := HotfixRegexp(m.HotfixPatterns); re != "" {
+		hotfix = re
+		hotfixLit = warehouse.QuoteString(re)
+	}
+	if _, err := ex.ExecContext(ctx, `CREATE OR REPLACE TABLE cfg (
+		production_environments VARCHAR[],
+		failure_severities      VARCHAR[],
+		attribution_window      INTERVAL,
+		hotfix_regex            VARCHAR,
+		adoption_target         DOUBLE,
+		support_window_days     INTEGER,
+		support_baseline_days   INTEGER)`); err != nil {
+		return nil, fmt.Errorf("transform: cfg: %w", err)
+	}
+	_, err := ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
+		json_transform(?::JSON, '["VARCHAR"]'), json_transform(?::JSON, '["VARCHAR"]'),
+		to_microseconds(?::BIGINT), ?, ?, ?, ?)`,
+		string(envJSON), string(sevJSON), m.AttributionWindow.D().Microseconds(), hotfix,
+		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays)
+	if err != nil {
+		return nil, fmt.Errorf("transform: cfg: %w", err)
+	}
+	return strings.NewReplacer("{{cfg.hotfix_regex}}", hotfixLit), nil
+}

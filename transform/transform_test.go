@@ -1,0 +1,225 @@
+package transform
+
+import (
+	"context"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/fstest"
+
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+func layer(name string, files map[string]string) Layer {
+	fsys := fstest.MapFS{}
+	for n, s := range files {
+		fsys[n] = &fstest.MapFile{Data: []byte(s)}
+	}
+	return Layer{Name: name, FS: fsys}
+}
+
+func names(ms []Model) string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Name)
+	}
+	return strings.Join(out, " ")
+}
+
+func TestLoadOrdersByReferences(t *testing.T) {
+	ms, err := Load([]Layer{
+		layer("marts", map[string]string{
+			"fct_b.sql": "select * from int_a join stg_x using (id)",
+			"fct_a.sql": "-- reads fct_b only in this comment: fct_c\nselect * from fct_b -- fct_c",
+			"fct_c.sql": "select 'int_a' as s from stg_x",
+		}),
+		layer("staging", map[string]string{"stg_x.sql": "select 1 as id"}),
+		layer("intermediate", map[string]string{"int_a.sql": "select id from stg_x"}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// fct_a first in its folder but needs fct_b, which needs int_a and stg_x;
+	// names in comments and string literals are not references.
+	if got, want := names(ms), "stg_x int_a fct_b fct_a fct_c"; got != want {
+		t.Errorf("order %q, want %q", got, want)
+	}
+	for _, m := range ms {
+		if m.Name == "fct_c" && len(m.Deps) != 1 {
+			t.Errorf("fct_c deps %v, want [stg_x]", m.Deps)
+		}
+	}
+}
+
+func TestLoadRefusesCyclesAndBadHeaders(t *testing.T) {
+	_, err := Load([]Layer{layer("marts", map[string]string{
+		"a.sql": "select * from b",
+		"b.sql": "select * from a",
+	})})
+	if err == nil || !strings.Contains(err.Error(), "cycle") {
+		t.Errorf("cycle: err = %v", err)
+	}
+	for _, header := range []string{
+		"-- test: unique(a b)",
+		"-- test: frobnicate(a)",
+		"-- test: relationships(a)",
+		"-- materialized: ephemeral",
+	} {
+		_, err := Load([]Layer{layer("marts", map[string]string{"a.sql": header + "\nselect 1 as a"})})
+		if err == nil || !strings.Contains(err.Error(), "marts/a.sql:1") {
+			t.Errorf("%s: err = %v, want one naming marts/a.sql:1", header, err)
+		}
+	}
+}
+
+func TestBuiltinModelsLoad(t *testing.T) {
+	ms, err := Load(Layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := map[string]int{}
+	for i, m := range ms {
+		pos[m.Name] = i
+	}
+	for _, mart := range []string{"dim_services", "fct_deployments", "fct_deployment_changes", "fct_changes",
+		"fct_failures", "fct_incidents", "fct_adoption", "fct_support_impact"} {
+		if _, ok := pos[mart]; !ok {
+			t.Errorf("mart %s missing", mart)
+		}
+	}
+	if pos["int_commit_walk"] > pos["int_links_graph"] || pos["fct_failures"] > pos["fct_deployments"] {
+		t.Errorf("dependency order wrong: %s", names(ms))
+	}
+}
+
+func memDB(t *testing.T) *warehouse.DB {
+	t.Helper()
+	db, err := warehouse.OpenMemory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func count(t *testing.T, db *warehouse.DB, q string) int64 {
+	t.Helper()
+	var n int64
+	if err := db.QueryRow(q).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func TestDeclaredTestsReportRowsAndRollBack(t *testing.T) {
+	ctx := context.Background()
+	db := memDB(t)
+	good := []Layer{layer("marts", map[string]string{
+		"fct_p.sql": "-- test: unique(id)\nselect * from (values (1), (2)) t(id)",
+		"fct_c.sql": "-- test: relationships(p -> fct_p.id)\n-- test: accepted_values(k: a, b)\n-- test: not_null(k)\nselect * from (values (1, 'a'), (2, 'b')) t(p, k)",
+	})}
+	ms, err := Load(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := build(ctx, db, config.Default(), ms, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+
+	bad := []Layer{layer("marts", map[string]string{
+		"fct_p.sql": "-- test: unique(id)\nselect * from (values (1), (1), (3)) t(id)",
+		"fct_c.sql": "-- test: relationships(p -> fct_p.id)\n-- test: accepted_values(k: a, b)\n-- test: not_null(k)\nselect * from (values (1, 'a'), (2, 'z'), (3, null)) t(p, k)",
+	})}
+	ms, err = Load(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = build(ctx, db, config.Default(), ms, io.Discard)
+	var te *TestError
+	if !errors.As(err, &te) {
+		t.Fatalf("err = %v, want a TestError", err)
+	}
+	got := map[string]int64{}
+	for _, f := range te.Failures {
+		got[f.Model+" "+f.Test.Kind] = f.Count
+		if len(f.Example) == 0 {
+			t.Errorf("%s: no example rows", f)
+		}
+	}
+	// fct_p: id 1 twice. fct_c: p=2 has no parent (2 is gone); 'z' is not
+	// accepted; one k is NULL.
+	want := map[string]int64{"fct_p unique": 1, "fct_c relationships": 1, "fct_c accepted_values": 1, "fct_c not_null": 1}
+	for k, n := range want {
+		if got[k] != n {
+			t.Errorf("%s failing rows = %d, want %d (all: %v)", k, got[k], n, got)
+		}
+	}
+	if !strings.Contains(err.Error(), "fct_c: relationships(p -> fct_p.id) failed on 1 row(s): p=2") {
+		t.Errorf("message does not name the failing row: %v", err)
+	}
+	// The good build is intact.
+	if n := count(t, db, "select count(*) from fct_p"); n != 2 {
+		t.Errorf("fct_p has %d rows after a failed build, want the previous 2", n)
+	}
+	if n := count(t, db, "select count(*) from fct_c where k = 'z'"); n != 0 {
+		t.Errorf("fct_c changed by a failed build")
+	}
+}
+
+func TestFailedModelRollsBack(t *testing.T) {
+	ctx := context.Background()
+	db := memDB(t)
+	ms, _ := Load([]Layer{layer("marts", map[string]string{"fct_a.sql": "select 1 as x"})})
+	if err := build(ctx, db, config.Default(), ms, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	ms, _ = Load([]Layer{layer("marts", map[string]string{
+		"fct_a.sql": "select 2 as x union all select 3",
+		"fct_b.sql": "select nonsense from fct_a",
+	})})
+	err := build(ctx, db, config.Default(), ms, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "marts/fct_b") {
+		t.Fatalf("err = %v, want one naming marts/fct_b", err)
+	}
+	if n := count(t, db, "select count(*) from fct_a where x = 1"); n != 1 {
+		t.Errorf("fct_a was replaced although the build failed")
+	}
+}
+
+func TestCfgTableCarriesConfig(t *testing.T) {
+	ctx := context.Background()
+	db := memDB(t)
+	cfg := config.Default()
+	cfg.Metrics.ProductionEnvironments = []string{"Live"}
+	cfg.Metrics.HotfixPatterns = []string{"^hf-", "(?i)urgent"}
+	ms, _ := Load([]Layer{layer("marts", map[string]string{
+		"fct_cfg.sql": "select production_environments, attribution_window, hotfix_regex, regexp_matches('URGENT fix', hotfix_regex) as m from cfg",
+	})})
+	if err := build(ctx, db, cfg, ms, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var envs, window, re string
+	var m bool
+	if err := db.QueryRow("select production_environments::varchar, attribution_window::varchar, hotfix_regex, m from fct_cfg").Scan(&envs, &window, &re, &m); err != nil {
+		t.Fatal(err)
+	}
+	if envs != "[live]" || window != "1 day" && window != "24:00:00" || re != "(?:^hf-)|(?:(?i)urgent)" || !m {
+		t.Errorf("cfg = %s, %s, %s, %v", envs, window, re, m)
+	}
+}
+
+func TestRunOnEmptyWarehouse(t *testing.T) {
+	db := memDB(t)
+	var progress strings.Builder
+	if err := Run(context.Background(), db, config.Default(), Options{Progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "fct_deployments") || !strings.Contains(progress.String(), "tests:") {
+		t.Errorf("progress lacks per-model lines:\n%s", progress.String())
+	}
+	if n := count(t, db, "select count(*) from fct_deployments"); n != 0 {
+		t.Errorf("fct_deployments has %d rows", n)
+	}
+}
