@@ -19,13 +19,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/dashboards"
-	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/ingest/all"
 	"github.com/shiplog/shiplog/ingest/file"
 	gitsrc "github.com/shiplog/shiplog/ingest/git"
 	"github.com/shiplog/shiplog/ingest/github"
 	jirasrc "github.com/shiplog/shiplog/ingest/jira"
-	cligit "github.com/shiplog/shiplog/internal/cli/ingest/git"
-	clijira "github.com/shiplog/shiplog/internal/cli/ingest/jira"
 	"github.com/shiplog/shiplog/internal/cli/report"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
@@ -33,6 +31,7 @@ import (
 	"github.com/shiplog/shiplog/internal/server"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/reports"
+	"github.com/shiplog/shiplog/transform"
 )
 
 // Options are the inputs of `shiplog serve`.
@@ -186,120 +185,74 @@ type wired struct {
 	dashboards server.Dashboards
 }
 
-// TransformJob runs the transform (mappers of the configured sources, then
-// the metrics models) and returns the rows it wrote. It is nil until the
-// transform package is linked in; serve then offers no transform job.
-var TransformJob func(ctx context.Context, db *warehouse.DB, cfg *config.Config, mappers []ingest.Mapper, progress io.Writer) (int64, error)
+// jobNames maps a source of ingest/all to its job name under schedules:.
+var jobNames = map[string]string{"file": "files", gitsrc.SourceName: "git", github.Name: "github", jirasrc.Name: "jira"}
 
 func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 	stderr := opts.IO.ErrOut
 	now := opts.Now
 	w := &wired{ingest: map[string]bool{}}
 	w.events = EventSink(db, now)
+
+	// One job per configured source, running its runners (every files
+	// entry, every git repository) in order, as `shiplog ingest --all` does.
+	runners, err := all.Sources(cfg, opts.Getenv, stderr, all.WithClock(now), all.WithGitHubOptions(opts.GitHubOptions...))
+	if err != nil {
+		return nil, err
+	}
+	bySource := map[string][]all.Runner{}
+	for _, r := range runners {
+		bySource[r.Name] = append(bySource[r.Name], r)
+	}
+	for _, src := range all.Names {
+		rs := bySource[src]
+		if len(rs) == 0 {
+			continue
+		}
+		name := jobNames[src]
+		if name == "" {
+			name = src
+		}
+		w.ingest[name] = true
+		w.jobs = append(w.jobs, server.Job{Name: name, Ingest: true, Run: func(ctx context.Context) (int64, error) {
+			var errs []error
+			for _, r := range rs {
+				if ctx.Err() != nil {
+					break
+				}
+				if err := r.Run(ctx, db); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", r, err))
+				}
+			}
+			if len(errs) == 0 {
+				return 0, ctx.Err()
+			}
+			return 0, errors.Join(errs...)
+		}})
+	}
+
+	// Webhooks go through a GitHub source of their own (no requests: only
+	// its mapping settings are used).
+	if gh := cfg.Sources.GitHub; gh != nil {
+		o := append([]github.Option{github.WithProductionName(productionName(cfg)), github.WithClock(now)}, opts.GitHubOptions...)
+		hook, err := github.New(gh, opts.Getenv, o...)
+		if err != nil {
+			return nil, err
+		}
+		w.github = GitHubSink(db, hook)
+	}
+
+	mappers := all.Mappers(cfg, opts.Getenv)
+	w.jobs = append(w.jobs, server.Job{Name: "transform", Run: func(ctx context.Context) (int64, error) {
+		return 0, transform.Run(ctx, db, cfg, transform.Options{Progress: stderr, Mappers: mappers})
+	}})
+
 	dirOf := func(p string) string {
 		if p == "" || filepath.IsAbs(p) || cfg.Path == "" {
 			return p
 		}
 		return filepath.Join(filepath.Dir(cfg.Path), p)
 	}
-	var mappers []ingest.Mapper
-	prod := "production"
-	if len(cfg.Metrics.ProductionEnvironments) > 0 {
-		prod = cfg.Metrics.ProductionEnvironments[0]
-	}
-
-	if gh := cfg.Sources.GitHub; gh != nil {
-		newSource := func() (*github.Source, error) {
-			o := append([]github.Option{github.WithProgress(stderr), github.WithProductionName(prod), github.WithClock(now)}, opts.GitHubOptions...)
-			return github.New(gh, opts.Getenv, o...)
-		}
-		hook, err := newSource()
-		if err != nil {
-			return nil, err
-		}
-		mappers = append(mappers, hook)
-		w.github = GitHubSink(db, hook)
-		w.ingest[github.Name] = true
-		w.jobs = append(w.jobs, server.Job{Name: github.Name, Ingest: true, Run: func(ctx context.Context) (int64, error) {
-			src, err := newSource()
-			if err != nil {
-				return 0, err
-			}
-			run, err := src.Ingest(ctx, db, stderr)
-			if run == nil {
-				return 0, err
-			}
-			return run.Written, err
-		}})
-	}
-	if jc := cfg.Sources.Jira; jc != nil {
-		src, err := jirasrc.New(jc, opts.Getenv)
-		if err != nil {
-			return nil, err
-		}
-		mappers = append(mappers, src)
-		w.ingest[jirasrc.Name] = true
-		w.jobs = append(w.jobs, server.Job{Name: jirasrc.Name, Ingest: true, Run: func(ctx context.Context) (int64, error) {
-			src, err := jirasrc.New(jc, opts.Getenv)
-			if err != nil {
-				return 0, err
-			}
-			return 0, clijira.RunSource(ctx, db, src, opts.IO, now)
-		}})
-	}
-	if len(cfg.Sources.Git) > 0 {
-		var sources []*gitsrc.Source
-		for _, g := range cfg.Sources.Git {
-			c := gitsrc.NewConfig(dirOf(g.Repo))
-			c.Name, c.Service = g.Name, g.Service
-			if g.TagPattern != "" {
-				c.TagPattern = g.TagPattern
-			}
-			s, err := gitsrc.New(c)
-			if err != nil {
-				return nil, err
-			}
-			sources = append(sources, s)
-		}
-		w.ingest["git"] = true
-		w.jobs = append(w.jobs, server.Job{Name: "git", Ingest: true, Run: func(ctx context.Context) (int64, error) {
-			var errs []error
-			for _, s := range sources {
-				if ctx.Err() != nil {
-					break
-				}
-				if err := cligit.SyncOne(ctx, db, s, opts.IO, now); err != nil {
-					errs = append(errs, err)
-				}
-			}
-			return 0, errors.Join(append(errs, ctx.Err())...)
-		}})
-	}
-	if len(cfg.Sources.Files) > 0 {
-		sets := cfg.Sources.Files
-		w.ingest["files"] = true
-		w.jobs = append(w.jobs, server.Job{Name: "files", Ingest: true, Run: func(ctx context.Context) (int64, error) {
-			var written int64
-			for _, set := range sets {
-				paths := make([]string, len(set.Paths))
-				for i, p := range set.Paths {
-					paths[i] = dirOf(p)
-				}
-				res, err := file.Load(ctx, db, paths, file.Options{Kind: set.Kind, Progress: stderr, Now: now})
-				if err != nil {
-					return written, err
-				}
-				written += res.Written
-			}
-			return written, nil
-		}})
-	}
-	if TransformJob != nil {
-		w.jobs = append(w.jobs, server.Job{Name: "transform", Run: func(ctx context.Context) (int64, error) {
-			return TransformJob(ctx, db, cfg, mappers, stderr)
-		}})
-	}
-
 	var user []fs.FS
 	if dir := dirOf(cfg.Reports.DashboardsDir); dir != "" {
 		st, err := os.Stat(dir)
@@ -309,12 +262,9 @@ func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 		user = []fs.FS{os.DirFS(dir)}
 	}
 	w.dashboards = &dashboardSet{db: db, cfg: cfg, user: user, now: now}
-	reportsDir := dirOf(cfg.Serve.ReportsDir)
+	reportsDir := cfg.Serve.ReportsDir
 	w.jobs = append(w.jobs, server.Job{Name: "reports", Run: func(ctx context.Context) (int64, error) {
-		data, err := report.WarehouseData(db, cfg)
-		if err != nil {
-			return 0, err
-		}
+		data := report.WarehouseData(db, cfg, now)
 		res, err := reports.Write(ctx, data, reports.Options{Out: reportsDir, Now: now(), Dashboards: user, Progress: stderr}, reports.Kinds...)
 		if err != nil {
 			return 0, err
@@ -322,6 +272,13 @@ func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 		return int64(len(res.Files)), nil
 	}})
 	return w, nil
+}
+
+func productionName(cfg *config.Config) string {
+	if len(cfg.Metrics.ProductionEnvironments) > 0 {
+		return cfg.Metrics.ProductionEnvironments[0]
+	}
+	return "production"
 }
 
 func jobList(jobs []server.Job) string {
@@ -398,10 +355,7 @@ func (d *dashboardSet) Render(ctx context.Context, name, assetsURL string, w io.
 	if err != nil {
 		return err
 	}
-	data, err := report.WarehouseData(d.db, d.cfg)
-	if err != nil {
-		return err
-	}
+	data := report.WarehouseData(d.db, d.cfg, d.now)
 	page, err := reports.RenderDashboard(ctx, data, reports.Options{Now: d.now(), Dashboards: d.user}, spec)
 	if err != nil {
 		return err

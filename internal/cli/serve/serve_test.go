@@ -46,9 +46,13 @@ type running struct {
 
 // start runs the serve command's Run function on listeners on port 0 with
 // a fresh warehouse file.
-func start(t *testing.T) *running {
+func start(t *testing.T, runNow ...string) *running {
 	t.Helper()
-	dir := t.TempDir()
+	return startIn(t, t.TempDir(), runNow...)
+}
+
+func startIn(t *testing.T, dir string, runNow ...string) *running {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Sources.GitHub = &config.GitHub{APIURL: "http://127.0.0.1:1/", Repos: []string{"acme/payments"},
 		Deployments: config.GitHubDeployments{ProductionEnvironments: []string{"production", "prod"}}}
@@ -73,6 +77,7 @@ func start(t *testing.T) *running {
 		Getenv:       getenv,
 		Now:          func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) },
 		HTTPListener: httpLn, FlightListener: flightLn,
+		RunNow:       runNow,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
@@ -270,8 +275,47 @@ func TestRunNowUnknownJob(t *testing.T) {
 		},
 		Listen: "127.0.0.1:0", FlightSQL: "off", RunNow: []string{"github"},
 	})
-	// No sources are configured: only reports exists.
-	if err == nil || !strings.Contains(err.Error(), "--run-now github: no such job (known: reports)") {
+	// No sources are configured: only reports and transform exist.
+	if err == nil || !strings.Contains(err.Error(), "--run-now github: no such job (known: reports, transform)") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// TestRunNowTransform: --run-now transform builds the marts from what the
+// warehouse holds, and the run is recorded in ingest_runs.
+func TestRunNowTransform(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, filepath.Join(dir, "w.duckdb"), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs := `{"kind":"deployment","id":"d1","service":"web","environment":"production","status":"success","finished_at":"2026-11-20T10:00:00Z"}
+{"kind":"deployment","id":"d2","service":"web","environment":"production","status":"success","finished_at":"2026-11-21T10:00:00Z"}
+{"kind":"deployment","id":"d3","service":"web","environment":"staging","status":"success","finished_at":"2026-11-21T11:00:00Z"}
+{"kind":"deployment","id":"d4","service":"web","environment":"production","status":"success","finished_at":"2026-11-21T12:00:00Z","rollback_of":"d2"}
+`
+	if _, err := EventSink(db, time.Now)(ctx, strings.NewReader(recs), "seed"); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	r := startIn(t, dir, "transform")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := r.remote(`SELECT status FROM ingest_runs WHERE source = 'transform'`)
+		if got == "status\nsuccess\n" {
+			break
+		}
+		if strings.Contains(got, "failed") || time.Now().After(deadline) {
+			t.Fatalf("transform run: %q\n%s", got, r.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Four deployments, three in production (d1, d2, d4); d2 failed because
+	// d4 rolls it back (DESIGN.md, change failure rate).
+	got := r.remote(`SELECT count(*) AS n, count(*) FILTER (WHERE is_production) AS prod, string_agg(deployment_id, ' ') FILTER (WHERE is_failed) AS failed FROM fct_deployments`)
+	if got != "n,prod,failed\n4,3,d2\n" {
+		t.Errorf("fct_deployments after --run-now transform:\n%s", got)
 	}
 }

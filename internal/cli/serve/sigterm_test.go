@@ -47,7 +47,7 @@ func TestSIGTERMDuringIngest(t *testing.T) {
 	}
 	f.Close()
 	cfgPath := filepath.Join(dir, "shiplog.yaml")
-	cfgText := "serve:\n  listen: 127.0.0.1:0\n  flight_sql: \"\"\n  reports_dir: reports\nsources:\n  files:\n    - paths: [big.jsonl]\n"
+	cfgText := "serve:\n  listen: 127.0.0.1:0\n  flight_sql: \"\"\n  reports_dir: reports\nsources:\n  files:\n    - paths: [" + data + "]\n"
 	if err := os.WriteFile(cfgPath, []byte(cfgText), 0o644); err != nil {
 		t.Fatal(err)
 	}
