@@ -77,7 +77,7 @@ func startIn(t *testing.T, dir string, runNow ...string) *running {
 		Getenv:       getenv,
 		Now:          func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) },
 		HTTPListener: httpLn, FlightListener: flightLn,
-		RunNow:       runNow,
+		RunNow: runNow,
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
