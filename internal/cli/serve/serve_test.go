@@ -300,11 +300,11 @@ func TestRunNowTransform(t *testing.T) {
 	}
 	db.Close()
 
-	r := startIn(t, dir, "transform")
+	r := startIn(t, dir, "transform", "reports")
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		got := r.remote(`SELECT status FROM ingest_runs WHERE source = 'transform'`)
-		if got == "status\nsuccess\n" {
+		got := r.remote(`SELECT string_agg(source || ' ' || status, ' / ' ORDER BY id) AS runs FROM ingest_runs WHERE source IN ('transform', 'reports')`)
+		if got == "runs\ntransform success / reports success\n" {
 			break
 		}
 		if strings.Contains(got, "failed") || time.Now().After(deadline) {
@@ -317,5 +317,20 @@ func TestRunNowTransform(t *testing.T) {
 	got := r.remote(`SELECT count(*) AS n, count(*) FILTER (WHERE is_production) AS prod, string_agg(deployment_id, ' ') FILTER (WHERE is_failed) AS failed FROM fct_deployments`)
 	if got != "n,prod,failed\n4,3,d2\n" {
 		t.Errorf("fct_deployments after --run-now transform:\n%s", got)
+	}
+	// The reports job wrote the site; a dashboard renders with live data.
+	if _, err := os.Stat(filepath.Join(r.cfg.Serve.ReportsDir, "index.html")); err != nil {
+		t.Errorf("reports job: %v", err)
+	}
+	req, _ := http.NewRequest("GET", r.base+"/dashboards/leadership", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "assets/echarts.min.js") {
+		t.Errorf("GET /dashboards/leadership: %d\n%.300s", resp.StatusCode, page)
 	}
 }
