@@ -28,6 +28,11 @@ type Options struct {
 	// Now decides which exemptions have expired and which emergency reviews
 	// are overdue; zero means time.Now.
 	Now time.Time
+	// Remote, when set, runs each control's statement instead of db (which
+	// may then be nil): a `shiplog serve` query endpoint, which cannot bind
+	// named parameters, so the statements come with their parameters
+	// written in as typed literals (queries.Query.Inline).
+	Remote func(ctx context.Context, sql string) (*output.Table, error)
 }
 
 // Result is one audit.
@@ -160,11 +165,16 @@ func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options
 				params[p.Name] = v
 			}
 		}
-		t, err := q.Run(ctx, db, params)
-		if err != nil {
-			return nil, err
+		var t *output.Table
+		var checked int64
+		if opts.Remote != nil {
+			t, checked, err = runRemote(ctx, q, params, opts.Remote)
+		} else {
+			t, err = q.Run(ctx, db, params)
+			if err == nil {
+				checked, err = q.Checked(ctx, db, params)
+			}
 		}
-		checked, err := q.Checked(ctx, db, params)
 		if err != nil {
 			return nil, err
 		}
@@ -352,4 +362,32 @@ func rowsOf(c Control) [][]any {
 		out[i] = f.Values
 	}
 	return out
+}
+
+// runRemote runs a control's findings and subject count through remote.
+func runRemote(ctx context.Context, q queries.Query, params map[string]string, remote func(context.Context, string) (*output.Table, error)) (*output.Table, int64, error) {
+	findings, err := q.Inline(q.FindingsSQL(), params)
+	if err != nil {
+		return nil, 0, err
+	}
+	count, err := q.Inline(q.CheckedSQL(), params)
+	if err != nil {
+		return nil, 0, err
+	}
+	t, err := remote(ctx, findings)
+	if err != nil {
+		return nil, 0, fmt.Errorf("control %s: %w", q.Name, err)
+	}
+	c, err := remote(ctx, count)
+	if err != nil {
+		return nil, 0, fmt.Errorf("control %s: %w", q.Name, err)
+	}
+	if len(c.Rows) != 1 || len(c.Rows[0]) != 1 {
+		return nil, 0, fmt.Errorf("control %s: counting subjects returned %d rows", q.Name, len(c.Rows))
+	}
+	checked, err := strconv.ParseInt(output.Text(c.Rows[0][0]), 10, 64)
+	if err != nil {
+		return nil, 0, fmt.Errorf("control %s: subject count: %w", q.Name, err)
+	}
+	return t, checked, nil
 }

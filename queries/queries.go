@@ -360,11 +360,7 @@ func (q Query) paramNames() string {
 // Run runs q on db with params. For a control, only the findings (rows with
 // a rule) are returned.
 func (q Query) Run(ctx context.Context, db *warehouse.DB, params map[string]string) (*output.Table, error) {
-	text := q.SQL
-	if q.IsControl() {
-		text = "SELECT * FROM (\n" + q.SQL + "\n) AS control WHERE rule IS NOT NULL"
-	}
-	return q.run(ctx, db, text, params)
+	return q.run(ctx, db, q.FindingsSQL(), params)
 }
 
 // Checked counts the distinct subjects a control examined with params.
@@ -372,7 +368,7 @@ func (q Query) Checked(ctx context.Context, db *warehouse.DB, params map[string]
 	if !q.IsControl() {
 		return 0, fmt.Errorf("query %s is not a control", q.Name)
 	}
-	t, err := q.run(ctx, db, "SELECT count(DISTINCT subject) AS checked FROM (\n"+q.SQL+"\n) AS control", params)
+	t, err := q.run(ctx, db, q.CheckedSQL(), params)
 	if err != nil {
 		return 0, err
 	}

@@ -27,6 +27,15 @@ func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
 		return err
 	}
 	defer tx.Rollback()
+	if err := s.mapTx(ctx, tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// mapTx runs the mapping inside tx (Map, and StoreWebhook after storing a
+// delivery).
+func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 	if err := s.writeSettings(ctx, tx); err != nil {
 		return fmt.Errorf("github: mapping settings: %w", err)
 	}
@@ -47,7 +56,7 @@ func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
 			return err
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // writeSettings puts the configuration the SQL needs into temporary tables

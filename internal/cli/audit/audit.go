@@ -11,10 +11,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/audit"
+	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/server"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/queries"
 )
@@ -30,12 +32,17 @@ type Options struct {
 	Controls       []string
 	Format         string
 	FailOnFindings bool
+
+	// Server, when set, is the HOST:PORT of a running `shiplog serve`'s
+	// Flight SQL endpoint, asked instead of opening the file.
+	Server string
+	Getenv func(string) string
 }
 
 // NewCmdAudit returns the audit command. runF replaces the run function in
 // tests of flag parsing.
 func NewCmdAudit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now}
+	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now, Getenv: f.Getenv}
 	var from, to string
 	cmd := &cobra.Command{
 		Use:   "audit [--from D] [--to D] [--control NAME]... [--format table|json|csv] [--fail-on-findings]",
@@ -51,7 +58,8 @@ findings) with the evidence as a JSON object. --fail-on-findings exits 1 when
 any finding is not covered by an exemption.`,
 		Example: `  shiplog audit --from 2026-01-01 --to 2026-04-01
   shiplog audit --control self-approval --format json
-  shiplog audit --fail-on-findings --format csv > evidence.csv`,
+  shiplog audit --fail-on-findings --format csv > evidence.csv
+  shiplog audit --server 127.0.0.1:8815`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var err error
@@ -86,6 +94,7 @@ any finding is not covered by an exemption.`,
 	cmd.Flags().StringVar(&to, "to", "", "end of the period, exclusive")
 	cmd.Flags().StringArrayVar(&opts.Controls, "control", nil, "run only the control `NAME` (repeatable)")
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, json or csv")
+	cmd.Flags().StringVar(&opts.Server, "server", "", "ask the query endpoint of a running `shiplog serve` at `HOST:PORT` instead of opening the file")
 	cmd.Flags().BoolVar(&opts.FailOnFindings, "fail-on-findings", false, "exit 1 when any finding is not exempt")
 	return cmd
 }
@@ -96,16 +105,27 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	db, err := opts.Warehouse(ctx)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
 	now := time.Now
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	res, err := audit.Run(ctx, db, cfg, audit.Options{From: opts.From, To: opts.To, Controls: opts.Controls, Now: now()})
+	aopts := audit.Options{From: opts.From, To: opts.To, Controls: opts.Controls, Now: now()}
+	var db *warehouse.DB
+	if opts.Server != "" {
+		token, err := query.ServerToken(opts.Config, opts.Getenv)
+		if err != nil {
+			return err
+		}
+		aopts.Remote = func(ctx context.Context, sql string) (*output.Table, error) {
+			return server.RemoteQuery(ctx, opts.Server, token, sql)
+		}
+	} else {
+		if db, err = opts.Warehouse(ctx); err != nil {
+			return err
+		}
+		defer db.Close()
+	}
+	res, err := audit.Run(ctx, db, cfg, aopts)
 	if err != nil {
 		return err
 	}

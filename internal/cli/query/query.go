@@ -15,6 +15,7 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/server"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/queries"
 )
@@ -35,12 +36,18 @@ type Options struct {
 	// Params are the --param k=v values for a named query.
 	Params map[string]string
 	Format string
+
+	// Server, when set, is the HOST:PORT of a running `shiplog serve`'s
+	// Flight SQL endpoint, asked instead of opening the file; the token is
+	// read with Getenv from the variable named by serve.token_env.
+	Server string
+	Getenv func(string) string
 }
 
 // NewCmdQuery returns the query command. runF replaces the run function in
 // tests of flag parsing.
 func NewCmdQuery(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now}
+	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now, Getenv: f.Getenv}
 	var params []string
 	cmd := &cobra.Command{
 		Use:   "query [SQL | --name NAME [--param k=v]... | --list]",
@@ -56,7 +63,8 @@ every control with the parameters from shiplog.yaml and counts them.`,
 		Example: `  shiplog query "select service, count(*) from deployments group by 1"
   shiplog query --format json "select * from incidents where severity = 'sev1'"
   shiplog query --list
-  shiplog query --name slowest-changes --param team=payments --param from=2026-01-01`,
+  shiplog query --name slowest-changes --param team=payments --param from=2026-01-01
+  shiplog query --server 127.0.0.1:8815 "select count(*) from deployments"`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
@@ -98,6 +106,7 @@ every control with the parameters from shiplog.yaml and counts them.`,
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, json or csv")
 	cmd.Flags().StringVar(&opts.Name, "name", "", "run the named query `NAME` (see --list)")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "parameter `NAME=VALUE` of the named query (repeatable)")
+	cmd.Flags().StringVar(&opts.Server, "server", "", "ask the query endpoint of a running `shiplog serve` at `HOST:PORT` instead of opening the file")
 	cmd.Flags().BoolVar(&opts.List, "list", false, "list the named queries with their audience, description and parameters")
 	return cmd
 }
@@ -124,6 +133,23 @@ func Run(ctx context.Context, opts *Options) error {
 			}
 			opts.Params = params
 		}
+	}
+	if opts.Server != "" {
+		token, err := ServerToken(opts.Config, opts.Getenv)
+		if err != nil {
+			return err
+		}
+		text := opts.SQL
+		if opts.Name != "" {
+			if text, err = q.Inline(q.FindingsSQL(), opts.Params); err != nil {
+				return err
+			}
+		}
+		t, err := server.RemoteQuery(ctx, opts.Server, token, text)
+		if err != nil {
+			return err
+		}
+		return output.Write(opts.IO.Out, opts.Format, t, opts.IO.IsStdoutTTY())
 	}
 	db, err := opts.Warehouse(ctx)
 	if err != nil {
@@ -201,4 +227,20 @@ func ReadOnly(ctx context.Context, db *warehouse.DB, sqlText string) (*output.Ta
 		return nil, fmt.Errorf("query: %w", err)
 	}
 	return output.FromRows(rows)
+}
+
+// ServerToken reads the query endpoint's token from the variable named by
+// serve.token_env ("" when it is not set: a loopback server without a token).
+func ServerToken(cfgFn func() (*config.Config, error), getenv func(string) string) (string, error) {
+	if cfgFn == nil || getenv == nil {
+		return "", nil
+	}
+	cfg, err := cfgFn()
+	if err != nil {
+		return "", err
+	}
+	if cfg.Serve.TokenEnv == "" {
+		return "", nil
+	}
+	return getenv(cfg.Serve.TokenEnv), nil
 }

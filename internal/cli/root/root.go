@@ -18,6 +18,7 @@ import (
 	metricscmd "github.com/shiplog/shiplog/internal/cli/metrics"
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cli/report"
+	"github.com/shiplog/shiplog/internal/cli/serve"
 	transformcmd "github.com/shiplog/shiplog/internal/cli/transform"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
@@ -64,5 +65,6 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.AddCommand(report.NewCmdReport(f))
 	cmd.AddCommand(audit.NewCmdAudit(f, nil))
 	cmd.AddCommand(gate.NewCmdGate(f, nil))
+	cmd.AddCommand(serve.NewCmdServe(f, nil))
 	return cmd
 }

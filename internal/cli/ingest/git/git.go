@@ -136,7 +136,8 @@ func SyncOne(ctx context.Context, db *warehouse.DB, s *gitsrc.Source, io *iostre
 	}
 	start := time.Now()
 	syncErr := s.Sync(ctx, env)
-	if err := run.Finish(ctx, db, syncErr, false, now()); err != nil && syncErr == nil {
+	// Finish on a context that outlives a cancelled run, so it is recorded.
+	if err := run.Finish(context.WithoutCancel(ctx), db, syncErr, false, now()); err != nil && syncErr == nil {
 		syncErr = err
 	}
 	if syncErr == nil {

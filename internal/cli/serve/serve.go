@@ -1,0 +1,372 @@
+// Package serve implements `shiplog serve`: it opens the warehouse for
+// writing and runs internal/server with the real sinks, dashboards and jobs.
+package serve
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/shiplog/shiplog/dashboards"
+	"github.com/shiplog/shiplog/ingest/all"
+	"github.com/shiplog/shiplog/ingest/file"
+	gitsrc "github.com/shiplog/shiplog/ingest/git"
+	"github.com/shiplog/shiplog/ingest/github"
+	jirasrc "github.com/shiplog/shiplog/ingest/jira"
+	"github.com/shiplog/shiplog/internal/cli/report"
+	"github.com/shiplog/shiplog/internal/cmdutil"
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/iostreams"
+	"github.com/shiplog/shiplog/internal/server"
+	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/reports"
+	"github.com/shiplog/shiplog/transform"
+)
+
+// Options are the inputs of `shiplog serve`.
+type Options struct {
+	IO        *iostreams.IOStreams
+	Config    func() (*config.Config, error)
+	Warehouse func(context.Context) (*warehouse.DB, error)
+	Getenv    func(string) string
+	Now       func() time.Time
+
+	// Listen and FlightSQL replace serve.listen and serve.flight_sql when
+	// set (FlightSQL "off" turns the endpoint off).
+	Listen, FlightSQL string
+	// RunNow names jobs run once at start, in order, before the schedules
+	// take over.
+	RunNow []string
+
+	// HTTPListener and FlightListener replace listening on the addresses
+	// (tests pass listeners on port 0).
+	HTTPListener, FlightListener net.Listener
+	// GitHubOptions are added to the GitHub source's options (tests point it
+	// at a fake API).
+	GitHubOptions []github.Option
+}
+
+// NewCmdServe returns the serve command. runF replaces the run function in
+// tests of flag parsing.
+func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	opts := &Options{IO: f.IOStreams, Config: f.Config, Warehouse: f.Warehouse, Getenv: f.Getenv, Now: f.Now}
+	cmd := &cobra.Command{
+		Use:   "serve [--listen ADDR] [--flight-sql ADDR] [--run-now JOB]...",
+		Short: "Run the schedules, webhooks, live dashboards and the query endpoint",
+		Long: `Hold the warehouse open for writing and serve everyone else: run the jobs
+under schedules: in shiplog.yaml (the configured sources, transform,
+reports), accept canonical events on /api/v1/events and GitHub webhooks on
+/webhooks/github (HMAC-signed with the secret in serve.webhook_secret_env),
+render the dashboards under /dashboards/, expose /metrics and answer
+read-only SQL over Arrow Flight SQL (shiplog query --server).
+
+Jobs: github, jira, git, files (each when configured under sources:),
+transform and reports. SIGTERM or SIGINT stops the schedules (a running job
+stops at its next safe point), lets an in-flight webhook finish and closes
+the warehouse.`,
+		Example: `  shiplog serve
+  shiplog serve --listen 0.0.0.0:8787 --flight-sql 0.0.0.0:8815   # needs SHIPLOG_TOKEN
+  shiplog serve --run-now github --run-now reports`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			for _, j := range opts.RunNow {
+				if strings.TrimSpace(j) == "" {
+					return cmdutil.FlagErrorf("--run-now needs a job name")
+				}
+			}
+			if runF != nil {
+				return runF(cmd.Context(), opts)
+			}
+			return Run(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.Listen, "listen", "", "HTTP address `HOST:PORT` (default serve.listen)")
+	cmd.Flags().StringVar(&opts.FlightSQL, "flight-sql", "", "Arrow Flight SQL address `HOST:PORT`, or off (default serve.flight_sql)")
+	cmd.Flags().StringArrayVar(&opts.RunNow, "run-now", nil, "run the job `JOB` once at start (repeatable)")
+	return cmd
+}
+
+// Run serves until ctx ends (SIGTERM, SIGINT), then closes the warehouse.
+func Run(ctx context.Context, opts *Options) (err error) {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	loaded, err := opts.Config()
+	if err != nil {
+		return err
+	}
+	cfg := *loaded
+	if opts.Listen != "" {
+		cfg.Serve.Listen = opts.Listen
+	}
+	switch opts.FlightSQL {
+	case "":
+	case "off":
+		cfg.Serve.FlightSQL = ""
+	default:
+		cfg.Serve.FlightSQL = opts.FlightSQL
+	}
+	stderr := opts.IO.ErrOut
+
+	db, err := opts.Warehouse(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		// Close checkpoints the file.
+		if cerr := db.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("close warehouse: %w", cerr)
+		}
+	}()
+
+	w, err := wire(db, &cfg, opts)
+	if err != nil {
+		return err
+	}
+	known := map[string]bool{}
+	for _, j := range w.jobs {
+		known[j.Name] = true
+	}
+	for _, name := range opts.RunNow {
+		if !known[name] {
+			return cmdutil.FlagErrorf("--run-now %s: no such job (known: %s)", name, jobList(w.jobs))
+		}
+	}
+	srv, err := server.New(server.Options{
+		DB: db, Config: &cfg, Getenv: opts.Getenv, Log: stderr,
+		Jobs: w.jobs, Events: w.events, GitHub: w.github, Dashboards: w.dashboards,
+		HTTPListener: opts.HTTPListener, FlightListener: opts.FlightListener,
+		Jitter: cfg.Serve.Jitter.D(),
+	})
+	if err != nil {
+		return err
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	if len(opts.RunNow) > 0 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for _, name := range opts.RunNow {
+				if runCtx.Err() != nil {
+					return
+				}
+				if err := srv.RunJob(runCtx, name); err == nil && w.ingest[name] && known["transform"] && runCtx.Err() == nil {
+					_ = srv.RunJob(runCtx, "transform")
+				}
+			}
+		}()
+	}
+	err = srv.Run(runCtx)
+	cancel()
+	wg.Wait()
+	fmt.Fprintln(stderr, "serve: stopped; closing the warehouse")
+	return err
+}
+
+// wired is what serve hands the server.
+type wired struct {
+	jobs       []server.Job
+	ingest     map[string]bool
+	events     server.EventSink
+	github     server.GitHubSink
+	dashboards server.Dashboards
+}
+
+// jobNames maps a source of ingest/all to its job name under schedules:.
+var jobNames = map[string]string{"file": "files", gitsrc.SourceName: "git", github.Name: "github", jirasrc.Name: "jira"}
+
+func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
+	stderr := opts.IO.ErrOut
+	now := opts.Now
+	w := &wired{ingest: map[string]bool{}}
+	w.events = EventSink(db, now)
+
+	// One job per configured source, running its runners (every files
+	// entry, every git repository) in order, as `shiplog ingest --all` does.
+	runners, err := all.Sources(cfg, opts.Getenv, stderr, all.WithClock(now), all.WithGitHubOptions(opts.GitHubOptions...))
+	if err != nil {
+		return nil, err
+	}
+	bySource := map[string][]all.Runner{}
+	for _, r := range runners {
+		bySource[r.Name] = append(bySource[r.Name], r)
+	}
+	for _, src := range all.Names {
+		rs := bySource[src]
+		if len(rs) == 0 {
+			continue
+		}
+		name := jobNames[src]
+		if name == "" {
+			name = src
+		}
+		w.ingest[name] = true
+		w.jobs = append(w.jobs, server.Job{Name: name, Ingest: true, Run: func(ctx context.Context) (int64, error) {
+			var errs []error
+			for _, r := range rs {
+				if ctx.Err() != nil {
+					break
+				}
+				if err := r.Run(ctx, db); err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", r, err))
+				}
+			}
+			if len(errs) == 0 {
+				return 0, ctx.Err()
+			}
+			return 0, errors.Join(errs...)
+		}})
+	}
+
+	// Webhooks go through a GitHub source of their own (no requests: only
+	// its mapping settings are used).
+	if gh := cfg.Sources.GitHub; gh != nil {
+		o := append([]github.Option{github.WithProductionName(productionName(cfg)), github.WithClock(now)}, opts.GitHubOptions...)
+		hook, err := github.New(gh, opts.Getenv, o...)
+		if err != nil {
+			return nil, err
+		}
+		w.github = GitHubSink(db, hook)
+	}
+
+	mappers := all.Mappers(cfg, opts.Getenv)
+	w.jobs = append(w.jobs, server.Job{Name: "transform", Run: func(ctx context.Context) (int64, error) {
+		return 0, transform.Run(ctx, db, cfg, transform.Options{Progress: stderr, Mappers: mappers})
+	}})
+
+	dirOf := func(p string) string {
+		if p == "" || filepath.IsAbs(p) || cfg.Path == "" {
+			return p
+		}
+		return filepath.Join(filepath.Dir(cfg.Path), p)
+	}
+	var user []fs.FS
+	if dir := dirOf(cfg.Reports.DashboardsDir); dir != "" {
+		st, err := os.Stat(dir)
+		if err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("reports.dashboards_dir: %s is not a folder", dir)
+		}
+		user = []fs.FS{os.DirFS(dir)}
+	}
+	w.dashboards = &dashboardSet{db: db, cfg: cfg, user: user, now: now}
+	reportsDir := cfg.Serve.ReportsDir
+	w.jobs = append(w.jobs, server.Job{Name: "reports", Run: func(ctx context.Context) (int64, error) {
+		data := report.WarehouseData(db, cfg, now)
+		res, err := reports.Write(ctx, data, reports.Options{Out: reportsDir, Now: now(), Dashboards: user, Progress: stderr}, reports.Kinds...)
+		if err != nil {
+			return 0, err
+		}
+		return int64(len(res.Files)), nil
+	}})
+	return w, nil
+}
+
+func productionName(cfg *config.Config) string {
+	if len(cfg.Metrics.ProductionEnvironments) > 0 {
+		return cfg.Metrics.ProductionEnvironments[0]
+	}
+	return "production"
+}
+
+func jobList(jobs []server.Job) string {
+	names := make([]string, len(jobs))
+	for i, j := range jobs {
+		names[i] = j.Name
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}
+
+// EventSink stores pushed canonical events with the canonical file loader
+// (source "push"); a bad record is answered 400 with its line and field.
+func EventSink(db *warehouse.DB, now func() time.Time) server.EventSink {
+	return func(ctx context.Context, body io.Reader, deliveryID string) (int64, error) {
+		res, err := file.LoadReader(ctx, db, "push:"+deliveryID, body, file.Options{Source: "push", Now: now})
+		if err != nil {
+			var ue *file.UsageError
+			if file.IsDataError(err) || errors.As(err, &ue) {
+				return 0, &server.BadRequestError{Err: err}
+			}
+			return 0, err
+		}
+		return res.Written, nil
+	}
+}
+
+// GitHubSink stores webhook deliveries through the GitHub source, so they
+// land in its raw tables and are mapped by its rules.
+func GitHubSink(db *warehouse.DB, src *github.Source) server.GitHubSink {
+	return func(ctx context.Context, event string, body []byte, deliveryID string) (int64, error) {
+		n, err := src.StoreWebhook(ctx, db, event, body)
+		var we *github.WebhookError
+		if errors.As(err, &we) {
+			return 0, &server.BadRequestError{Err: err}
+		}
+		return n, err
+	}
+}
+
+// dashboardSet renders the dashboard specs (the user's, then the built-in
+// ones) with the live warehouse.
+type dashboardSet struct {
+	db   *warehouse.DB
+	cfg  *config.Config
+	user []fs.FS
+	now  func() time.Time
+}
+
+func (d *dashboardSet) List() []server.DashboardInfo {
+	seen := map[string]bool{}
+	var out []server.DashboardInfo
+	for _, fsys := range append(append([]fs.FS{}, d.user...), dashboards.Builtin()) {
+		specs, err := dashboards.Load(fsys)
+		if err != nil {
+			continue
+		}
+		for _, s := range specs {
+			if !seen[s.Name] {
+				seen[s.Name] = true
+				out = append(out, server.DashboardInfo{Name: s.Name, Title: s.Title})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Render writes the page. The page loads ECharts from the relative path
+// reports.EChartsPath, which resolves to assetsURL when the page is served
+// beside it (/dashboards/NAME and /dashboards/assets/).
+func (d *dashboardSet) Render(ctx context.Context, name, assetsURL string, w io.Writer) error {
+	spec, err := dashboards.Find(name, d.user...)
+	if err != nil {
+		return err
+	}
+	data := report.WarehouseData(d.db, d.cfg, d.now)
+	page, err := reports.RenderDashboard(ctx, data, reports.Options{Now: d.now(), Dashboards: d.user}, spec)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(page)
+	return err
+}
+
+func (d *dashboardSet) Asset(name string) ([]byte, bool) {
+	if name == filepath.Base(reports.EChartsPath) {
+		return reports.EChartsJS(), true
+	}
+	return nil, false
+}
