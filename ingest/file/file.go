@@ -221,7 +221,21 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Re
 		return nil, fmt.Errorf("record ingest run: %w", err)
 	}
 	res := &Result{Rows: map[string]int64{}, RunID: run.ID}
-	err = loadBatch(ctx, db, ins, opts, run, res)
+	err = errSlowPath
+	if !forceSlow {
+		err = loadBatch(ctx, db, ins, opts, run, res, true, true)
+		if errors.Is(err, errRepeatedKey) {
+			*res = Result{Rows: map[string]int64{}, RunID: run.ID}
+			err = loadBatch(ctx, db, ins, opts, run, res, true, false)
+		}
+	}
+	if errors.Is(err, errSlowPath) {
+		// The quick path found something to say about the batch (or could
+		// not read it): start again on the precise one, which finds the
+		// first problem and its line, or writes the rejects.
+		*res = Result{Rows: map[string]int64{}, RunID: run.ID}
+		err = loadBatch(ctx, db, ins, opts, run, res, false, false)
+	}
 	if err != nil {
 		res.Written, res.Rejected, res.Rows = 0, 0, map[string]int64{}
 	}
@@ -249,16 +263,36 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Re
 // (malformed, not an object, no or unknown kind), for messages and rejects.
 const linesTable = "_shiplog_load_lines"
 
+// errSlowPath says that the quick path cannot vouch for the batch: its
+// transaction is rolled back and the batch is loaded again on the precise
+// path.
+var errSlowPath = errors.New("file: batch needs the precise path")
+
+// errRepeatedKey says that a batch written directly repeats a key: it is
+// loaded again through the staging tables, which let the last record win.
+var errRepeatedKey = errors.New("file: batch repeats a key")
+
+// forceSlow makes every load take the precise path (tests compare the two).
+var forceSlow = false
+
 // loadBatch stages, validates and writes every file in one transaction on
 // one connection (temporary tables live per connection).
-func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run *ingest.Run, res *Result) (err error) {
+//
+// With quick set, JSON Lines files are read by DuckDB's JSON reader straight
+// into typed columns (see stageJSONQuick), which cannot give line numbers or
+// the text of a record; so on the first sign of a bad record the batch is
+// abandoned with errSlowPath, and the caller loads it again with quick unset,
+// reading each line as text to say exactly what is wrong and where.
+func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run *ingest.Run, res *Result, quick, directOK bool) (err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
 	exec := func(query string, args ...any) error {
+		t0 := time.Now()
 		_, err := conn.ExecContext(ctx, query, args...)
+		trace(t0, query)
 		return err
 	}
 	if err := exec("SET TimeZone = 'UTC'"); err != nil {
@@ -277,13 +311,29 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	if err := exec(`CREATE TEMP TABLE ` + linesTable + ` (file INTEGER, line BIGINT, text VARCHAR, kind VARCHAR, err VARCHAR)`); err != nil {
 		return err
 	}
+	// A kind is staged (typed into a temporary table, then checked and
+	// written) or, on the quick path when the target holds no row of the
+	// source yet, written directly: then there is nothing to replace, and a
+	// bad record stops the write (errBadRecord).
 	staged := map[string]bool{}
-	stage := func(k *canonical.Kind) error {
-		if staged[k.Name] {
-			return nil
+	direct := map[string]bool{}
+	stage := func(k *canonical.Kind) (bool, error) {
+		if staged[k.Name] || direct[k.Name] {
+			return direct[k.Name], nil
+		}
+		if quick && directOK {
+			var exists bool
+			err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %s WHERE source = $1)`, warehouse.QuoteIdent(k.Table)), opts.Source).Scan(&exists)
+			if err != nil {
+				return false, err
+			}
+			if !exists {
+				direct[k.Name] = true
+				return true, nil
+			}
 		}
 		staged[k.Name] = true
-		return exec(createStageSQL(k))
+		return false, exec(createStageSQL(k))
 	}
 	defaultKind := ""
 	if opts.Kind != "" {
@@ -296,12 +346,18 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 		start := time.Now()
 		var n int64
 		if in.csv {
-			if err := stage(in.kind); err != nil {
+			var d bool
+			if d, err = stage(in.kind); err != nil {
 				return err
 			}
-			n, err = stageCSV(ctx, conn, i, in)
+			n, err = stageCSV(ctx, conn, i, in, d, opts.Source)
+			if err != nil && quick && strings.Contains(err.Error(), errBadRecord) {
+				return errSlowPath
+			}
+		} else if quick {
+			n, err = stageJSONQuick(ctx, conn, i, in, defaultKind, opts.Source, stage)
 		} else {
-			n, err = stageJSON(ctx, conn, i, in, defaultKind, stage)
+			n, err = stageJSON(ctx, conn, i, in, defaultKind, func(k *canonical.Kind) error { _, err := stage(k); return err })
 		}
 		if err != nil {
 			return err
@@ -325,6 +381,9 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	var nbad int64
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM (`+bad+`)`).Scan(&nbad); err != nil {
 		return err
+	}
+	if nbad > 0 && quick {
+		return errSlowPath
 	}
 	if nbad > 0 && !opts.SkipInvalid {
 		return firstError(ctx, conn, ins, bad, nbad)
@@ -350,6 +409,26 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 		res.Rejected = nbad
 	}
 
+	// Kinds written directly: the batch must not repeat a key (else the
+	// last record of each must win: load again, staged).
+	for _, k := range canonical.Kinds {
+		if !direct[k.Name] {
+			continue
+		}
+		var dups bool
+		var n int64
+		err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), count(*) > count(DISTINCT (%s)) FROM %s WHERE source = $1`,
+			keyList(&k), warehouse.QuoteIdent(k.Table)), opts.Source).Scan(&n, &dups)
+		if err != nil {
+			return fmt.Errorf("check %s keys: %w", k.Table, err)
+		}
+		if dups {
+			return errRepeatedKey
+		}
+		res.Rows[k.Name] = n
+		res.Written += n
+	}
+
 	// Write: replace the keys of the batch, then insert its last records.
 	for _, k := range canonical.Kinds {
 		if !staged[k.Name] {
@@ -359,10 +438,14 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 			return fmt.Errorf("replace %s: %w", k.Table, err)
 		}
 		var dups bool
+		t0 := time.Now()
+		defer trace(t0, "dups")
 		if err := conn.QueryRowContext(ctx, dupsSQL(&k)).Scan(&dups); err != nil {
 			return fmt.Errorf("check %s keys: %w", k.Table, err)
 		}
+		t0 = time.Now()
 		r, err := conn.ExecContext(ctx, insertSQL(&k, dups), opts.Source)
+		trace(t0, "insert")
 		if err != nil {
 			return fmt.Errorf("write %s: %w", k.Table, err)
 		}
@@ -483,8 +566,7 @@ func classifySQL(i int, path, defaultKind string) string {
 
 // stageCSV reads a CSV file with DuckDB's reader, every column as text, and
 // types its rows as the file's kind.
-func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input) (int64, error) {
-	src := fmt.Sprintf("_shiplog_load_csv_%d", i)
+func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input, direct bool, source string) (int64, error) {
 	st, err := os.Stat(in.path)
 	if err != nil {
 		return 0, err
@@ -492,15 +574,11 @@ func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input) (int64, erro
 	if st.Size() == 0 {
 		return 0, nil
 	}
-	_, err = conn.ExecContext(ctx, fmt.Sprintf(`CREATE TEMP TABLE %s AS SELECT * FROM read_csv(%s, header = true, all_varchar = true,
-		delim = ',', quote = '"', escape = '"', max_line_size = 8388608) WITH ORDINALITY`, src, warehouse.QuoteString(in.path)))
+	src := fmt.Sprintf(`read_csv(%s, header = true, all_varchar = true,
+		delim = ',', quote = '"', escape = '"', max_line_size = 8388608) WITH ORDINALITY`, warehouse.QuoteString(in.path))
+	header, err := queryStrings(ctx, conn, `SELECT column_name FROM (DESCRIBE SELECT * FROM `+src+`)`)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", in.name, err)
-	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+src)
-	header, err := queryStrings(ctx, conn, fmt.Sprintf(`SELECT name FROM pragma_table_info(%s) ORDER BY cid`, warehouse.QuoteString(src)))
-	if err != nil {
-		return 0, err
 	}
 	header = header[:len(header)-1] // ordinality
 	seen := map[string]bool{}
@@ -512,7 +590,7 @@ func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input) (int64, erro
 			return 0, &DataError{File: in.name, Line: 1, CSV: true, Kind: in.kind.Name, Field: f.Name, Reason: "required column is missing from the header"}
 		}
 	}
-	r, err := conn.ExecContext(ctx, csvStageSQL(in.kind, src, i, header))
+	r, err := conn.ExecContext(ctx, csvStageSQL(in.kind, src, i, header, direct, source))
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", in.name, err)
 	}
@@ -567,4 +645,12 @@ func queryStrings(ctx context.Context, conn *sql.Conn, query string) ([]string, 
 func IsDataError(err error) bool {
 	var de *DataError
 	return errors.As(err, &de)
+}
+
+var traceW io.Writer
+
+func trace(t0 time.Time, q string) {
+	if traceW != nil {
+		fmt.Fprintf(traceW, "%.3fs %s\n", time.Since(t0).Seconds(), q[:min(len(q), 60)])
+	}
 }
