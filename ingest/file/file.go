@@ -223,13 +223,16 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Re
 	res := &Result{Rows: map[string]int64{}, RunID: run.ID}
 	err = errSlowPath
 	if !forceSlow {
+		lastPath = "quick"
 		err = loadBatch(ctx, db, ins, opts, run, res, true, true)
 		if errors.Is(err, errRepeatedKey) {
+			lastPath = "quick-staged"
 			*res = Result{Rows: map[string]int64{}, RunID: run.ID}
 			err = loadBatch(ctx, db, ins, opts, run, res, true, false)
 		}
 	}
 	if errors.Is(err, errSlowPath) {
+		lastPath = "precise"
 		// The quick path found something to say about the batch (or could
 		// not read it): start again on the precise one, which finds the
 		// first problem and its line, or writes the rejects.
@@ -272,8 +275,12 @@ var errSlowPath = errors.New("file: batch needs the precise path")
 // loaded again through the staging tables, which let the last record win.
 var errRepeatedKey = errors.New("file: batch repeats a key")
 
-// forceSlow makes every load take the precise path (tests compare the two).
-var forceSlow = false
+// forceSlow makes every load take the precise path, and lastPath says
+// which path the last load took: tests compare the two.
+var (
+	forceSlow = false
+	lastPath  string
+)
 
 // loadBatch stages, validates and writes every file in one transaction on
 // one connection (temporary tables live per connection).
