@@ -38,7 +38,8 @@ func surveySQL(path string) string {
 	// objects on one line, so every record it gives is one line.
 	return fmt.Sprintf(`SELECT obj, kind, keys, count(*) FROM (
 			SELECT obj, CASE WHEN obj THEN json->>'kind' END AS kind, CASE WHEN obj THEN json_keys(json) END AS keys FROM (
-				SELECT json, json_type(json) = 'OBJECT' AS obj
+				-- valid JSON whose first character is { is an object
+				SELECT json, starts_with(ltrim(json), '{') AS obj
 				FROM read_ndjson_objects(%s, maximum_object_size = 8388608)))
 		GROUP BY ALL`, warehouse.QuoteString(path))
 }
