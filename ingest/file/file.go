@@ -582,12 +582,17 @@ func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input, direct bool,
 		return 0, nil
 	}
 	src := fmt.Sprintf(`read_csv(%s, header = true, all_varchar = true,
-		delim = ',', quote = '"', escape = '"', max_line_size = 8388608) WITH ORDINALITY`, warehouse.QuoteString(in.path))
+		delim = ',', quote = '"', escape = '"', max_line_size = 8388608)`, warehouse.QuoteString(in.path))
 	header, err := queryStrings(ctx, conn, `SELECT column_name FROM (DESCRIBE SELECT * FROM `+src+`)`)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", in.name, err)
 	}
-	header = header[:len(header)-1] // ordinality
+	if direct {
+		// Only the staging table needs row numbers.
+		src = "(SELECT *, NULL AS ordinality FROM " + src + ")"
+	} else {
+		src += " WITH ORDINALITY"
+	}
 	seen := map[string]bool{}
 	for _, h := range header {
 		seen[h] = true

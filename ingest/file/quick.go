@@ -223,12 +223,18 @@ func jsonQuickSQL(k *canonical.Kind, file int, path string, unknown []string, fi
 	}
 	var b strings.Builder
 	b.WriteString(insertHead(k, fmt.Sprintf("%d, ordinality, NULL", file), direct, source))
-	b.WriteString(" FROM (SELECT ordinality")
+	// Only the staging table needs the order of the records; without it
+	// the reader's threads need not keep it.
+	ord, withOrd := "ordinality", " WITH ORDINALITY"
+	if direct {
+		ord, withOrd = "NULL", ""
+	}
+	b.WriteString(" FROM (SELECT " + ord + " AS ordinality")
 	for i, x := range fs {
 		fmt.Fprintf(&b, ",\n  %s AS %s", x.value, warehouse.QuoteIdent("v_"+k.Fields[i].Name))
 	}
-	fmt.Fprintf(&b, ",\n  %s AS extra,\n  %s AS err\nFROM read_json(%s, format = 'newline_delimited', records = true, maximum_object_size = 8388608,\n  columns = {%s}) WITH ORDINALITY\nWHERE %s)",
-		extra, errorExpr(k, fs), warehouse.QuoteString(path), strings.Join(cols, ", "), filter)
+	fmt.Fprintf(&b, ",\n  %s AS extra,\n  %s AS err\nFROM read_json(%s, format = 'newline_delimited', records = true, maximum_object_size = 8388608,\n  columns = {%s})%s\nWHERE %s)",
+		extra, errorExpr(k, fs), warehouse.QuoteString(path), strings.Join(cols, ", "), withOrd, filter)
 	b.WriteString(insertTail(direct))
 	return b.String()
 }
@@ -270,3 +276,4 @@ func insertTail(direct bool) string {
 	}
 	return fmt.Sprintf("\nWHERE CASE WHEN err IS NULL THEN true ELSE error(%s) END", q(errBadRecord))
 }
+
