@@ -305,6 +305,10 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	if err := exec("SET TimeZone = 'UTC'"); err != nil {
 		return err
 	}
+	// After the rollback of a failed direct write (execWrite), leave the
+	// connection as it was found.
+	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET preserve_insertion_order")
+
 	if err := exec("BEGIN TRANSACTION"); err != nil {
 		return err
 	}
@@ -602,7 +606,7 @@ func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input, direct bool,
 			return 0, &DataError{File: in.name, Line: 1, CSV: true, Kind: in.kind.Name, Field: f.Name, Reason: "required column is missing from the header"}
 		}
 	}
-	r, err := conn.ExecContext(ctx, csvStageSQL(in.kind, src, i, header, direct, source))
+	r, err := execWrite(ctx, conn, direct, csvStageSQL(in.kind, src, i, header, direct, source))
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", in.name, err)
 	}

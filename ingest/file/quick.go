@@ -132,7 +132,7 @@ func stageJSONQuick(ctx context.Context, conn *sql.Conn, i int, in input, defaul
 			filter = fmt.Sprintf("(kind = %s OR kind IS NULL)", q(k.Name))
 		}
 		t0 := time.Now()
-		r, err := conn.ExecContext(ctx, jsonQuickSQL(k, i, in.path, unknown, filter, direct, source))
+		r, err := execWrite(ctx, conn, direct, jsonQuickSQL(k, i, in.path, unknown, filter, direct, source))
 		trace(t0, "quick "+k.Name)
 		if err != nil {
 			return 0, slowUnlessCancelled(ctx, err)
@@ -277,3 +277,20 @@ func insertTail(direct bool) string {
 	return fmt.Sprintf("\nWHERE CASE WHEN err IS NULL THEN true ELSE error(%s) END", q(errBadRecord))
 }
 
+
+// execWrite runs a statement that stages or writes records. A direct write
+// needs no order (staging keeps the records' order in its line column), so
+// for it the readers' threads may hand rows on as they come.
+func execWrite(ctx context.Context, conn *sql.Conn, direct bool, query string) (sql.Result, error) {
+	if !direct {
+		return conn.ExecContext(ctx, query)
+	}
+	if _, err := conn.ExecContext(ctx, "SET preserve_insertion_order = false"); err != nil {
+		return nil, err
+	}
+	r, err := conn.ExecContext(ctx, query)
+	if _, rerr := conn.ExecContext(context.WithoutCancel(ctx), "RESET preserve_insertion_order"); rerr != nil && err == nil {
+		err = rerr
+	}
+	return r, err
+}
