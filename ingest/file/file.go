@@ -297,9 +297,7 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	}
 	defer conn.Close()
 	exec := func(query string, args ...any) error {
-		t0 := time.Now()
 		_, err := conn.ExecContext(ctx, query, args...)
-		trace(t0, query)
 		return err
 	}
 	if err := exec("SET TimeZone = 'UTC'"); err != nil {
@@ -449,14 +447,10 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 			return fmt.Errorf("replace %s: %w", k.Table, err)
 		}
 		var dups bool
-		t0 := time.Now()
-		defer trace(t0, "dups")
 		if err := conn.QueryRowContext(ctx, dupsSQL(&k)).Scan(&dups); err != nil {
 			return fmt.Errorf("check %s keys: %w", k.Table, err)
 		}
-		t0 = time.Now()
 		r, err := conn.ExecContext(ctx, insertSQL(&k, dups), opts.Source)
-		trace(t0, "insert")
 		if err != nil {
 			return fmt.Errorf("write %s: %w", k.Table, err)
 		}
@@ -661,12 +655,4 @@ func queryStrings(ctx context.Context, conn *sql.Conn, query string) ([]string, 
 func IsDataError(err error) bool {
 	var de *DataError
 	return errors.As(err, &de)
-}
-
-var traceW io.Writer
-
-func trace(t0 time.Time, q string) {
-	if traceW != nil {
-		fmt.Fprintf(traceW, "%.3fs %s\n", time.Since(t0).Seconds(), q[:min(len(q), 60)])
-	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -47,7 +46,6 @@ func surveySQL(path string) string {
 // stageJSONQuick stages a JSON Lines file on the quick path. It returns
 // errSlowPath when the file needs the precise one.
 func stageJSONQuick(ctx context.Context, conn *sql.Conn, i int, in input, defaultKind, source string, stage func(*canonical.Kind) (bool, error)) (int64, error) {
-	t0 := time.Now()
 	rows, err := conn.QueryContext(ctx, surveySQL(in.path))
 	if err != nil {
 		return 0, slowUnlessCancelled(ctx, err)
@@ -93,7 +91,6 @@ func stageJSONQuick(ctx context.Context, conn *sql.Conn, i int, in input, defaul
 	if err := rows.Err(); err != nil {
 		return 0, slowUnlessCancelled(ctx, err)
 	}
-	trace(t0, "survey")
 
 	names := map[string]bool{}
 	for _, k := range canonical.Kinds {
@@ -131,9 +128,7 @@ func stageJSONQuick(ctx context.Context, conn *sql.Conn, i int, in input, defaul
 		if k.Name == defaultKind {
 			filter = fmt.Sprintf("(kind = %s OR kind IS NULL)", q(k.Name))
 		}
-		t0 := time.Now()
 		r, err := execWrite(ctx, conn, direct, jsonQuickSQL(k, i, in.path, unknown, filter, direct, source))
-		trace(t0, "quick "+k.Name)
 		if err != nil {
 			return 0, slowUnlessCancelled(ctx, err)
 		}
@@ -276,7 +271,6 @@ func insertTail(direct bool) string {
 	}
 	return fmt.Sprintf("\nWHERE CASE WHEN err IS NULL THEN true ELSE error(%s) END", q(errBadRecord))
 }
-
 
 // execWrite runs a statement that stages or writes records. A direct write
 // needs no order (staging keeps the records' order in its line column), so
