@@ -1,11 +1,17 @@
 // Package file loads canonical records from JSON Lines and CSV files into
 // the canonical tables.
 //
-// DuckDB reads the files itself: JSON Lines are read as text, one row per
-// line with its line number, and each kind is validated and typed in bulk by
-// one SQL statement per file; CSV files are read by DuckDB's CSV reader with
-// every column as text and typed the same way. Only when a batch has a bad record
-// does Go look at the first one to say what is wrong with it.
+// DuckDB reads the files itself, on one of two paths. The quick path reads
+// JSON Lines with DuckDB's JSON reader straight into typed columns and CSV
+// files with its CSV reader, checks every record in bulk with the same
+// expressions as the precise path, and, for kinds of which the warehouse
+// holds no row of the source yet, writes the rows straight into their
+// tables. It cannot say where a bad record is, so on the first sign of one
+// (or of anything it cannot vouch for) it gives the batch up and the precise
+// path loads it again: JSON Lines are read as text, one row per line with
+// its line number, and each kind is validated and typed in bulk into a
+// staging table; CSV rows likewise. Only when a batch has a bad record does
+// Go look at the first one to say what is wrong with it.
 //
 // A call is one batch: either every record of every file is committed, or
 // (on any bad record, unless SkipInvalid) none is. Records replace earlier
@@ -227,12 +233,18 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Re
 		err = loadBatch(ctx, db, ins, opts, run, res, true, true)
 		if errors.Is(err, errRepeatedKey) {
 			lastPath = "quick-staged"
+			if opts.Progress != nil {
+				fmt.Fprintln(opts.Progress, "the batch repeats a key: loading it again so that the last record of each key wins")
+			}
 			*res = Result{Rows: map[string]int64{}, RunID: run.ID}
 			err = loadBatch(ctx, db, ins, opts, run, res, true, false)
 		}
 	}
 	if errors.Is(err, errSlowPath) {
 		lastPath = "precise"
+		if !forceSlow && opts.Progress != nil {
+			fmt.Fprintln(opts.Progress, "the batch needs a closer look: reading it again line by line")
+		}
 		// The quick path found something to say about the batch (or could
 		// not read it): start again on the precise one, which finds the
 		// first problem and its line, or writes the rejects.
