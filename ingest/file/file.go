@@ -29,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiplog/shiplog/ingest"
@@ -229,10 +230,10 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Re
 	res := &Result{Rows: map[string]int64{}, RunID: run.ID}
 	err = errSlowPath
 	if !forceSlow {
-		lastPath = "quick"
+		lastPath.Store("quick")
 		err = loadBatch(ctx, db, ins, opts, run, res, true, true)
 		if errors.Is(err, errRepeatedKey) {
-			lastPath = "quick-staged"
+			lastPath.Store("quick-staged")
 			if opts.Progress != nil {
 				fmt.Fprintln(opts.Progress, "the batch repeats a key: loading it again so that the last record of each key wins")
 			}
@@ -241,7 +242,7 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Re
 		}
 	}
 	if errors.Is(err, errSlowPath) {
-		lastPath = "precise"
+		lastPath.Store("precise")
 		if !forceSlow && opts.Progress != nil {
 			fmt.Fprintln(opts.Progress, "the batch needs a closer look: reading it again line by line")
 		}
@@ -288,10 +289,11 @@ var errSlowPath = errors.New("file: batch needs the precise path")
 var errRepeatedKey = errors.New("file: batch repeats a key")
 
 // forceSlow makes every load take the precise path, and lastPath says
-// which path the last load took: tests compare the two.
+// which path the last load took: tests compare the two. lastPath is atomic
+// because loads may run concurrently (webhook deliveries).
 var (
 	forceSlow = false
-	lastPath  string
+	lastPath  atomic.Value // string
 )
 
 // loadBatch stages, validates and writes every file in one transaction on

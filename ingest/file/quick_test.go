@@ -20,14 +20,14 @@ func loadBoth(t *testing.T, paths []string, opts Options) (quick, precise *wareh
 	if _, err := Load(ctx, quick, paths, opts); err != nil {
 		t.Fatal(err)
 	}
-	path = lastPath
+	path = lastPath.Load().(string)
 	forceSlow = true
 	defer func() { forceSlow = false }()
 	if _, err := Load(ctx, precise, paths, opts); err != nil {
 		t.Fatal(err)
 	}
-	if lastPath != "precise" {
-		t.Fatalf("forced load took the %s path", lastPath)
+	if p := lastPath.Load(); p != "precise" {
+		t.Fatalf("forced load took the %s path", p)
 	}
 	return quick, precise, path
 }
@@ -128,8 +128,8 @@ func TestQuickStaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lastPath != "quick-staged" {
-		t.Errorf("took the %s path, want quick-staged", lastPath)
+	if p := lastPath.Load(); p != "quick-staged" {
+		t.Errorf("took the %s path, want quick-staged", p)
 	}
 	// Line 2 replaces line 1: one row, name "second".
 	if got := dump(t, db, `SELECT id, name FROM teams`); len(got) != 1 || got[0] != "id=t1 | name=second" || res.Written != 1 || res.Read != 2 {
@@ -140,8 +140,8 @@ func TestQuickStaged(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if lastPath != "quick" {
-		t.Errorf("took the %s path, want quick", lastPath)
+	if p := lastPath.Load(); p != "quick" {
+		t.Errorf("took the %s path, want quick", p)
 	}
 	// t1 replaced (third), t2 added.
 	if got := dump(t, db, `SELECT id, name FROM teams ORDER BY id`); strings.Join(got, ";") != "id=t1 | name=third;id=t2 | name=NULL" || res.Written != 2 {
