@@ -1,11 +1,17 @@
 // Package file loads canonical records from JSON Lines and CSV files into
 // the canonical tables.
 //
-// DuckDB reads the files itself: JSON Lines are read as text, one row per
-// line with its line number, and each kind is validated and typed in bulk by
-// one SQL statement per file; CSV files are read by DuckDB's CSV reader with
-// every column as text and typed the same way. Only when a batch has a bad record
-// does Go look at the first one to say what is wrong with it.
+// DuckDB reads the files itself, on one of two paths. The quick path reads
+// JSON Lines with DuckDB's JSON reader straight into typed columns and CSV
+// files with its CSV reader, checks every record in bulk with the same
+// expressions as the precise path, and, for kinds of which the warehouse
+// holds no row of the source yet, writes the rows straight into their
+// tables. It cannot say where a bad record is, so on the first sign of one
+// (or of anything it cannot vouch for) it gives the batch up and the precise
+// path loads it again: JSON Lines are read as text, one row per line with
+// its line number, and each kind is validated and typed in bulk into a
+// staging table; CSV rows likewise. Only when a batch has a bad record does
+// Go look at the first one to say what is wrong with it.
 //
 // A call is one batch: either every record of every file is committed, or
 // (on any bad record, unless SkipInvalid) none is. Records replace earlier
@@ -23,6 +29,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiplog/shiplog/ingest"
@@ -221,7 +228,30 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Re
 		return nil, fmt.Errorf("record ingest run: %w", err)
 	}
 	res := &Result{Rows: map[string]int64{}, RunID: run.ID}
-	err = loadBatch(ctx, db, ins, opts, run, res)
+	err = errSlowPath
+	if !forceSlow {
+		lastPath.Store("quick")
+		err = loadBatch(ctx, db, ins, opts, run, res, true, true)
+		if errors.Is(err, errRepeatedKey) {
+			lastPath.Store("quick-staged")
+			if opts.Progress != nil {
+				fmt.Fprintln(opts.Progress, "the batch repeats a key: loading it again so that the last record of each key wins")
+			}
+			*res = Result{Rows: map[string]int64{}, RunID: run.ID}
+			err = loadBatch(ctx, db, ins, opts, run, res, true, false)
+		}
+	}
+	if errors.Is(err, errSlowPath) {
+		lastPath.Store("precise")
+		if !forceSlow && opts.Progress != nil {
+			fmt.Fprintln(opts.Progress, "the batch needs a closer look: reading it again line by line")
+		}
+		// The quick path found something to say about the batch (or could
+		// not read it): start again on the precise one, which finds the
+		// first problem and its line, or writes the rejects.
+		*res = Result{Rows: map[string]int64{}, RunID: run.ID}
+		err = loadBatch(ctx, db, ins, opts, run, res, false, false)
+	}
 	if err != nil {
 		res.Written, res.Rejected, res.Rows = 0, 0, map[string]int64{}
 	}
@@ -249,9 +279,32 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Re
 // (malformed, not an object, no or unknown kind), for messages and rejects.
 const linesTable = "_shiplog_load_lines"
 
+// errSlowPath says that the quick path cannot vouch for the batch: its
+// transaction is rolled back and the batch is loaded again on the precise
+// path.
+var errSlowPath = errors.New("file: batch needs the precise path")
+
+// errRepeatedKey says that a batch written directly repeats a key: it is
+// loaded again through the staging tables, which let the last record win.
+var errRepeatedKey = errors.New("file: batch repeats a key")
+
+// forceSlow makes every load take the precise path, and lastPath says
+// which path the last load took: tests compare the two. lastPath is atomic
+// because loads may run concurrently (webhook deliveries).
+var (
+	forceSlow = false
+	lastPath  atomic.Value // string
+)
+
 // loadBatch stages, validates and writes every file in one transaction on
 // one connection (temporary tables live per connection).
-func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run *ingest.Run, res *Result) (err error) {
+//
+// With quick set, JSON Lines files are read by DuckDB's JSON reader straight
+// into typed columns (see stageJSONQuick), which cannot give line numbers or
+// the text of a record; so on the first sign of a bad record the batch is
+// abandoned with errSlowPath, and the caller loads it again with quick unset,
+// reading each line as text to say exactly what is wrong and where.
+func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run *ingest.Run, res *Result, quick, directOK bool) (err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -264,6 +317,10 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	if err := exec("SET TimeZone = 'UTC'"); err != nil {
 		return err
 	}
+	// After the rollback of a failed direct write (execWrite), leave the
+	// connection as it was found.
+	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET preserve_insertion_order")
+
 	if err := exec("BEGIN TRANSACTION"); err != nil {
 		return err
 	}
@@ -277,13 +334,29 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	if err := exec(`CREATE TEMP TABLE ` + linesTable + ` (file INTEGER, line BIGINT, text VARCHAR, kind VARCHAR, err VARCHAR)`); err != nil {
 		return err
 	}
+	// A kind is staged (typed into a temporary table, then checked and
+	// written) or, on the quick path when the target holds no row of the
+	// source yet, written directly: then there is nothing to replace, and a
+	// bad record stops the write (errBadRecord).
 	staged := map[string]bool{}
-	stage := func(k *canonical.Kind) error {
-		if staged[k.Name] {
-			return nil
+	direct := map[string]bool{}
+	stage := func(k *canonical.Kind) (bool, error) {
+		if staged[k.Name] || direct[k.Name] {
+			return direct[k.Name], nil
+		}
+		if quick && directOK {
+			var exists bool
+			err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT EXISTS (SELECT 1 FROM %s WHERE source = $1)`, warehouse.QuoteIdent(k.Table)), opts.Source).Scan(&exists)
+			if err != nil {
+				return false, err
+			}
+			if !exists {
+				direct[k.Name] = true
+				return true, nil
+			}
 		}
 		staged[k.Name] = true
-		return exec(createStageSQL(k))
+		return false, exec(createStageSQL(k))
 	}
 	defaultKind := ""
 	if opts.Kind != "" {
@@ -296,12 +369,18 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 		start := time.Now()
 		var n int64
 		if in.csv {
-			if err := stage(in.kind); err != nil {
+			var d bool
+			if d, err = stage(in.kind); err != nil {
 				return err
 			}
-			n, err = stageCSV(ctx, conn, i, in)
+			n, err = stageCSV(ctx, conn, i, in, d, opts.Source)
+			if err != nil && quick && strings.Contains(err.Error(), errBadRecord) {
+				return errSlowPath
+			}
+		} else if quick {
+			n, err = stageJSONQuick(ctx, conn, i, in, defaultKind, opts.Source, stage)
 		} else {
-			n, err = stageJSON(ctx, conn, i, in, defaultKind, stage)
+			n, err = stageJSON(ctx, conn, i, in, defaultKind, func(k *canonical.Kind) error { _, err := stage(k); return err })
 		}
 		if err != nil {
 			return err
@@ -326,6 +405,9 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	if err := conn.QueryRowContext(ctx, `SELECT count(*) FROM (`+bad+`)`).Scan(&nbad); err != nil {
 		return err
 	}
+	if nbad > 0 && quick {
+		return errSlowPath
+	}
 	if nbad > 0 && !opts.SkipInvalid {
 		return firstError(ctx, conn, ins, bad, nbad)
 	}
@@ -348,6 +430,26 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 			return fmt.Errorf("write rejects: %w", err)
 		}
 		res.Rejected = nbad
+	}
+
+	// Kinds written directly: the batch must not repeat a key (else the
+	// last record of each must win: load again, staged).
+	for _, k := range canonical.Kinds {
+		if !direct[k.Name] {
+			continue
+		}
+		var dups bool
+		var n int64
+		err := conn.QueryRowContext(ctx, fmt.Sprintf(`SELECT count(*), count(*) > count(DISTINCT (%s)) FROM %s WHERE source = $1`,
+			keyList(&k), warehouse.QuoteIdent(k.Table)), opts.Source).Scan(&n, &dups)
+		if err != nil {
+			return fmt.Errorf("check %s keys: %w", k.Table, err)
+		}
+		if dups {
+			return errRepeatedKey
+		}
+		res.Rows[k.Name] = n
+		res.Written += n
 	}
 
 	// Write: replace the keys of the batch, then insert its last records.
@@ -483,8 +585,7 @@ func classifySQL(i int, path, defaultKind string) string {
 
 // stageCSV reads a CSV file with DuckDB's reader, every column as text, and
 // types its rows as the file's kind.
-func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input) (int64, error) {
-	src := fmt.Sprintf("_shiplog_load_csv_%d", i)
+func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input, direct bool, source string) (int64, error) {
 	st, err := os.Stat(in.path)
 	if err != nil {
 		return 0, err
@@ -492,17 +593,18 @@ func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input) (int64, erro
 	if st.Size() == 0 {
 		return 0, nil
 	}
-	_, err = conn.ExecContext(ctx, fmt.Sprintf(`CREATE TEMP TABLE %s AS SELECT * FROM read_csv(%s, header = true, all_varchar = true,
-		delim = ',', quote = '"', escape = '"', max_line_size = 8388608) WITH ORDINALITY`, src, warehouse.QuoteString(in.path)))
+	src := fmt.Sprintf(`read_csv(%s, header = true, all_varchar = true,
+		delim = ',', quote = '"', escape = '"', max_line_size = 8388608)`, warehouse.QuoteString(in.path))
+	header, err := queryStrings(ctx, conn, `SELECT column_name FROM (DESCRIBE SELECT * FROM `+src+`)`)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", in.name, err)
 	}
-	defer conn.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS "+src)
-	header, err := queryStrings(ctx, conn, fmt.Sprintf(`SELECT name FROM pragma_table_info(%s) ORDER BY cid`, warehouse.QuoteString(src)))
-	if err != nil {
-		return 0, err
+	if direct {
+		// Only the staging table needs row numbers.
+		src = "(SELECT *, NULL AS ordinality FROM " + src + ")"
+	} else {
+		src += " WITH ORDINALITY"
 	}
-	header = header[:len(header)-1] // ordinality
 	seen := map[string]bool{}
 	for _, h := range header {
 		seen[h] = true
@@ -512,7 +614,7 @@ func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input) (int64, erro
 			return 0, &DataError{File: in.name, Line: 1, CSV: true, Kind: in.kind.Name, Field: f.Name, Reason: "required column is missing from the header"}
 		}
 	}
-	r, err := conn.ExecContext(ctx, csvStageSQL(in.kind, src, i, header))
+	r, err := execWrite(ctx, conn, direct, csvStageSQL(in.kind, src, i, header, direct, source))
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", in.name, err)
 	}

@@ -256,9 +256,10 @@ func jsonPathKey(name string) string {
 	return name
 }
 
-// csvStageSQL types every row of the CSV table src (all VARCHAR columns,
-// with the header's names, plus ordinality) as kind k.
-func csvStageSQL(k *canonical.Kind, src string, file int, header []string) string {
+// csvStageSQL types every row of the CSV relation src (all VARCHAR
+// columns, with the header's names, plus ordinality) as kind k, into its
+// staging table or, when direct, its canonical table.
+func csvStageSQL(k *canonical.Kind, src string, file int, header []string, direct bool, source string) string {
 	has := map[string]bool{}
 	for _, h := range header {
 		has[h] = true
@@ -290,15 +291,13 @@ func csvStageSQL(k *canonical.Kind, src string, file int, header []string) strin
 			q(k.Name), q(k.Table), k.Name, errs)
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "INSERT INTO %s SELECT %d, ordinality + 1, CASE WHEN err IS NOT NULL THEN CAST(json_object(%s) AS VARCHAR) END", stageTable(k), file, strings.Join(all, ", "))
-	for _, f := range k.Fields {
-		b.WriteString(", " + warehouse.QuoteIdent("v_"+f.Name))
-	}
-	fmt.Fprintf(&b, ", extra, err FROM (SELECT *")
+	b.WriteString(insertHead(k, fmt.Sprintf("%d, ordinality + 1, CASE WHEN err IS NOT NULL THEN CAST(json_object(%s) AS VARCHAR) END", file, strings.Join(all, ", ")), direct, source))
+	fmt.Fprintf(&b, " FROM (SELECT *")
 	for i, f := range k.Fields {
 		fmt.Fprintf(&b, ",\n  %s AS %s", fs[i].value, warehouse.QuoteIdent("v_"+f.Name))
 	}
 	fmt.Fprintf(&b, ",\n  %s AS extra,\n  %s AS err\nFROM %s)", extra, errs, src)
+	b.WriteString(insertTail(direct))
 	return b.String()
 }
 
