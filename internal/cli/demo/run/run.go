@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -143,18 +144,27 @@ func Run(ctx context.Context, opts *Options) (Paths, error) {
 		fmt.Fprintf(errOut, "  reports        %s (open it in a browser)\n", p.Index)
 	}
 	fmt.Fprintf(errOut, "\nTry next:\n")
-	env := fmt.Sprintf("SHIPLOG_DB=%s SHIPLOG_CONFIG=%s", p.Warehouse, p.Config)
+	env := fmt.Sprintf("SHIPLOG_DB=%s SHIPLOG_CONFIG=%s %s", p.Warehouse, p.Config, selfName())
 	for _, c := range []string{
-		"shiplog metrics --by month --level team",
-		"shiplog explain change-failure-rate --team payments",
-		"shiplog audit --from 2026-05-01",
-		"shiplog query --list",
-		"shiplog calendar --conflicts",
-		"shiplog drift",
+		"metrics --by month --level team",
+		"explain change-failure-rate --team payments",
+		"audit --from 2026-05-01",
+		"query --list",
+		"calendar --conflicts",
+		"drift",
 	} {
 		fmt.Fprintf(errOut, "  %s %s\n", env, c)
 	}
 	return p, nil
+}
+
+// selfName is how the user ran shiplog: "bin/shiplog" after `make demo`,
+// "shiplog" when it is on the PATH.
+func selfName() string {
+	if a := os.Args[0]; strings.ContainsRune(a, filepath.Separator) && !strings.Contains(a, ".test") && !strings.Contains(a, os.TempDir()) {
+		return a
+	}
+	return "shiplog"
 }
 
 // headline keeps the columns a reader scans first.
