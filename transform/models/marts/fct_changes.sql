@@ -9,9 +9,7 @@
 with
 
 changes as (
-    select c.* replace (i.service as service)
-    from stg_changes c
-    join int_changes i on i.change_id = c.change_id
+    select * from int_changes
 ),
 
 links as (
