@@ -8,13 +8,13 @@ edges as (
 ),
 
 commits as (
-    select commit_id, sha, committed_at from int_commits
+    select commit_id, sha, latest_committed_at from int_commits
 )
 
 select
     c.commit_id,
-    p.commit_id    as parent_id,
-    p.committed_at as parent_committed_at
+    p.commit_id           as parent_id,
+    p.latest_committed_at as parent_committed_at
 from edges e
 join commits c on c.sha = e.sha
 join commits p on p.sha = e.parent

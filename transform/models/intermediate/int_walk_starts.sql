@@ -1,9 +1,11 @@
 -- Where the commit-graph walk starts and stops for each commit_graph
 -- deployment: its commit, the previous successful production deployment's
 -- commit (stop), and the time bound (that commit's time, else the previous
--- deployment's start), with integer ids for the walk. A commit sent by
--- several sources with different times gives one row per time, as each
--- bound is walked.
+-- deployment's start), with integer ids for the walk. When several sources
+-- send the stop commit with different times, the earliest bound is kept:
+-- the walk is monotone in the bound, so it reaches what walks from every
+-- copy's bound would reach together; a copy without a time falls back to
+-- the previous deployment's start.
 with
 
 deployments as (
@@ -14,25 +16,20 @@ deployments as (
 ),
 
 commits as (
-    select commit_id, sha from int_commits
-),
-
-bounded as (
-    select
-        d.deployment_id,
-        d.commit_sha,
-        d.prev_commit_sha,
-        coalesce(t.committed_at, d.prev_start_ts) as bound
-    from deployments d
-    left join stg_commits t on t.sha = d.prev_commit_sha
+    select commit_id, sha, earliest_committed_at, has_untimed_copy from int_commits
 )
 
 select
     row_number() over ()::integer as walk_id,
-    b.deployment_id,
+    d.deployment_id,
     c.commit_id,
     s.commit_id                   as stop_id,
-    b.bound
-from bounded b
-join commits c on c.sha = b.commit_sha
-left join commits s on s.sha = b.prev_commit_sha
+    case
+        when s.commit_id is null then d.prev_start_ts
+        when s.has_untimed_copy and d.prev_start_ts is null then null
+        when s.has_untimed_copy then least(s.earliest_committed_at, d.prev_start_ts)
+        else s.earliest_committed_at
+    end                           as bound
+from deployments d
+join commits c on c.sha = d.commit_sha
+left join commits s on s.sha = d.prev_commit_sha
