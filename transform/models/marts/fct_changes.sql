@@ -53,4 +53,3 @@ from changes c
 left join links l on l.change_id = c.change_id
 left join stg_services s on s.service = c.service
 left join first_production f on f.service = c.service
-order by l.deployed_at
