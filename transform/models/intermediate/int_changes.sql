@@ -1,5 +1,6 @@
--- What linking needs of each change (id, service, commits, times), with the
--- service it belongs to. A change whose service names no
+-- Each change once (stg_changes is read here only, its deduplication runs
+-- once), with what linking and fct_changes need and the service it belongs
+-- to. A change whose service names no
 -- known service but a repository hosting several services (a monorepo) is
 -- placed by its extra.files against the services' paths globs: the service
 -- matching most files wins, ties by service id.
@@ -9,9 +10,13 @@ services as (
     select * from stg_services
 ),
 
+changes as materialized (
+    select * from stg_changes
+),
+
 unplaced as (
     select c.change_id, c.service as repo_key, c.repo, c.files
-    from stg_changes c
+    from changes c
     anti join services s on s.service = c.service
     where len(c.files) > 0
 ),
@@ -35,10 +40,17 @@ placed as (
 select
     c.change_id,
     coalesce(p.service, c.service) as service,
+    c.repo,
+    c.title,
+    c.author,
     c.commit_shas,
     c.merge_commit_sha,
     c.first_commit_at,
     c.opened_at,
-    c.merged_at
-from stg_changes c
+    c.first_review_at,
+    c.approved_at,
+    c.merged_at,
+    c.approvals,
+    c.is_revert
+from changes c
 left join placed p on p.change_id = c.change_id

@@ -3,31 +3,32 @@
 -- the service. The walk follows parents from the deployment's commit and
 -- stops at the previous deployment's commit and at any commit older than it
 -- (commit time), so each deployment walks only its new commits; a
--- deployment without a predecessor walks its whole ancestry.
+-- deployment without a predecessor walks its whole ancestry. The walk runs
+-- on integer ids (int_walk_starts, int_commit_parents); shas and
+-- deployments are joined back once at the end.
 with recursive
 
 starts as (
-    select
-        d.deployment_id,
-        d.commit_sha                               as sha,
-        d.prev_commit_sha                          as stop_sha,
-        coalesce(t.committed_at, d.prev_start_ts)  as bound
-    from int_prod_deployments d
-    left join stg_commits t on t.sha = d.prev_commit_sha
-    where d.link_rule = 'commit_graph'
-      and d.commit_sha is distinct from d.prev_commit_sha
+    select walk_id, commit_id, stop_id, bound from int_walk_starts
 ),
 
-walk(deployment_id, sha, stop_sha, bound) as (
-    select deployment_id, sha, stop_sha, bound from starts
+walk(walk_id, commit_id, stop_id, bound) as (
+    select walk_id, commit_id, stop_id, bound from starts
     union
-    select w.deployment_id, p.parent, w.stop_sha, w.bound
+    select w.walk_id, p.parent_id, w.stop_id, w.bound
     from walk w
-    join int_commit_parents p on p.sha = w.sha
-    where p.parent is distinct from w.stop_sha
+    join int_commit_parents p on p.commit_id = w.commit_id
+    where p.parent_id is distinct from w.stop_id
       and (w.bound is null or p.parent_committed_at >= w.bound)
+),
+
+reached as (
+    select distinct s.deployment_id, w.commit_id
+    from walk w
+    join int_walk_starts s on s.walk_id = w.walk_id
 )
 
-select distinct w.deployment_id, d.service, d.finished_at, w.sha
-from walk w
-join int_prod_deployments d on d.deployment_id = w.deployment_id
+select r.deployment_id, d.service, d.finished_at, c.sha
+from reached r
+join int_prod_deployments d on d.deployment_id = r.deployment_id
+join int_commits c on c.commit_id = r.commit_id

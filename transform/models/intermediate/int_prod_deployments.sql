@@ -1,5 +1,6 @@
--- Successful production deployments with their neighbours in the service's
--- sequence (ordered by finish) and the linking rule that applies to each:
+-- Successful production deployments (only the columns the later models
+-- read) with their predecessor in the service's sequence (ordered by
+-- finish) and the linking rule that applies to each:
 -- an explicit change list → explicit; else a commit_sha known to the commit
 -- graph → commit_graph; else → time.
 with
@@ -9,7 +10,16 @@ settings as (
 ),
 
 deployments as (
-    select d.*
+    select
+        d.deployment_id,
+        d.service,
+        d.start_ts,
+        d.finished_at,
+        d.version,
+        d.commit_sha,
+        d.changes,
+        d.rollback_of,
+        d.hotfix_of
     from stg_deployments d
     cross join settings s
     where d.status = 'success'
@@ -25,10 +35,8 @@ graph as (
 sequenced as (
     select
         d.*,
-        lag(d.deployment_id) over w as prev_deployment_id,
-        lag(d.start_ts) over w      as prev_start_ts,
-        lag(d.commit_sha) over w    as prev_commit_sha,
-        lead(d.finished_at) over w  as next_finished_at
+        lag(d.start_ts) over w   as prev_start_ts,
+        lag(d.commit_sha) over w as prev_commit_sha
     from deployments d
     window w as (partition by d.service order by d.finished_at, d.deployment_id)
 )

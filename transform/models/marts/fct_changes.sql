@@ -9,9 +9,7 @@
 with
 
 changes as (
-    select c.* replace (i.service as service)
-    from stg_changes c
-    join int_changes i on i.change_id = c.change_id
+    select * from int_changes
 ),
 
 links as (
@@ -55,4 +53,3 @@ from changes c
 left join links l on l.change_id = c.change_id
 left join stg_services s on s.service = c.service
 left join first_production f on f.service = c.service
-order by l.deployed_at

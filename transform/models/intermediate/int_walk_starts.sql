@@ -1,0 +1,35 @@
+-- Where the commit-graph walk starts and stops for each commit_graph
+-- deployment: its commit, the previous successful production deployment's
+-- commit (stop), and the time bound (that commit's time, else the previous
+-- deployment's start), with integer ids for the walk. When several sources
+-- send the stop commit with different times, the earliest bound is kept:
+-- the walk is monotone in the bound, so it reaches what walks from every
+-- copy's bound would reach together; a copy without a time falls back to
+-- the previous deployment's start.
+with
+
+deployments as (
+    select deployment_id, commit_sha, prev_commit_sha, prev_start_ts
+    from int_prod_deployments
+    where link_rule = 'commit_graph'
+      and commit_sha is distinct from prev_commit_sha
+),
+
+commits as (
+    select commit_id, sha, earliest_committed_at, has_untimed_copy from int_commits
+)
+
+select
+    row_number() over ()::integer as walk_id,
+    d.deployment_id,
+    c.commit_id,
+    s.commit_id                   as stop_id,
+    case
+        when s.commit_id is null then d.prev_start_ts
+        when s.has_untimed_copy and d.prev_start_ts is null then null
+        when s.has_untimed_copy then least(s.earliest_committed_at, d.prev_start_ts)
+        else s.earliest_committed_at
+    end                           as bound
+from deployments d
+join commits c on c.sha = d.commit_sha
+left join commits s on s.sha = d.prev_commit_sha
