@@ -277,30 +277,19 @@ func (t Test) query(model string) (string, error) {
 		l := strings.Join(list, ", ")
 		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s GROUP BY ALL HAVING count(*) > 1", l, q(model)), nil
 	case "not_null":
-		cs, err := cols(t.Args)
+		cond, err := t.rowCondition()
 		if err != nil {
-			return "", fmt.Errorf("not_null: %w", err)
+			return "", err
 		}
-		conds := make([]string, len(cs))
-		for i, c := range cs {
-			conds[i] = q(c) + " IS NULL"
-		}
-		return fmt.Sprintf("SELECT * FROM %s WHERE %s", q(model), strings.Join(conds, " OR ")), nil
+		return fmt.Sprintf("SELECT * FROM %s WHERE %s", q(model), cond), nil
 	case "accepted_values":
-		col, vals, ok := strings.Cut(t.Args, ":")
-		if !ok {
-			return "", fmt.Errorf("accepted_values: want (column: value, value …)")
+		cond, err := t.rowCondition()
+		if err != nil {
+			return "", err
 		}
-		cs, err := cols(col)
-		if err != nil || len(cs) != 1 {
-			return "", fmt.Errorf("accepted_values: one column expected")
-		}
-		var lits []string
-		for _, v := range strings.Split(vals, ",") {
-			lits = append(lits, warehouse.QuoteString(strings.TrimSpace(v)))
-		}
-		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s WHERE %s IS NOT NULL AND %s NOT IN (%s) GROUP BY ALL",
-			q(cs[0]), q(model), q(cs[0]), q(cs[0]), strings.Join(lits, ", ")), nil
+		col, _, _ := strings.Cut(t.Args, ":")
+		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s WHERE %s GROUP BY ALL",
+			q(strings.TrimSpace(col)), q(model), cond), nil
 	case "relationships":
 		col, target, ok := strings.Cut(t.Args, "->")
 		if !ok {
@@ -315,6 +304,40 @@ func (t Test) query(model string) (string, error) {
 			q(cs[0]), q(model), q(tm), q(tc), q(cs[0]), q(cs[0])), nil
 	}
 	return "", fmt.Errorf("unknown test kind %q (unique, not_null, accepted_values, relationships)", t.Kind)
+}
+
+// rowCondition returns the condition that marks a row breaking a row-wise
+// test (not_null, accepted_values), the same condition its query uses, or ""
+// for tests that compare rows (unique, relationships).
+func (t Test) rowCondition() (string, error) {
+	q := warehouse.QuoteIdent
+	switch t.Kind {
+	case "not_null":
+		cs, err := cols(t.Args)
+		if err != nil {
+			return "", fmt.Errorf("not_null: %w", err)
+		}
+		conds := make([]string, len(cs))
+		for i, c := range cs {
+			conds[i] = q(c) + " IS NULL"
+		}
+		return strings.Join(conds, " OR "), nil
+	case "accepted_values":
+		col, vals, ok := strings.Cut(t.Args, ":")
+		if !ok {
+			return "", fmt.Errorf("accepted_values: want (column: value, value …)")
+		}
+		cs, err := cols(col)
+		if err != nil || len(cs) != 1 {
+			return "", fmt.Errorf("accepted_values: one column expected")
+		}
+		var lits []string
+		for _, v := range strings.Split(vals, ",") {
+			lits = append(lits, warehouse.QuoteString(strings.TrimSpace(v)))
+		}
+		return fmt.Sprintf("%s IS NOT NULL AND %s NOT IN (%s)", q(cs[0]), q(cs[0]), strings.Join(lits, ", ")), nil
+	}
+	return "", nil
 }
 
 // Run calls each mapper, then rebuilds every model and runs the declared
@@ -449,6 +472,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // RunTests runs the declared tests of models against db and returns the
@@ -462,8 +486,17 @@ func runTests(ctx context.Context, q querier, models []Model) ([]TestFailure, in
 	var failures []TestFailure
 	n := 0
 	for _, m := range models {
-		for _, t := range m.Tests {
+		// The tests of one model that a scan can decide run together in a
+		// single query first; see screenTests.
+		passed, err := screenTests(ctx, q, m)
+		if err != nil {
+			return nil, n, err
+		}
+		for i, t := range m.Tests {
 			n++
+			if passed[i] {
+				continue
+			}
 			sqlText, err := t.query(m.Name)
 			if err != nil {
 				return nil, n, err
@@ -482,6 +515,67 @@ func runTests(ctx context.Context, q querier, models []Model) ([]TestFailure, in
 		}
 	}
 	return failures, n, nil
+}
+
+// screenTests checks the tests of m that one scan of the model can decide
+// (not_null, accepted_values, unique) in a single query and reports which
+// of them surely pass; only a test not marked passed runs its own query for
+// the count and examples it reports. A row-wise test passes when no row
+// meets its condition; a unique test passes when its columns' hashes are
+// all distinct (equal values, NULLs included, hash equally, so distinct
+// hashes mean distinct values; a hash collision only costs the exact query).
+// Relationships tests are never marked passed here.
+func screenTests(ctx context.Context, q querier, m Model) ([]bool, error) {
+	passed := make([]bool, len(m.Tests))
+	var idx []int
+	var exprs []string
+	for i, t := range m.Tests {
+		expr, err := t.screen()
+		if err != nil {
+			return nil, fmt.Errorf("transform: test %s %s(%s): %w", m.Name, t.Kind, t.Args, err)
+		}
+		if expr == "" {
+			continue
+		}
+		idx = append(idx, i)
+		exprs = append(exprs, expr)
+	}
+	if len(idx) == 0 {
+		return passed, nil
+	}
+	vals := make([]int64, len(idx))
+	ptrs := make([]any, len(idx))
+	for i := range vals {
+		ptrs[i] = &vals[i]
+	}
+	if err := q.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(exprs, ", "), warehouse.QuoteIdent(m.Name))).Scan(ptrs...); err != nil {
+		return nil, fmt.Errorf("transform: tests of %s: %w", m.Name, err)
+	}
+	for j, i := range idx {
+		passed[i] = vals[j] == 0
+	}
+	return passed, nil
+}
+
+// screen returns an aggregate that is 0 when the test surely passes, or ""
+// for tests that need their own query (relationships).
+func (t Test) screen() (string, error) {
+	if t.Kind == "unique" {
+		cs, err := cols(t.Args)
+		if err != nil {
+			return "", fmt.Errorf("unique: %w", err)
+		}
+		list := make([]string, len(cs))
+		for i, c := range cs {
+			list[i] = warehouse.QuoteIdent(c)
+		}
+		return fmt.Sprintf("count(*) - count(DISTINCT hash(%s))", strings.Join(list, ", ")), nil
+	}
+	cond, err := t.rowCondition()
+	if err != nil || cond == "" {
+		return "", err
+	}
+	return fmt.Sprintf("count(*) FILTER (WHERE %s)", cond), nil
 }
 
 func collect(rows *sql.Rows, model string, t Test) (*TestFailure, error) {

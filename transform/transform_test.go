@@ -130,7 +130,8 @@ func TestDeclaredTestsReportRowsAndRollBack(t *testing.T) {
 
 	bad := []Layer{layer("marts", map[string]string{
 		"fct_p.sql": "-- test: unique(id)\nselect * from (values (1), (1), (3)) t(id)",
-		"fct_c.sql": "-- test: relationships(p -> fct_p.id)\n-- test: accepted_values(k: a, b)\n-- test: not_null(k)\nselect * from (values (1, 'a'), (2, 'z'), (3, null)) t(p, k)",
+		"fct_c.sql": "-- test: relationships(p -> fct_p.id)\n-- test: accepted_values(k: a, b)\n-- test: not_null(k)\n-- test: not_null(p)\nselect * from (values (1, 'a'), (2, 'z'), (3, null)) t(p, k)",
+		"fct_q.sql": "-- test: unique(a, b)\n-- test: unique(a, c)\nselect * from (values (1, null::varchar, 'x'), (1, null, 'y'), (2, null, 'x')) t(a, b, c)",
 	})}
 	ms, err = Load(bad)
 	if err != nil {
@@ -149,8 +150,14 @@ func TestDeclaredTestsReportRowsAndRollBack(t *testing.T) {
 		}
 	}
 	// fct_p: id 1 twice. fct_c: p=2 has no parent (2 is gone); 'z' is not
-	// accepted; one k is NULL.
-	want := map[string]int64{"fct_p unique": 1, "fct_c relationships": 1, "fct_c accepted_values": 1, "fct_c not_null": 1}
+	// accepted; one k is NULL; no p is NULL, so not_null(p) passes although
+	// it is counted in the same scan as the failing row-wise tests. fct_q:
+	// (a, b) = (1, NULL) twice is one duplicate group (NULLs compare equal
+	// when grouping); (a, c) = (1,x), (1,y), (2,x) are all distinct.
+	if len(te.Failures) != 5 {
+		t.Errorf("%d failures, want 5: %v", len(te.Failures), te.Failures)
+	}
+	want := map[string]int64{"fct_p unique": 1, "fct_c relationships": 1, "fct_c accepted_values": 1, "fct_c not_null": 1, "fct_q unique": 1}
 	for k, n := range want {
 		if got[k] != n {
 			t.Errorf("%s failing rows = %d, want %d (all: %v)", k, got[k], n, got)
