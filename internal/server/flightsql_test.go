@@ -72,6 +72,11 @@ func TestFlightSQLRefusesWrites(t *testing.T) {
 	if n := h.count(`SELECT count(*) FROM teams`); n != 0 {
 		t.Errorf("teams has %d rows after refused writes", n)
 	}
+	// 4 statements refused on Execute and 4 on Prepare; ExecuteUpdate is
+	// refused too: 12 refusals in all, no query answered yet.
+	if m := h.get("/metrics"); !strings.Contains(m, `shiplog_flightsql_queries_total{status="refused"} 12`) {
+		t.Errorf("/metrics does not count the refused statements:\n%s", grepLines(m, "flightsql"))
+	}
 	// Prepared read-only statements work (JDBC and ADBC drivers use them).
 	st, err := cl.Prepare(ctx, "SELECT 40 + 2 AS answer")
 	if err != nil {
@@ -126,4 +131,14 @@ func TestFlightSQLToken(t *testing.T) {
 	if _, err := cl.Execute(authed, "SELECT 1"); err != nil {
 		t.Errorf("query after basic handshake: %v", err)
 	}
+}
+
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

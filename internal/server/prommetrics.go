@@ -42,7 +42,7 @@ func newPromMetrics() *promMetrics {
 			Name: "shiplog_webhook_records_total", Help: "Records stored from push and webhook requests.",
 		}, []string{"endpoint"}),
 		flightQuerys: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "shiplog_flightsql_queries_total", Help: "Flight SQL queries by outcome.",
+			Name: "shiplog_flightsql_queries_total", Help: "Flight SQL queries by outcome: ok, or refused (not read-only, or failed).",
 		}, []string{"status"}),
 	}
 	m.reg.MustRegister(m.jobRuns, m.jobDuration, m.jobRows, m.jobLastOK, m.webhookReqs, m.webhookRecs, m.flightQuerys)

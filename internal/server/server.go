@@ -235,6 +235,13 @@ func (s *Server) listen() error {
 			fln.Close()
 			return err
 		}
+		f.onQuery = func(ok bool) {
+			status := "ok"
+			if !ok {
+				status = "refused"
+			}
+			s.metrics.flightQuerys.WithLabelValues(status).Inc()
+		}
 		s.flight = f
 	}
 	return nil

@@ -11,10 +11,6 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 )
 
-// ArrowAvailable reports whether this build can stream query results as
-// Arrow record batches (the duckdb_arrow build tag).
-const ArrowAvailable = true
-
 // QueryArrow runs a read-only query on its own connection and returns its
 // result as an Arrow record reader. The caller must call release once done
 // with the reader, which returns the connection to the pool.

@@ -51,15 +51,6 @@ func loadMigrations(fsys fs.FS) ([]Migration, error) {
 	return out, nil
 }
 
-// LatestVersion is the schema version this build of shiplog writes.
-func LatestVersion() int {
-	ms, err := Migrations()
-	if err != nil || len(ms) == 0 {
-		return 0
-	}
-	return ms[len(ms)-1].Version
-}
-
 // SchemaVersion returns the version recorded in the file (0 for a new file).
 func (db *DB) SchemaVersion(ctx context.Context) (int, error) {
 	var exists bool

@@ -8,6 +8,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -197,7 +198,7 @@ func headline(t *output.Table) *output.Table {
 // it records what the gate said, and one NO-GO that a release manager
 // overrode with a reason. Together with the deployments that followed, they
 // give the gate-override control something to find.
-func recordGates(ctx context.Context, db *warehouse.DB, cfg *config.Config, errOut interface{ Write([]byte) (int, error) }) error {
+func recordGates(ctx context.Context, db *warehouse.DB, cfg *config.Config, errOut io.Writer) error {
 	rows, err := db.QueryContext(ctx, `
 		SELECT service, version, finished_at FROM (
 			SELECT service, version, finished_at,
