@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"fmt"
+	"net"
+	"time"
+)
 
 // Serve configures `shiplog serve`.
 type Serve struct {
@@ -27,4 +31,20 @@ func defaultServe() Serve {
 	}
 }
 
-func (s *Serve) validate() error { return nil }
+func (s *Serve) validate() error {
+	if _, _, err := net.SplitHostPort(s.Listen); err != nil || s.Listen == "" {
+		return fmt.Errorf("serve.listen: %q is not a host:port address (for example 127.0.0.1:8787)", s.Listen)
+	}
+	if s.FlightSQL != "" {
+		if _, _, err := net.SplitHostPort(s.FlightSQL); err != nil {
+			return fmt.Errorf("serve.flight_sql: %q is not a host:port address (for example 127.0.0.1:8815; empty turns it off)", s.FlightSQL)
+		}
+	}
+	if s.MaxBodyBytes <= 0 {
+		return fmt.Errorf("serve.max_body_bytes: must be positive, not %d", s.MaxBodyBytes)
+	}
+	if s.Jitter < 0 {
+		return fmt.Errorf("serve.jitter: must not be negative")
+	}
+	return nil
+}
