@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -199,17 +200,43 @@ func vmHWM() string {
 	return "?"
 }
 
+// cpuTime returns the CPU time (user + system) the process has used so far;
+// on a shared machine it moves far less with other work than wall time does.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpuWriter appends to each progress line the CPU time used since the
+// previous line.
+type cpuWriter struct {
+	w    *os.File
+	last time.Duration
+}
+
+func (c *cpuWriter) Write(p []byte) (int, error) {
+	now := cpuTime()
+	line := strings.TrimRight(string(p), "\n")
+	_, err := fmt.Fprintf(c.w, "%s  cpu %s\n", line, (now - c.last).Round(time.Millisecond))
+	c.last = now
+	return len(p), err
+}
+
 func BenchmarkTransform(b *testing.B) {
 	db := benchWarehouse(b)
 	if os.Getenv("SHIPLOG_BENCH_GENERATE_ONLY") != "" {
 		return
 	}
 	ctx := context.Background()
-	progress := os.Stderr
-	if os.Getenv("SHIPLOG_BENCH_PROGRESS") == "" {
-		progress = nil
+	var progress *cpuWriter
+	if os.Getenv("SHIPLOG_BENCH_PROGRESS") != "" {
+		progress = &cpuWriter{w: os.Stderr, last: cpuTime()}
 	}
 	b.Logf("peak RSS before transform: %s", vmHWM())
+	cpu0 := cpuTime()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		opts := transform.Options{}
@@ -221,7 +248,8 @@ func BenchmarkTransform(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.Logf("peak RSS after transform: %s", vmHWM())
+	b.Logf("peak RSS after transform: %s; CPU time (user+system) per run: %s", vmHWM(),
+		((cpuTime()-cpu0)/time.Duration(b.N)).Round(time.Millisecond))
 
 	// One team, one quarter, once transformed.
 	f := metrics.Filter{Teams: []string{"team-1"}, From: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC),

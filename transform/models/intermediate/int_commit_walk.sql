@@ -4,8 +4,8 @@
 -- stops at the previous deployment's commit and at any commit older than it
 -- (commit time), so each deployment walks only its new commits; a
 -- deployment without a predecessor walks its whole ancestry. The walk runs
--- on integer ids (int_walk_starts, int_commit_parents); shas and
--- deployments are joined back once at the end.
+-- on integer ids (int_walk_starts, int_commit_parents) and returns commit
+-- ids; the linking joins them to changes by id.
 with recursive
 
 starts as (
@@ -23,12 +23,9 @@ walk(walk_id, commit_id, stop_id, bound) as (
 ),
 
 reached as (
-    select distinct s.deployment_id, w.commit_id
-    from walk w
-    join int_walk_starts s on s.walk_id = w.walk_id
+    select distinct walk_id, commit_id from walk
 )
 
-select r.deployment_id, d.service, d.finished_at, c.sha
+select s.deployment_id, s.service, s.finished_at, r.commit_id
 from reached r
-join int_prod_deployments d on d.deployment_id = r.deployment_id
-join int_commits c on c.commit_id = r.commit_id
+join int_walk_starts s on s.walk_id = r.walk_id

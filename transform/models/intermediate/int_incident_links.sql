@@ -35,14 +35,18 @@ shipped as (
     from deployments d
     semi join root_shas r on r.sha = d.commit_sha
     union all
-    select w.deployment_id, w.finished_at, w.sha
+    select w.deployment_id, w.finished_at, c.sha
     from int_commit_walk w
-    semi join root_shas r on r.sha = w.sha
+    join (
+        select c.commit_id, c.sha
+        from int_commits c
+        semi join root_shas r on r.sha = c.sha
+    ) c on c.commit_id = w.commit_id
     union all
     select l.deployment_id, l.deployed_at, s.sha
     from int_change_shas s
     semi join root_shas r on r.sha = s.sha
-    join int_change_links l on l.change_id = s.change_id
+    join fct_deployment_changes l on l.change_id = s.change_id
 ),
 
 by_root as (

@@ -1,6 +1,14 @@
 -- materialized: view
 -- Rule (b): changes of the deployment's service whose commits the commit
--- graph walk reached.
+-- graph walk reached (a change's shas are matched to commit ids once).
+with
+
+change_commits as (
+    select s.change_id, s.service, c.commit_id
+    from int_change_shas s
+    join int_commits c on c.sha = s.sha
+)
+
 select w.deployment_id, w.finished_at, s.change_id
 from int_commit_walk w
-join int_change_shas s on s.sha = w.sha and s.service = w.service
+join change_commits s on s.commit_id = w.commit_id and s.service = w.service

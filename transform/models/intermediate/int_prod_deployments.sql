@@ -2,7 +2,8 @@
 -- read) with their predecessor in the service's sequence (ordered by
 -- finish) and the linking rule that applies to each:
 -- an explicit change list → explicit; else a commit_sha known to the commit
--- graph → commit_graph; else → time.
+-- graph → commit_graph; else → time. commit_id and prev_commit_id are the
+-- commits' ids in int_commits (NULL when the graph does not know the sha).
 with
 
 settings as (
@@ -26,18 +27,15 @@ deployments as (
       and list_contains(s.production_environments, d.environment)
 ),
 
-graph as (
-    select distinct c.sha
-    from stg_commits c
-    semi join deployments d on d.commit_sha = c.sha
-),
-
 sequenced as (
     select
         d.*,
+        c.commit_id,
         lag(d.start_ts) over w   as prev_start_ts,
-        lag(d.commit_sha) over w as prev_commit_sha
+        lag(d.commit_sha) over w as prev_commit_sha,
+        lag(c.commit_id) over w  as prev_commit_id
     from deployments d
+    left join int_commits c on c.sha = d.commit_sha
     window w as (partition by d.service order by d.finished_at, d.deployment_id)
 )
 
@@ -45,8 +43,7 @@ select
     s.*,
     case
         when len(s.changes) > 0 then 'explicit'
-        when g.sha is not null then 'commit_graph'
+        when s.commit_id is not null then 'commit_graph'
         else 'time'
     end as link_rule
 from sequenced s
-left join graph g on g.sha = s.commit_sha

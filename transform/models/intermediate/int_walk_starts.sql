@@ -1,28 +1,27 @@
 -- Where the commit-graph walk starts and stops for each commit_graph
 -- deployment: its commit, the previous successful production deployment's
 -- commit (stop), and the time bound (that commit's time, else the previous
--- deployment's start), with integer ids for the walk. When several sources
--- send the stop commit with different times, the earliest bound is kept:
--- the walk is monotone in the bound, so it reaches what walks from every
--- copy's bound would reach together; a copy without a time falls back to
--- the previous deployment's start.
+-- deployment's start), by integer commit id. When several sources send the
+-- stop commit with different times, the earliest bound is kept: the walk is
+-- monotone in the bound, so it reaches what walks from every copy's bound
+-- would reach together; a copy without a time falls back to the previous
+-- deployment's start. The deployment's service and finish time ride along
+-- so that the walk's result needs no join on deployment ids.
 with
 
 deployments as (
-    select deployment_id, commit_sha, prev_commit_sha, prev_start_ts
+    select deployment_id, service, finished_at, commit_id, prev_commit_id, prev_start_ts
     from int_prod_deployments
     where link_rule = 'commit_graph'
       and commit_sha is distinct from prev_commit_sha
-),
-
-commits as (
-    select commit_id, sha, earliest_committed_at, has_untimed_copy from int_commits
 )
 
 select
     row_number() over ()::integer as walk_id,
     d.deployment_id,
-    c.commit_id,
+    d.service,
+    d.finished_at,
+    d.commit_id,
     s.commit_id                   as stop_id,
     case
         when s.commit_id is null then d.prev_start_ts
@@ -31,5 +30,4 @@ select
         else s.earliest_committed_at
     end                           as bound
 from deployments d
-join commits c on c.sha = d.commit_sha
-left join commits s on s.sha = d.prev_commit_sha
+left join int_commits s on s.commit_id = d.prev_commit_id

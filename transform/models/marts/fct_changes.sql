@@ -13,7 +13,7 @@ changes as (
 ),
 
 links as (
-    select * from int_change_links
+    select * from fct_deployment_changes
 ),
 
 first_production as (

@@ -28,7 +28,7 @@ flagged as (
 
 shipped as (
     select deployment_id, count(*) as changes_shipped
-    from int_change_links
+    from fct_deployment_changes
     group by deployment_id
 )
 

@@ -21,4 +21,9 @@ select
 from changes c
 -- one row per id: the first source by name wins (an anti join is cheaper
 -- than a window over millions of rows)
-anti join changes other on other.id = c.id and other.source < c.source
+anti join (
+    -- only rows of a source that sorts before another can shadow a row:
+    -- with one source this side is empty and the join costs nothing
+    select id, source from changes
+    where source < (select max(source) from changes)
+) other on other.id = c.id and other.source < c.source

@@ -22,4 +22,9 @@ select
     extra ->> 'branch'                  as branch,
     extra ->> 'title'                   as title
 from deployments d
-anti join deployments other on other.id = d.id and other.source < d.source
+anti join (
+    -- only rows of a source that sorts before another can shadow a row:
+    -- with one source this side is empty and the join costs nothing
+    select id, source from deployments
+    where source < (select max(source) from deployments)
+) other on other.id = d.id and other.source < d.source
