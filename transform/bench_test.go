@@ -249,7 +249,7 @@ func BenchmarkTransform(b *testing.B) {
 	}
 	b.StopTimer()
 	b.Logf("peak RSS after transform: %s; CPU time (user+system) per run: %s", vmHWM(),
-		((cpuTime()-cpu0)/time.Duration(b.N)).Round(time.Millisecond))
+		((cpuTime() - cpu0) / time.Duration(b.N)).Round(time.Millisecond))
 
 	// One team, one quarter, once transformed.
 	f := metrics.Filter{Teams: []string{"team-1"}, From: time.Date(2024, 4, 1, 0, 0, 0, 0, time.UTC),
