@@ -443,8 +443,14 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 				err = nil
 			}
 		}
-		stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, warehouse.QuoteIdent(m.Name), consts.Replace(m.SQL))
-		if _, err = tx.ExecContext(ctx, stmt); err != nil {
+		if native, ok := natives[m.Name]; ok && m.Materialized == "temp" {
+			// same transaction: the native model runs on conn, which tx holds
+			err = native(ctx, conn)
+		} else {
+			stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, warehouse.QuoteIdent(m.Name), consts.Replace(m.SQL))
+			_, err = tx.ExecContext(ctx, stmt)
+		}
+		if err != nil {
 			return fmt.Errorf("transform: model %s/%s: %w", m.Layer, m.Name, err)
 		}
 		if m.Materialized == "temp" {

@@ -1,0 +1,230 @@
+//go:build duckdb_arrow
+
+package transform
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math/rand/v2"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+// walkSQL is the int_commit_walk model's SQL, the definition the native walk
+// must match.
+func walkSQL(t *testing.T) string {
+	t.Helper()
+	ms, err := Load(Layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Name == "int_commit_walk" {
+			return m.SQL
+		}
+	}
+	t.Fatal("no int_commit_walk model")
+	return ""
+}
+
+type edge struct {
+	child, parent int
+	at            *int // parent's commit time, seconds; nil: unknown
+}
+
+type start struct {
+	walk, commit int
+	stop, bound  *int
+}
+
+func intp(v int) *int { return &v }
+
+func sqlInt(p *int) string {
+	if p == nil {
+		return "NULL"
+	}
+	return fmt.Sprint(*p)
+}
+
+func sqlTime(p *int) string {
+	if p == nil {
+		return "NULL"
+	}
+	return fmt.Sprintf("to_timestamp(%d)", *p)
+}
+
+// loadWalkInputs writes int_commit_parents and int_walk_starts as temporary
+// tables on conn.
+func loadWalkInputs(t *testing.T, ctx context.Context, conn *sql.Conn, edges []edge, starts []start) {
+	t.Helper()
+	stmts := []string{
+		`CREATE OR REPLACE TEMP TABLE int_commit_parents (commit_id INTEGER, parent_id INTEGER, parent_committed_at TIMESTAMPTZ)`,
+		`CREATE OR REPLACE TEMP TABLE int_walk_starts (walk_id INTEGER, deployment_id VARCHAR, service VARCHAR,
+			finished_at TIMESTAMPTZ, commit_id INTEGER, stop_id INTEGER, bound TIMESTAMPTZ)`,
+	}
+	for lo := 0; lo < len(edges); lo += 500 {
+		var vals []string
+		for _, e := range edges[lo:min(lo+500, len(edges))] {
+			vals = append(vals, fmt.Sprintf("(%d, %d, %s)", e.child, e.parent, sqlTime(e.at)))
+		}
+		stmts = append(stmts, "INSERT INTO int_commit_parents VALUES "+strings.Join(vals, ", "))
+	}
+	for lo := 0; lo < len(starts); lo += 500 {
+		var vals []string
+		for _, s := range starts[lo:min(lo+500, len(starts))] {
+			vals = append(vals, fmt.Sprintf("(%d, 'd-%d', 'svc', to_timestamp(%d), %d, %s, %s)",
+				s.walk, s.walk, s.walk, s.commit, sqlInt(s.stop), sqlTime(s.bound)))
+		}
+		stmts = append(stmts, "INSERT INTO int_walk_starts VALUES "+strings.Join(vals, ", "))
+	}
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%v\n%s", err, s)
+		}
+	}
+}
+
+// reached returns "deployment:commit" pairs of a walk table, sorted.
+func reached(t *testing.T, ctx context.Context, conn *sql.Conn, table string) []string {
+	t.Helper()
+	rows, err := conn.QueryContext(ctx, "SELECT deployment_id, commit_id FROM "+table+" ORDER BY deployment_id, commit_id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var d string
+		var c int
+		if err := rows.Scan(&d, &c); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, fmt.Sprintf("%s:%d", d, c))
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func walkConn(t *testing.T) (context.Context, *sql.Conn) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := warehouse.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return ctx, conn
+}
+
+// A small graph walked by hand:
+//
+//	1 ← 2 ← 3 ← 4 ← 5 (merge) → 6 → 2      times: 1:100 2:200 3:300 4:400 5:500 6:250
+//
+// Walk 1 from 5, stop 3, bound 300: 4 (400 ≥ 300); not 6 (250 < 300); not 3
+// (the stop) → {5, 4}. Walk 2 from 5, no stop, no bound: everything
+// → {1..6}. Walk 3 from 5, stop 2, no bound: 4, 6, 3; 2 is the stop →
+// {3, 4, 5, 6}. Walk 4 from 3, no stop, bound 150: 2 (200 ≥ 150), not 1
+// → {2, 3}. Walk 5 from 1 (no parents) → {1}.
+func TestCommitWalkByHand(t *testing.T) {
+	edges := []edge{
+		{2, 1, intp(100)}, {3, 2, intp(200)}, {4, 3, intp(300)},
+		{5, 4, intp(400)}, {5, 6, intp(250)}, {6, 2, intp(200)},
+	}
+	starts := []start{
+		{1, 5, intp(3), intp(300)},
+		{2, 5, nil, nil},
+		{3, 5, intp(2), nil},
+		{4, 3, nil, intp(150)},
+		{5, 1, nil, nil},
+	}
+	want := "d-1:4 d-1:5 d-2:1 d-2:2 d-2:3 d-2:4 d-2:5 d-2:6 d-3:3 d-3:4 d-3:5 d-3:6 d-4:2 d-4:3 d-5:1"
+	ctx, conn := walkConn(t)
+	loadWalkInputs(t, ctx, conn, edges, starts)
+	if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE sql_walk AS\n"+walkSQL(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(reached(t, ctx, conn, "sql_walk"), " "); got != want {
+		t.Errorf("SQL walk:\n got %s\nwant %s", got, want)
+	}
+	if err := commitWalk(ctx, conn); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(reached(t, ctx, conn, "int_commit_walk"), " "); got != want {
+		t.Errorf("native walk:\n got %s\nwant %s", got, want)
+	}
+}
+
+// Random graphs (mostly linear history with merges, some edges to newer
+// commits that make cycles, unknown times, duplicate edges) and random
+// walks: the native walk reaches exactly what the recursive SQL reaches.
+func TestCommitWalkMatchesSQL(t *testing.T) {
+	for seed := uint64(1); seed <= 12; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(seed, 7))
+			n := 50 + rng.IntN(400)
+			at := make([]*int, n+1)
+			for i := 1; i <= n; i++ {
+				if rng.IntN(20) > 0 {
+					at[i] = intp(i*100 + rng.IntN(300) - 150)
+				}
+			}
+			var edges []edge
+			for i := 2; i <= n; i++ {
+				p := i - 1
+				if rng.IntN(8) == 0 {
+					p = 1 + rng.IntN(i-1)
+				}
+				edges = append(edges, edge{i, p, at[p]})
+				if rng.IntN(5) == 0 { // merge
+					q := 1 + rng.IntN(i-1)
+					edges = append(edges, edge{i, q, at[q]})
+				}
+				if rng.IntN(40) == 0 { // a parent newer than its child: a cycle
+					q := 1 + rng.IntN(n)
+					edges = append(edges, edge{i, q, at[q]})
+				}
+				if rng.IntN(50) == 0 { // the same edge twice
+					edges = append(edges, edges[len(edges)-1])
+				}
+			}
+			var starts []start
+			for w := 1; w <= 30+rng.IntN(60); w++ {
+				s := start{walk: w, commit: 1 + rng.IntN(n)}
+				if rng.IntN(3) > 0 {
+					s.stop = intp(1 + rng.IntN(n))
+				}
+				if rng.IntN(3) > 0 {
+					s.bound = intp(rng.IntN(n * 100))
+				}
+				starts = append(starts, s)
+			}
+			ctx, conn := walkConn(t)
+			loadWalkInputs(t, ctx, conn, edges, starts)
+			if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE sql_walk AS\n"+walkSQL(t)); err != nil {
+				t.Fatal(err)
+			}
+			if err := commitWalk(ctx, conn); err != nil {
+				t.Fatal(err)
+			}
+			want, got := reached(t, ctx, conn, "sql_walk"), reached(t, ctx, conn, "int_commit_walk")
+			if len(want) <= len(starts) {
+				t.Fatalf("the SQL walk reached only %d pairs for %d walks: the graph is too thin to test anything", len(want), len(starts))
+			}
+			if strings.Join(got, " ") != strings.Join(want, " ") {
+				t.Errorf("native walk differs from SQL: %d pairs against %d", len(got), len(want))
+			}
+		})
+	}
+}
