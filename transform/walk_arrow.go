@@ -49,7 +49,7 @@ func commitWalk(ctx context.Context, conn *sql.Conn) error {
 		}
 		defer release()
 		if err := a.Exec(ctx, `CREATE OR REPLACE TABLE main.int_commit_walk AS
-			SELECT s.deployment_id, s.service, s.finished_at, r.commit_id
+			SELECT s.deployment_id, s.dep_idx, s.service, s.finished_at, r.commit_id
 			FROM `+view+` r
 			JOIN int_walk_starts s ON s.walk_id = r.walk_id`); err != nil {
 			return fmt.Errorf("int_commit_walk: %w", err)

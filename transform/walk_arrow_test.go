@@ -63,7 +63,7 @@ func loadWalkInputs(t *testing.T, ctx context.Context, conn *sql.Conn, edges []e
 	t.Helper()
 	stmts := []string{
 		`CREATE OR REPLACE TEMP TABLE int_commit_parents (commit_id INTEGER, parent_id INTEGER, parent_committed_at TIMESTAMPTZ)`,
-		`CREATE OR REPLACE TEMP TABLE int_walk_starts (walk_id INTEGER, deployment_id VARCHAR, service VARCHAR,
+		`CREATE OR REPLACE TEMP TABLE int_walk_starts (walk_id INTEGER, deployment_id VARCHAR, dep_idx INTEGER, service VARCHAR,
 			finished_at TIMESTAMPTZ, commit_id INTEGER, stop_id INTEGER, bound TIMESTAMPTZ)`,
 	}
 	for lo := 0; lo < len(edges); lo += 500 {
@@ -76,8 +76,8 @@ func loadWalkInputs(t *testing.T, ctx context.Context, conn *sql.Conn, edges []e
 	for lo := 0; lo < len(starts); lo += 500 {
 		var vals []string
 		for _, s := range starts[lo:min(lo+500, len(starts))] {
-			vals = append(vals, fmt.Sprintf("(%d, 'd-%d', 'svc', to_timestamp(%d), %d, %s, %s)",
-				s.walk, s.walk, s.walk, s.commit, sqlInt(s.stop), sqlTime(s.bound)))
+			vals = append(vals, fmt.Sprintf("(%d, 'd-%d', %d, 'svc', to_timestamp(%d), %d, %s, %s)",
+				s.walk, s.walk, s.walk, s.walk, s.commit, sqlInt(s.stop), sqlTime(s.bound)))
 		}
 		stmts = append(stmts, "INSERT INTO int_walk_starts VALUES "+strings.Join(vals, ", "))
 	}

@@ -26,6 +26,6 @@ reached as (
     select distinct walk_id, commit_id from walk
 )
 
-select s.deployment_id, s.service, s.finished_at, r.commit_id
+select s.deployment_id, s.dep_idx, s.service, s.finished_at, r.commit_id
 from reached r
 join int_walk_starts s on s.walk_id = r.walk_id

@@ -4,19 +4,19 @@
 with
 
 refs as (
-    select deployment_id, finished_at, unnest(changes) as ref
+    select dep_idx, finished_at, unnest(changes) as ref
     from int_prod_deployments
     where link_rule = 'explicit'
 ),
 
 by_id as (
-    select r.deployment_id, r.finished_at, c.change_id
+    select r.dep_idx, r.finished_at, c.change_id
     from refs r
     join int_changes c on c.change_id = r.ref
 ),
 
 by_sha as (
-    select r.deployment_id, r.finished_at, s.change_id
+    select r.dep_idx, r.finished_at, s.change_id
     from refs r
     join int_change_shas s on s.sha = r.ref
 )

@@ -9,6 +9,6 @@ change_commits as (
     join int_commits c on c.sha = s.sha
 )
 
-select w.deployment_id, w.finished_at, s.change_id
+select w.dep_idx, w.finished_at, s.change_id
 from int_commit_walk w
 join change_commits s on s.commit_id = w.commit_id and s.service = w.service

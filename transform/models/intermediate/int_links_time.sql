@@ -14,11 +14,11 @@ changes as (
 ),
 
 deployments as (
-    select deployment_id, service, start_ts, finished_at, link_rule
+    select dep_idx, service, start_ts, finished_at, link_rule
     from int_prod_deployments
 )
 
-select d.deployment_id, d.finished_at, c.change_id
+select d.dep_idx, d.finished_at, c.change_id
 from changes c
 asof join deployments d on c.service = d.service and c.merged_ts < d.start_ts
 where c.merged_ts is not null

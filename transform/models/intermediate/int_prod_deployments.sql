@@ -3,7 +3,8 @@
 -- finish) and the linking rule that applies to each:
 -- an explicit change list → explicit; else a commit_sha known to the commit
 -- graph → commit_graph; else → time. commit_id and prev_commit_id are the
--- commits' ids in int_commits (NULL when the graph does not know the sha).
+-- commits' ids in int_commits (NULL when the graph does not know the sha);
+-- dep_idx numbers the rows, so that linking carries an integer, not the id.
 with
 
 settings as (
@@ -41,6 +42,7 @@ sequenced as (
 
 select
     s.*,
+    row_number() over ()::integer as dep_idx,
     case
         when len(s.changes) > 0 then 'explicit'
         when s.commit_id is not null then 'commit_graph'

@@ -5,12 +5,12 @@
 -- stop commit with different times, the earliest bound is kept: the walk is
 -- monotone in the bound, so it reaches what walks from every copy's bound
 -- would reach together; a copy without a time falls back to the previous
--- deployment's start. The deployment's service and finish time ride along
--- so that the walk's result needs no join on deployment ids.
+-- deployment's start. The deployment's number (dep_idx), service and finish
+-- time ride along so that the walk's result needs no join on deployment ids.
 with
 
 deployments as (
-    select deployment_id, service, finished_at, commit_id, prev_commit_id, prev_start_ts
+    select deployment_id, dep_idx, service, finished_at, commit_id, prev_commit_id, prev_start_ts
     from int_prod_deployments
     where link_rule = 'commit_graph'
       and commit_sha is distinct from prev_commit_sha
@@ -19,6 +19,7 @@ deployments as (
 select
     row_number() over ()::integer as walk_id,
     d.deployment_id,
+    d.dep_idx,
     d.service,
     d.finished_at,
     d.commit_id,

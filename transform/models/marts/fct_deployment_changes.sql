@@ -8,20 +8,28 @@
 with
 
 links as (
-    select deployment_id, finished_at, change_id, 'explicit' as link_rule, 1 as rule_rank from int_links_explicit
+    select dep_idx, change_id, 1 as rule_rank, epoch_us(finished_at) * 4 + 1 as rank_key from int_links_explicit
     union all
-    select deployment_id, finished_at, change_id, 'commit_graph', 2 from int_links_graph
+    select dep_idx, change_id, 2, epoch_us(finished_at) * 4 + 2 from int_links_graph
     union all
-    select deployment_id, finished_at, change_id, 'time', 3 from int_links_time
+    select dep_idx, change_id, 3, epoch_us(finished_at) * 4 + 3 from int_links_time
 ),
 
+-- fixed-size aggregate states over integers: far cheaper on millions of
+-- groups than carrying the deployment's id and rule as strings
 firsts as (
     select
         change_id,
-        arg_min(struct_pack(deployment_id, link_rule, finished_at), epoch_us(finished_at) * 4 + rule_rank) as first
+        arg_min(dep_idx, rank_key)       as dep_idx,
+        arg_min(rule_rank, rank_key)     as rule_rank
     from links
     group by change_id
 )
 
-select first.deployment_id, change_id, first.link_rule, first.finished_at as deployed_at
-from firsts
+select
+    d.deployment_id,
+    f.change_id,
+    case f.rule_rank when 1 then 'explicit' when 2 then 'commit_graph' else 'time' end as link_rule,
+    d.finished_at as deployed_at
+from firsts f
+join int_prod_deployments d on d.dep_idx = f.dep_idx
