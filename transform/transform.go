@@ -15,14 +15,12 @@
 //	-- test: relationships(deployment_id -> fct_deployments.deployment_id)
 //
 // Materialization defaults by layer: staging models are views (rename and
-// cast, read once), intermediate models are temporary: tables that live for
-// the run only (nothing downstream of the marts reads them), marts are
-// tables. A temporary model is an ordinary table created inside the run's
-// transaction and dropped before it commits, so no other connection ever
-// sees it. It is not a DuckDB TEMP table on purpose: those stay in memory
-// until the transaction ends, even once dropped, and a run's intermediate
-// tables together outgrow a modest memory limit; an ordinary table's data
-// goes to the warehouse file as it is written and can leave memory.
+// cast, read once), intermediate models are temporary tables that live for
+// the run only (nothing downstream of the marts reads them, and they are not
+// written to disk), marts are tables. DuckDB keeps a temporary table's
+// memory until the transaction ends, even once it is dropped, so the
+// intermediate models are kept narrow (integer ids) and the wide or merely
+// derived ones (int_changes, int_change_shas) are views.
 //
 // Configuration reaches the SQL through the one-row table `cfg`, written from
 // config.Metrics before the models run; no model hard-codes a setting. Where
@@ -410,7 +408,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		return err
 	}
 	// A temporary model is dropped as soon as the last model reading it is
-	// built, so that nothing later keeps its pages.
+	// built, which keeps memory for the big joins that follow.
 	lastUse := map[string]int{}
 	for i, m := range models {
 		for _, d := range m.Deps {
@@ -434,7 +432,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	temps := map[string]bool{}
 	for i, m := range models {
 		start := time.Now()
-		kind := map[string]string{"view": "VIEW", "temp": "TABLE", "table": "TABLE"}[m.Materialized]
+		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE"}[m.Materialized]
 		// A name is one thing at a time: drop what an earlier run or an
 		// older materialization left in the main schema.
 		for _, k := range []string{"VIEW", "TABLE"} {
@@ -463,7 +461,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		}
 		for _, d := range m.Deps {
 			if temps[d] && lastUse[d] == i {
-				if _, err = tx.ExecContext(ctx, "DROP TABLE main."+warehouse.QuoteIdent(d)); err != nil {
+				if _, err = tx.ExecContext(ctx, "DROP TABLE temp."+warehouse.QuoteIdent(d)); err != nil {
 					return fmt.Errorf("transform: drop %s: %w", d, err)
 				}
 				delete(temps, d)
@@ -480,13 +478,6 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	if len(failures) > 0 {
 		err = &TestError{Failures: failures}
 		return err
-	}
-	for _, m := range models { // temporary models read by tests
-		if temps[m.Name] {
-			if _, err = tx.ExecContext(ctx, "DROP TABLE main."+warehouse.QuoteIdent(m.Name)); err != nil {
-				return fmt.Errorf("transform: drop %s: %w", m.Name, err)
-			}
-		}
 	}
 	if err = tx.Commit(); err != nil {
 		return fmt.Errorf("transform: commit: %w", err)

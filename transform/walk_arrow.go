@@ -48,10 +48,8 @@ func commitWalk(ctx context.Context, conn *sql.Conn) error {
 			return fmt.Errorf("int_commit_walk: %w", err)
 		}
 		defer release()
-		if err := a.Exec(ctx, `CREATE OR REPLACE TABLE main.int_commit_walk AS
-			SELECT s.deployment_id, s.dep_idx, s.service, s.finished_at, r.commit_id
-			FROM `+view+` r
-			JOIN int_walk_starts s ON s.walk_id = r.walk_id`); err != nil {
+		if err := a.Exec(ctx, `CREATE OR REPLACE TEMP TABLE int_commit_walk AS
+			SELECT walk_id AS dep_idx, commit_id FROM `+view); err != nil {
 			return fmt.Errorf("int_commit_walk: %w", err)
 		}
 		return a.Exec(ctx, "DROP VIEW IF EXISTS "+view)

@@ -91,7 +91,7 @@ func loadWalkInputs(t *testing.T, ctx context.Context, conn *sql.Conn, edges []e
 // reached returns "deployment:commit" pairs of a walk table, sorted.
 func reached(t *testing.T, ctx context.Context, conn *sql.Conn, table string) []string {
 	t.Helper()
-	rows, err := conn.QueryContext(ctx, "SELECT deployment_id, commit_id FROM "+table+" ORDER BY deployment_id, commit_id")
+	rows, err := conn.QueryContext(ctx, "SELECT 'd-' || dep_idx, commit_id FROM "+table+" ORDER BY ALL")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,8 +4,8 @@
 -- stops at the previous deployment's commit and at any commit older than it
 -- (commit time), so each deployment walks only its new commits; a
 -- deployment without a predecessor walks its whole ancestry. The walk runs
--- on integer ids (int_walk_starts, int_commit_parents) and returns commit
--- ids; the linking joins them to changes by id.
+-- on integer ids (int_walk_starts, int_commit_parents) and returns
+-- (dep_idx, commit id) pairs; the linking joins them to changes by id.
 with recursive
 
 starts as (
@@ -26,6 +26,5 @@ reached as (
     select distinct walk_id, commit_id from walk
 )
 
-select s.deployment_id, s.dep_idx, s.service, s.finished_at, r.commit_id
-from reached r
-join int_walk_starts s on s.walk_id = r.walk_id
+select walk_id as dep_idx, commit_id
+from reached

@@ -35,13 +35,14 @@ shipped as (
     from deployments d
     semi join root_shas r on r.sha = d.commit_sha
     union all
-    select w.deployment_id, w.finished_at, c.sha
+    select d.deployment_id, d.finished_at, c.sha
     from int_commit_walk w
     join (
         select c.commit_id, c.sha
         from int_commits c
         semi join root_shas r on r.sha = c.sha
     ) c on c.commit_id = w.commit_id
+    join int_prod_deployments d on d.dep_idx = w.dep_idx
     union all
     select l.deployment_id, l.deployed_at, s.sha
     from int_change_shas s

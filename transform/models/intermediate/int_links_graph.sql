@@ -7,8 +7,14 @@ change_commits as (
     select s.change_id, s.service, c.commit_id
     from int_change_shas s
     join int_commits c on c.sha = s.sha
+),
+
+walked as (
+    select w.dep_idx, d.service, d.finished_at, w.commit_id
+    from int_commit_walk w
+    join int_prod_deployments d on d.dep_idx = w.dep_idx
 )
 
 select w.dep_idx, w.finished_at, s.change_id
-from int_commit_walk w
+from walked w
 join change_commits s on s.commit_id = w.commit_id and s.service = w.service

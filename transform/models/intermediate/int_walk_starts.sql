@@ -5,23 +5,18 @@
 -- stop commit with different times, the earliest bound is kept: the walk is
 -- monotone in the bound, so it reaches what walks from every copy's bound
 -- would reach together; a copy without a time falls back to the previous
--- deployment's start. The deployment's number (dep_idx), service and finish
--- time ride along so that the walk's result needs no join on deployment ids.
+-- deployment's start. A walk is numbered by its deployment's dep_idx.
 with
 
 deployments as (
-    select deployment_id, dep_idx, service, finished_at, commit_id, prev_commit_id, prev_start_ts
+    select dep_idx, commit_id, prev_commit_id, prev_start_ts
     from int_prod_deployments
     where link_rule = 'commit_graph'
       and commit_sha is distinct from prev_commit_sha
 )
 
 select
-    row_number() over ()::integer as walk_id,
-    d.deployment_id,
-    d.dep_idx,
-    d.service,
-    d.finished_at,
+    d.dep_idx                     as walk_id,
     d.commit_id,
     s.commit_id                   as stop_id,
     case
