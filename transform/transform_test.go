@@ -230,3 +230,57 @@ func TestRunOnEmptyWarehouse(t *testing.T) {
 		t.Errorf("fct_deployments has %d rows", n)
 	}
 }
+
+// Several sources may send the same change or deployment: the first source
+// by name wins, and an id only a later source sent is kept. Sources here:
+// "b-github" and "a-git" send change c1 and deployment d1 ("a-git" wins),
+// "b-github" alone sends c2 and d2, "c-jira" sends c1 again (loses to both).
+func TestStagingKeepsFirstSourcePerID(t *testing.T) {
+	ctx := context.Background()
+	for _, single := range []bool{false, true} {
+		db := memDB(t)
+		stmts := []string{
+			`INSERT INTO changes (id, service, title, first_commit_at, source) VALUES
+				('c1', 'svc', 'from github', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'b-github'),
+				('c1', 'svc', 'from git', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'a-git'),
+				('c2', 'svc', 'only github', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'b-github'),
+				('c1', 'svc', 'from jira', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'c-jira')`,
+			`INSERT INTO deployments (id, service, environment, status, finished_at, version, source) VALUES
+				('d1', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-02 00:00:00+00', 'v-github', 'b-github'),
+				('d1', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-02 00:00:00+00', 'v-git', 'a-git'),
+				('d2', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-03 00:00:00+00', 'v2', 'b-github')`,
+		}
+		if single { // one source: every row stays
+			stmts = []string{
+				`INSERT INTO changes (id, service, title, first_commit_at, source) VALUES
+					('c1', 'svc', 'one', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'git'),
+					('c2', 'svc', 'two', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'git')`,
+				`INSERT INTO deployments (id, service, environment, status, finished_at, version, source) VALUES
+					('d1', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-02 00:00:00+00', 'v1', 'git'),
+					('d2', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-03 00:00:00+00', 'v2', 'git')`,
+			}
+		}
+		for _, s := range stmts {
+			if _, err := db.ExecContext(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := Run(ctx, db, config.Default(), Options{}); err != nil {
+			t.Fatal(err)
+		}
+		var changes, deploys string
+		if err := db.QueryRow(`SELECT string_agg(change_id || '=' || title, ' ' ORDER BY change_id) FROM stg_changes`).Scan(&changes); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(`SELECT string_agg(deployment_id || '=' || version, ' ' ORDER BY deployment_id) FROM fct_deployments`).Scan(&deploys); err != nil {
+			t.Fatal(err)
+		}
+		want := [2]string{"c1=from git c2=only github", "d1=v-git d2=v2"}
+		if single {
+			want = [2]string{"c1=one c2=two", "d1=v1 d2=v2"}
+		}
+		if changes != want[0] || deploys != want[1] {
+			t.Errorf("single source %v: changes %q, deployments %q; want %q, %q", single, changes, deploys, want[0], want[1])
+		}
+	}
+}
