@@ -26,7 +26,11 @@
 // config.Metrics before the models run; no model hard-codes a setting. Where
 // a setting must be a constant for speed (a regular expression DuckDB should
 // compile once, not per row), a model writes {{cfg.NAME}} and the runner puts
-// the value in as a quoted SQL literal (NULL when unset).
+// the value in as a quoted SQL literal (NULL when unset). Likewise
+// {{several_sources.TABLE}} (changes, deployments) is true or false: whether
+// more than one source had sent rows of that kind when the run started. A
+// view whose SQL holds such a constant is created as a TEMP VIEW, so that it
+// never outlives the run it was written for.
 package transform
 
 import (
@@ -432,7 +436,12 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	temps := map[string]bool{}
 	for i, m := range models {
 		start := time.Now()
+		sqlText := consts.Replace(m.SQL)
 		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE"}[m.Materialized]
+		if kind == "VIEW" && sqlText != m.SQL {
+			// a view holding this run's constants must not outlive the run
+			kind = "TEMP VIEW"
+		}
 		// A name is one thing at a time: drop what an earlier run or an
 		// older materialization left in the main schema.
 		for _, k := range []string{"VIEW", "TABLE"} {
@@ -450,7 +459,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 			// same transaction: the native model runs on conn, which tx holds
 			err = native(ctx, conn)
 		} else {
-			stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, warehouse.QuoteIdent(m.Name), consts.Replace(m.SQL))
+			stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, warehouse.QuoteIdent(m.Name), sqlText)
 			_, err = tx.ExecContext(ctx, stmt)
 		}
 		if err != nil {
@@ -624,6 +633,7 @@ func collect(rows *sql.Rows, model string, t Test) (*TestFailure, error) {
 
 type execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
 // HotfixRegexp joins the configured hotfix patterns into one RE2 expression,
@@ -676,5 +686,16 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
-	return strings.NewReplacer("{{cfg.hotfix_regex}}", hotfixLit), nil
+	pairs := []string{"{{cfg.hotfix_regex}}", hotfixLit}
+	// Run constants from the data: whether more than one source sent a
+	// kind that staging deduplicates (a constant lets DuckDB drop the
+	// deduplicating join from the plan when there is one source).
+	for _, table := range []string{"changes", "deployments"} {
+		var several bool
+		if err := ex.QueryRowContext(ctx, "SELECT coalesce(min(source) < max(source), false) FROM "+table).Scan(&several); err != nil {
+			return nil, fmt.Errorf("transform: sources of %s: %w", table, err)
+		}
+		pairs = append(pairs, "{{several_sources."+table+"}}", fmt.Sprint(several))
+	}
+	return strings.NewReplacer(pairs...), nil
 }

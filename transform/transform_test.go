@@ -269,7 +269,7 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 			t.Fatal(err)
 		}
 		var changes, deploys string
-		if err := db.QueryRow(`SELECT string_agg(change_id || '=' || title, ' ' ORDER BY change_id) FROM stg_changes`).Scan(&changes); err != nil {
+		if err := db.QueryRow(`SELECT string_agg(change_id || '=' || title, ' ' ORDER BY change_id) FROM fct_changes`).Scan(&changes); err != nil {
 			t.Fatal(err)
 		}
 		if err := db.QueryRow(`SELECT string_agg(deployment_id || '=' || version, ' ' ORDER BY deployment_id) FROM fct_deployments`).Scan(&deploys); err != nil {
