@@ -2,8 +2,8 @@
 -- Which changes each successful production deployment shipped: every change
 -- once, at its first successful production deployment, with the rule that
 -- linked it (explicit before commit_graph before time on a tie). A view of
--- fct_changes, which picks that link.
--- test: unique(change_id)
+-- fct_changes, which picks that link (change_id is unique there, and so
+-- here).
 -- test: not_null(deployment_id, change_id, link_rule)
 -- test: accepted_values(link_rule: explicit, commit_graph, time)
 -- test: relationships(deployment_id -> fct_deployments.deployment_id)
