@@ -171,9 +171,11 @@ req(r, lvl, unit, lo, hi, services, teams) as (
 ),
 
 -- svc carries each request's window and unit beside the service and its
--- key; it is materialized so that the planner sees its true size and hashes
--- it, not the facts, when they meet.
-svc as materialized (
+-- key, and gid, a number for the pair (request, key) that the facts are
+-- grouped by (none for a missing key, which no fact counts for). It is
+-- materialized so that the planner sees its true size and hashes it, not
+-- the facts, when they meet.
+svc_keys as (
     select q.r, q.unit, q.lo, q.hi, s.service,
            case q.lvl when 'team' then s.team
                       when 'department' then coalesce(s.department, '(none)')
@@ -182,6 +184,11 @@ svc as materialized (
     from req q, dim_services s
     where (json_array_length(q.services::JSON) = 0 or list_contains(json_transform(q.services::JSON, '["VARCHAR"]'), s.service))
       and (json_array_length(q.teams::JSON) = 0 or list_contains(json_transform(q.teams::JSON, '["VARCHAR"]'), s.team))
+),
+
+svc as materialized (
+    select *, case when key is not null then dense_rank() over (order by r, key) end as gid
+    from svc_keys
 ),
 
 periods as (
@@ -199,13 +206,13 @@ periods as (
 ),
 
 grid as (
-    select k.r, k.key, p.period_start, p.period_end, epoch_us(p.period_start) as ps
-    from (select distinct r, key from svc) k
+    select k.r, k.key, k.gid, p.period_start, p.period_end, epoch_us(p.period_start) as ps
+    from (select distinct r, key, gid from svc) k
     join periods p on p.r = k.r
 ),
 
 dep as (
-    select q.r, q.key, d.deployment_id, d.finished_at, d.is_failed, d.is_unplanned, ` + ps("d.finished_at") + ` as ps
+    select q.gid, d.deployment_id, d.finished_at, d.is_failed, d.is_unplanned, ` + ps("d.finished_at") + ` as ps
     from fct_deployments d
     join svc q on q.service = d.service
     where d.is_production and d.status = 'success' and %[2]s
@@ -214,7 +221,7 @@ dep as (
 
 dep_stats as (
     select
-        r, key, ps,
+        gid, ps,
         count(*)                                   as deployments,
         count(*) filter (where is_failed)          as failed_deployments,
         count(*) filter (where is_unplanned)       as unplanned_deployments
@@ -226,6 +233,9 @@ dep_stats as (
 -- same key. Only the window's deployments are sorted, with the last earlier
 -- deployment of each key (prior) in front: it is all the first gap needs.
 -- prior_svc is that deployment per service and distinct window start.
+-- Deployments that finished at the same instant are not ordered further:
+-- whichever comes first, the gaps between them are 0 and they fall in the
+-- same period, so each period's gaps are the same.
 prior_svc as (
     select l.lo, d.service, max(d.finished_at) as finished_at
     from fct_deployments d, (select distinct lo from req) l
@@ -234,28 +244,28 @@ prior_svc as (
 ),
 
 prior as (
-    select s.r, s.key, max(p.finished_at) as finished_at
+    select s.gid, max(p.finished_at) as finished_at
     from prior_svc p
     join svc s on s.lo = p.lo and s.service = p.service
     group by all
 ),
 
 intervals as (
-    select r, key, ps, gap_hours
+    select gid, ps, gap_hours
     from (
-        select r, key, ps,
-               (epoch_us(finished_at) - lag(epoch_us(finished_at)) over (partition by r, key order by finished_at, deployment_id)) / 3600e6 as gap_hours
+        select gid, ps,
+               (t - lag(t) over (partition by gid order by t)) / 3600e6 as gap_hours
         from (
-            select r, key, ps, finished_at, deployment_id from dep
+            select gid, ps, epoch_us(finished_at) as t from dep
             union all
-            select r, key, null, finished_at, null from prior
+            select gid, null, epoch_us(finished_at) from prior
         )
     )
     where gap_hours is not null and ps is not null
 ),
 
 interval_stats as (
-    select r, key, ps, quantile_cont(gap_hours, 0.5) as deploy_interval_median_hours
+    select gid, ps, quantile_cont(gap_hours, 0.5) as deploy_interval_median_hours
     from intervals
     group by all
 ),
@@ -263,7 +273,7 @@ interval_stats as (
 -- Deployment days per week: every week that overlaps a period (weeks start
 -- on Monday, UTC) with the days of that period that had a deployment.
 weeks as (
-    select g.r, g.key, g.ps, epoch_us(w) as wk
+    select g.gid, g.ps, epoch_us(w) as wk
     from grid g,
          unnest(generate_series(date_trunc('week', timezone('UTC', g.period_start)),
                                 timezone('UTC', g.period_end) - interval 1 microsecond,
@@ -271,26 +281,26 @@ weeks as (
 ),
 
 deploy_days as (
-    select r, key, ps, epoch_us(date_trunc('week', day)) as wk, count(*) as days
+    select gid, ps, epoch_us(date_trunc('week', day)) as wk, count(*) as days
     from (
-        select distinct r, key, ps, date_trunc('day', make_timestamp(epoch_us(finished_at))) as day
+        select distinct gid, ps, date_trunc('day', make_timestamp(epoch_us(finished_at))) as day
         from dep
     )
     group by all
 ),
 
 week_stats as (
-    select w.r, w.key, w.ps,
+    select w.gid, w.ps,
            quantile_cont(coalesce(d.days, 0), 0.5) as deployment_days_per_week,
            avg(coalesce(d.days, 0))                as deployment_days_per_week_mean
     from weeks w
-    left join deploy_days d on d.r = w.r and d.key = w.key and d.ps = w.ps and d.wk = w.wk
+    left join deploy_days d on d.gid = w.gid and d.ps = w.ps and d.wk = w.wk
     group by all
 ),
 
 lead_q as (
     select
-        q.r, q.key, ` + ps("c.deployed_at") + ` as ps,
+        q.gid, ` + ps("c.deployed_at") + ` as ps,
         quantile_cont(c.lead_time_hours, [0.5, 0.75, 0.9]) filter (where c.excluded_reason is null) as q,
         count(*) filter (where c.excluded_reason is null)     as lead_time_changes,
         count(*) filter (where c.excluded_reason is not null) as lead_time_excluded
@@ -303,7 +313,7 @@ lead_q as (
 
 recovery_q as (
     select
-        q.r, q.key, ` + ps("f.finished_at") + ` as ps,
+        q.gid, ` + ps("f.finished_at") + ` as ps,
         quantile_cont(f.recovery_hours, [0.5, 0.75, 0.9]) filter (where f.recovered_at is not null) as q,
         count(*) filter (where f.recovered_at is null) as unrecovered_failures
     from fct_failures f
@@ -314,7 +324,7 @@ recovery_q as (
 
 mttr_stats as (
     select
-        q.r, q.key, ` + ps("i.resolved_at") + ` as ps,
+        q.gid, ` + ps("i.resolved_at") + ` as ps,
         quantile_cont(i.resolve_hours, 0.5) as mttr_median_hours,
         quantile_cont(i.ack_hours, 0.5)     as mtta_median_hours
     from fct_incidents i
@@ -325,7 +335,7 @@ mttr_stats as (
 ),
 
 incident_stats as (
-    select q.r, q.key, ` + ps("i.opened_at") + ` as ps, count(*) as incidents
+    select q.gid, ` + ps("i.opened_at") + ` as ps, count(*) as incidents
     from fct_incidents i
     join svc q on q.service = i.service
     where not i.is_false_positive and %[6]s
@@ -360,12 +370,12 @@ select
     coalesce(n.incidents, 0) as incidents,
     w.deployment_days_per_week_mean
 from grid g
-left join dep_stats d       on d.r = g.r and d.key = g.key and d.ps = g.ps
-left join interval_stats i  on i.r = g.r and i.key = g.key and i.ps = g.ps
-left join week_stats w      on w.r = g.r and w.key = g.key and w.ps = g.ps
-left join lead_q l          on l.r = g.r and l.key = g.key and l.ps = g.ps
-left join recovery_q rc     on rc.r = g.r and rc.key = g.key and rc.ps = g.ps
-left join mttr_stats m      on m.r = g.r and m.key = g.key and m.ps = g.ps
-left join incident_stats n  on n.r = g.r and n.key = g.key and n.ps = g.ps
+left join dep_stats d       on d.gid = g.gid and d.ps = g.ps
+left join interval_stats i  on i.gid = g.gid and i.ps = g.ps
+left join week_stats w      on w.gid = g.gid and w.ps = g.ps
+left join lead_q l          on l.gid = g.gid and l.ps = g.ps
+left join recovery_q rc     on rc.gid = g.gid and rc.ps = g.ps
+left join mttr_stats m      on m.gid = g.gid and m.ps = g.ps
+left join incident_stats n  on n.gid = g.gid and n.ps = g.ps
 order by g.r, g.key, g.period_start
 `
