@@ -23,13 +23,12 @@ func (d *batchData) MetricsMany(ctx context.Context, fs []MetricsFilter) ([]*out
 	for _, f := range fs {
 		names = append(names, fmt.Sprintf("%s %s %s..%s %v", f.Level, f.By, day(f.From), day(f.To), f.Teams))
 	}
+	d.mu.Lock()
 	d.batches = append(d.batches, names)
+	d.mu.Unlock()
 	if d.failOn == "batch" {
 		return nil, fmt.Errorf("batch failed")
 	}
-	// Answer through fakeData.Metrics without recording those as calls
-	// one by one.
-	n := len(d.fakeData.calls)
 	out := make([]*output.Table, len(fs))
 	for i, f := range fs {
 		t, err := d.fakeData.Metrics(ctx, f)
@@ -38,7 +37,20 @@ func (d *batchData) MetricsMany(ctx context.Context, fs []MetricsFilter) ([]*out
 		}
 		out[i] = t
 	}
-	d.fakeData.calls = d.fakeData.calls[:n]
+	// Those answers are not calls one by one.
+	d.mu.Lock()
+	var keep []string
+	drop := len(fs)
+	for i := len(d.fakeData.calls) - 1; i >= 0; i-- {
+		c := d.fakeData.calls[i]
+		if drop > 0 && strings.HasPrefix(c, "metrics ") {
+			drop--
+			continue
+		}
+		keep = append([]string{c}, keep...)
+	}
+	d.fakeData.calls = keep
+	d.mu.Unlock()
 	return out, nil
 }
 
