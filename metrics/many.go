@@ -159,8 +159,12 @@ func manyQuery(reqs []request) string {
 // ps is the SQL of a fact's period start (see manyQuery) for time column
 // col and request q.
 func ps(col string) string {
+	// Each unit is named as a constant: date_trunc reads a constant unit
+	// once, a column's for every row.
 	return fmt.Sprintf(`case q.unit when '' then epoch_us(q.lo)
-        else greatest(epoch_us(date_trunc(q.unit, make_timestamp(epoch_us(%s)))), epoch_us(q.lo)) end`, col)
+        else greatest(epoch_us(case q.unit when 'week' then date_trunc('week', make_timestamp(epoch_us(%[1]s)))
+                                           when 'month' then date_trunc('month', make_timestamp(epoch_us(%[1]s)))
+                                           else date_trunc('quarter', make_timestamp(epoch_us(%[1]s))) end), epoch_us(q.lo)) end`, col)
 }
 
 var manySQL = `
