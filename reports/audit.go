@@ -104,11 +104,7 @@ func (w *writer) audit(ctx context.Context) error {
 		pg.Blocks = append(pg.Blocks, b)
 	}
 	pg.Blocks = append(pg.Blocks, evidence...)
-	body, err := pg.render()
-	if err != nil {
-		return err
-	}
-	w.add("audit.html", "Governance audit", Audit, body)
+	w.add("audit.html", "Governance audit", Audit, pg)
 	return nil
 }
 

@@ -18,11 +18,7 @@ func (w *writer) retro(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	body, err := pg.render()
-	if err != nil {
-		return err
-	}
-	w.add(scopedFile("retro", w.opts.Team), pg.Title+" — "+pg.Subtitle, Retro, body)
+	w.add(scopedFile("retro", w.opts.Team), pg.Title+" — "+pg.Subtitle, Retro, pg)
 	return nil
 }
 
@@ -32,11 +28,7 @@ func (w *writer) dashboard(ctx context.Context, spec dashboards.Spec) error {
 	if err != nil {
 		return err
 	}
-	body, err := pg.render()
-	if err != nil {
-		return err
-	}
-	w.add(scopedFile("dashboard-"+spec.Name, w.opts.Team), pg.Title+" — "+pg.Subtitle, "dashboard", body)
+	w.add(scopedFile("dashboard-"+spec.Name, w.opts.Team), pg.Title+" — "+pg.Subtitle, "dashboard", pg)
 	return nil
 }
 
