@@ -104,7 +104,11 @@ func (w *writer) audit(ctx context.Context) error {
 		pg.Blocks = append(pg.Blocks, b)
 	}
 	pg.Blocks = append(pg.Blocks, evidence...)
-	w.add("audit.html", "Governance audit", Audit, pg)
+	body, err := pg.render()
+	if err != nil {
+		return err
+	}
+	w.add("audit.html", "Governance audit", Audit, body)
 	return nil
 }
 

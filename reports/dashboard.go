@@ -18,7 +18,11 @@ func (w *writer) retro(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	w.add(scopedFile("retro", w.opts.Team), pg.Title+" — "+pg.Subtitle, Retro, pg)
+	body, err := pg.render()
+	if err != nil {
+		return err
+	}
+	w.add(scopedFile("retro", w.opts.Team), pg.Title+" — "+pg.Subtitle, Retro, body)
 	return nil
 }
 
@@ -28,7 +32,11 @@ func (w *writer) dashboard(ctx context.Context, spec dashboards.Spec) error {
 	if err != nil {
 		return err
 	}
-	w.add(scopedFile("dashboard-"+spec.Name, w.opts.Team), pg.Title+" — "+pg.Subtitle, "dashboard", pg)
+	body, err := pg.render()
+	if err != nil {
+		return err
+	}
+	w.add(scopedFile("dashboard-"+spec.Name, w.opts.Team), pg.Title+" — "+pg.Subtitle, "dashboard", body)
 	return nil
 }
 

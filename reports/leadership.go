@@ -99,14 +99,22 @@ func (w *writer) leadership(ctx context.Context) error {
 			return err
 		}
 		pg.Blocks = append(pg.Blocks, teamBlock(teams, curTeams, byTeam))
-		w.add("leadership.html", "Delivery performance — Organisation", Leadership, pg)
+		body, err := pg.render()
+		if err != nil {
+			return err
+		}
+		w.add("leadership.html", "Delivery performance — Organisation", Leadership, body)
 	}
 	for _, team := range teams {
 		pg := newPage("Delivery performance", "Team "+team, w.from, w.to, w.opts.Now)
 		if err := w.scorecard(ctx, pg, spec, "Team "+team, team, byTeam(curTeams, team), byTeam(prevTeams, team)); err != nil {
 			return err
 		}
-		w.add(teamFile(team), "Delivery performance — Team "+team, Leadership, pg)
+		body, err := pg.render()
+		if err != nil {
+			return err
+		}
+		w.add(teamFile(team), "Delivery performance — Team "+team, Leadership, body)
 	}
 	return nil
 }

@@ -18,7 +18,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/shiplog/shiplog/dashboards"
@@ -130,7 +129,6 @@ func Write(ctx context.Context, data Data, opts Options, kinds ...string) (*Resu
 	if err != nil {
 		return nil, err
 	}
-	defer w.wait()
 	for _, k := range kinds {
 		switch k {
 		case Leadership:
@@ -158,7 +156,6 @@ func WriteDashboard(ctx context.Context, data Data, opts Options, spec dashboard
 	if err != nil {
 		return nil, err
 	}
-	defer w.wait()
 	if err := w.dashboard(ctx, spec); err != nil {
 		return nil, err
 	}
@@ -170,14 +167,7 @@ type writer struct {
 	data     Data
 	opts     Options
 	from, to time.Time
-	pages    []*rendered
-
-	// Pages are rendered in the background, one after another in the
-	// order they were added, while the next page's data is fetched: queue
-	// feeds the renderer, renderErr is its first error.
-	queue     chan *rendered
-	rendering sync.WaitGroup
-	renderErr error
+	pages    []rendered
 
 	metricsCache map[string]*output.Table
 	svcTeams     map[string]string
@@ -186,7 +176,6 @@ type writer struct {
 
 type rendered struct {
 	file, title, kind string
-	pg                *page
 	body              []byte
 }
 
@@ -242,48 +231,16 @@ func monthStart(t time.Time) time.Time {
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
-// add queues a finished page for rendering. Its body is ready once wait
-// has returned.
-func (w *writer) add(file, title, kind string, pg *page) {
-	r := &rendered{file: file, title: title, kind: kind, pg: pg}
-	w.pages = append(w.pages, r)
-	if w.queue == nil {
-		w.queue = make(chan *rendered, 16)
-		w.rendering.Add(1)
-		go func() {
-			defer w.rendering.Done()
-			for r := range w.queue {
-				if w.renderErr != nil {
-					continue
-				}
-				r.body, w.renderErr = r.pg.render()
-				r.pg = nil
-				if w.renderErr == nil && w.opts.Progress != nil {
-					fmt.Fprintf(w.opts.Progress, "rendered %s\n", r.file)
-				}
-			}
-		}()
+func (w *writer) add(file, title, kind string, body []byte) {
+	w.pages = append(w.pages, rendered{file: file, title: title, kind: kind, body: body})
+	if w.opts.Progress != nil {
+		fmt.Fprintf(w.opts.Progress, "rendered %s\n", file)
 	}
-	w.queue <- r
-}
-
-// wait lets every queued page finish rendering and returns the first
-// rendering error. It may be called more than once.
-func (w *writer) wait() error {
-	if w.queue != nil {
-		close(w.queue)
-		w.rendering.Wait()
-		w.queue = nil
-	}
-	return w.renderErr
 }
 
 // flush writes the asset, every page and the index. Each file is written to
 // a temporary name and renamed into place.
 func (w *writer) flush() (*Result, error) {
-	if err := w.wait(); err != nil {
-		return nil, err
-	}
 	out := w.opts.Out
 	if err := os.MkdirAll(filepath.Join(out, "assets"), 0o755); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
