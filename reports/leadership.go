@@ -35,6 +35,9 @@ func (w *writer) leadership(ctx context.Context) error {
 		return err
 	}
 	pf, pt := previous(w.from, w.to)
+	if err := w.prefetch(ctx, w.leadershipFilters(spec)); err != nil {
+		return fmt.Errorf("leadership: metrics: %w", err)
+	}
 	get := func(level string, teams []string, from, to time.Time) ([]row, error) {
 		t, err := w.metrics(ctx, MetricsFilter{Teams: teams, From: from, To: to, Level: level})
 		if err != nil {
@@ -114,6 +117,46 @@ func (w *writer) leadership(ctx context.Context) error {
 		w.add(teamFile(team), "Delivery performance — Team "+team, Leadership, body)
 	}
 	return nil
+}
+
+// leadershipFilters lists the metrics filters that leadership and
+// scorecard ask for when the team pages are answered from the
+// organisation-wide tables (see metrics): the teams, the organisation and
+// the services for the period and the previous one, and the trend panels.
+// A team that the organisation-wide tables do not show is still asked for
+// on its own.
+func (w *writer) leadershipFilters(spec dashboards.Spec) []MetricsFilter {
+	pf, pt := previous(w.from, w.to)
+	var teams []string
+	if w.opts.Team != "" {
+		teams = []string{w.opts.Team}
+	}
+	var fs []MetricsFilter
+	for _, win := range [][2]time.Time{{w.from, w.to}, {pf, pt}} {
+		fs = append(fs, MetricsFilter{Teams: teams, From: win[0], To: win[1], Level: "team"})
+		if w.opts.Team == "" {
+			fs = append(fs, MetricsFilter{From: win[0], To: win[1], Level: "org"})
+		}
+		fs = append(fs, MetricsFilter{Teams: teams, From: win[0], To: win[1], Level: "service"})
+	}
+	trendTo := w.to
+	trendFrom := monthStart(trendTo.Add(-time.Nanosecond)).AddDate(0, -11, 0)
+	for _, p := range spec.Panels {
+		if f, ok := panelFilter(p, scope{Team: w.opts.Team, From: trendFrom, To: trendTo}); ok {
+			fs = append(fs, f)
+		}
+		if w.opts.Team != "" {
+			continue
+		}
+		// A team page's panel, for any team: the ones that are split
+		// from an organisation-wide table share it.
+		if f, ok := panelFilter(p, scope{Team: "any", From: trendFrom, To: trendTo}); ok {
+			if all, ok := orgWide(f); ok {
+				fs = append(fs, all)
+			}
+		}
+	}
+	return fs
 }
 
 // scorecard fills a leadership page: summary, the five tiles, top risks and

@@ -81,6 +81,9 @@ type htmlTable struct {
 	Rows    [][]cell
 	// More counts rows left out by a limit.
 	More int
+
+	body     template.HTML // Body, once rendered
+	bodyDone bool
 }
 
 type cell struct {
@@ -89,6 +92,67 @@ type cell struct {
 	Num  bool
 	Tier string
 }
+
+// Body renders the rows of the table as the "table" template in
+// page.html.tmpl does, byte for byte, without the template's reflection:
+// tables of findings or releases can run to a hundred thousand rows. A
+// table with links is left to the template (Body is then empty), which
+// also checks and escapes URLs.
+func (t *htmlTable) Body() template.HTML {
+	if !t.bodyDone {
+		t.body, t.bodyDone = t.renderBody(), true
+	}
+	return t.body
+}
+
+func (t *htmlTable) renderBody() template.HTML {
+	var n int
+	for _, r := range t.Rows {
+		for _, c := range r {
+			if c.Href != "" {
+				return ""
+			}
+			n += len(c.Text) + len(c.Tier) + 24
+		}
+		n += 6
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, r := range t.Rows {
+		b.WriteString("<tr>")
+		for _, c := range r {
+			if c.Num {
+				b.WriteString(`<td class="num">`)
+			} else {
+				b.WriteString("<td>")
+			}
+			if c.Tier != "" {
+				b.WriteString(`<span class="badge `)
+				htmlEscaper.WriteString(&b, c.Tier)
+				b.WriteString(`">`)
+				htmlEscaper.WriteString(&b, c.Text)
+				b.WriteString("</span>")
+			} else {
+				htmlEscaper.WriteString(&b, c.Text)
+			}
+			b.WriteString("</td>")
+		}
+		b.WriteString("</tr>\n")
+	}
+	return template.HTML(b.String())
+}
+
+// htmlEscaper escapes text for element content and quoted attribute values
+// as html/template does for a string there.
+var htmlEscaper = strings.NewReplacer(
+	"\x00", "\uFFFD",
+	`"`, "&#34;",
+	"&", "&amp;",
+	"'", "&#39;",
+	"+", "&#43;",
+	"<", "&lt;",
+	">", "&gt;",
+)
 
 func newPage(title, subtitle string, from, to, now time.Time) *page {
 	return &page{
@@ -110,7 +174,19 @@ func periodText(from, to time.Time) string {
 }
 
 func (p *page) render() ([]byte, error) {
+	// A page is mostly its tables and chart options: size the buffer for
+	// them up front rather than growing it through a page of tens of MB.
+	size := 64 << 10
+	for _, b := range p.Blocks {
+		if b.Table != nil {
+			size += len(b.Table.Body())
+		}
+		if b.Chart != nil {
+			size += len(b.Chart.Option)
+		}
+	}
 	var buf bytes.Buffer
+	buf.Grow(size)
 	if err := pageTmpl.ExecuteTemplate(&buf, "page.html.tmpl", p); err != nil {
 		return nil, fmt.Errorf("reports: render %q: %w", p.Title, err)
 	}

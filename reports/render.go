@@ -27,17 +27,7 @@ type scope struct {
 
 // panelTable fetches the rows of a panel.
 func (w *writer) panelTable(ctx context.Context, p dashboards.Panel, sc scope) (*output.Table, error) {
-	if p.Metrics != nil {
-		f := MetricsFilter{From: sc.From, To: sc.To, By: p.Metrics.By, Level: p.Metrics.Level}
-		if f.Level == "" {
-			f.Level = "org"
-			if sc.Team != "" {
-				f.Level = "team"
-			}
-		}
-		if sc.Team != "" {
-			f.Teams = []string{sc.Team}
-		}
+	if f, ok := panelFilter(p, sc); ok {
 		t, err := w.metrics(ctx, f)
 		if err != nil {
 			return nil, fmt.Errorf("panel %q: metrics: %w", p.Title, err)
@@ -67,6 +57,25 @@ func (w *writer) panelTable(ctx context.Context, p dashboards.Panel, sc scope) (
 	return t, nil
 }
 
+// panelFilter is the metrics filter of a metrics panel drawn for sc; ok is
+// false for a panel that runs a named query.
+func panelFilter(p dashboards.Panel, sc scope) (MetricsFilter, bool) {
+	if p.Metrics == nil {
+		return MetricsFilter{}, false
+	}
+	f := MetricsFilter{From: sc.From, To: sc.To, By: p.Metrics.By, Level: p.Metrics.Level}
+	if f.Level == "" {
+		f.Level = "org"
+		if sc.Team != "" {
+			f.Level = "team"
+		}
+	}
+	if sc.Team != "" {
+		f.Teams = []string{sc.Team}
+	}
+	return f, true
+}
+
 // metrics answers a metrics filter. A filter for one team at team or
 // service level is answered from the organisation-wide result for the same
 // window, split by team: a leadership report with a page per team then
@@ -74,9 +83,7 @@ func (w *writer) panelTable(ctx context.Context, p dashboards.Panel, sc scope) (
 // organisation-wide result does not show (no data) is asked directly, so
 // the answer is the one the data layer gives for that team.
 func (w *writer) metrics(ctx context.Context, f MetricsFilter) (*output.Table, error) {
-	if len(f.Teams) == 1 && len(f.Services) == 0 && (f.Level == "team" || f.Level == "service") {
-		all := f
-		all.Teams = nil
+	if all, ok := orgWide(f); ok {
 		t, err := w.metricsOnce(ctx, all)
 		if err != nil {
 			return nil, err
@@ -86,6 +93,62 @@ func (w *writer) metrics(ctx context.Context, f MetricsFilter) (*output.Table, e
 		}
 	}
 	return w.metricsOnce(ctx, f)
+}
+
+// orgWide returns the organisation-wide filter that metrics splits f from,
+// if it splits f.
+func orgWide(f MetricsFilter) (MetricsFilter, bool) {
+	if len(f.Teams) == 1 && len(f.Services) == 0 && (f.Level == "team" || f.Level == "service") {
+		f.Teams = nil
+		return f, true
+	}
+	return f, false
+}
+
+// prefetch asks a data layer that answers several metrics filters at once
+// (BatchData) for every filter of fs that metrics will ask for and the
+// cache does not hold yet, in one call, and caches the answers. The pages
+// then render from the cache. Without BatchData it does nothing and each
+// filter is asked for when it is needed.
+func (w *writer) prefetch(ctx context.Context, fs []MetricsFilter) error {
+	b, ok := w.data.(BatchData)
+	if !ok {
+		return nil
+	}
+	var todo []MetricsFilter
+	seen := map[string]bool{}
+	for _, f := range fs {
+		if all, ok := orgWide(f); ok {
+			f = all
+		}
+		k := metricsKey(f)
+		if _, ok := w.metricsCache[k]; ok || seen[k] {
+			continue
+		}
+		seen[k] = true
+		todo = append(todo, f)
+	}
+	if len(todo) < 2 {
+		return nil
+	}
+	ts, err := b.MetricsMany(ctx, todo)
+	if err != nil {
+		return err
+	}
+	if len(ts) != len(todo) {
+		return fmt.Errorf("metrics: %d tables for %d filters", len(ts), len(todo))
+	}
+	if w.metricsCache == nil {
+		w.metricsCache = map[string]*output.Table{}
+	}
+	for i, f := range todo {
+		w.metricsCache[metricsKey(f)] = ts[i]
+	}
+	return nil
+}
+
+func metricsKey(f MetricsFilter) string {
+	return fmt.Sprintf("%q|%q|%s|%s|%s|%s", f.Services, f.Teams, f.From.Format(time.RFC3339Nano), f.To.Format(time.RFC3339Nano), f.By, f.Level)
 }
 
 // splitByTeam keeps the rows of t that belong to team. It reports false
@@ -139,7 +202,7 @@ func (w *writer) serviceTeams(ctx context.Context) (map[string]string, bool) {
 // metricsOnce asks the data layer once per distinct filter: the trend
 // panels of a page share one.
 func (w *writer) metricsOnce(ctx context.Context, f MetricsFilter) (*output.Table, error) {
-	key := fmt.Sprintf("%q|%q|%s|%s|%s|%s", f.Services, f.Teams, f.From.Format(time.RFC3339Nano), f.To.Format(time.RFC3339Nano), f.By, f.Level)
+	key := metricsKey(f)
 	if t, ok := w.metricsCache[key]; ok {
 		return t, nil
 	}

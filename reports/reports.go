@@ -36,6 +36,15 @@ type Data interface {
 	Audit(ctx context.Context, from, to time.Time) ([]ControlResult, error)
 }
 
+// BatchData is a Data that can answer several metrics filters at once,
+// more cheaply than one by one. MetricsMany returns one table per filter, in
+// order, each the table Metrics returns for that filter. The leadership
+// report asks it for all its filters before it renders.
+type BatchData interface {
+	Data
+	MetricsMany(ctx context.Context, fs []MetricsFilter) ([]*output.Table, error)
+}
+
 // MetricsFilter selects what Data.Metrics computes. Its fields have the
 // names, types and order of metrics.Filter, so one converts to the other
 // with a plain type conversion.

@@ -53,6 +53,16 @@ func (d *warehouseData) Metrics(ctx context.Context, f reports.MetricsFilter) (*
 	return metrics.Compute(ctx, d.db, d.cfg, metrics.Filter(f))
 }
 
+// MetricsMany answers several filters with one pass over the marts (see
+// metrics.ComputeMany); it makes warehouseData a reports.BatchData.
+func (d *warehouseData) MetricsMany(ctx context.Context, fs []reports.MetricsFilter) ([]*output.Table, error) {
+	mf := make([]metrics.Filter, len(fs))
+	for i, f := range fs {
+		mf[i] = metrics.Filter(f)
+	}
+	return metrics.ComputeMany(ctx, d.db, d.cfg, mf)
+}
+
 func (d *warehouseData) Audit(ctx context.Context, from, to time.Time) ([]reports.ControlResult, error) {
 	res, err := audit.Run(ctx, d.db, d.cfg, audit.Options{From: from, To: to, Now: d.now()})
 	if err != nil {
