@@ -7,7 +7,8 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
-	"sync"
+	"runtime/debug"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -20,14 +21,16 @@ func init() { natives["int_commit_walk"] = commitWalk }
 
 // commitWalk builds int_commit_walk as int_commit_walk.sql defines it, but
 // walks the commit graph in memory: the edges of int_commit_parents are read
-// once as Arrow batches into adjacency arrays, each walk of int_walk_starts
-// is a depth-first search that marks the commits it reached, and the
-// (walk, commit) pairs go back to DuckDB as Arrow batches. The recursive
+// as Arrow batches into adjacency arrays sized exactly (a count, then the
+// edges per commit, then the edges), each walk of int_walk_starts is a
+// depth-first search that marks the commits it reached, and the (walk,
+// commit) pairs go back to DuckDB as Arrow batches made while DuckDB reads
+// them. The recursive
 // query instead joins its whole frontier with every edge on each step and
 // deduplicates all rows reached so far, which at millions of deployments is
 // most of the transform's time.
 func commitWalk(ctx context.Context, conn *sql.Conn) error {
-	return warehouse.WithArrow(conn, func(a *warehouse.ArrowConn) error {
+	err := warehouse.WithArrow(conn, func(a *warehouse.ArrowConn) error {
 		g, err := readCommitGraph(ctx, a)
 		if err != nil {
 			return fmt.Errorf("int_commit_walk: %w", err)
@@ -36,11 +39,7 @@ func commitWalk(ctx context.Context, conn *sql.Conn) error {
 		if err != nil {
 			return fmt.Errorf("int_commit_walk: %w", err)
 		}
-		walkIDs, commitIDs := g.walkAll(walks, 2)
-		rdr, err := int32PairReader("walk_id", "commit_id", walkIDs, commitIDs)
-		if err != nil {
-			return err
-		}
+		rdr := newWalkReader(g, walks)
 		defer rdr.Release()
 		const view = "int_commit_walk_reached"
 		release, err := a.RegisterView(rdr, view)
@@ -54,6 +53,10 @@ func commitWalk(ctx context.Context, conn *sql.Conn) error {
 		}
 		return a.Exec(ctx, "DROP VIEW IF EXISTS "+view)
 	})
+	// The graph is garbage now; hand its memory back before the big joins
+	// that follow, so that it does not add to their peak.
+	debug.FreeOSMemory()
+	return err
 }
 
 // noTime stands for a NULL commit time: it passes no time bound.
@@ -74,15 +77,36 @@ type walkStart struct {
 }
 
 func readCommitGraph(ctx context.Context, a *warehouse.ArrowConn) (*commitGraph, error) {
+	// sizes first, so that the arrays are allocated once and exactly
+	var edges int64
+	var maxID int32
+	err := scanInt32s(ctx, a, `SELECT count(*)::INTEGER, coalesce(max(greatest(commit_id, parent_id)), 0)::INTEGER
+		FROM int_commit_parents WHERE commit_id IS NOT NULL AND parent_id IS NOT NULL`, func(v []int32) {
+		edges, maxID = int64(v[0]), v[1]
+	})
+	if err != nil {
+		return nil, err
+	}
+	g := &commitGraph{start: make([]int32, int(maxID)+2), parent: make([]int32, edges), parentAt: make([]int64, edges)}
+	// pass 1: edges per child; pass 2: fill each child's slots in turn
+	if err := scanInt32s(ctx, a, `SELECT commit_id::INTEGER FROM int_commit_parents
+		WHERE commit_id IS NOT NULL AND parent_id IS NOT NULL`, func(v []int32) {
+		g.start[v[0]+1]++
+	}); err != nil {
+		return nil, err
+	}
+	for i := 1; i < len(g.start); i++ {
+		g.start[i] += g.start[i-1]
+	}
+	next := make([]int32, len(g.start)-1)
+	copy(next, g.start)
 	rdr, err := a.Query(ctx, `SELECT commit_id::INTEGER, parent_id::INTEGER, epoch_us(parent_committed_at)::BIGINT
-		FROM int_commit_parents`)
+		FROM int_commit_parents WHERE commit_id IS NOT NULL AND parent_id IS NOT NULL`)
 	if err != nil {
 		return nil, err
 	}
 	defer rdr.Release()
-	var child, parent []int32
-	var at []int64
-	maxID := int32(0)
+	var seen int64
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
 		c, ok1 := rec.Column(0).(*array.Int32)
@@ -92,42 +116,57 @@ func readCommitGraph(ctx context.Context, a *warehouse.ArrowConn) (*commitGraph,
 			return nil, fmt.Errorf("int_commit_parents: unexpected column types %s", rec.Schema())
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
-			if c.IsNull(i) || p.IsNull(i) {
-				continue // the SQL join never matches a NULL id
-			}
 			ci, pi := c.Value(i), p.Value(i)
-			if ci <= 0 || pi <= 0 {
-				return nil, fmt.Errorf("int_commit_parents: commit id %d/%d is not positive", ci, pi)
+			if ci <= 0 || pi <= 0 || ci > maxID || pi > maxID || seen == edges {
+				return nil, fmt.Errorf("int_commit_parents changed while it was read, or holds commit id %d/%d", ci, pi)
 			}
-			child = append(child, ci)
-			parent = append(parent, pi)
+			j := next[ci]
+			next[ci]++
+			g.parent[j] = pi
 			if t.IsNull(i) {
-				at = append(at, noTime)
+				g.parentAt[j] = noTime
 			} else {
-				at = append(at, t.Value(i))
+				g.parentAt[j] = t.Value(i)
 			}
-			maxID = max(maxID, ci, pi)
+			seen++
 		}
 	}
 	if err := rdr.Err(); err != nil {
 		return nil, err
 	}
-	// counting sort of the edges by child
-	g := &commitGraph{start: make([]int32, int(maxID)+2), parent: make([]int32, len(child)), parentAt: make([]int64, len(child))}
-	for _, c := range child {
-		g.start[c+1]++
-	}
-	for i := 1; i < len(g.start); i++ {
-		g.start[i] += g.start[i-1]
-	}
-	next := append([]int32(nil), g.start[:len(g.start)-1]...)
-	for i, c := range child {
-		j := next[c]
-		next[c]++
-		g.parent[j] = parent[i]
-		g.parentAt[j] = at[i]
+	if seen != edges {
+		return nil, fmt.Errorf("int_commit_parents: read %d edges, counted %d", seen, edges)
 	}
 	return g, nil
+}
+
+// scanInt32s calls f with each row of an all-INTEGER (never NULL) result.
+func scanInt32s(ctx context.Context, a *warehouse.ArrowConn, query string, f func([]int32)) error {
+	rdr, err := a.Query(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer rdr.Release()
+	var row []int32
+	for rdr.Next() {
+		rec := rdr.RecordBatch()
+		cols := make([]*array.Int32, rec.NumCols())
+		for k := range cols {
+			c, ok := rec.Column(k).(*array.Int32)
+			if !ok {
+				return fmt.Errorf("unexpected column types %s", rec.Schema())
+			}
+			cols[k] = c
+		}
+		for i := 0; i < int(rec.NumRows()); i++ {
+			row = row[:0]
+			for _, c := range cols {
+				row = append(row, c.Value(i))
+			}
+			f(row)
+		}
+	}
+	return rdr.Err()
 }
 
 func readWalkStarts(ctx context.Context, a *warehouse.ArrowConn) ([]walkStart, error) {
@@ -152,6 +191,9 @@ func readWalkStarts(ctx context.Context, a *warehouse.ArrowConn) ([]walkStart, e
 				continue // no walk without an id and a start (the SQL join drops it)
 			}
 			ws := walkStart{id: w.Value(i), commit: c.Value(i), bound: noTime}
+			if ws.commit <= 0 {
+				return nil, fmt.Errorf("int_walk_starts: walk %d starts at commit id %d", ws.id, ws.commit)
+			}
 			if !s.IsNull(i) {
 				ws.stop = s.Value(i)
 			}
@@ -164,83 +206,106 @@ func readWalkStarts(ctx context.Context, a *warehouse.ArrowConn) ([]walkStart, e
 	return walks, rdr.Err()
 }
 
-// walkAll runs every walk, split over workers, and returns the reached
-// (walk, commit) pairs, each once, starts included.
-func (g *commitGraph) walkAll(walks []walkStart, workers int) (walkIDs, commitIDs []int32) {
-	type part struct{ w, c []int32 }
-	parts := make([]part, workers)
-	var wg sync.WaitGroup
-	per := (len(walks) + workers - 1) / workers
-	for k := 0; k < workers; k++ {
-		lo, hi := min(k*per, len(walks)), min((k+1)*per, len(walks))
-		wg.Add(1)
-		go func(k int, walks []walkStart) {
-			defer wg.Done()
-			seen := make([]int32, len(g.start)) // walk stamp per commit
-			var stack []int32
-			var p part
-			for i, w := range walks {
-				stamp := int32(i + 1)
-				stack = append(stack[:0], w.commit)
-				if int(w.commit) < len(seen) {
-					seen[w.commit] = stamp
-				}
-				for len(stack) > 0 {
-					c := stack[len(stack)-1]
-					stack = stack[:len(stack)-1]
-					p.w = append(p.w, w.id)
-					p.c = append(p.c, c)
-					if int(c)+1 >= len(g.start) {
-						continue // no edges known for c
-					}
-					for j := g.start[c]; j < g.start[c+1]; j++ {
-						par := g.parent[j]
-						if par == w.stop || seen[par] == stamp {
-							continue
-						}
-						if w.bound != noTime && (g.parentAt[j] == noTime || g.parentAt[j] < w.bound) {
-							continue
-						}
-						seen[par] = stamp
-						stack = append(stack, par)
-					}
-				}
-			}
-			parts[k] = p
-		}(k, walks[lo:hi])
-	}
-	wg.Wait()
-	for _, p := range parts {
-		walkIDs = append(walkIDs, p.w...)
-		commitIDs = append(commitIDs, p.c...)
-	}
-	return walkIDs, commitIDs
+// walkReader runs the walks as DuckDB reads its batches, so that the
+// reached pairs never sit in memory all at once: each batch holds the pairs
+// of the next walks, about walkBatch rows. A commit is marked with the
+// number of the walk that reached it (seen), so no walk clears anything.
+type walkReader struct {
+	refs   atomic.Int64
+	g      *commitGraph
+	walks  []walkStart
+	next   int
+	seen   []int32
+	stack  []int32
+	schema *arrow.Schema
+	wb, cb *array.Int32Builder
+	cur    arrow.RecordBatch
 }
 
-// int32PairReader serves two int32 columns as Arrow batches.
-func int32PairReader(a, b string, x, y []int32) (array.RecordReader, error) {
-	schema := arrow.NewSchema([]arrow.Field{
-		{Name: a, Type: arrow.PrimitiveTypes.Int32},
-		{Name: b, Type: arrow.PrimitiveTypes.Int32},
-	}, nil)
-	const batch = 1 << 17
-	var recs []arrow.RecordBatch
-	mem := memory.DefaultAllocator
-	for lo := 0; lo < len(x); lo += batch {
-		hi := min(lo+batch, len(x))
-		bx, by := array.NewInt32Builder(mem), array.NewInt32Builder(mem)
-		bx.AppendValues(x[lo:hi], nil)
-		by.AppendValues(y[lo:hi], nil)
-		ax, ay := bx.NewInt32Array(), by.NewInt32Array()
-		recs = append(recs, array.NewRecordBatch(schema, []arrow.Array{ax, ay}, int64(hi-lo)))
-		ax.Release()
-		ay.Release()
-		bx.Release()
-		by.Release()
+const walkBatch = 1 << 16
+
+func newWalkReader(g *commitGraph, walks []walkStart) *walkReader {
+	n := len(g.start)
+	for _, w := range walks {
+		n = max(n, int(w.commit)+1)
 	}
-	rdr, err := array.NewRecordReader(schema, recs)
-	for _, r := range recs {
-		r.Release()
+	r := &walkReader{
+		g: g, walks: walks, seen: make([]int32, n),
+		schema: arrow.NewSchema([]arrow.Field{
+			{Name: "walk_id", Type: arrow.PrimitiveTypes.Int32},
+			{Name: "commit_id", Type: arrow.PrimitiveTypes.Int32},
+		}, nil),
+		wb: array.NewInt32Builder(memory.DefaultAllocator),
+		cb: array.NewInt32Builder(memory.DefaultAllocator),
 	}
-	return rdr, err
+	r.refs.Store(1)
+	return r
+}
+
+func (r *walkReader) Retain() { r.refs.Add(1) }
+
+func (r *walkReader) Release() {
+	if r.refs.Add(-1) == 0 {
+		if r.cur != nil {
+			r.cur.Release()
+			r.cur = nil
+		}
+		r.wb.Release()
+		r.cb.Release()
+	}
+}
+
+func (r *walkReader) Schema() *arrow.Schema { return r.schema }
+func (r *walkReader) Err() error            { return nil }
+
+func (r *walkReader) RecordBatch() arrow.RecordBatch { return r.cur }
+
+// Record is RecordBatch under its older name.
+func (r *walkReader) Record() arrow.RecordBatch { return r.cur }
+
+func (r *walkReader) Next() bool {
+	if r.cur != nil {
+		r.cur.Release()
+		r.cur = nil
+	}
+	for r.next < len(r.walks) && r.wb.Len() < walkBatch {
+		r.walk(r.next)
+		r.next++
+	}
+	if r.wb.Len() == 0 {
+		return false
+	}
+	w, c := r.wb.NewInt32Array(), r.cb.NewInt32Array()
+	r.cur = array.NewRecordBatch(r.schema, []arrow.Array{w, c}, int64(w.Len()))
+	w.Release()
+	c.Release()
+	return true
+}
+
+// walk appends the commits walk i reaches, its start included, each once.
+func (r *walkReader) walk(i int) {
+	g, w := r.g, r.walks[i]
+	stamp := int32(i + 1)
+	r.stack = append(r.stack[:0], w.commit)
+	r.seen[w.commit] = stamp
+	for len(r.stack) > 0 {
+		c := r.stack[len(r.stack)-1]
+		r.stack = r.stack[:len(r.stack)-1]
+		r.wb.Append(w.id)
+		r.cb.Append(c)
+		if int(c)+1 >= len(g.start) {
+			continue // no edges known for c
+		}
+		for j := g.start[c]; j < g.start[c+1]; j++ {
+			par := g.parent[j]
+			if par == w.stop || r.seen[par] == stamp {
+				continue
+			}
+			if w.bound != noTime && g.parentAt[j] < w.bound {
+				continue // older than the bound, or no time (noTime)
+			}
+			r.seen[par] = stamp
+			r.stack = append(r.stack, par)
+		}
+	}
 }
