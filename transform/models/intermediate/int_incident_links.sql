@@ -30,6 +30,15 @@ root_shas as (
     select distinct root_cause_sha as sha from incidents where root_cause_sha is not null
 ),
 
+-- changes holding a root-cause sha: a few among millions, found before
+-- anything joins their deployments (materialized, so that the planner
+-- cannot join every change to its deployment first)
+root_changes as materialized (
+    select s.change_id, s.sha
+    from int_change_shas s
+    semi join root_shas r on r.sha = s.sha
+),
+
 shipped as (
     select d.deployment_id, d.finished_at, d.commit_sha as sha
     from deployments d
@@ -45,8 +54,7 @@ shipped as (
     join int_prod_deployments d on d.dep_idx = w.dep_idx
     union all
     select l.deployment_id, l.deployed_at, s.sha
-    from int_change_shas s
-    semi join root_shas r on r.sha = s.sha
+    from root_changes s
     join fct_deployment_changes l on l.change_id = s.change_id
 ),
 
