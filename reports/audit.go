@@ -1,11 +1,13 @@
 package reports
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/shiplog/shiplog/dashboards"
@@ -95,11 +97,21 @@ func (w *writer) audit(ctx context.Context) error {
 		if r.Findings == nil || len(r.Findings.Rows) == 0 {
 			b.Empty = "No findings."
 		} else {
-			t, err := htmlTableOf(r.Findings, nil, 0)
+			t, err := htmlTableOf(r.Findings, nil, findingsShown)
 			if err != nil {
 				return err
 			}
 			b.Table = t
+			if n := len(r.Findings.Rows); n > findingsShown {
+				// every finding stays in the evidence, as CSV beside the page
+				file := "audit-findings-" + fileSlug(r.Control) + ".csv"
+				var buf bytes.Buffer
+				if err := output.WriteCSV(&buf, r.Findings); err != nil {
+					return err
+				}
+				w.extras = append(w.extras, rendered{file: file, body: buf.Bytes()})
+				b.Text += fmt.Sprintf(" The first %d of %d findings are shown; all are in %s beside this page.", findingsShown, n, file)
+			}
 		}
 		pg.Blocks = append(pg.Blocks, b)
 	}
@@ -110,6 +122,25 @@ func (w *writer) audit(ctx context.Context) error {
 	}
 	w.add("audit.html", "Governance audit", Audit, body)
 	return nil
+}
+
+// findingsShown caps each control's findings table on the page: a control
+// failing on every deployment of a large organisation would otherwise make
+// the page tens of megabytes. The full list goes to a CSV file beside it.
+const findingsShown = 1000
+
+// fileSlug keeps letters, digits and dashes of a name for a file name.
+func fileSlug(name string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9', r == '-':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	return b.String()
 }
 
 // fingerprintTable feeds a table to h unambiguously: every value is

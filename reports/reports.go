@@ -168,6 +168,7 @@ type writer struct {
 	opts     Options
 	from, to time.Time
 	pages    []rendered
+	extras   []rendered // files beside the pages (full tables as CSV), not in the index
 
 	metricsCache map[string]*output.Table
 	svcTeams     map[string]string
@@ -250,7 +251,7 @@ func (w *writer) flush() (*Result, error) {
 		return nil, err
 	}
 	res.Files = append(res.Files, EChartsPath)
-	for _, p := range w.pages {
+	for _, p := range append(append([]rendered(nil), w.pages...), w.extras...) {
 		if err := writeFile(filepath.Join(out, p.file), p.body); err != nil {
 			return nil, err
 		}

@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -264,5 +266,46 @@ func TestRenderDashboard(t *testing.T) {
 	}
 	if !bytes.Equal(EChartsJS(), echartsJS) {
 		t.Errorf("EChartsJS differs from the embedded file")
+	}
+}
+
+// A control failing more often than the page shows: the page lists the
+// first findingsShown rows and names the CSV beside it, which holds every
+// finding (a header line plus one line each) and is among the files written.
+func TestAuditFindingsBeyondThePageGoToCSV(t *testing.T) {
+	data := newFixture(t)
+	n := findingsShown + 7
+	f := &output.Table{Columns: []string{"deployment_id", "reason"}}
+	for i := 0; i < n; i++ {
+		f.Rows = append(f.Rows, []any{fmt.Sprintf("d-%05d", i), "no change request"})
+	}
+	data.audit = append(data.audit, ControlResult{Control: "unapproved-production-change", Description: "checks", Checked: int64(n), Failed: int64(n), Findings: f})
+	out := t.TempDir()
+	res, err := Write(context.Background(), data, Options{Out: out, Now: fixedNow}, Audit)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const file = "audit-findings-unapproved-production-change.csv"
+	if !slices.Contains(res.Files, file) {
+		t.Errorf("files written %v lack %s", res.Files, file)
+	}
+	csv, err := os.ReadFile(filepath.Join(out, file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(string(csv), "\n"), "\n")
+	if len(lines) != n+1 || lines[0] != "deployment_id,reason" || lines[n] != fmt.Sprintf("d-%05d,no change request", n-1) {
+		t.Errorf("CSV has %d lines, first %q, last %q", len(lines), lines[0], lines[len(lines)-1])
+	}
+	page, err := os.ReadFile(filepath.Join(out, "audit.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	html := string(page)
+	if !strings.Contains(html, fmt.Sprintf("d-%05d", findingsShown-1)) || strings.Contains(html, fmt.Sprintf("d-%05d", findingsShown)) {
+		t.Errorf("the page does not show exactly the first %d findings", findingsShown)
+	}
+	if !strings.Contains(html, fmt.Sprintf("The first %d of %d findings are shown; all are in %s", findingsShown, n, file)) {
+		t.Errorf("the page does not name the CSV")
 	}
 }
