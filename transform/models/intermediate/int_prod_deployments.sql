@@ -3,7 +3,8 @@
 -- finish) and the linking rule that applies to each:
 -- an explicit change list → explicit; else a commit_sha known to the commit
 -- graph → commit_graph; else → time. commit_id and prev_commit_id are the
--- commits' ids in int_commits (NULL when the graph does not know the sha);
+-- commits' ids in int_commits (NULL when the graph does not know the sha),
+-- with the previous commit's earliest time and untimed flag for the walk;
 -- dep_idx numbers the rows, so that linking carries an integer, not the id.
 with
 
@@ -34,7 +35,9 @@ sequenced as (
         c.commit_id,
         lag(d.start_ts) over w   as prev_start_ts,
         lag(d.commit_sha) over w as prev_commit_sha,
-        lag(c.commit_id) over w  as prev_commit_id
+        lag(c.commit_id) over w  as prev_commit_id,
+        lag(c.earliest_committed_at) over w as prev_earliest_committed_at,
+        lag(c.has_untimed_copy) over w      as prev_has_untimed_copy
     from deployments d
     left join int_commits c on c.sha = d.commit_sha
     window w as (partition by d.service order by d.finished_at, d.deployment_id)

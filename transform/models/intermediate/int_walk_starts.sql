@@ -9,7 +9,8 @@
 with
 
 deployments as (
-    select dep_idx, commit_id, prev_commit_id, prev_start_ts
+    select dep_idx, commit_id, prev_commit_id, prev_start_ts,
+           prev_earliest_committed_at, prev_has_untimed_copy
     from int_prod_deployments
     where link_rule = 'commit_graph'
       and commit_sha is distinct from prev_commit_sha
@@ -18,12 +19,11 @@ deployments as (
 select
     d.dep_idx                     as walk_id,
     d.commit_id,
-    s.commit_id                   as stop_id,
+    d.prev_commit_id              as stop_id,
     case
-        when s.commit_id is null then d.prev_start_ts
-        when s.has_untimed_copy and d.prev_start_ts is null then null
-        when s.has_untimed_copy then least(s.earliest_committed_at, d.prev_start_ts)
-        else s.earliest_committed_at
+        when d.prev_commit_id is null then d.prev_start_ts
+        when d.prev_has_untimed_copy and d.prev_start_ts is null then null
+        when d.prev_has_untimed_copy then least(d.prev_earliest_committed_at, d.prev_start_ts)
+        else d.prev_earliest_committed_at
     end                           as bound
 from deployments d
-left join int_commits s on s.commit_id = d.prev_commit_id
