@@ -29,8 +29,9 @@
 // the value in as a quoted SQL literal (NULL when unset). Likewise
 // {{several_sources.TABLE}} (changes, deployments) is true or false: whether
 // more than one source had sent rows of that kind when the run started. A
-// view whose SQL holds such a constant is created as a TEMP VIEW, so that it
-// never outlives the run it was written for.
+// view whose SQL holds such a constant, or that reads a temporary table or
+// view, is created as a TEMP VIEW, so that it never outlives the run it was
+// written for (nor points at tables that are gone).
 package transform
 
 import (
@@ -41,6 +42,7 @@ import (
 	"io"
 	"io/fs"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -434,13 +436,18 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		}
 	}
 	temps := map[string]bool{}
+	runOnly := map[string]bool{} // temporary tables and views of this run
 	for i, m := range models {
 		start := time.Now()
 		sqlText := consts.Replace(m.SQL)
 		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE"}[m.Materialized]
-		if kind == "VIEW" && sqlText != m.SQL {
-			// a view holding this run's constants must not outlive the run
+		if kind == "VIEW" && (sqlText != m.SQL || slices.ContainsFunc(m.Deps, func(d string) bool { return runOnly[d] })) {
+			// a view holding this run's constants, or reading what lives
+			// for the run only, must not outlive the run
 			kind = "TEMP VIEW"
+		}
+		if kind == "TEMP VIEW" || kind == "TEMP TABLE" {
+			runOnly[m.Name] = true
 		}
 		// A name is one thing at a time: drop what an earlier run or an
 		// older materialization left in the main schema.
