@@ -25,10 +25,9 @@ func init() { natives["int_commit_walk"] = commitWalk }
 // edges per commit, then the edges), each walk of int_walk_starts is a
 // depth-first search that marks the commits it reached, and the (walk,
 // commit) pairs go back to DuckDB as Arrow batches made while DuckDB reads
-// them. The recursive
-// query instead joins its whole frontier with every edge on each step and
-// deduplicates all rows reached so far, which at millions of deployments is
-// most of the transform's time.
+// them. The recursive query instead joins its whole frontier with every
+// edge on each step and deduplicates all rows reached so far, which at
+// millions of deployments was most of the transform's time.
 func commitWalk(ctx context.Context, conn *sql.Conn) error {
 	err := warehouse.WithArrow(conn, func(a *warehouse.ArrowConn) error {
 		g, err := readCommitGraph(ctx, a)
@@ -188,7 +187,7 @@ func readWalkStarts(ctx context.Context, a *warehouse.ArrowConn) ([]walkStart, e
 		}
 		for i := 0; i < int(rec.NumRows()); i++ {
 			if w.IsNull(i) || c.IsNull(i) {
-				continue // no walk without an id and a start (the SQL join drops it)
+				continue // never the case: every commit_graph deployment has both
 			}
 			ws := walkStart{id: w.Value(i), commit: c.Value(i), bound: noTime}
 			if ws.commit <= 0 {
