@@ -24,6 +24,9 @@ func ComputeMany(ctx context.Context, db *warehouse.DB, cfg *config.Config, fs [
 			return nil, err
 		}
 	}
+	if err := requireMarts(ctx, db); err != nil {
+		return nil, err
+	}
 	if cfg == nil {
 		cfg = config.Default()
 	}
@@ -48,7 +51,7 @@ func ComputeMany(ctx context.Context, db *warehouse.DB, cfg *config.Config, fs [
 	}
 	rows, err := db.QueryContext(ctx, manyQuery(reqs))
 	if err != nil {
-		return nil, fmt.Errorf("metrics: %w (run `shiplog transform` first?)", err)
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	raw, err := output.FromRows(rows)
 	if err != nil {
@@ -112,7 +115,7 @@ join svc s on s.service = d.service
 where d.is_production and d.status = 'success' %s`, f.scope(), Filter{To: f.To}.within("d.finished_at"))
 	var l, h *time.Time
 	if err := db.QueryRowContext(ctx, q, f.args()...).Scan(&l, &h); err != nil {
-		return lo, hi, false, fmt.Errorf("metrics: %w (run `shiplog transform` first?)", err)
+		return lo, hi, false, fmt.Errorf("metrics: %w", err)
 	}
 	if l == nil || h == nil {
 		return lo, hi, false, nil

@@ -49,6 +49,9 @@ func View(ctx context.Context, db *warehouse.DB, name string, f Filter) (*output
 	if err := f.Check(); err != nil {
 		return nil, err
 	}
+	if err := requireMarts(ctx, db); err != nil {
+		return nil, err
+	}
 	var q string
 	level := f.level()
 	switch name {
@@ -124,7 +127,7 @@ where %[2]s order by a.finished_at, a.service`, f.scope(), window("a.finished_at
 func query(ctx context.Context, db *warehouse.DB, q string, f Filter) (*output.Table, error) {
 	rows, err := db.QueryContext(ctx, q, f.args()...)
 	if err != nil {
-		return nil, fmt.Errorf("metrics: %w (run `shiplog transform` first?)", err)
+		return nil, fmt.Errorf("metrics: %w", err)
 	}
 	t, err := output.FromRows(rows)
 	if err != nil {
@@ -146,6 +149,9 @@ var ExplainMetrics = []string{"lead-time", "change-failure-rate", "recovery-time
 func Explain(ctx context.Context, db *warehouse.DB, metric string, f Filter) (*output.Table, error) {
 	f.By, f.Level = "", ""
 	if err := f.Check(); err != nil {
+		return nil, err
+	}
+	if err := requireMarts(ctx, db); err != nil {
 		return nil, err
 	}
 	var q string

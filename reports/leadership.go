@@ -36,7 +36,7 @@ func (w *writer) leadership(ctx context.Context) error {
 	}
 	pf, pt := previous(w.from, w.to)
 	if err := w.prefetch(ctx, w.leadershipFilters(spec)); err != nil {
-		return fmt.Errorf("leadership: metrics: %w", err)
+		return fmt.Errorf("leadership: %w", err)
 	}
 	get := func(level string, teams []string, from, to time.Time) ([]row, error) {
 		t, err := w.metrics(ctx, MetricsFilter{Teams: teams, From: from, To: to, Level: level})

@@ -30,7 +30,7 @@ func (w *writer) panelTable(ctx context.Context, p dashboards.Panel, sc scope) (
 	if f, ok := panelFilter(p, sc); ok {
 		t, err := w.metrics(ctx, f)
 		if err != nil {
-			return nil, fmt.Errorf("panel %q: metrics: %w", p.Title, err)
+			return nil, fmt.Errorf("panel %q: %w", p.Title, err)
 		}
 		return t, nil
 	}
