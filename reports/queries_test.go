@@ -66,8 +66,13 @@ insert into fct_changes (change_id, service, team, title, author, deployment_id,
   ('shop/search#3', 'search', 'core', 'old', 'bo', 'd4', '2026-10-07 10:15:00+00', 900, 800, 50, 40, 10, 'pre_tracking');
 insert into fct_adoption values
   ('checkout', 'one-click', 'v1', '2026-10-05 10:00:00+00', 10, 30, 55, 0.1, 0.3, 0.55, 20);
+-- tickets above expectation: d1 9 - 3 = 6, d4 6 - 1 = 5, d3 2 - 3 = -1;
+-- d5 (team pay) 1 - 1 = 0
 insert into fct_support_impact values
-  ('d1', 'checkout', 'v1', '2026-10-05 10:00:00+00', 9, 3.0/7, 3.0, 3.0);
+  ('d1', 'checkout', 'v1', '2026-10-05 10:00:00+00', 9, 3.0/7, 3.0, 3.0),
+  ('d3', 'checkout', 'v1.1', '2026-10-06 09:30:00+00', 2, 3.0/7, 3.0, 2.0/3),
+  ('d4', 'checkout', 'v1.2', '2026-10-07 10:15:00+00', 6, 1.0/7, 1.0, 6.0),
+  ('d5', 'billing', 'v3', '2026-10-05 10:45:00+00', 1, 1.0/7, 1.0, 1.0);
 `
 
 var headerParam = regexp.MustCompile(`^--\s*param:\s*(\w+)\s+(\w+)\s+'([^']*)'`)
@@ -220,8 +225,17 @@ func TestReportQueries(t *testing.T) {
 		// inc-1: acknowledged after 10 minutes (0.17 h), resolved after 70
 		// (1.17 h); inc-2: 0.1 h and 2 h.
 		{"retro-incidents-by-severity", oct, []string{"sev1|1|1|0.1|2", "sev2|1|1|0.17|1.17"}},
-		{"retro-support-impact", oct, []string{"checkout v1|d1|checkout|2026-10-05 10:00|9|3|3"}},
-		{"retro-support-impact", with(map[string]string{"team": "pay"}), nil},
+		// most tickets above expectation first (d1 +6, d4 +5, d3 -1)
+		{"retro-support-impact", oct, []string{
+			"checkout v1|d1|checkout|2026-10-05 10:00|9|3|3",
+			"checkout v1.2|d4|checkout|2026-10-07 10:15|6|1|6",
+			"checkout v1.1|d3|checkout|2026-10-06 09:30|2|3|0.67",
+		}},
+		{"retro-support-impact", with(map[string]string{"limit": "2"}), []string{
+			"checkout v1|d1|checkout|2026-10-05 10:00|9|3|3",
+			"checkout v1.2|d4|checkout|2026-10-07 10:15|6|1|6",
+		}},
+		{"retro-support-impact", with(map[string]string{"team": "pay"}), []string{"billing v3|d5|billing|2026-10-05 10:45|1|1|1"}},
 		{"retro-adoption", oct, []string{"checkout: one-click|day 1|0.1", "checkout: one-click|day 7|0.3", "checkout: one-click|day 30|0.55"}},
 		{"retro-events", with(map[string]string{"team": "pay"}), []string{"2026-10-05 10:45|deployment|billing|d5|v3"}},
 	}

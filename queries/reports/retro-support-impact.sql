@@ -1,10 +1,11 @@
 -- name: retro-support-impact
--- description: Support tickets after each production release of the period against the number expected from the service's baseline rate.
+-- description: The production releases of the period with the most support tickets above the number expected from the service's baseline rate, most first.
 -- audience: retro
 -- kind: query
 -- param: team text ''
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
+-- param: limit int '40'
 select s.service || ' ' || coalesce(s.version, s.deployment_id) as release,
        s.deployment_id, s.service, s.finished_at,
        s.tickets_after,
@@ -14,4 +15,5 @@ from fct_support_impact s
 join dim_services d using (service)
 where ($team = '' or d.team = $team)
   and s.finished_at >= $from and s.finished_at < $to
-order by s.finished_at, s.deployment_id
+order by s.tickets_after - coalesce(s.expected_after, 0) desc, s.finished_at, s.deployment_id
+limit $limit
