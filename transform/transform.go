@@ -654,7 +654,8 @@ func HotfixRegexp(patterns []string) string {
 }
 
 // writeCfg (re)creates the one-row cfg table the models read their settings
-// from, and returns the replacer for {{cfg.NAME}} constants.
+// from, and returns the replacer for the run constants ({{cfg.NAME}} and
+// {{several_sources.TABLE}}).
 func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Replacer, error) {
 	if cfg == nil {
 		cfg = config.Default()
@@ -693,10 +694,18 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
-	pairs := []string{"{{cfg.hotfix_regex}}", hotfixLit}
-	// Run constants from the data: whether more than one source sent a
-	// kind that staging deduplicates (a constant lets DuckDB drop the
-	// deduplicating join from the plan when there is one source).
+	sources, err := sourceConstants(ctx, ex)
+	if err != nil {
+		return nil, err
+	}
+	return strings.NewReplacer(append([]string{"{{cfg.hotfix_regex}}", hotfixLit}, sources...)...), nil
+}
+
+// sourceConstants returns the run constants {{several_sources.TABLE}}:
+// whether more than one source sent a kind that staging deduplicates (as a
+// constant, it lets DuckDB drop the deduplicating join when there is one).
+func sourceConstants(ctx context.Context, ex execer) ([]string, error) {
+	var pairs []string
 	for _, table := range []string{"changes", "deployments"} {
 		var several bool
 		if err := ex.QueryRowContext(ctx, "SELECT coalesce(min(source) < max(source), false) FROM "+table).Scan(&several); err != nil {
@@ -704,5 +713,5 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 		}
 		pairs = append(pairs, "{{several_sources."+table+"}}", fmt.Sprint(several))
 	}
-	return strings.NewReplacer(pairs...), nil
+	return pairs, nil
 }

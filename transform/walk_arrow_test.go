@@ -10,8 +10,6 @@ import (
 	"sort"
 	"strings"
 	"testing"
-
-	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
 // walkSQL is the int_commit_walk model's SQL, the definition the native walk
@@ -115,12 +113,7 @@ func reached(t *testing.T, ctx context.Context, conn *sql.Conn, table string) []
 func walkConn(t *testing.T) (context.Context, *sql.Conn) {
 	t.Helper()
 	ctx := context.Background()
-	db, err := warehouse.OpenMemory(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	conn, err := db.Conn(ctx)
+	conn, err := memDB(t).Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

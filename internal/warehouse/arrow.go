@@ -25,16 +25,9 @@ func (db *DB) QueryArrow(ctx context.Context, query string) (array.RecordReader,
 		return nil, nil, err
 	}
 	var rdr array.RecordReader
-	err = conn.Raw(func(c any) error {
-		dc, ok := c.(driver.Conn)
-		if !ok {
-			return fmt.Errorf("warehouse: unexpected driver connection %T", c)
-		}
-		ar, err := duckdb.NewArrowFromConn(dc)
-		if err != nil {
-			return err
-		}
-		rdr, err = ar.QueryContext(ctx, query)
+	err = WithArrow(conn, func(a *ArrowConn) error {
+		var err error
+		rdr, err = a.Query(ctx, query)
 		return err
 	})
 	if err != nil {
