@@ -5,16 +5,14 @@ with
 
 edges as (
     select sha, unnest(parents) as parent from stg_commits
-),
-
-commits as (
-    select commit_id, sha, latest_committed_at from int_commits
 )
 
+-- int_commits is named twice rather than through a shared CTE: DuckDB
+-- would materialize that CTE, a copy of every commit
 select
     c.commit_id,
     p.commit_id           as parent_id,
     p.latest_committed_at as parent_committed_at
 from edges e
-join commits c on c.sha = e.sha
-join commits p on p.sha = e.parent
+join int_commits c on c.sha = e.sha
+join int_commits p on p.sha = e.parent
