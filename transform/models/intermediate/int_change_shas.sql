@@ -2,6 +2,7 @@
 -- Every commit sha that identifies a change: its merge commit, its commits,
 -- and its id when the change is itself a commit (one scan of the changes).
 select
+    change_row,
     change_id,
     service,
     unnest(

@@ -4,6 +4,7 @@
 -- each reader scans only the columns it needs from the canonical table,
 -- which costs less than keeping seven million wide rows in memory.
 select
+    c.change_row,
     c.change_id,
     coalesce(p.service, c.service) as service,
     c.repo,

@@ -10,13 +10,13 @@ refs as (
 ),
 
 by_id as (
-    select r.dep_idx, r.finished_at, c.change_id
+    select r.dep_idx, r.finished_at, c.change_row
     from refs r
     join int_changes c on c.change_id = r.ref
 ),
 
 by_sha as (
-    select r.dep_idx, r.finished_at, s.change_id
+    select r.dep_idx, r.finished_at, s.change_row
     from refs r
     join int_change_shas s on s.sha = r.ref
 )

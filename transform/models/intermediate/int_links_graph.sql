@@ -4,7 +4,7 @@
 with
 
 change_commits as (
-    select s.change_id, s.service, c.commit_id
+    select s.change_row, s.service, c.commit_id
     from int_change_shas s
     join int_commits c on c.sha = s.sha
 ),
@@ -15,6 +15,6 @@ walked as (
     join int_prod_deployments d on d.dep_idx = w.dep_idx
 )
 
-select w.dep_idx, w.finished_at, s.change_id
+select w.dep_idx, w.finished_at, s.change_row
 from walked w
 join change_commits s on s.commit_id = w.commit_id and s.service = w.service

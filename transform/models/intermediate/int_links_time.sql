@@ -7,7 +7,7 @@ with
 
 changes as (
     select
-        change_id,
+        change_row,
         service,
         coalesce(merged_at, case when opened_at is null then first_commit_at end) as merged_ts
     from int_changes
@@ -18,7 +18,7 @@ deployments as (
     from int_prod_deployments
 )
 
-select d.dep_idx, d.finished_at, c.change_id
+select d.dep_idx, d.finished_at, c.change_row
 from changes c
 asof join deployments d on c.service = d.service and c.merged_ts < d.start_ts
 where c.merged_ts is not null

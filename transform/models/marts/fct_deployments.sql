@@ -64,4 +64,3 @@ left join dim_services s on s.service = d.service
 left join int_prod_deployments p on p.deployment_id = d.deployment_id
 left join fct_failures f on f.deployment_id = d.deployment_id
 left join shipped n on n.deployment_id = d.deployment_id
-order by d.finished_at
