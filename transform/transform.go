@@ -27,9 +27,10 @@
 // a setting must be a constant for speed (a regular expression DuckDB should
 // compile once, not per row), a model writes {{cfg.NAME}} and the runner puts
 // the value in as a quoted SQL literal (NULL when unset). Likewise
-// {{several_sources.TABLE}} (changes, deployments) is true or false: whether
-// more than one source had sent rows of that kind when the run started. A
-// view whose SQL holds such a constant, or that reads a temporary table or
+// {{several_sources.TABLE}} (changes, deployments, support_tickets, adoption)
+// is true or false: whether more than one source had sent rows of that kind
+// when the run started. A view whose SQL holds such a constant, or that
+// reads a temporary table or
 // view, is created as a TEMP VIEW, so that it never outlives the run it was
 // written for (nor points at tables that are gone).
 package transform
@@ -706,7 +707,7 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 // constant, it lets DuckDB drop the deduplicating join when there is one).
 func sourceConstants(ctx context.Context, ex execer) ([]string, error) {
 	var pairs []string
-	for _, table := range []string{"changes", "deployments"} {
+	for _, table := range []string{"changes", "deployments", "support_tickets", "adoption"} {
 		var several bool
 		if err := ex.QueryRowContext(ctx, "SELECT coalesce(min(source) < max(source), false) FROM "+table).Scan(&several); err != nil {
 			return nil, fmt.Errorf("transform: sources of %s: %w", table, err)

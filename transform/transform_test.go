@@ -231,10 +231,11 @@ func TestRunOnEmptyWarehouse(t *testing.T) {
 	}
 }
 
-// Several sources may send the same change or deployment: the first source
-// by name wins, and an id only a later source sent is kept. Sources here:
-// "b-github" and "a-git" send change c1 and deployment d1 ("a-git" wins),
-// "b-github" alone sends c2 and d2, "c-jira" sends c1 again (loses to both).
+// Several sources may send the same change, deployment, ticket or adoption
+// day: the first source by name wins, and a key only a later source sent is
+// kept. Sources here: "b-github" and "a-git" send change c1, deployment d1,
+// ticket t1 and the feature's second day ("a-git" wins), "b-github" alone
+// sends c2, d2 and t2, "c-jira" sends c1 again (loses to both).
 func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 	ctx := context.Background()
 	for _, single := range []bool{false, true} {
@@ -249,6 +250,16 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 				('d1', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-02 00:00:00+00', 'v-github', 'b-github'),
 				('d1', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-02 00:00:00+00', 'v-git', 'a-git'),
 				('d2', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-03 00:00:00+00', 'v2', 'b-github')`,
+			// t1 twice (two sources), t2 once: two tickets in the week after each deployment
+			`INSERT INTO support_tickets (id, service, created_at, source) VALUES
+				('t1', 'svc', TIMESTAMPTZ '2026-01-04 00:00:00+00', 'b-github'),
+				('t1', 'svc', TIMESTAMPTZ '2026-01-04 00:00:00+00', 'a-git'),
+				('t2', 'svc', TIMESTAMPTZ '2026-01-05 00:00:00+00', 'b-github')`,
+			// the feature's second day twice: 10 active users (a-git) wins over 99
+			`INSERT INTO adoption (service, feature, day, active_users, source) VALUES
+				('svc', 'f', DATE '2026-01-01', 5, 'a-git'),
+				('svc', 'f', DATE '2026-01-02', 10, 'a-git'),
+				('svc', 'f', DATE '2026-01-02', 99, 'b-github')`,
 		}
 		if single { // one source: every row stays
 			stmts = []string{
@@ -258,6 +269,12 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 				`INSERT INTO deployments (id, service, environment, status, finished_at, version, source) VALUES
 					('d1', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-02 00:00:00+00', 'v1', 'git'),
 					('d2', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-03 00:00:00+00', 'v2', 'git')`,
+				`INSERT INTO support_tickets (id, service, created_at, source) VALUES
+					('t1', 'svc', TIMESTAMPTZ '2026-01-04 00:00:00+00', 'git'),
+					('t2', 'svc', TIMESTAMPTZ '2026-01-05 00:00:00+00', 'git')`,
+				`INSERT INTO adoption (service, feature, day, active_users, source) VALUES
+					('svc', 'f', DATE '2026-01-01', 5, 'git'),
+					('svc', 'f', DATE '2026-01-02', 10, 'git')`,
 			}
 		}
 		for _, s := range stmts {
@@ -274,6 +291,13 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 		}
 		if err := db.QueryRow(`SELECT string_agg(deployment_id || '=' || version, ' ' ORDER BY deployment_id) FROM fct_deployments`).Scan(&deploys); err != nil {
 			t.Fatal(err)
+		}
+		if got := count(t, db, "select sum(tickets_after) from fct_support_impact"); got != 4 {
+			t.Errorf("single source %v: %d tickets after the two deployments, want 2 + 2", single, got)
+		}
+		// no version: released on its first day, so day 1 is 2026-01-02
+		if got := count(t, db, "select day1_users from fct_adoption where feature = 'f'"); got != 10 {
+			t.Errorf("single source %v: %d users on day 1, want 10", single, got)
 		}
 		want := [2]string{"c1=from git c2=only github", "d1=v-git d2=v2"}
 		if single {

@@ -34,7 +34,7 @@ root_shas as (
 -- anything joins their deployments (materialized, so that the planner
 -- cannot join every change to its deployment first)
 root_changes as materialized (
-    select s.change_id, s.sha
+    select s.change_row, s.sha
     from int_change_shas s
     semi join root_shas r on r.sha = s.sha
 ),
@@ -53,9 +53,12 @@ shipped as (
     ) c on c.commit_id = w.commit_id
     join int_prod_deployments d on d.dep_idx = w.dep_idx
     union all
-    select l.deployment_id, l.deployed_at, s.sha
+    -- the deployment each change first shipped in (as fct_deployment_changes
+    -- has it), found by integers rather than by reading every change's id
+    select d.deployment_id, d.finished_at, s.sha
     from root_changes s
-    join fct_deployment_changes l on l.change_id = s.change_id
+    join int_first_links l on l.change_row = s.change_row
+    join int_prod_deployments d on d.dep_idx = l.dep_idx
 ),
 
 by_root as (

@@ -26,10 +26,12 @@ flagged as (
     cross join settings c
 ),
 
+-- changes each production deployment shipped first (the rows of
+-- fct_deployment_changes), counted by deployment number
 shipped as (
-    select deployment_id, count(*) as changes_shipped
-    from fct_deployment_changes
-    group by deployment_id
+    select dep_idx, count(*) as changes_shipped
+    from int_first_links
+    group by dep_idx
 )
 
 select
@@ -63,4 +65,4 @@ cross join settings c
 left join dim_services s on s.service = d.service
 left join int_prod_deployments p on p.deployment_id = d.deployment_id
 left join fct_failures f on f.deployment_id = d.deployment_id
-left join shipped n on n.deployment_id = d.deployment_id
+left join shipped n on n.dep_idx = p.dep_idx

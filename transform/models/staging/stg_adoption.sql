@@ -1,4 +1,5 @@
--- Daily feature adoption, one row per service, feature and day.
+-- Daily feature adoption, one row per service, feature and day (when
+-- several sources send a day, the first source by name wins).
 select
     service,
     feature,
@@ -6,5 +7,11 @@ select
     active_users,
     eligible_users,
     version
-from adoption
-qualify row_number() over (partition by service, feature, day order by source) = 1
+from adoption a
+-- the same anti join on a run constant as stg_changes: with one source the
+-- other side is empty and DuckDB drops the join
+anti join (
+    select service, feature, day, source from adoption
+    where {{several_sources.adoption}}
+) other on other.service = a.service and other.feature = a.feature
+       and other.day = a.day and other.source < a.source

@@ -1,4 +1,5 @@
--- Support tickets, one row per id.
+-- Support tickets, one row per id (when several sources send a ticket, the
+-- first source by name wins).
 select
     id          as ticket_id,
     service,
@@ -8,5 +9,10 @@ select
     category,
     version,
     incident
-from support_tickets
-qualify row_number() over (partition by id order by source) = 1
+from support_tickets t
+-- the same anti join on a run constant as stg_changes: with one source the
+-- other side is empty and DuckDB drops the join
+anti join (
+    select id, source from support_tickets
+    where {{several_sources.support_tickets}}
+) other on other.id = t.id and other.source < t.source
