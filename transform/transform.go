@@ -30,9 +30,9 @@
 // {{several_sources.TABLE}} (changes, deployments, support_tickets, adoption)
 // is true or false: whether more than one source had sent rows of that kind
 // when the run started. A view whose SQL holds such a constant, or that
-// reads a temporary table or
-// view, is created as a TEMP VIEW, so that it never outlives the run it was
-// written for (nor points at tables that are gone).
+// reads a temporary table or view, is created as a TEMP VIEW, so that it
+// never outlives the run it was written for (nor points at tables that are
+// gone).
 package transform
 
 import (

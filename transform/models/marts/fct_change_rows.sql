@@ -5,7 +5,7 @@
 -- pre_tracking, 3 not_deployed). What the view can work out from a row
 -- alone (the rule and reason names, the hours) is not stored: writing seven
 -- million rows costs about half a second per text column.
--- The first deployment is int_first_links'.
+-- Each change's first deployment and its rule come from int_first_links.
 with
 
 changes as (
