@@ -6,6 +6,10 @@
 -- alone (the rule and reason names, the hours) is not stored: writing seven
 -- million rows costs about half a second per text column.
 -- Each change's first deployment and its rule come from int_first_links.
+-- test: unique(change_id)
+-- test: not_null(change_id, service, first_commit_at)
+-- test: accepted_values(link_rule_code: 1, 2, 3)
+-- test: accepted_values(excluded_code: 1, 2, 3)
 with
 
 changes as (

@@ -8,11 +8,8 @@
 -- time on a tie); fct_deployment_changes shows these links.
 -- A view of fct_change_rows: the rule and reason names and the hours are
 -- worked out from each row when read, which costs far less than storing
--- them.
--- test: unique(change_id)
--- test: not_null(change_id, service, first_commit_at)
--- test: accepted_values(excluded_reason: non_positive, pre_tracking, not_deployed)
--- test: accepted_values(link_rule: explicit, commit_graph, time)
+-- them. The view shows that table's rows one for one, so the tests run
+-- there, on the stored codes (every code has its name here).
 select
     r.change_id,
     r.service,
