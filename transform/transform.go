@@ -388,8 +388,9 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		return fmt.Errorf("transform: %w", err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), "RESET asof_loop_join_threshold")
-	// No model relies on insertion order (marts that are read by time say
-	// ORDER BY), and keeping it forces order-preserving, memory-hungry plans.
+	// No model relies on insertion order (the narrower marts that are read
+	// by time say ORDER BY), and keeping it forces order-preserving,
+	// memory-hungry plans.
 	if _, err = conn.ExecContext(ctx, "SET preserve_insertion_order = false"); err != nil {
 		return fmt.Errorf("transform: %w", err)
 	}
