@@ -2,12 +2,11 @@ package metrics_test
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/config"
-	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/internal/fixture"
 	"github.com/shiplog/shiplog/metrics"
 )
 
@@ -36,16 +35,8 @@ func leadershipFilters() []metrics.Filter {
 // package transform kept), in one ComputeMany call and filter by filter.
 // Without SHIPLOG_BENCH_DB it is skipped.
 func BenchmarkLeadershipMetrics(b *testing.B) {
-	path := os.Getenv("SHIPLOG_BENCH_DB")
-	if path == "" {
-		b.Skip("SHIPLOG_BENCH_DB names no warehouse")
-	}
+	db := fixture.BenchWarehouse(b)
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, path, warehouse.Options{ReadOnly: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	cfg := config.Default()
 	fs := leadershipFilters()
 	b.Run("batch", func(b *testing.B) {

@@ -2,12 +2,11 @@ package report
 
 import (
 	"context"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/config"
-	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/internal/fixture"
 	"github.com/shiplog/shiplog/reports"
 )
 
@@ -17,16 +16,8 @@ import (
 // kept: 2025-10-01 to 2026-01-01), as `shiplog report all` does, minus
 // opening the file once. Without SHIPLOG_BENCH_DB it is skipped.
 func BenchmarkReportAll(b *testing.B) {
-	path := os.Getenv("SHIPLOG_BENCH_DB")
-	if path == "" {
-		b.Skip("SHIPLOG_BENCH_DB names no warehouse")
-	}
+	db := fixture.BenchWarehouse(b)
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, path, warehouse.Options{ReadOnly: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
 	now := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 	data := WarehouseData(db, config.Default(), func() time.Time { return now })
 	opts := reports.Options{
