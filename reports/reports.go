@@ -64,6 +64,9 @@ type ControlResult struct {
 	Control string
 	// Description says what the control checks.
 	Description string
+	// Version is a short hash of the control's SQL and parameters
+	// (audit.ControlVersion); the cover page lists it.
+	Version string
 	// Checked is how many items the control examined; Failed how many of
 	// them are findings. Passed = Checked − Failed.
 	Checked, Failed int64
