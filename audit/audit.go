@@ -6,6 +6,8 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -46,6 +48,8 @@ type Result struct {
 type Control struct {
 	Name        string
 	Description string
+	// Version names the rule the control applied: see ControlVersion.
+	Version string
 	// Checked counts the subjects the control examined, Failed the findings
 	// not covered by an exemption, Exempt those that are.
 	Checked, Failed, Exempt int64
@@ -178,7 +182,7 @@ func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options
 		if err != nil {
 			return nil, err
 		}
-		c := Control{Name: q.Name, Description: q.Description, Checked: checked, Columns: t.Columns}
+		c := Control{Name: q.Name, Description: q.Description, Version: ControlVersion(q, params), Checked: checked, Columns: t.Columns}
 		for _, row := range t.Rows {
 			f := Finding{Values: row, Exemption: res.match(q.Name, row)}
 			if f.Exemption >= 0 {
@@ -192,6 +196,41 @@ func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options
 		res.Controls = append(res.Controls, c)
 	}
 	return res, nil
+}
+
+// periodParams are the parameters that say when, not what: the period and
+// the clock. They change with every audit and are left out of a control's
+// version.
+var periodParams = map[string]bool{"from": true, "to": true, "as_of": true}
+
+// ControlVersion is a short hash of what decides a control's outcome: its
+// SQL and the values of its other parameters (name, declared type, and the
+// value given in params or else the declared default, so that a value
+// equal to the default counts as the default). Two audits with the same
+// version applied the same rule, whatever their periods; a changed query
+// or configuration (required approvals, freezes …) changes it. It is the
+// first 12 hex digits of SHA-256 over the length-prefixed parts, so that
+// no two different inputs run together alike.
+func ControlVersion(q queries.Query, params map[string]string) string {
+	h := sha256.New()
+	put := func(s string) { fmt.Fprintf(h, "%d:%s", len(s), s) }
+	put(q.SQL)
+	for _, p := range q.Params {
+		if periodParams[p.Name] {
+			continue
+		}
+		put(p.Name)
+		put(p.Type)
+		switch v, ok := params[p.Name]; {
+		case ok:
+			put("=" + v)
+		case p.Null:
+			put("null")
+		default:
+			put("=" + p.Default)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
 }
 
 // match returns the first unexpired exemption for control whose subject is
@@ -249,15 +288,16 @@ func selectControls(names []string) ([]queries.Query, error) {
 	return out, nil
 }
 
-// Summary is one row per control: name, checked, failed, exempt, status.
+// Summary is one row per control: name, checked, failed, exempt, status,
+// version, description.
 func (r *Result) Summary() *output.Table {
-	t := &output.Table{Columns: []string{"control", "checked", "failed", "exempt", "status", "description"}}
+	t := &output.Table{Columns: []string{"control", "checked", "failed", "exempt", "status", "version", "description"}}
 	for _, c := range r.Controls {
 		status := "pass"
 		if !c.Passed() {
 			status = "FAIL"
 		}
-		t.Rows = append(t.Rows, []any{c.Name, c.Checked, c.Failed, c.Exempt, status, c.Description})
+		t.Rows = append(t.Rows, []any{c.Name, c.Checked, c.Failed, c.Exempt, status, c.Version, c.Description})
 	}
 	return t
 }
@@ -280,8 +320,9 @@ func (r *Result) exemptionText(f Finding) any {
 	return r.Exemptions[f.Exemption].Reason
 }
 
-// Document is the JSON form: {controls: [{name, description, checked,
-// failed, exempt, findings: [{column: value, …, exempt, exemption}]}],
+// Document is the JSON form: {controls: [{name, description, version,
+// checked, failed, exempt, findings: [{column: value, …, exempt,
+// exemption}]}],
 // exemptions: [...], from, to}.
 func (r *Result) Document() map[string]any {
 	controls := make([]any, 0, len(r.Controls))
@@ -298,7 +339,7 @@ func (r *Result) Document() map[string]any {
 			}
 		}
 		controls = append(controls, map[string]any{
-			"name": c.Name, "description": c.Description,
+			"name": c.Name, "description": c.Description, "version": c.Version,
 			"checked": c.Checked, "failed": c.Failed, "exempt": c.Exempt,
 			"passed": c.Passed(), "columns": c.Columns, "findings": rows,
 		})

@@ -35,8 +35,18 @@ type page struct {
 	Tiles      []tile
 	Blocks     []block
 	Script     string
+	// Cover replaces the header with a cover page (audit).
+	Cover *cover
+	// ChartHeights size charts whose height depends on their data.
+	ChartHeights []chartHeight
 
 	charts int
+}
+
+// chartHeight is the CSS height of one chart, by element id.
+type chartHeight struct {
+	ID string
+	Px int
 }
 
 type fact struct{ Label, Value string }
@@ -68,6 +78,8 @@ type block struct {
 	Empty string
 	// Status is a pass/fail badge next to the heading (audit).
 	Status string
+	// Evidence is a findings table split over lines (audit).
+	Evidence *evidenceTable
 }
 
 type chartView struct {
@@ -91,6 +103,11 @@ type cell struct {
 	Href string
 	Num  bool
 	Tier string
+	// Label and Break are used by evidence tables: the column's label (a
+	// narrow screen shows it beside the value) and whether the value may
+	// break anywhere.
+	Label string
+	Break bool
 }
 
 // Body renders the rows of the table as the "table" template in

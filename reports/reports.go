@@ -64,6 +64,9 @@ type ControlResult struct {
 	Control string
 	// Description says what the control checks.
 	Description string
+	// Version is a short hash of the control's SQL and parameters
+	// (audit.ControlVersion); the cover page lists it.
+	Version string
 	// Checked is how many items the control examined; Failed how many of
 	// them are findings. Passed = Checked − Failed.
 	Checked, Failed int64
@@ -107,6 +110,9 @@ type Result struct {
 	// Files are every file written (pages, assets and index), relative to
 	// Out, with forward slashes.
 	Files []string
+	// From and To are the period the pages cover, resolved from
+	// Options.From and Options.To (To exclusive).
+	From, To time.Time
 }
 
 // WriteAll writes the leadership, retrospective and audit reports and the
@@ -246,7 +252,7 @@ func (w *writer) flush() (*Result, error) {
 	if err := os.MkdirAll(filepath.Join(out, "assets"), 0o755); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
-	res := &Result{}
+	res := &Result{From: w.from, To: w.to}
 	if err := writeFile(filepath.Join(out, filepath.FromSlash(EChartsPath)), echartsJS); err != nil {
 		return nil, err
 	}

@@ -73,6 +73,7 @@ func (d *warehouseData) Audit(ctx context.Context, from, to time.Time) ([]report
 		out = append(out, reports.ControlResult{
 			Control:     c.Name,
 			Description: c.Description,
+			Version:     c.Version,
 			Checked:     c.Checked,
 			Failed:      c.Failed,
 			Findings:    res.FindingsTable(c),

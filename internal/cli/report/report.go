@@ -5,10 +5,14 @@ package report
 
 import (
 	"context"
+	"crypto/ed25519"
+	"database/sql"
+	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -17,7 +21,15 @@ import (
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
+	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/reports"
+)
+
+// Environment variables of the archive's signature. The private key is
+// read from the environment only, never from a flag.
+const (
+	SigningKeyEnv = "ARCHIVE_SIGNING_KEY"
+	PublicKeyEnv  = "ARCHIVE_PUBLIC_KEY"
 )
 
 // Options are the inputs of one report command.
@@ -25,15 +37,22 @@ type Options struct {
 	IO     *iostreams.IOStreams
 	Now    func() time.Time
 	Config func() (*config.Config, error)
+	Getenv func(string) string
 	// Data opens the data layer; the returned func releases it.
 	Data func(ctx context.Context) (reports.Data, func() error, error)
+	// Warehouse opens the warehouse read-write, to record archive runs in
+	// archive_runs.
+	Warehouse func(ctx context.Context) (*warehouse.DB, error)
 
 	// Kinds are the reports to write (leadership, retro, audit).
 	Kinds []string
 	// Dashboard names the spec of `report dashboard`.
 	Dashboard string
-	// Dir is the archive folder of `report verify`.
-	Dir string
+	// Dir is the archive folder of `report verify`; Expect the head it
+	// must have and PublicKeyFile the key its signature must verify with.
+	Dir           string
+	Expect        string
+	PublicKeyFile string
 
 	Out      string
 	Team     string
@@ -67,10 +86,12 @@ tamper-evident archive that "report verify" checks.`,
 
 func newOptions(f *cmdutil.Factory) *Options {
 	return &Options{
-		IO:     f.IOStreams,
-		Now:    f.Now,
-		Config: f.Config,
-		Data:   func(ctx context.Context) (reports.Data, func() error, error) { return OpenData(ctx, f) },
+		IO:        f.IOStreams,
+		Now:       f.Now,
+		Config:    f.Config,
+		Getenv:    f.Getenv,
+		Data:      func(ctx context.Context) (reports.Data, func() error, error) { return OpenData(ctx, f) },
+		Warehouse: f.Warehouse,
 	}
 }
 
@@ -82,7 +103,7 @@ func (d *dateFlags) register(cmd *cobra.Command, archive bool) {
 	cmd.Flags().StringVar(&d.from, "from", "", "start of the period, YYYY-MM-DD or RFC 3339 (default: the last full month)")
 	cmd.Flags().StringVar(&d.to, "to", "", "end of the period, excluded, YYYY-MM-DD or RFC 3339")
 	if archive {
-		cmd.Flags().StringVar(&d.archive, "archive", "", "also copy the pages into a dated folder of this archive and chain them in its manifest")
+		cmd.Flags().StringVar(&d.archive, "archive", "", "also copy the pages into a dated folder of this archive, chain the run in its manifest (signed when "+SigningKeyEnv+" is set) and record it in the warehouse")
 	}
 }
 
@@ -151,16 +172,24 @@ func RunWrite(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	key, err := opts.signingKey()
+	if err != nil {
+		return err
+	}
 	data, closeData, err := opts.Data(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeData()
 	res, err := reports.Write(ctx, data, ropts, opts.Kinds...)
+	// The read-only warehouse is closed before the archive run opens it
+	// to write.
+	if cerr := closeData(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return err
 	}
-	return opts.finish(res)
+	return opts.finish(ctx, res, strings.Join(opts.Kinds, ","), key)
 }
 
 func (opts *Options) reportOptions() (reports.Options, error) {
@@ -182,19 +211,96 @@ func (opts *Options) reportOptions() (reports.Options, error) {
 	return ro, nil
 }
 
-func (opts *Options) finish(res *reports.Result) error {
+// signingKey reads ARCHIVE_SIGNING_KEY when the run archives; nil when it
+// is not set. It is read before any page is rendered, so a bad key fails
+// the command before anything is written.
+func (opts *Options) signingKey() (ed25519.PrivateKey, error) {
+	if opts.Archive == "" || opts.Getenv == nil {
+		return nil, nil
+	}
+	s := opts.Getenv(SigningKeyEnv)
+	if s == "" {
+		return nil, nil
+	}
+	key, err := reports.ParseSigningKey(s)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %v (want an Ed25519 key: PEM \"PRIVATE KEY\" as openssl genpkey -algorithm ed25519 writes it, or its DER in base64; see docs/reports.md)", SigningKeyEnv, err)
+	}
+	return key, nil
+}
+
+func (opts *Options) finish(ctx context.Context, res *reports.Result, what string, key ed25519.PrivateKey) error {
 	if opts.Archive != "" {
-		if err := os.MkdirAll(opts.Archive, 0o755); err != nil {
+		if err := opts.archive(ctx, res, what, key); err != nil {
 			return err
 		}
-		folder, err := reports.Archive(opts.Out, res.Files, opts.Archive, opts.Now())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(opts.IO.ErrOut, "archived %d files in %s\n", len(res.Files), folder)
 	}
 	fmt.Fprintln(opts.IO.Out, res.Index)
 	return nil
+}
+
+// archive appends the written files to the archive as one run and records
+// the run in the warehouse. The warehouse is opened first, so that a busy
+// warehouse fails the run before the archive changes, and its last head
+// for this folder must still be in the manifest.
+func (opts *Options) archive(ctx context.Context, res *reports.Result, what string, key ed25519.PrivateKey) error {
+	abs, err := filepath.Abs(opts.Archive)
+	if err != nil {
+		return err
+	}
+	db, err := opts.Warehouse(ctx)
+	if err != nil {
+		return fmt.Errorf("archive: the run is recorded in the warehouse: %w", err)
+	}
+	defer db.Close()
+	known, err := lastHead(ctx, db, abs)
+	if err != nil {
+		return err
+	}
+	run, err := reports.Archive(opts.Out, res.Files, opts.Archive, reports.ArchiveOptions{Now: opts.Now(), Key: key, Known: known})
+	if err != nil {
+		return err
+	}
+	signed := "unsigned"
+	if run.Signed {
+		signed = "signed with key " + reports.KeyFingerprint(key.Public().(ed25519.PublicKey))
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "archived %d files in %s (run %d, %s)\n", run.Files, filepath.Join(opts.Archive, run.Folder), run.Seq, signed)
+	fmt.Fprintf(opts.IO.ErrOut, "archive head %s\n", run.Head)
+	if err := recordRun(ctx, db, abs, what, res, run); err != nil {
+		return fmt.Errorf("archive run %s was appended (head %s) but not recorded in the warehouse: %w", run.Folder, run.Head, err)
+	}
+	return nil
+}
+
+// lastHead returns the head recorded by the last archive run into dir, if
+// any.
+func lastHead(ctx context.Context, db *warehouse.DB, dir string) ([]string, error) {
+	var head string
+	err := db.QueryRowContext(ctx, `SELECT head FROM archive_runs WHERE archive_dir = ? ORDER BY id DESC LIMIT 1`, dir).Scan(&head)
+	switch {
+	case err == nil:
+		return []string{head}, nil
+	case errors.Is(err, sql.ErrNoRows):
+		return nil, nil
+	}
+	return nil, fmt.Errorf("archive: read archive_runs: %w", err)
+}
+
+func recordRun(ctx context.Context, db *warehouse.DB, dir, what string, res *reports.Result, run *reports.ArchiveRun) error {
+	// shiplog_version stays NULL until the build carries a version.
+	_, err := db.ExecContext(ctx, `INSERT INTO archive_runs
+		(archived_at, archive_dir, run_folder, reports, period_from, period_to, file_count, seq, previous_head, head, signed, shiplog_version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
+		run.Time, dir, run.Folder, what, nullTime(res.From), nullTime(res.To), run.Files, run.Seq, run.PrevHead, run.Head, run.Signed)
+	return err
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UTC()
 }
 
 // NewCmdDashboard returns `report dashboard NAME`.
@@ -235,16 +341,22 @@ func RunDashboard(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	key, err := opts.signingKey()
+	if err != nil {
+		return err
+	}
 	data, closeData, err := opts.Data(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeData()
 	res, err := reports.WriteDashboard(ctx, data, ropts, spec)
+	if cerr := closeData(); err == nil {
+		err = cerr
+	}
 	if err != nil {
 		return err
 	}
-	return opts.finish(res)
+	return opts.finish(ctx, res, "dashboard:"+spec.Name, key)
 }
 
 // NewCmdVerify returns `report verify DIR`.
@@ -252,38 +364,99 @@ func NewCmdVerify(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	opts := newOptions(f)
 	cmd := &cobra.Command{
 		Use:   "verify DIR",
-		Short: "Check an archive's hash chain and files",
+		Short: "Check an archive's files, manifest, hash chain and signature",
 		Long: `Check a report archive: every manifest entry chains to the one before, every
-listed file has its recorded SHA-256, and no file is present without being
-listed. Prints one line per problem and exits 1 if there is any.`,
+run's SHA256SUMS has the digest its entry records, every file has the digest
+its SHA256SUMS lists, and no file is present without being listed.
+
+The chain alone cannot show that the last runs were removed together with
+their manifest lines: give the head kept from the archive run (--expect, or
+the head column of the warehouse's archive_runs), or the public key of a
+signed archive (--public-key FILE, or ` + PublicKeyEnv + `).
+
+On success prints the head hash on stdout; otherwise one line per problem,
+and exits 1.`,
+		Example: `  shiplog report verify evidence
+  shiplog report verify evidence --expect 3b1f…e9 --public-key archive-pub.pem`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Dir = args[0]
+			if given := opts.Expect; given != "" {
+				opts.Expect = strings.TrimPrefix(strings.ToLower(strings.TrimSpace(given)), "sha256:")
+				if len(opts.Expect) != 64 || strings.Trim(opts.Expect, "0123456789abcdef") != "" {
+					return cmdutil.FlagErrorf("--expect: %q is not a head hash (64 hex digits)", given)
+				}
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
 			return RunVerify(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().StringVar(&opts.Expect, "expect", "", "the head hash the archive must have (printed by the archive run, kept in archive_runs)")
+	cmd.Flags().StringVar(&opts.PublicKeyFile, "public-key", "", "Ed25519 public key (PEM) the manifest's signature must verify with (default: $"+PublicKeyEnv+")")
 	return cmd
+}
+
+// publicKey reads the key of --public-key, else of ARCHIVE_PUBLIC_KEY;
+// nil when neither is given.
+func (opts *Options) publicKey() (ed25519.PublicKey, error) {
+	if opts.PublicKeyFile != "" {
+		b, err := os.ReadFile(opts.PublicKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("--public-key: %w", err)
+		}
+		k, err := reports.ParsePublicKey(string(b))
+		if err != nil {
+			return nil, fmt.Errorf("--public-key %s: %v (want PEM \"PUBLIC KEY\" as openssl pkey -pubout writes it)", opts.PublicKeyFile, err)
+		}
+		return k, nil
+	}
+	if opts.Getenv == nil {
+		return nil, nil
+	}
+	if s := opts.Getenv(PublicKeyEnv); s != "" {
+		k, err := reports.ParsePublicKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v (want PEM \"PUBLIC KEY\" or its DER in base64)", PublicKeyEnv, err)
+		}
+		return k, nil
+	}
+	return nil, nil
 }
 
 // RunVerify checks the archive and reports what it found.
 func RunVerify(ctx context.Context, opts *Options) error {
-	problems, err := reports.Verify(opts.Dir)
+	pub, err := opts.publicKey()
 	if err != nil {
 		return err
 	}
-	for _, p := range problems {
+	v, err := reports.VerifyArchive(opts.Dir, reports.VerifyOptions{Expect: opts.Expect, PublicKey: pub})
+	if err != nil {
+		return err
+	}
+	for _, p := range v.Problems {
 		fmt.Fprintln(opts.IO.Out, p)
 	}
-	if len(problems) > 0 {
-		return &cmdutil.ExitCodeError{Code: cmdutil.ExitError, Msg: fmt.Sprintf("archive %s: %d problem(s) found", opts.Dir, len(problems))}
+	if !v.Intact() {
+		return &cmdutil.ExitCodeError{Code: cmdutil.ExitError, Msg: fmt.Sprintf("archive %s: %d problem(s) found", opts.Dir, len(v.Problems))}
 	}
-	n, head, err := reports.ManifestHead(opts.Dir)
-	if err != nil {
-		return err
+	var checks []string
+	if opts.Expect != "" {
+		checks = append(checks, "head as expected")
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "archive %s: intact, %d entries, head %s\n", opts.Dir, n, head)
+	switch {
+	case v.SignatureChecked:
+		checks = append(checks, "signature good (key "+reports.KeyFingerprint(pub)+")")
+	case v.Signed:
+		checks = append(checks, "signed, signature not checked (no --public-key)")
+	default:
+		checks = append(checks, "not signed")
+	}
+	fmt.Fprintf(opts.IO.ErrOut, "archive %s: intact, %d run(s), %d file(s); %s\n", opts.Dir, v.Runs, v.Files, strings.Join(checks, "; "))
+	if opts.Expect == "" && !v.SignatureChecked {
+		fmt.Fprintf(opts.IO.ErrOut, "note: without --expect or --public-key, runs removed from the end of the archive with their manifest lines go unnoticed\n")
+	}
+	fmt.Fprintln(opts.IO.Out, v.Head)
 	return nil
 }
