@@ -90,7 +90,7 @@ func scenario(t testing.TB) []map[string]any {
 		spec(t, "service_deployed", map[string]any{"context.id": "dep-1", "context.source": "/argocd/prod", "context.chainId": "chain-1",
 			"context.timestamp": "2026-03-02T11:00:00Z", "subject.id": "service/checkout", "subject.content.environment.id": "prod-eu-1",
 			"subject.content.artifactId": digest,
-			"context.links": []any{map[string]any{"linkType": "RELATION", "linkKind": "ARTIFACT", "target": map[string]any{"contextId": "cm-1"}}}}),
+			"context.links":              []any{map[string]any{"linkType": "RELATION", "linkKind": "ARTIFACT", "target": map[string]any{"contextId": "cm-1"}}}}),
 		spec(t, "pipelinerun_finished", map[string]any{"context.id": "pr-1", "context.source": "/tekton/ci", "context.chainId": "chain-1",
 			"context.timestamp": "2026-03-02T11:05:00Z", "subject.content.outcome": "success", "subject.content.url": "https://ci.example/run/1",
 			"subject.content.errors": nil}),
