@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,6 +30,7 @@ type client struct {
 	backoff  ingest.Backoff
 	sleep    func(context.Context, time.Duration) error
 	progress io.Writer
+	progMu   sync.Mutex
 	// maxRateWaits bounds the 429 waits of one request.
 	maxRateWaits int
 
@@ -92,7 +94,9 @@ func (c *client) get(ctx context.Context, path string, q url.Values, v any) erro
 				d = c.backoff.Delay(min(waits, 6))
 			}
 			c.rateWaits.Add(1)
+			c.progMu.Lock()
 			fmt.Fprintf(c.progress, "pagerduty: rate limit reached; waiting %s before asking again\n", d.Round(time.Second))
+			c.progMu.Unlock()
 			if err := c.sleep(ctx, d); err != nil {
 				return err
 			}

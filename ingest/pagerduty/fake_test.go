@@ -21,7 +21,7 @@ import (
 // "Authorization: Token token=…" and the version in Accept. Payloads come
 // from testdata/ as recorded shapes; tests change them between runs.
 type fakePagerDuty struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	token string
 
@@ -37,7 +37,7 @@ type fakePagerDuty struct {
 
 const testToken = "pd-test-token-7c1e"
 
-func newFake(t *testing.T) *fakePagerDuty {
+func newFake(t testing.TB) *fakePagerDuty {
 	t.Helper()
 	f := &fakePagerDuty{t: t, token: testToken, incidents: map[string]json.RawMessage{}, logs: map[string][]json.RawMessage{}, logPage: 100}
 	var list []json.RawMessage
@@ -57,7 +57,7 @@ func newFake(t *testing.T) *fakePagerDuty {
 	return f
 }
 
-func readJSON(t *testing.T, path string, v any) {
+func readJSON(t testing.TB, path string, v any) {
 	t.Helper()
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -66,6 +66,14 @@ func readJSON(t *testing.T, path string, v any) {
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
+}
+
+// setFail sets (or with nil clears) the failure injection; requests of an
+// ended run may still be in flight.
+func (f *fakePagerDuty) setFail(fn func(n int, w http.ResponseWriter, r *http.Request) bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.fail = fn
 }
 
 // set replaces one field of a stored incident.

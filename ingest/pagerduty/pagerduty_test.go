@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -38,6 +39,7 @@ type harness struct {
 	fake   *fakePagerDuty
 	src    *pagerduty.Source
 	cfg    *pagerduty.Config
+	mu     sync.Mutex
 	sleeps []time.Duration
 	log    bytes.Buffer
 }
@@ -53,13 +55,12 @@ func testConfig(apiURL string) *pagerduty.Config {
 
 func newHarness(t testing.TB, mutate func(*pagerduty.Config), opts ...pagerduty.Option) *harness {
 	t.Helper()
-	tt, _ := t.(*testing.T)
 	db, err := warehouse.OpenMemory(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	h := &harness{db: db, fake: newFake(tt)}
+	h := &harness{db: db, fake: newFake(t)}
 	h.cfg = testConfig(h.fake.srv.URL)
 	if mutate != nil {
 		mutate(h.cfg)
@@ -79,7 +80,12 @@ func (h *harness) build(t testing.TB, opts ...pagerduty.Option) {
 	all := append([]pagerduty.Option{
 		pagerduty.WithClock(func() time.Time { return fixedNow }),
 		pagerduty.WithBackoff(ingest.Backoff{Base: time.Second, Max: 4 * time.Second, Attempts: 3}),
-		pagerduty.WithSleep(func(_ context.Context, d time.Duration) error { h.sleeps = append(h.sleeps, d); return nil }),
+		pagerduty.WithSleep(func(_ context.Context, d time.Duration) error {
+			h.mu.Lock() // log entries are read by several workers
+			defer h.mu.Unlock()
+			h.sleeps = append(h.sleeps, d)
+			return nil
+		}),
 	}, opts...)
 	var err error
 	if h.src, err = pagerduty.New(h.cfg, getenv, all...); err != nil {
@@ -373,7 +379,7 @@ func TestFaults(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, nil)
-			h.fake.fail = tc.fail
+			h.fake.setFail(tc.fail)
 			if tc.token != "" {
 				h.fake.token = "the-right-token"
 				// The source sends testToken; the fake wants another and
@@ -431,17 +437,17 @@ func TestResumeAfterFailure(t *testing.T) {
 	for stop := 1; stop <= total; stop++ {
 		t.Run(fmt.Sprint(stop), func(t *testing.T) {
 			h := newHarness(t, nil)
-			h.fake.fail = func(n int, w http.ResponseWriter, r *http.Request) bool {
+			h.fake.setFail(func(n int, w http.ResponseWriter, r *http.Request) bool {
 				if n >= stop {
 					pdError(w, http.StatusUnauthorized, 2006, "Authentication failed")
 					return true
 				}
 				return false
-			}
+			})
 			if _, err := h.sync(t); err == nil {
 				t.Fatal("interrupted run did not fail")
 			}
-			h.fake.fail = nil
+			h.fake.setFail(nil)
 			if _, err := h.sync(t); err != nil {
 				t.Fatal(err)
 			}
@@ -464,10 +470,10 @@ func TestTokenOnlyToItsOrigin(t *testing.T) {
 	}))
 	defer other.Close()
 	h := newHarness(t, nil)
-	h.fake.fail = func(n int, w http.ResponseWriter, r *http.Request) bool {
+	h.fake.setFail(func(n int, w http.ResponseWriter, r *http.Request) bool {
 		http.Redirect(w, r, other.URL+r.URL.Path+"?"+r.URL.RawQuery, http.StatusFound)
 		return true
-	}
+	})
 	if _, err := h.sync(t); err != nil {
 		t.Fatal(err)
 	}

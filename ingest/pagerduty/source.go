@@ -56,6 +56,7 @@ type Source struct {
 	full     bool
 	since    time.Time
 	window   time.Duration
+	workers  int
 	now      func() time.Time
 	progress io.Writer
 	tokenErr error
@@ -112,6 +113,10 @@ func WithFull(full bool) Option { return func(s *Source) { s.full = full } }
 // cursor says.
 func WithSince(t time.Time) Option { return func(s *Source) { s.since = t } }
 
+// WithWorkers sets how many incidents' log entries are read at once
+// (default 4).
+func WithWorkers(n int) Option { return func(s *Source) { s.workers = n } }
+
 // WithWindow sets the longest range asked for at once (default Window).
 func WithWindow(d time.Duration) Option { return func(s *Source) { s.window = d } }
 
@@ -158,6 +163,9 @@ func New(cfg *Config, getenv func(string) string, opts ...Option) (*Source, erro
 	}
 	if s.window <= 0 || s.window > Window {
 		s.window = Window
+	}
+	if s.workers < 1 {
+		s.workers = 4
 	}
 	return s, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/shiplog/shiplog/ingest"
@@ -217,15 +218,20 @@ func (s *Source) syncWindow(ctx context.Context, env *ingest.Env, ws, we time.Ti
 		if err := s.client.get(ctx, "incidents", q, &p); err != nil {
 			return err
 		}
-		batch := make([]fetched, 0, len(p.Incidents))
-		var last time.Time
+		batch := make([]fetched, len(p.Incidents))
 		for i, raw := range p.Incidents {
-			f, err := s.incident(ctx, raw, stored)
+			f, err := s.incident(raw, stored)
 			if err != nil {
 				return fmt.Errorf("pagerduty: GET /incidents (since %s, offset %d), incident %d: %w", since.Format(time.RFC3339), offset, i+1, err)
 			}
-			batch = append(batch, f)
-			last = f.created
+			batch[i] = f
+		}
+		if err := s.readLogEntries(ctx, batch); err != nil {
+			return err
+		}
+		var last time.Time
+		if len(batch) > 0 {
+			last = batch[len(batch)-1].created
 		}
 		if err := writePage(ctx, env.DB, batch, s.now()); err != nil {
 			return err
@@ -250,9 +256,9 @@ func (s *Source) syncWindow(ctx context.Context, env *ingest.Env, ws, we time.Ti
 	}
 }
 
-// incident reads one incident of a list answer and, when it is new or its
-// updated_at moved, its log entries.
-func (s *Source) incident(ctx context.Context, raw json.RawMessage, stored map[string]time.Time) (fetched, error) {
+// incident reads one incident of a list answer and says whether its log
+// entries must be read: it is new, or its updated_at moved.
+func (s *Source) incident(raw json.RawMessage, stored map[string]time.Time) (fetched, error) {
 	f := fetched{raw: raw}
 	if err := json.Unmarshal(raw, &f.head); err != nil {
 		return f, fmt.Errorf("not an incident object: %v", err)
@@ -276,9 +282,47 @@ func (s *Source) incident(ctx context.Context, raw json.RawMessage, stored map[s
 			return f, nil
 		}
 	}
-	f.entries, err = s.logEntries(ctx, f.head.ID)
-	f.reloaded = err == nil
-	return f, err
+	f.reloaded = true
+	return f, nil
+}
+
+// readLogEntries reads the log entries of the incidents of a page that need
+// them, a few at a time: one request per incident is the cost of the
+// source, and the API answers each in tens to hundreds of milliseconds.
+// The first failure is returned (after the requests in flight end).
+func (s *Source) readLogEntries(ctx context.Context, batch []fetched) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	sem := make(chan struct{}, s.workers)
+	for i := range batch {
+		if !batch[i].reloaded {
+			continue
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func(f *fetched) {
+			defer func() { <-sem; wg.Done() }()
+			entries, err := s.logEntries(ctx, f.head.ID)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				if first == nil {
+					first = err
+					cancel()
+				}
+				return
+			}
+			f.entries = entries
+			s.stats.LogEntries += int64(len(entries))
+		}(&batch[i])
+	}
+	wg.Wait()
+	return first
 }
 
 // logEntries reads the overview log entries of one incident (trigger,
@@ -296,7 +340,6 @@ func (s *Source) logEntries(ctx context.Context, id string) ([]json.RawMessage, 
 			return nil, fmt.Errorf("%w (log entries of incident %s)", err, id)
 		}
 		out = append(out, p.LogEntries...)
-		s.stats.LogEntries += int64(len(p.LogEntries))
 		offset += len(p.LogEntries)
 		if !p.More || len(p.LogEntries) == 0 || offset >= maxOffset {
 			return out, nil
