@@ -46,13 +46,13 @@ fields AS (
             WHEN event LIKE 'incident.%' THEN coalesce(v[8], purl_name(v[3]))
             WHEN event = 'change.merged' THEN coalesce(v[21], v[10])
         END AS service_id,
-        list_filter(
+        CASE WHEN links IS NOT NULL THEN list_filter(
             flatten([coalesce(json_extract_string(links, '$[*].tags.commit_sha'), []),
                      coalesce(json_extract_string(links, '$[*].tags.commitSha'), []),
                      coalesce(json_extract_string(links, '$[*].tags.commit'), [])]),
-            x -> cdevents_sha(x) IS NOT NULL) AS link_shas,
-        list_distinct(flatten([coalesce(json_extract_string(links, '$[*].target.contextId'), []),
-                               coalesce(json_extract_string(links, '$[*].from.contextId'), [])])) AS linked_ids
+            x -> cdevents_sha(x) IS NOT NULL) END AS link_shas,
+        CASE WHEN links IS NOT NULL THEN list_distinct(flatten([coalesce(json_extract_string(links, '$[*].target.contextId'), []),
+                               coalesce(json_extract_string(links, '$[*].from.contextId'), [])])) END AS linked_ids
     FROM parsed p
 )
 SELECT
