@@ -17,10 +17,12 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog/ingest"
+	cdsrc "github.com/shiplog/shiplog/ingest/cdevents"
 	filesrc "github.com/shiplog/shiplog/ingest/file"
 	gitsrc "github.com/shiplog/shiplog/ingest/git"
 	ghsource "github.com/shiplog/shiplog/ingest/github"
 	jirasrc "github.com/shiplog/shiplog/ingest/jira"
+	pdsrc "github.com/shiplog/shiplog/ingest/pagerduty"
 	cligit "github.com/shiplog/shiplog/internal/cli/ingest/git"
 	clijira "github.com/shiplog/shiplog/internal/cli/ingest/jira"
 	"github.com/shiplog/shiplog/internal/config"
@@ -29,8 +31,9 @@ import (
 )
 
 // Names are the sources in the order Sources runs them: canonical files
-// first (they usually carry teams and services), then git, GitHub and Jira.
-var Names = []string{"file", gitsrc.SourceName, ghsource.Name, jirasrc.Name}
+// first (they usually carry teams and services), then git, GitHub, Jira,
+// PagerDuty and CDEvents files.
+var Names = []string{"file", gitsrc.SourceName, ghsource.Name, jirasrc.Name, pdsrc.Name, cdsrc.Name}
 
 // Runner is one configured source, ready to run.
 type Runner struct {
@@ -62,9 +65,10 @@ func (r Runner) String() string {
 type Option func(*options)
 
 type options struct {
-	now    func() time.Time
-	github []ghsource.Option
-	jira   []jirasrc.Option
+	now       func() time.Time
+	github    []ghsource.Option
+	jira      []jirasrc.Option
+	pagerduty []pdsrc.Option
 }
 
 // WithClock sets the clock recorded in ingest_runs (default time.Now).
@@ -78,6 +82,11 @@ func WithGitHubOptions(opts ...ghsource.Option) Option {
 // WithJiraOptions passes options to every Jira source built.
 func WithJiraOptions(opts ...jirasrc.Option) Option {
 	return func(o *options) { o.jira = append(o.jira, opts...) }
+}
+
+// WithPagerDutyOptions passes options to every PagerDuty source built.
+func WithPagerDutyOptions(opts ...pdsrc.Option) Option {
+	return func(o *options) { o.pagerduty = append(o.pagerduty, opts...) }
 }
 
 // Sources returns a runner per source configured in cfg.Sources, in run
@@ -191,6 +200,34 @@ func Sources(cfg *config.Config, getenv func(string) string, progress io.Writer,
 			})
 		}
 	}
+	if p := cfg.Sources.PagerDuty; p != nil {
+		build := func() (*pdsrc.Source, error) {
+			return pdsrc.New(p, getenv, append([]pdsrc.Option{pdsrc.WithClock(o.now), pdsrc.WithProgress(progress)}, o.pagerduty...)...)
+		}
+		if s, err := build(); err != nil {
+			errs = append(errs, err)
+		} else {
+			runners = append(runners, Runner{Name: pdsrc.Name, Target: s.Target(), run: func(ctx context.Context, db *warehouse.DB) error {
+				s, err := build()
+				if err != nil {
+					return err
+				}
+				_, err = s.Ingest(ctx, db, progress)
+				return err
+			}})
+		}
+	}
+
+	if c := cfg.Sources.CDEvents; c != nil && len(c.Paths) > 0 {
+		if s, err := cdsrc.New(c, cdsrc.WithClock(o.now)); err != nil {
+			errs = append(errs, err)
+		} else {
+			runners = append(runners, Runner{Name: cdsrc.Name, Target: s.Target(), run: func(ctx context.Context, db *warehouse.DB) error {
+				_, err := s.Ingest(ctx, db, progress)
+				return err
+			}})
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
@@ -278,6 +315,20 @@ func Mappers(cfg *config.Config, getenv func(string) string) []ingest.Mapper {
 			ms = append(ms, s)
 		}
 	}
+	if p := cfg.Sources.PagerDuty; p != nil {
+		if s, err := pdsrc.New(p, nil); err != nil {
+			ms = append(ms, failed{pdsrc.Name, err})
+		} else {
+			ms = append(ms, s)
+		}
+	}
+	if c := cfg.Sources.CDEvents; c != nil {
+		if s, err := cdsrc.New(c); err != nil {
+			ms = append(ms, failed{cdsrc.Name, err})
+		} else {
+			ms = append(ms, s)
+		}
+	}
 	return ms
 }
 
@@ -294,4 +345,6 @@ func (f failed) Map(context.Context, *warehouse.DB) error { return f.err }
 var (
 	_ ingest.Mapper = (*ghsource.Source)(nil)
 	_ ingest.Mapper = (*jirasrc.Source)(nil)
+	_ ingest.Mapper = (*pdsrc.Source)(nil)
+	_ ingest.Mapper = (*cdsrc.Source)(nil)
 )

@@ -282,13 +282,15 @@ func TestMappersNeedNoToken(t *testing.T) {
 	cfg.Sources.GitHub = &config.GitHub{Repos: []string{"acme/web"}, TokenFile: filepath.Join(t.TempDir(), "missing")}
 	cfg.Sources.Jira = &config.Jira{URL: "https://acme.atlassian.net", User: "bot@acme.com", TokenEnv: "JIRA_TOKEN",
 		Incidents: &config.JiraIncidents{JQL: "project = OPS"}}
+	cfg.Sources.PagerDuty = &config.PagerDuty{} // PAGERDUTY_TOKEN unset
+	cfg.Sources.CDEvents = &config.CDEvents{}
 	ms := all.Mappers(cfg, nil)
 	var names []string
 	for _, m := range ms {
 		names = append(names, m.Name())
 	}
-	if strings.Join(names, ",") != "github,jira" {
-		t.Fatalf("mappers %v, want github,jira", names)
+	if strings.Join(names, ",") != "github,jira,pagerduty,cdevents" {
+		t.Fatalf("mappers %v, want github,jira,pagerduty,cdevents", names)
 	}
 	db, err := warehouse.OpenMemory(ctx)
 	if err != nil {
@@ -300,6 +302,8 @@ func TestMappersNeedNoToken(t *testing.T) {
 	for _, q := range []string{
 		`INSERT INTO deployments (id, service, environment, finished_at, status, source) VALUES ('x', 's', 'production', now(), 'success', 'github')`,
 		`INSERT INTO incidents (id, service, severity, opened_at, source) VALUES ('OPS-1', 's', 'sev1', now(), 'jira')`,
+		`INSERT INTO incidents (id, service, severity, opened_at, source) VALUES ('PT4KHLK', 's', 'sev1', now(), 'pagerduty')`,
+		`INSERT INTO deployments (id, service, environment, finished_at, status, source) VALUES ('e-1', 's', 'production', now(), 'success', 'cdevents')`,
 	} {
 		if _, err := db.Exec(q); err != nil {
 			t.Fatal(err)
@@ -313,6 +317,8 @@ func TestMappersNeedNoToken(t *testing.T) {
 	for _, q := range []string{
 		`SELECT count(*) FROM deployments WHERE source = 'github'`,
 		`SELECT count(*) FROM incidents WHERE source = 'jira'`,
+		`SELECT count(*) FROM incidents WHERE source = 'pagerduty'`,
+		`SELECT count(*) FROM deployments WHERE source = 'cdevents'`,
 	} {
 		if n := count(t, db, q); n != 0 {
 			t.Errorf("%s = %d after mapping empty raw tables, want 0", q, n)
@@ -336,6 +342,8 @@ func TestRegistryKnowsEverySourceSection(t *testing.T) {
 		"jira": {"jira", func(s *config.Sources) {
 			s.Jira = &config.Jira{URL: "https://acme.atlassian.net", Incidents: &config.JiraIncidents{JQL: "project = OPS"}}
 		}},
+		"pagerduty": {"pagerduty", func(s *config.Sources) { s.PagerDuty = &config.PagerDuty{} }},
+		"cdevents":  {"cdevents", func(s *config.Sources) { s.CDEvents = &config.CDEvents{Paths: []string{"events.jsonl"}} }},
 	}
 	typ := reflect.TypeOf(config.Sources{})
 	for i := 0; i < typ.NumField(); i++ {

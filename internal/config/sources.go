@@ -7,6 +7,9 @@ type Sources struct {
 	Jira   *Jira   `yaml:"jira"`
 	Git    []Git   `yaml:"git"`
 	Files  []Files `yaml:"files"`
+	// PagerDuty and CDEvents bring incidents and deployment events.
+	PagerDuty *PagerDuty `yaml:"pagerduty"`
+	CDEvents  *CDEvents  `yaml:"cdevents"`
 }
 
 // GitHub configures the GitHub source (see ingest/github).
@@ -145,6 +148,16 @@ func (s *Sources) validate() error {
 	}
 	if s.Jira != nil {
 		if err := s.Jira.Validate(); err != nil {
+			return err
+		}
+	}
+	if s.PagerDuty != nil {
+		if err := s.PagerDuty.Validate(); err != nil {
+			return err
+		}
+	}
+	if s.CDEvents != nil {
+		if err := s.CDEvents.Validate(); err != nil {
 			return err
 		}
 	}

@@ -26,6 +26,8 @@ import (
 //	GET  /metrics               Prometheus text format
 //	POST /api/v1/events         canonical events (JSON array or JSON Lines), HMAC-signed
 //	POST /webhooks/github       GitHub deployment_status, pull_request, release events
+//	POST /webhooks/pagerduty    PagerDuty v3 incident.triggered, acknowledged, resolved events
+//	POST /api/v1/cdevents       CDEvents as CloudEvents (structured, batch, binary), signed like events
 //	GET  /dashboards/           index of dashboard specs
 //	GET  /dashboards/{name}     one dashboard with current data
 func (s *Server) Handler() http.Handler {
@@ -34,6 +36,8 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /metrics", s.requireToken(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
 	mux.HandleFunc("POST /api/v1/events", s.pushEvents)
 	mux.HandleFunc("POST /webhooks/github", s.githubWebhook)
+	mux.HandleFunc("POST /webhooks/pagerduty", s.pagerDutyWebhook)
+	mux.HandleFunc("POST /api/v1/cdevents", s.cdevents)
 	mux.Handle("GET /dashboards/{$}", s.requireToken(http.HandlerFunc(s.dashboardIndex)))
 	mux.Handle("GET /dashboards/assets/{file}", s.requireToken(http.HandlerFunc(s.dashboardAsset)))
 	mux.Handle("GET /dashboards/{name}", s.requireToken(http.HandlerFunc(s.dashboard)))
@@ -73,7 +77,8 @@ func (s *Server) requireToken(h http.Handler) http.Handler {
 
 // signedDelivery reads a bounded body and checks its HMAC-SHA256 signature
 // and delivery id. It writes the error answer itself and returns ok=false
-// when the request must not be processed.
+// when the request must not be processed. An empty idHeader leaves the
+// delivery id to the endpoint (CDEvents carry theirs in the body).
 func (s *Server) signedDelivery(w http.ResponseWriter, r *http.Request, endpoint, sigHeader, idHeader string) (body []byte, id string, ok bool) {
 	reply := func(code int, msg string) {
 		s.metrics.webhookReqs.WithLabelValues(endpoint, strconv.Itoa(code)).Inc()
@@ -109,6 +114,9 @@ func (s *Server) signedDelivery(w http.ResponseWriter, r *http.Request, endpoint
 	if !validSignature(s.secret, body, sig) {
 		reply(http.StatusUnauthorized, "the "+sigHeader+" signature does not match the body")
 		return nil, "", false
+	}
+	if idHeader == "" {
+		return body, "", true // the endpoint keys its deliveries by ids in the body
 	}
 	id = r.Header.Get(idHeader)
 	if id == "" {

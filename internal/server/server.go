@@ -78,6 +78,10 @@ type Options struct {
 	Events     EventSink
 	GitHub     GitHubSink
 	Dashboards Dashboards
+	// PagerDuty and CDEvents receive /webhooks/pagerduty and
+	// /api/v1/cdevents (nil: not accepted).
+	PagerDuty *PagerDutyWebhooks
+	CDEvents  CDEventsSink
 
 	// HTTPListener and FlightListener, when set, replace listening on the
 	// configured addresses (tests pass ":0" listeners).

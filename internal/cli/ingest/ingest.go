@@ -4,11 +4,13 @@ package ingest
 import (
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/internal/cli/ingest/cdevents"
 	ingestfile "github.com/shiplog/shiplog/internal/cli/ingest/file"
 	"github.com/shiplog/shiplog/internal/cli/ingest/git"
 	"github.com/shiplog/shiplog/internal/cli/ingest/github"
 	"github.com/shiplog/shiplog/internal/cli/ingest/jira"
 	"github.com/shiplog/shiplog/internal/cli/ingest/junit"
+	"github.com/shiplog/shiplog/internal/cli/ingest/pagerduty"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
@@ -24,6 +26,8 @@ func NewCmdIngest(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(jira.NewCmdJira(f, nil))
 	cmd.AddCommand(github.NewCmdGitHub(f, nil))
 	cmd.AddCommand(ingestfile.NewCmdFile(f, nil))
+	cmd.AddCommand(pagerduty.NewCmdPagerDuty(f, nil))
+	cmd.AddCommand(cdevents.NewCmdCDEvents(f, nil))
 	addAll(cmd, f, nil)
 	return cmd
 }

@@ -137,6 +137,7 @@ func TestExamplesAreValid(t *testing.T) {
 		t.Fatalf("template with examples uncommented is not valid: %v", err)
 	}
 	if cfg.Sources.GitHub == nil || cfg.Sources.Jira == nil || len(cfg.Sources.Git) == 0 || len(cfg.Sources.Files) == 0 ||
+		cfg.Sources.PagerDuty == nil || len(cfg.Sources.PagerDuty.Services) != 2 || cfg.Sources.CDEvents == nil ||
 		len(cfg.Schedules) == 0 || len(cfg.Controls.Exemptions) == 0 {
 		t.Errorf("examples missing after uncommenting: %+v", cfg.Sources)
 	}

@@ -4,11 +4,14 @@ package serve
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sort"
@@ -20,10 +23,12 @@ import (
 
 	"github.com/shiplog/shiplog/dashboards"
 	"github.com/shiplog/shiplog/ingest/all"
+	"github.com/shiplog/shiplog/ingest/cdevents"
 	"github.com/shiplog/shiplog/ingest/file"
 	gitsrc "github.com/shiplog/shiplog/ingest/git"
 	"github.com/shiplog/shiplog/ingest/github"
 	jirasrc "github.com/shiplog/shiplog/ingest/jira"
+	"github.com/shiplog/shiplog/ingest/pagerduty"
 	"github.com/shiplog/shiplog/internal/cli/report"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
@@ -66,12 +71,15 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 		Short: "Run the schedules, webhooks, live dashboards and the query endpoint",
 		Long: `Hold the warehouse open for writing and serve everyone else: run the jobs
 under schedules: in shiplog.yaml (the configured sources, transform,
-reports), accept canonical events on /api/v1/events and GitHub webhooks on
-/webhooks/github (HMAC-signed with the secret in serve.webhook_secret_env),
+reports), accept canonical events on /api/v1/events, CDEvents on
+/api/v1/cdevents and GitHub webhooks on /webhooks/github (HMAC-signed with
+the secret in serve.webhook_secret_env), PagerDuty v3 webhooks on
+/webhooks/pagerduty (signed with sources.pagerduty.webhook_secret_env),
 render the dashboards under /dashboards/, expose /metrics and answer
 read-only SQL over Arrow Flight SQL (shiplog query --server).
 
-Jobs: github, jira, git, files (each when configured under sources:),
+Jobs: github, jira, pagerduty, cdevents, git, files (each when configured
+under sources:),
 transform and reports. SIGTERM or SIGINT stops the schedules (a running job
 stops at its next safe point), lets an in-flight webhook finish and closes
 the warehouse.`,
@@ -146,6 +154,7 @@ func Run(ctx context.Context, opts *Options) (err error) {
 	srv, err := server.New(server.Options{
 		DB: db, Config: &cfg, Getenv: opts.Getenv, Log: stderr,
 		Jobs: w.jobs, Events: w.events, GitHub: w.github, Dashboards: w.dashboards,
+		PagerDuty: w.pagerduty, CDEvents: w.cdevents,
 		HTTPListener: opts.HTTPListener, FlightListener: opts.FlightListener,
 		Jitter: cfg.Serve.Jitter.D(),
 	})
@@ -183,6 +192,8 @@ type wired struct {
 	events     server.EventSink
 	github     server.GitHubSink
 	dashboards server.Dashboards
+	pagerduty  *server.PagerDutyWebhooks
+	cdevents   server.CDEventsSink
 }
 
 // jobNames maps a source of ingest/all to its job name under schedules:.
@@ -241,6 +252,22 @@ func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 		}
 		w.github = GitHubSink(db, hook)
 	}
+
+	// PagerDuty webhooks and CDEvents go through sources of their own,
+	// whose mapping settings they use; CDEvents are accepted with the
+	// defaults when sources.cdevents is absent.
+	if p := cfg.Sources.PagerDuty; p != nil {
+		hook, err := pagerduty.New(p, nil, pagerduty.WithClock(now))
+		if err != nil {
+			return nil, err
+		}
+		w.pagerduty = PagerDutyWebhooks(db, hook, []byte(opts.Getenv(hook.Config().WebhookSecretEnv)))
+	}
+	cd, err := cdevents.New(cfg.Sources.CDEvents, cdevents.WithClock(now))
+	if err != nil {
+		return nil, err
+	}
+	w.cdevents = CDEventsSink(db, cd)
 
 	mappers := all.Mappers(cfg, opts.Getenv)
 	w.jobs = append(w.jobs, server.Job{Name: "transform", Run: func(ctx context.Context) (int64, error) {
@@ -316,6 +343,60 @@ func GitHubSink(db *warehouse.DB, src *github.Source) server.GitHubSink {
 			return 0, &server.BadRequestError{Err: err}
 		}
 		return n, err
+	}
+}
+
+// PagerDutyWebhooks stores v3 webhook events through the PagerDuty source,
+// into its raw tables, mapped by its rules.
+func PagerDutyWebhooks(db *warehouse.DB, src *pagerduty.Source, secret []byte) *server.PagerDutyWebhooks {
+	return &server.PagerDutyWebhooks{
+		Secret: secret,
+		Stored: pagerduty.Stored,
+		Store: func(ctx context.Context, body []byte) (int64, error) {
+			n, err := src.StoreWebhook(ctx, db, body)
+			var we *pagerduty.WebhookError
+			if errors.As(err, &we) {
+				return 0, &server.BadRequestError{Err: err}
+			}
+			return n, err
+		},
+	}
+}
+
+// CDEventsSink parses and checks a request of CDEvents; every event must
+// pass before any is stored. One event is keyed by its source and id; a
+// batch by a hash of all its events' keys (the events themselves are
+// stored once each, whatever batch brings them).
+func CDEventsSink(db *warehouse.DB, src *cdevents.Source) server.CDEventsSink {
+	return func(h http.Header, body []byte) (*server.CDEventsDelivery, error) {
+		events, err := cdevents.ParseRequest(h, body)
+		if err != nil {
+			return nil, &server.BadRequestError{Err: err}
+		}
+		keep, ignored, err := src.Validator().Accepted(events)
+		if err != nil {
+			return nil, &server.BadRequestError{Err: err}
+		}
+		d := &server.CDEventsDelivery{Ignored: ignored, Event: events[0].Type, ID: events[0].Key()}
+		if len(events) > 1 {
+			sum := sha256.New()
+			for _, ev := range events {
+				fmt.Fprintf(sum, "%s\n", ev.Key())
+			}
+			d.Event, d.ID = "batch", "batch:"+hex.EncodeToString(sum.Sum(nil))
+		}
+		if len(d.ID) > 200 {
+			sum := sha256.Sum256([]byte(d.ID))
+			d.ID = "sha256:" + hex.EncodeToString(sum[:])
+		}
+		if len(keep) == 0 {
+			return d, nil
+		}
+		for i := range keep {
+			keep[i].Origin = "http " + d.ID
+		}
+		d.Store = func(ctx context.Context) (int64, error) { return src.StoreEvents(ctx, db, keep) }
+		return d, nil
 	}
 }
 
