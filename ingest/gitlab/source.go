@@ -17,6 +17,7 @@ package gitlab
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -437,9 +438,16 @@ func (s *Source) groupPage(ctx context.Context, st *ingest.State, group string, 
 // setIfChanged stores a state value only when it differs from the stored
 // one, so that a run with nothing new writes nothing.
 func setIfChanged(ctx context.Context, st *ingest.State, ex ingest.Execer, scope, key, value string) error {
-	old, err := st.Get(ctx, scope, key)
-	if err != nil || old == value {
+	// Read through ex: inside a transaction the database may have no other
+	// connection to give.
+	var old sql.NullString
+	err := ex.QueryRowContext(ctx, `SELECT value FROM source_state WHERE source = ? AND scope = ? AND key = ?`,
+		st.Source, scope, key).Scan(&old)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
+	}
+	if err == nil && old.Valid && old.String == value {
+		return nil
 	}
 	return st.Set(ctx, ex, scope, key, value)
 }

@@ -53,9 +53,9 @@ FROM raw_gitlab_merge_requests;
 CREATE OR REPLACE TEMP VIEW stg_gitlab__reviews AS
 WITH notes AS (
     SELECT project, iid,
-           payload->>'$.author.username'                      AS username,
-           gitlab_ts(payload->>'$.created_at')                AS at,
-           coalesce(CAST(payload->>'$.system' AS BOOLEAN), false) AS system,
+           CAST(payload->>'$.author.username' AS VARCHAR)     AS username,
+           gitlab_ts(payload->>'$.created_at')                AS acted_at,
+           coalesce(CAST(payload->>'$.system' AS BOOLEAN), false) AS is_system,
            coalesce(payload->>'$.body', '')                   AS body
     FROM raw_gitlab_mr_notes
 ),
@@ -65,20 +65,20 @@ approvers AS (
 ),
 approvals AS (
     SELECT a.project, a.iid,
-           a.a->>'$.user.username' AS username,
+           CAST(a.a->>'$.user.username' AS VARCHAR) AS username,
            coalesce(gitlab_ts(a.a->>'$.approved_at'),
-               (SELECT min(n.at) FROM notes n
-                WHERE n.project = a.project AND n.iid = a.iid AND n.system
-                  AND n.username = a.a->>'$.user.username'
-                  AND starts_with(n.body, 'approved this merge request'))) AS at
+               (SELECT min(n.acted_at) FROM notes n
+                WHERE n.project = a.project AND n.iid = a.iid AND n.is_system
+                  AND n.username = CAST(a.a->>'$.user.username' AS VARCHAR)
+                  AND starts_with(n.body, 'approved this merge request'))) AS acted_at
     FROM approvers a
 ),
 acts AS (
-    SELECT project, iid, username, at, 'note' AS kind FROM notes WHERE NOT system
+    SELECT project, iid, username, acted_at, 'note' AS kind FROM notes WHERE NOT is_system
     UNION ALL
-    SELECT project, iid, username, at, 'approval' AS kind FROM approvals
+    SELECT project, iid, username, acted_at, 'approval' AS kind FROM approvals
 )
-SELECT a.project, a.iid, a.username, a.at, a.kind
+SELECT a.project, a.iid, a.username, a.acted_at, a.kind
 FROM acts a
 JOIN stg_gitlab__merge_requests m ON m.project = a.project AND m.iid = a.iid
 WHERE a.username IS NOT NULL

@@ -34,7 +34,7 @@ commit_agg AS (
 ),
 review_agg AS (
     SELECT project, iid,
-           min(at)                                   AS first_review_at,
+           min(acted_at)                                   AS first_review_at,
            list(DISTINCT username ORDER BY username) AS reviewers
     FROM stg_gitlab__reviews
     GROUP BY project, iid
@@ -42,9 +42,9 @@ review_agg AS (
 approval_agg AS (
     SELECT project, iid,
            count(DISTINCT lower(username))           AS approvals,
-           min(at)                                   AS approved_at,
-           to_json(list({'username': username, 'approved_at': strftime(at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')}
-                        ORDER BY at, username))      AS approved_by
+           min(acted_at)                                   AS approved_at,
+           to_json(list({'username': username, 'approved_at': strftime(acted_at AT TIME ZONE 'UTC', '%Y-%m-%dT%H:%M:%SZ')}
+                        ORDER BY acted_at, username))      AS approved_by
     FROM stg_gitlab__reviews
     WHERE kind = 'approval'
     GROUP BY project, iid
