@@ -360,3 +360,64 @@ func TestResyncWithNothingNewIsAll304(t *testing.T) {
 		t.Errorf("re-sync changed the warehouse:\n%s", diff(before, after))
 	}
 }
+
+func TestResyncPicksUpChanges(t *testing.T) {
+	h := newHarness(t)
+	h.mustSync(h.source(nil))
+
+	// Deployment 202 (running) finishes; merge request !13 is merged;
+	// incident #8 is closed.
+	const pp = "projects/acme%2Fpayments"
+	deps := h.fake.list(pp + "/deployments")
+	for _, d := range deps {
+		if d["id"].(float64) == 202 {
+			d["status"], d["updated_at"] = "success", "2024-03-07T09:30:00.000Z"
+			job := d["deployable"].(map[string]any)
+			job["status"], job["finished_at"] = "success", "2024-03-07T09:29:00.000Z"
+		}
+	}
+	h.fake.set(pp+"/deployments", deps)
+	mrs := h.fake.list(pp + "/merge_requests")
+	mr := map[string]any{}
+	for k, v := range mrs[2] { // !12
+		mr[k] = v
+	}
+	mr["iid"], mr["id"], mr["title"] = 13, 11013, "Faster ledger"
+	mr["created_at"], mr["merged_at"], mr["updated_at"] = "2024-03-07T08:00:00.000Z", "2024-03-07T09:00:00.000Z", "2024-03-07T09:00:00.000Z"
+	mr["merge_commit_sha"], mr["squash_commit_sha"] = fsha("M13"), nil
+	h.fake.set(pp+"/merge_requests", append(mrs, mr))
+	commits := h.fake.list(pp + "/merge_requests/12/commits")
+	commits[0]["id"], commits[0]["authored_date"] = fsha("c13a"), "2024-03-06T17:00:00.000Z"
+	h.fake.set(pp+"/merge_requests/13/commits", commits)
+	h.fake.set(pp+"/merge_requests/13/approvals", map[string]any{"iid": 13, "approved_by": []any{
+		map[string]any{"user": map[string]any{"id": 4, "username": "dave"}, "approved_at": "2024-03-07T08:30:00.000Z"}}})
+	h.fake.set(pp+"/merge_requests/13/notes", []any{})
+	issues := h.fake.list(pp + "/issues")
+	for _, i := range issues {
+		if i["iid"].(float64) == 8 {
+			i["state"], i["closed_at"], i["updated_at"] = "closed", "2024-03-07T10:00:00.000Z", "2024-03-07T10:00:00.000Z"
+		}
+	}
+	h.fake.set(pp+"/issues", issues)
+
+	s := h.source(nil)
+	h.mustSync(s)
+	got := h.rows(`SELECT id, status, ` + ts("finished_at") + ` FROM deployments WHERE id = 'acme/payments/deployments/202'`)
+	compareRows(t, got, [][]string{{"acme/payments/deployments/202", "success", "2024-03-07T09:29:00Z"}})
+	got = h.rows(`SELECT id, ` + ts("first_commit_at") + `, approvals, ` + ts("first_review_at") + ` FROM changes WHERE id = 'acme/payments!13'`)
+	compareRows(t, got, [][]string{{"acme/payments!13", "2024-03-06T17:00:00Z", "1", "2024-03-07T08:30:00Z"}})
+	got = h.rows(`SELECT id, ` + ts("resolved_at") + ` FROM incidents WHERE id = 'acme/payments#8'`)
+	compareRows(t, got, [][]string{{"acme/payments#8", "2024-03-07T10:00:00Z"}})
+	// Group: 2 × 304. payments: merge requests list (!13 alone, past the
+	// cursor) + !13's commits, approvals, notes + the probe of the new
+	// cursor = 5; deployments list (202) + probe = 2; pipelines 304;
+	// incidents list (#8) + probe = 2. web: 4 × 304. 2+5+2+1+2+4 = 16
+	// requests, 7 of them 304.
+	st := s.Stats()
+	if st.Requests != 16 || st.NotModified != 7 {
+		t.Errorf("stats = %+v, want 16 requests of which 7 are 304", st)
+	}
+	if fmt.Sprint(st.Rows) != "map[raw_gitlab_deployments:1 raw_gitlab_issues:1 raw_gitlab_merge_requests:1 raw_gitlab_mr_approvals:1 raw_gitlab_mr_commits:1]" {
+		t.Errorf("rows written: %v, want only the changed deployment, issue and the new merge request", st.Rows)
+	}
+}

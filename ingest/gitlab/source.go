@@ -462,9 +462,10 @@ type notFoundError struct{ msg string }
 func (e *notFoundError) Error() string { return e.msg }
 
 // get sends one GET through the client to the API path (relative to
-// /api/v4) with the query of opt (a client-go options struct) and, when
-// etag is set, If-None-Match. It decodes the body into v and returns
-// errNotModified on 304. what names the project for error messages.
+// /api/v4) with the query of opt (a client-go options struct), more
+// request options (the next page, updated_after) and, when etag is set,
+// If-None-Match. It decodes the body into v and returns errNotModified on
+// 304. what names the project for error messages.
 func (s *Source) get(ctx context.Context, what, p string, opt any, etag string, v any, more ...gl.RequestOptionFunc) (*gl.Response, error) {
 	ro := append([]gl.RequestOptionFunc{gl.WithContext(ctx)}, more...)
 	if etag != "" {
@@ -499,6 +500,9 @@ func (s *Source) explain(what, p string, resp *gl.Response, err error) error {
 		return fmt.Errorf("gitlab: %s: %s: %s", what, where, ingest.Scrub(err.Error(), s.token))
 	}
 	msg := ingest.Scrub(apiMessage(err), s.token)
+	if resp.StatusCode < 300 {
+		return fmt.Errorf("gitlab: %s: the answer of %s is not the JSON expected: %s", what, where, msg)
+	}
 	switch resp.StatusCode {
 	case http.StatusUnauthorized:
 		return fmt.Errorf("gitlab: %s: 401 Unauthorized from %s: check that $%s holds a valid, unexpired token for %s with the read_api scope", what, where, s.cfg.TokenEnv, s.cfg.URL)
