@@ -1,5 +1,7 @@
 package config
 
+import gitlabsrc "github.com/shiplog/shiplog/ingest/gitlab"
+
 // Sources configures each ingest source. `shiplog ingest --all` runs every
 // source that is configured here.
 type Sources struct {
@@ -7,6 +9,9 @@ type Sources struct {
 	Jira   *Jira   `yaml:"jira"`
 	Git    []Git   `yaml:"git"`
 	Files  []Files `yaml:"files"`
+
+	// GitLab is defined by its source (ingest/gitlab/config.go).
+	GitLab *gitlabsrc.Config `yaml:"gitlab"`
 }
 
 // GitHub configures the GitHub source (see ingest/github).
@@ -140,6 +145,13 @@ func defaultSources() Sources { return Sources{} }
 func (s *Sources) validate() error {
 	if s.GitHub != nil {
 		if err := s.GitHub.Validate(); err != nil {
+			return err
+		}
+	}
+	if s.GitLab != nil {
+		// The section's defaults (url, token_env, …) are part of it.
+		s.GitLab.ApplyDefaults()
+		if err := s.GitLab.Validate(); err != nil {
 			return err
 		}
 	}
