@@ -23,6 +23,7 @@ import (
 	"github.com/shiplog/shiplog/ingest/file"
 	gitsrc "github.com/shiplog/shiplog/ingest/git"
 	"github.com/shiplog/shiplog/ingest/github"
+	gitlabsrc "github.com/shiplog/shiplog/ingest/gitlab"
 	jirasrc "github.com/shiplog/shiplog/ingest/jira"
 	"github.com/shiplog/shiplog/internal/cli/report"
 	"github.com/shiplog/shiplog/internal/cmdutil"
@@ -66,12 +67,14 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 		Short: "Run the schedules, webhooks, live dashboards and the query endpoint",
 		Long: `Hold the warehouse open for writing and serve everyone else: run the jobs
 under schedules: in shiplog.yaml (the configured sources, transform,
-reports), accept canonical events on /api/v1/events and GitHub webhooks on
-/webhooks/github (HMAC-signed with the secret in serve.webhook_secret_env),
+reports), accept canonical events on /api/v1/events, GitHub webhooks on
+/webhooks/github (HMAC-signed with the secret in serve.webhook_secret_env)
+and GitLab webhooks on /webhooks/gitlab (X-Gitlab-Token checked against the
+variable named by sources.gitlab.webhook_token_env),
 render the dashboards under /dashboards/, expose /metrics and answer
 read-only SQL over Arrow Flight SQL (shiplog query --server).
 
-Jobs: github, jira, git, files (each when configured under sources:),
+Jobs: github, gitlab, jira, git, files (each when configured under sources:),
 transform and reports. SIGTERM or SIGINT stops the schedules (a running job
 stops at its next safe point), lets an in-flight webhook finish and closes
 the warehouse.`,
@@ -145,7 +148,7 @@ func Run(ctx context.Context, opts *Options) (err error) {
 	}
 	srv, err := server.New(server.Options{
 		DB: db, Config: &cfg, Getenv: opts.Getenv, Log: stderr,
-		Jobs: w.jobs, Events: w.events, GitHub: w.github, Dashboards: w.dashboards,
+		Jobs: w.jobs, Events: w.events, GitHub: w.github, GitLab: w.gitlab, Dashboards: w.dashboards,
 		HTTPListener: opts.HTTPListener, FlightListener: opts.FlightListener,
 		Jitter: cfg.Serve.Jitter.D(),
 	})
@@ -182,11 +185,12 @@ type wired struct {
 	ingest     map[string]bool
 	events     server.EventSink
 	github     server.GitHubSink
+	gitlab     server.GitLabSink
 	dashboards server.Dashboards
 }
 
 // jobNames maps a source of ingest/all to its job name under schedules:.
-var jobNames = map[string]string{"file": "files", gitsrc.SourceName: "git", github.Name: "github", jirasrc.Name: "jira"}
+var jobNames = map[string]string{"file": "files", gitsrc.SourceName: "git", github.Name: "github", gitlabsrc.Name: "gitlab", jirasrc.Name: "jira"}
 
 func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 	stderr := opts.IO.ErrOut
@@ -240,6 +244,14 @@ func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 			return nil, err
 		}
 		w.github = GitHubSink(db, hook)
+	}
+
+	if gl := cfg.Sources.GitLab; gl != nil {
+		hook, err := gitlabsrc.New(gl, opts.Getenv, gitlabsrc.WithProductionEnvironments(cfg.Metrics.ProductionEnvironments), gitlabsrc.WithClock(now))
+		if err != nil {
+			return nil, err
+		}
+		w.gitlab = GitLabSink(db, hook)
 	}
 
 	mappers := all.Mappers(cfg, opts.Getenv)
@@ -312,6 +324,19 @@ func GitHubSink(db *warehouse.DB, src *github.Source) server.GitHubSink {
 	return func(ctx context.Context, event string, body []byte, deliveryID string) (int64, error) {
 		n, err := src.StoreWebhook(ctx, db, event, body)
 		var we *github.WebhookError
+		if errors.As(err, &we) {
+			return 0, &server.BadRequestError{Err: err}
+		}
+		return n, err
+	}
+}
+
+// GitLabSink stores webhook deliveries through the GitLab source, so they
+// land in its raw tables (origin webhook) and are mapped by its rules.
+func GitLabSink(db *warehouse.DB, src *gitlabsrc.Source) server.GitLabSink {
+	return func(ctx context.Context, event string, body []byte, deliveryID string) (int64, error) {
+		n, err := src.StoreWebhook(ctx, db, body)
+		var we *gitlabsrc.WebhookError
 		if errors.As(err, &we) {
 			return 0, &server.BadRequestError{Err: err}
 		}
