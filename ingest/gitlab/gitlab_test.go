@@ -359,6 +359,21 @@ func TestResyncWithNothingNewIsAll304(t *testing.T) {
 	if after := h.dump(); after != before {
 		t.Errorf("re-sync changed the warehouse:\n%s", diff(before, after))
 	}
+	// Nothing new: the canonical rows are not even rewritten (a hand edit
+	// survives), while a changed mapping setting maps again.
+	if _, err := h.db.Exec(`UPDATE changes SET title = 'edited' WHERE id = 'acme/payments!10'`); err != nil {
+		t.Fatal(err)
+	}
+	h.mustSync(h.source(nil))
+	if got := h.rows(`SELECT title FROM changes WHERE id = 'acme/payments!10'`)[0][0]; got != "edited" {
+		t.Errorf("a sync with nothing new rewrote the canonical rows (title %q)", got)
+	}
+	cfg := testConfig(h.fake.srv.URL)
+	cfg.BotUsers = nil
+	h.mustSync(h.source(cfg))
+	if got := h.rows(`SELECT title FROM changes WHERE id = 'acme/payments!10'`)[0][0]; got != "Add refund endpoint" {
+		t.Errorf("a sync after a settings change did not map again (title %q)", got)
+	}
 }
 
 func TestResyncPicksUpChanges(t *testing.T) {

@@ -17,7 +17,9 @@ package gitlab
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,7 +301,7 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 		env.Run.Read += n
 		env.Run.Written += n
 	}
-	if err := s.Map(ctx, env.DB); err != nil {
+	if err := s.mapIfNeeded(ctx, env.DB, st); err != nil {
 		return err
 	}
 	if len(missing) > 0 {
@@ -308,6 +310,66 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 	}
 	return nil
 }
+
+// mapIfNeeded maps raw to canonical unless nothing changed since the last
+// mapping a sync did: this run wrote and removed no raw row, and the raw
+// tables and the mapping settings have the fingerprint saved then. A run
+// with nothing new so leaves the canonical tables untouched; a run after
+// one that stopped between storing rows and mapping them (or after a
+// settings change) maps again.
+func (s *Source) mapIfNeeded(ctx context.Context, db *warehouse.DB, st *ingest.State) error {
+	fp, err := s.fingerprint(ctx, db)
+	if err != nil {
+		return err
+	}
+	stats := s.Stats()
+	if len(stats.Rows) == 0 && len(stats.Deleted) == 0 {
+		saved, err := st.Get(ctx, "mapping", "fingerprint")
+		if err != nil {
+			return err
+		}
+		if saved == fp {
+			return nil
+		}
+	}
+	if err := s.Map(ctx, db); err != nil {
+		return err
+	}
+	return setIfChanged(ctx, st, db, "mapping", "fingerprint", fp)
+}
+
+// fingerprint summarises the raw tables (rows and newest fetch of each)
+// and the settings the mapping reads.
+func (s *Source) fingerprint(ctx context.Context, db *warehouse.DB) (string, error) {
+	var parts []string
+	for _, t := range rawTables {
+		var n int64
+		var last sql.NullTime
+		if err := db.QueryRowContext(ctx, `SELECT count(*), max(fetched_at) FROM `+t).Scan(&n, &last); err != nil {
+			return "", err
+		}
+		parts = append(parts, fmt.Sprintf("%s:%d:%d", t, n, last.Time.UnixNano()))
+	}
+	// Only what the mapping reads (writeSettings): not the address or the
+	// token variable.
+	settings, err := json.Marshal(struct {
+		Production  []string
+		Deployments Deployments
+		Services    map[string]string
+		Pipelines   *Pipelines
+		Incidents   *Incidents
+		BotUsers    []string
+	}{s.prodEnvs, s.cfg.Deployments, s.cfg.Services, s.cfg.Pipelines, s.cfg.Incidents, s.cfg.BotUsers})
+	if err != nil {
+		return "", err
+	}
+	sum := sha256.Sum256(append([]byte(strings.Join(parts, ",")), settings...))
+	return hex.EncodeToString(sum[:]), nil
+}
+
+// rawTables are the source's raw tables (migration 0040).
+var rawTables = []string{"raw_gitlab_merge_requests", "raw_gitlab_mr_commits", "raw_gitlab_mr_approvals", "raw_gitlab_mr_notes",
+	"raw_gitlab_deployments", "raw_gitlab_pipelines", "raw_gitlab_jobs", "raw_gitlab_test_reports", "raw_gitlab_issues"}
 
 // Ingest is one whole recorded run, for `shiplog ingest gitlab`, `ingest
 // --all` and scheduled runs in `serve`: it starts a row in ingest_runs,
