@@ -60,7 +60,7 @@ func benchRoutes(projects, mrs, deploys int) map[string][]byte {
 			deps = append(deps, map[string]any{"id": p*1000 + d, "iid": d, "ref": "main", "sha": fmt.Sprintf("%040x", p*1000+d),
 				"status": "success", "created_at": at(d * 600), "updated_at": at(d*600 + 5), "user": user("deployer"),
 				"environment": map[string]any{"id": 1, "name": "production"},
-				"deployable": map[string]any{"id": p*1000 + d, "name": "deploy", "status": "success", "started_at": at(d * 600), "finished_at": at(d*600 + 4)}})
+				"deployable":  map[string]any{"id": p*1000 + d, "name": "deploy", "status": "success", "started_at": at(d * 600), "finished_at": at(d*600 + 4)}})
 		}
 		put(pp+"/deployments", deps)
 	}
