@@ -427,3 +427,19 @@ func TestMapIsRepeatableAndFollowsProductionNames(t *testing.T) {
 		FROM deployments WHERE source = 'gitlab' GROUP BY 1 ORDER BY 1`)
 	compareRows(t, got, [][]string{{"live", "6", "production,staging,live-eu,production,-,-"}})
 }
+
+// A payload that echoes the token is stored with the token removed.
+func TestEchoedTokenNeverReachesTheWarehouse(t *testing.T) {
+	h := newHarness(t)
+	h.fake.set("projects/acme%2Fpayments/merge_requests/12/notes", []any{map[string]any{
+		"id": 521, "body": "curl -H 'PRIVATE-TOKEN: " + testToken + "' …", "system": false,
+		"author": map[string]any{"id": 4, "username": "dave"}, "created_at": "2024-03-05T08:30:00.000Z"}})
+	h.mustSync(h.source(nil))
+	dump := h.dump()
+	if strings.Contains(dump, testToken) || !strings.Contains(dump, "PRIVATE-TOKEN: [redacted]") {
+		t.Errorf("the stored note still holds the token, or lost its text")
+	}
+	if got := h.rows(`SELECT ` + ts("first_review_at") + ` FROM changes WHERE id = 'acme/payments!12'`)[0][0]; got != "2024-03-05T08:30:00Z" {
+		t.Errorf("first_review_at of !12 = %s, want dave's note at 2024-03-05T08:30:00Z (the JSON stayed valid)", got)
+	}
+}

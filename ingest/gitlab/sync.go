@@ -413,7 +413,7 @@ func (r *projectSync) putMRs(ctx context.Context, project string, batch []mrData
 	for _, d := range batch {
 		iid := d.head.IID
 		keys = append(keys, iid)
-		mrs = append(mrs, []any{project, iid, d.head.UpdatedAt, "api", string(d.raw), now})
+		mrs = append(mrs, []any{project, iid, d.head.UpdatedAt, "api", r.s.scrub(d.raw), now})
 		for i, c := range d.commits {
 			var v struct {
 				ID string `json:"id"`
@@ -421,13 +421,13 @@ func (r *projectSync) putMRs(ctx context.Context, project string, batch []mrData
 			if err := json.Unmarshal(c, &v); err != nil || v.ID == "" {
 				return fmt.Errorf("gitlab: %s!%d: commit payload (item %d) has no id: %v", project, iid, i+1, errOrMissing(err))
 			}
-			commits = append(commits, []any{project, iid, i, v.ID, string(c), now})
+			commits = append(commits, []any{project, iid, i, v.ID, r.s.scrub(c), now})
 		}
 		if len(d.approvals) > 0 && string(d.approvals) != "null" {
 			if !json.Valid(d.approvals) || d.approvals[0] != '{' {
 				return fmt.Errorf("gitlab: %s!%d: approvals payload is not an object", project, iid)
 			}
-			approvals = append(approvals, []any{project, iid, string(d.approvals), now})
+			approvals = append(approvals, []any{project, iid, r.s.scrub(d.approvals), now})
 		}
 		for i, n := range d.notes {
 			var v struct {
@@ -436,7 +436,7 @@ func (r *projectSync) putMRs(ctx context.Context, project string, batch []mrData
 			if err := json.Unmarshal(n, &v); err != nil || v.ID == 0 {
 				return fmt.Errorf("gitlab: %s!%d: note payload (item %d) has no id: %v", project, iid, i+1, errOrMissing(err))
 			}
-			notes = append(notes, []any{project, iid, v.ID, string(n), now})
+			notes = append(notes, []any{project, iid, v.ID, r.s.scrub(n), now})
 		}
 	}
 	tables := []string{"raw_gitlab_merge_requests", "raw_gitlab_mr_commits", "raw_gitlab_mr_approvals", "raw_gitlab_mr_notes"}
@@ -505,7 +505,7 @@ func (r *projectSync) putSimple(ctx context.Context, project, table, keyCol stri
 			continue
 		}
 		keys = append(keys, k)
-		rows = append(rows, []any{project, k, h.UpdatedAt, "api", string(raws[i]), now})
+		rows = append(rows, []any{project, k, h.UpdatedAt, "api", r.s.scrub(raws[i]), now})
 	}
 	if len(rows) == 0 {
 		return nil
@@ -603,7 +603,7 @@ func (r *projectSync) putPipelines(ctx context.Context, project string, batch []
 	var pipes, jobs, reports [][]any
 	for _, d := range batch {
 		keys = append(keys, d.head.ID)
-		pipes = append(pipes, []any{project, d.head.ID, d.head.UpdatedAt, "api", string(d.raw), now})
+		pipes = append(pipes, []any{project, d.head.ID, d.head.UpdatedAt, "api", r.s.scrub(d.raw), now})
 		for i, j := range d.jobs {
 			var v struct {
 				ID int64 `json:"id"`
@@ -611,13 +611,13 @@ func (r *projectSync) putPipelines(ctx context.Context, project string, batch []
 			if err := json.Unmarshal(j, &v); err != nil || v.ID == 0 {
 				return fmt.Errorf("gitlab: %s pipeline %d: job payload (item %d) has no id: %v", project, d.head.ID, i+1, errOrMissing(err))
 			}
-			jobs = append(jobs, []any{project, d.head.ID, v.ID, "api", string(j), now})
+			jobs = append(jobs, []any{project, d.head.ID, v.ID, "api", r.s.scrub(j), now})
 		}
 		if len(d.report) > 0 && string(d.report) != "null" {
 			if !json.Valid(d.report) || d.report[0] != '{' {
 				return fmt.Errorf("gitlab: %s pipeline %d: test report summary is not an object", project, d.head.ID)
 			}
-			reports = append(reports, []any{project, d.head.ID, string(d.report), now})
+			reports = append(reports, []any{project, d.head.ID, r.s.scrub(d.report), now})
 		}
 	}
 	err := r.tx(ctx, func(tx *sql.Tx) error {
@@ -776,6 +776,13 @@ func (r *projectSync) removeGone(ctx context.Context, project, what, keyCol stri
 }
 
 // --- helpers -----------------------------------------------------------------
+
+// scrub returns a payload as text with the token removed, should the
+// server ever echo it (the replacement keeps the JSON valid: a token holds
+// no quote or backslash).
+func (s *Source) scrub(b []byte) string {
+	return ingest.Scrub(string(b), s.token)
+}
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")

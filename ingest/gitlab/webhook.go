@@ -106,7 +106,7 @@ func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, body []byte
 			if fromAPI, err := exists(ctx, tx, `SELECT 1 FROM raw_gitlab_merge_requests WHERE project = ? AND iid = ? AND origin = 'api'`, project, a.IID); err != nil || fromAPI {
 				return 0, err
 			}
-			return replace(ctx, tx, "raw_gitlab_merge_requests", "iid", project, a.IID, string(w.ObjectAttributes), now)
+			return replace(ctx, tx, "raw_gitlab_merge_requests", "iid", project, a.IID, s.scrub(w.ObjectAttributes), now)
 		}
 	case "deployment":
 		if w.DeploymentID == 0 {
@@ -122,7 +122,7 @@ func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, body []byte
 			if err != nil || newer {
 				return 0, err
 			}
-			return replace(ctx, tx, "raw_gitlab_deployments", "id", project, w.DeploymentID, string(body), now)
+			return replace(ctx, tx, "raw_gitlab_deployments", "id", project, w.DeploymentID, s.scrub(body), now)
 		}
 	case "pipeline":
 		if a.ID == 0 {
@@ -145,7 +145,7 @@ func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, body []byte
 			if err != nil || final {
 				return 0, err
 			}
-			n, err := replace(ctx, tx, "raw_gitlab_pipelines", "id", project, a.ID, string(w.ObjectAttributes), now)
+			n, err := replace(ctx, tx, "raw_gitlab_pipelines", "id", project, a.ID, s.scrub(w.ObjectAttributes), now)
 			if err != nil {
 				return 0, err
 			}
@@ -153,7 +153,7 @@ func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, body []byte
 				return 0, err
 			}
 			for i, b := range w.Builds {
-				if _, err := tx.ExecContext(ctx, `INSERT INTO raw_gitlab_jobs VALUES (?, ?, ?, 'webhook', ?, ?)`, project, a.ID, ids[i], string(b), now); err != nil {
+				if _, err := tx.ExecContext(ctx, `INSERT INTO raw_gitlab_jobs VALUES (?, ?, ?, 'webhook', ?, ?)`, project, a.ID, ids[i], s.scrub(b), now); err != nil {
 					return 0, err
 				}
 			}
@@ -175,7 +175,7 @@ func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, body []byte
 			if err != nil || newer {
 				return 0, err
 			}
-			return replace(ctx, tx, "raw_gitlab_issues", "iid", project, a.IID, string(w.ObjectAttributes), now)
+			return replace(ctx, tx, "raw_gitlab_issues", "iid", project, a.IID, s.scrub(w.ObjectAttributes), now)
 		}
 	default:
 		return 0, nil
