@@ -284,17 +284,6 @@ func (c *Config) SinceTime(now time.Time) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("gitlab: since: %q is not a date (2024-01-01), a time (RFC 3339) or an age (90d, 720h)", c.Since)
 }
 
-// Service returns the service of a project: the configured one, else the
-// project's last path segment.
-func (c *Config) Service(project string) string {
-	for k, v := range c.Services {
-		if strings.EqualFold(k, project) {
-			return v
-		}
-	}
-	return project[strings.LastIndex(project, "/")+1:]
-}
-
 // selected reports whether a project found in a group passes Include and
 // Exclude.
 func (c *Config) selected(project string) bool {
