@@ -21,6 +21,7 @@ import (
 	filesrc "github.com/shiplog/shiplog/ingest/file"
 	gitsrc "github.com/shiplog/shiplog/ingest/git"
 	ghsource "github.com/shiplog/shiplog/ingest/github"
+	gitlabsrc "github.com/shiplog/shiplog/ingest/gitlab"
 	jirasrc "github.com/shiplog/shiplog/ingest/jira"
 	pdsrc "github.com/shiplog/shiplog/ingest/pagerduty"
 	cligit "github.com/shiplog/shiplog/internal/cli/ingest/git"
@@ -31,9 +32,9 @@ import (
 )
 
 // Names are the sources in the order Sources runs them: canonical files
-// first (they usually carry teams and services), then git, GitHub, Jira,
-// PagerDuty and CDEvents files.
-var Names = []string{"file", gitsrc.SourceName, ghsource.Name, jirasrc.Name, pdsrc.Name, cdsrc.Name}
+// first (they usually carry teams and services), then git, GitHub, GitLab,
+// Jira, PagerDuty and CDEvents files.
+var Names = []string{"file", gitsrc.SourceName, ghsource.Name, gitlabsrc.Name, jirasrc.Name, pdsrc.Name, cdsrc.Name}
 
 // Runner is one configured source, ready to run.
 type Runner struct {
@@ -67,6 +68,7 @@ type Option func(*options)
 type options struct {
 	now       func() time.Time
 	github    []ghsource.Option
+	gitlab    []gitlabsrc.Option
 	jira      []jirasrc.Option
 	pagerduty []pdsrc.Option
 }
@@ -77,6 +79,11 @@ func WithClock(now func() time.Time) Option { return func(o *options) { o.now = 
 // WithGitHubOptions passes options to every GitHub source built.
 func WithGitHubOptions(opts ...ghsource.Option) Option {
 	return func(o *options) { o.github = append(o.github, opts...) }
+}
+
+// WithGitLabOptions passes options to every GitLab source built.
+func WithGitLabOptions(opts ...gitlabsrc.Option) Option {
+	return func(o *options) { o.gitlab = append(o.gitlab, opts...) }
 }
 
 // WithJiraOptions passes options to every Jira source built.
@@ -176,6 +183,33 @@ func Sources(cfg *config.Config, getenv func(string) string, progress io.Writer,
 						fmt.Fprintf(progress, "github: %s in %s: %d requests (%d answered 304 Not Modified)\n",
 							status, time.Since(start).Round(time.Millisecond), st.Requests, st.NotModified)
 					}
+					return err
+				},
+			})
+		}
+	}
+
+	if g := cfg.Sources.GitLab; g != nil {
+		build := func() (*gitlabsrc.Source, error) {
+			sopts := append([]gitlabsrc.Option{
+				gitlabsrc.WithProgress(progress),
+				gitlabsrc.WithProductionEnvironments(cfg.Metrics.ProductionEnvironments),
+				gitlabsrc.WithClock(o.now),
+			}, o.gitlab...)
+			return gitlabsrc.New(g, getenv, sopts...)
+		}
+		if s, err := build(); err != nil {
+			errs = append(errs, err)
+		} else {
+			runners = append(runners, Runner{
+				Name:   gitlabsrc.Name,
+				Target: s.Target(),
+				run: func(ctx context.Context, db *warehouse.DB) error {
+					s, err := build()
+					if err != nil {
+						return err
+					}
+					_, err = s.Ingest(ctx, db, progress)
 					return err
 				},
 			})
@@ -289,7 +323,7 @@ func productionName(cfg *config.Config) string {
 
 // Mappers returns the configured sources that keep raw tables, as mappers
 // that rebuild their canonical rows without network (for `shiplog
-// transform`): github, then jira. No token is read or needed. A source
+// transform`): github, gitlab, then jira. No token is read or needed. A source
 // whose settings are faulty yields a mapper that returns that error, so the
 // fault is reported when the mappings run rather than silently skipped.
 func Mappers(cfg *config.Config, getenv func(string) string) []ingest.Mapper {
@@ -303,6 +337,16 @@ func Mappers(cfg *config.Config, getenv func(string) string) []ingest.Mapper {
 		s, err := ghsource.New(&c, nil, ghsource.WithProductionName(productionName(cfg)))
 		if err != nil {
 			ms = append(ms, failed{ghsource.Name, err})
+		} else {
+			ms = append(ms, s)
+		}
+	}
+	if g := cfg.Sources.GitLab; g != nil {
+		c := *g
+		c.TokenFile = "" // mapping needs no token: never read the file
+		s, err := gitlabsrc.New(&c, nil, gitlabsrc.WithProductionEnvironments(cfg.Metrics.ProductionEnvironments))
+		if err != nil {
+			ms = append(ms, failed{gitlabsrc.Name, err})
 		} else {
 			ms = append(ms, s)
 		}
@@ -344,6 +388,7 @@ func (f failed) Map(context.Context, *warehouse.DB) error { return f.err }
 
 var (
 	_ ingest.Mapper = (*ghsource.Source)(nil)
+	_ ingest.Mapper = (*gitlabsrc.Source)(nil)
 	_ ingest.Mapper = (*jirasrc.Source)(nil)
 	_ ingest.Mapper = (*pdsrc.Source)(nil)
 	_ ingest.Mapper = (*cdsrc.Source)(nil)

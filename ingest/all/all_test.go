@@ -17,6 +17,7 @@ import (
 
 	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/ingest/all"
+	gitlabsrc "github.com/shiplog/shiplog/ingest/gitlab"
 	jirasrc "github.com/shiplog/shiplog/ingest/jira"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -338,6 +339,9 @@ func TestRegistryKnowsEverySourceSection(t *testing.T) {
 		"git":   {"git", func(s *config.Sources) { s.Git = []config.Git{{Repo: t.TempDir(), Name: "acme/api"}} }},
 		"github": {"github", func(s *config.Sources) {
 			s.GitHub = &config.GitHub{Repos: []string{"acme/web"}}
+		}},
+		"gitlab": {"gitlab", func(s *config.Sources) {
+			s.GitLab = &gitlabsrc.Config{Projects: []string{"acme/web"}}
 		}},
 		"jira": {"jira", func(s *config.Sources) {
 			s.Jira = &config.Jira{URL: "https://acme.atlassian.net", Incidents: &config.JiraIncidents{JQL: "project = OPS"}}

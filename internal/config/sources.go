@@ -1,5 +1,7 @@
 package config
 
+import gitlabsrc "github.com/shiplog/shiplog/ingest/gitlab"
+
 // Sources configures each ingest source. `shiplog ingest --all` runs every
 // source that is configured here.
 type Sources struct {
@@ -10,6 +12,9 @@ type Sources struct {
 	// PagerDuty and CDEvents bring incidents and deployment events.
 	PagerDuty *PagerDuty `yaml:"pagerduty"`
 	CDEvents  *CDEvents  `yaml:"cdevents"`
+
+	// GitLab is defined by its source (ingest/gitlab/config.go).
+	GitLab *gitlabsrc.Config `yaml:"gitlab"`
 }
 
 // GitHub configures the GitHub source (see ingest/github).
@@ -143,6 +148,13 @@ func defaultSources() Sources { return Sources{} }
 func (s *Sources) validate() error {
 	if s.GitHub != nil {
 		if err := s.GitHub.Validate(); err != nil {
+			return err
+		}
+	}
+	if s.GitLab != nil {
+		// The section's defaults (url, token_env, …) are part of it.
+		s.GitLab.ApplyDefaults()
+		if err := s.GitLab.Validate(); err != nil {
 			return err
 		}
 	}

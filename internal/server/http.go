@@ -28,6 +28,7 @@ import (
 //	POST /webhooks/github       GitHub deployment_status, pull_request, release events
 //	POST /webhooks/pagerduty    PagerDuty v3 incident.triggered, acknowledged, resolved events
 //	POST /api/v1/cdevents       CDEvents as CloudEvents (structured, batch, binary), signed like events
+//	POST /webhooks/gitlab       GitLab merge request, deployment, pipeline, issue events
 //	GET  /dashboards/           index of dashboard specs
 //	GET  /dashboards/{name}     one dashboard with current data
 func (s *Server) Handler() http.Handler {
@@ -38,6 +39,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /webhooks/github", s.githubWebhook)
 	mux.HandleFunc("POST /webhooks/pagerduty", s.pagerDutyWebhook)
 	mux.HandleFunc("POST /api/v1/cdevents", s.cdevents)
+	mux.HandleFunc("POST /webhooks/gitlab", s.gitlabWebhook)
 	mux.Handle("GET /dashboards/{$}", s.requireToken(http.HandlerFunc(s.dashboardIndex)))
 	mux.Handle("GET /dashboards/assets/{file}", s.requireToken(http.HandlerFunc(s.dashboardAsset)))
 	mux.Handle("GET /dashboards/{name}", s.requireToken(http.HandlerFunc(s.dashboard)))
@@ -266,6 +268,52 @@ func (s *Server) githubWebhook(w http.ResponseWriter, r *http.Request) {
 	}
 	s.deliver(w, r, "github", event, id, func(ctx context.Context) (int64, error) {
 		return s.opts.GitHub(ctx, event, body, id)
+	})
+}
+
+// gitlabEvents are the X-Gitlab-Event values shiplog stores.
+var gitlabEvents = map[string]bool{"Merge Request Hook": true, "Deployment Hook": true, "Pipeline Hook": true, "Issue Hook": true}
+
+// gitlabWebhook takes GitLab's deliveries. GitLab does not sign bodies: it
+// sends the secret token configured on the webhook in X-Gitlab-Token,
+// compared here in constant time (as SHA-256 digests, so that not even its
+// length shows), and a unique X-Gitlab-Event-UUID, the delivery id.
+func (s *Server) gitlabWebhook(w http.ResponseWriter, r *http.Request) {
+	const ep = "gitlab"
+	if s.opts.GitLab == nil {
+		s.replyError(w, ep, http.StatusNotImplemented, "this server does not accept GitLab webhooks (configure sources.gitlab)")
+		return
+	}
+	if len(s.gitlabToken) == 0 {
+		s.replyError(w, ep, http.StatusServiceUnavailable, "GitLab webhooks are disabled: set the variable named by sources.gitlab.webhook_token_env to the webhook's secret token")
+		return
+	}
+	got, want := sha256.Sum256([]byte(r.Header.Get("X-Gitlab-Token"))), sha256.Sum256(s.gitlabToken)
+	if subtle.ConstantTimeCompare(got[:], want[:]) != 1 {
+		s.replyError(w, ep, http.StatusUnauthorized, "missing or wrong X-Gitlab-Token")
+		return
+	}
+	id := r.Header.Get("X-Gitlab-Event-UUID")
+	if id == "" || len(id) > 200 {
+		s.replyError(w, ep, http.StatusBadRequest, "X-Gitlab-Event-UUID must hold the delivery's id (at most 200 characters)")
+		return
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max(s.opts.Config.Serve.MaxBodyBytes, 1)))
+	if err != nil {
+		s.replyError(w, ep, http.StatusRequestEntityTooLarge, fmt.Sprintf("body is over the limit of %d bytes (serve.max_body_bytes) or unreadable", s.opts.Config.Serve.MaxBodyBytes))
+		return
+	}
+	event := r.Header.Get("X-Gitlab-Event")
+	if !gitlabEvents[event] {
+		s.reply(w, ep, http.StatusAccepted, deliveryResult{Delivery: id, Ignored: fmt.Sprintf("event %q is not one shiplog stores (Merge Request Hook, Deployment Hook, Pipeline Hook, Issue Hook)", event)})
+		return
+	}
+	if !json.Valid(body) {
+		s.replyError(w, ep, http.StatusBadRequest, "body is not valid JSON")
+		return
+	}
+	s.deliver(w, r, ep, event, id, func(ctx context.Context) (int64, error) {
+		return s.opts.GitLab(ctx, event, body, id)
 	})
 }
 

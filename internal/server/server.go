@@ -49,6 +49,10 @@ type EventSink func(ctx context.Context, body io.Reader, deliveryID string) (int
 // X-GitHub-Event and the raw JSON body).
 type GitHubSink func(ctx context.Context, event string, body []byte, deliveryID string) (int64, error)
 
+// GitLabSink stores one GitLab webhook delivery (event name from
+// X-Gitlab-Event and the raw JSON body).
+type GitLabSink func(ctx context.Context, event string, body []byte, deliveryID string) (int64, error)
+
 // Dashboards renders the dashboard specs with current data.
 type Dashboards interface {
 	// List returns the names and titles of the dashboards.
@@ -77,6 +81,7 @@ type Options struct {
 	Jobs       []Job
 	Events     EventSink
 	GitHub     GitHubSink
+	GitLab     GitLabSink
 	Dashboards Dashboards
 	// PagerDuty and CDEvents receive /webhooks/pagerduty and
 	// /api/v1/cdevents (nil: not accepted).
@@ -100,6 +105,10 @@ type Server struct {
 	token   string
 	secret  []byte
 	local   bool // HTTP bound to loopback only
+
+	// gitlabToken is the secret token GitLab sends in X-Gitlab-Token
+	// (sources.gitlab.webhook_token_env).
+	gitlabToken []byte
 
 	httpSrv   *http.Server
 	httpLn    net.Listener
@@ -135,6 +144,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if cfg.WebhookSecretEnv != "" {
 		s.secret = []byte(opts.Getenv(cfg.WebhookSecretEnv))
+	}
+	if g := opts.Config.Sources.GitLab; g != nil && g.WebhookTokenEnv != "" {
+		s.gitlabToken = []byte(opts.Getenv(g.WebhookTokenEnv))
 	}
 	for _, j := range opts.Jobs {
 		s.jobByName[j.Name] = j

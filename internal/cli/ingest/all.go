@@ -48,7 +48,7 @@ func addAll(cmd *cobra.Command, f *cmdutil.Factory, runF func(context.Context, *
 	var runAll bool
 	cmd.Long = `Load data into the warehouse: one subcommand per source, or --all for every
 source configured under sources in shiplog.yaml, in the order files, git,
-github, jira, pagerduty, cdevents. A failing source does not stop the others; the command ends with
+github, gitlab, jira, pagerduty, cdevents. A failing source does not stop the others; the command ends with
 a summary table on stderr and exits 1 naming the sources that failed. After a
 run where every source succeeded, the transform rebuilds the canonical rows
 and marts (skip it with --no-transform).`
@@ -97,7 +97,7 @@ func RunAll(ctx context.Context, opts *AllOptions) error {
 		return err
 	}
 	if len(runners) == 0 {
-		return cmdutil.FlagErrorf("no source configured: add sources.files, sources.git, sources.github or sources.jira to %s (shiplog init writes an example)", configName(cfg))
+		return cmdutil.FlagErrorf("no source configured: add sources.files, sources.git, sources.github, sources.gitlab or sources.jira to %s (shiplog init writes an example)", configName(cfg))
 	}
 	db, err := opts.Warehouse(ctx)
 	if err != nil {

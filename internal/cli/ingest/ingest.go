@@ -8,6 +8,7 @@ import (
 	ingestfile "github.com/shiplog/shiplog/internal/cli/ingest/file"
 	"github.com/shiplog/shiplog/internal/cli/ingest/git"
 	"github.com/shiplog/shiplog/internal/cli/ingest/github"
+	"github.com/shiplog/shiplog/internal/cli/ingest/gitlab"
 	"github.com/shiplog/shiplog/internal/cli/ingest/jira"
 	"github.com/shiplog/shiplog/internal/cli/ingest/junit"
 	"github.com/shiplog/shiplog/internal/cli/ingest/pagerduty"
@@ -25,6 +26,7 @@ func NewCmdIngest(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(junit.NewCmdJUnit(f, nil))
 	cmd.AddCommand(jira.NewCmdJira(f, nil))
 	cmd.AddCommand(github.NewCmdGitHub(f, nil))
+	cmd.AddCommand(gitlab.NewCmdGitLab(f, nil))
 	cmd.AddCommand(ingestfile.NewCmdFile(f, nil))
 	cmd.AddCommand(pagerduty.NewCmdPagerDuty(f, nil))
 	cmd.AddCommand(cdevents.NewCmdCDEvents(f, nil))

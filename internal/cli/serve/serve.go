@@ -27,6 +27,7 @@ import (
 	"github.com/shiplog/shiplog/ingest/file"
 	gitsrc "github.com/shiplog/shiplog/ingest/git"
 	"github.com/shiplog/shiplog/ingest/github"
+	gitlabsrc "github.com/shiplog/shiplog/ingest/gitlab"
 	jirasrc "github.com/shiplog/shiplog/ingest/jira"
 	"github.com/shiplog/shiplog/ingest/pagerduty"
 	"github.com/shiplog/shiplog/internal/cli/report"
@@ -73,13 +74,15 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 under schedules: in shiplog.yaml (the configured sources, transform,
 reports), accept canonical events on /api/v1/events, CDEvents on
 /api/v1/cdevents and GitHub webhooks on /webhooks/github (HMAC-signed with
-the secret in serve.webhook_secret_env), PagerDuty v3 webhooks on
+the secret in serve.webhook_secret_env), GitLab webhooks on /webhooks/gitlab
+(X-Gitlab-Token checked against the variable named by
+sources.gitlab.webhook_token_env), PagerDuty v3 webhooks on
 /webhooks/pagerduty (signed with sources.pagerduty.webhook_secret_env),
 render the dashboards under /dashboards/, expose /metrics and answer
 read-only SQL over Arrow Flight SQL (shiplog query --server).
 
-Jobs: github, jira, pagerduty, cdevents, git, files (each when configured
-under sources:),
+Jobs: github, gitlab, jira, pagerduty, cdevents, git, files (each when
+configured under sources:),
 transform and reports. SIGTERM or SIGINT stops the schedules (a running job
 stops at its next safe point), lets an in-flight webhook finish and closes
 the warehouse.`,
@@ -153,7 +156,7 @@ func Run(ctx context.Context, opts *Options) (err error) {
 	}
 	srv, err := server.New(server.Options{
 		DB: db, Config: &cfg, Getenv: opts.Getenv, Log: stderr,
-		Jobs: w.jobs, Events: w.events, GitHub: w.github, Dashboards: w.dashboards,
+		Jobs: w.jobs, Events: w.events, GitHub: w.github, GitLab: w.gitlab, Dashboards: w.dashboards,
 		PagerDuty: w.pagerduty, CDEvents: w.cdevents,
 		HTTPListener: opts.HTTPListener, FlightListener: opts.FlightListener,
 		Jitter: cfg.Serve.Jitter.D(),
@@ -191,13 +194,14 @@ type wired struct {
 	ingest     map[string]bool
 	events     server.EventSink
 	github     server.GitHubSink
+	gitlab     server.GitLabSink
 	dashboards server.Dashboards
 	pagerduty  *server.PagerDutyWebhooks
 	cdevents   server.CDEventsSink
 }
 
 // jobNames maps a source of ingest/all to its job name under schedules:.
-var jobNames = map[string]string{"file": "files", gitsrc.SourceName: "git", github.Name: "github", jirasrc.Name: "jira"}
+var jobNames = map[string]string{"file": "files", gitsrc.SourceName: "git", github.Name: "github", gitlabsrc.Name: "gitlab", jirasrc.Name: "jira"}
 
 func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 	stderr := opts.IO.ErrOut
@@ -268,6 +272,13 @@ func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 		return nil, err
 	}
 	w.cdevents = CDEventsSink(db, cd)
+	if gl := cfg.Sources.GitLab; gl != nil {
+		hook, err := gitlabsrc.New(gl, opts.Getenv, gitlabsrc.WithProductionEnvironments(cfg.Metrics.ProductionEnvironments), gitlabsrc.WithClock(now))
+		if err != nil {
+			return nil, err
+		}
+		w.gitlab = GitLabSink(db, hook)
+	}
 
 	mappers := all.Mappers(cfg, opts.Getenv)
 	w.jobs = append(w.jobs, server.Job{Name: "transform", Run: func(ctx context.Context) (int64, error) {
@@ -397,6 +408,19 @@ func CDEventsSink(db *warehouse.DB, src *cdevents.Source) server.CDEventsSink {
 		}
 		d.Store = func(ctx context.Context) (int64, error) { return src.StoreEvents(ctx, db, keep) }
 		return d, nil
+	}
+}
+
+// GitLabSink stores webhook deliveries through the GitLab source, so they
+// land in its raw tables (origin webhook) and are mapped by its rules.
+func GitLabSink(db *warehouse.DB, src *gitlabsrc.Source) server.GitLabSink {
+	return func(ctx context.Context, event string, body []byte, deliveryID string) (int64, error) {
+		n, err := src.StoreWebhook(ctx, db, body)
+		var we *gitlabsrc.WebhookError
+		if errors.As(err, &we) {
+			return 0, &server.BadRequestError{Err: err}
+		}
+		return n, err
 	}
 }
 
