@@ -2,8 +2,8 @@ package config
 
 import (
 	"strings"
-	"time"
 	"testing"
+	"time"
 )
 
 func TestReportsSection(t *testing.T) {

@@ -317,7 +317,18 @@ func Percent(f float64) string {
 	case p < 0 && p > -0.05:
 		return ">-0.1 %"
 	}
-	return strconv.FormatFloat(p, 'f', 1, 64) + " %"
+	return strconv.FormatFloat(roundHalfUp(p, 1), 'f', 1, 64) + " %"
+}
+
+// roundHalfUp rounds f to dec decimals, halves away from zero (36.5 h reads
+// "37 h", as people round; strconv alone rounds halves to even).
+func roundHalfUp(f float64, dec int) float64 {
+	p := math.Pow(10, float64(dec))
+	r := math.Round(f*p) / p
+	if math.IsInf(r, 0) || math.IsNaN(r) {
+		return f
+	}
+	return r
 }
 
 // Duration renders hours in the largest sensible unit: seconds below a
@@ -343,7 +354,7 @@ func Duration(hours float64) string {
 
 func unit(x float64, name string) string {
 	if math.Round(x*10)/10 < 10 {
-		return strconv.FormatFloat(x, 'f', 1, 64) + " " + name
+		return strconv.FormatFloat(roundHalfUp(x, 1), 'f', 1, 64) + " " + name
 	}
 	return Thousands(x, 0) + " " + name
 }
@@ -365,7 +376,7 @@ func Decimal(f float64) string {
 // Thousands renders f with dec decimals and a comma between each group of
 // three digits: 1234567 → "1,234,567".
 func Thousands(f float64, dec int) string {
-	s := strconv.FormatFloat(f, 'f', dec, 64)
+	s := strconv.FormatFloat(roundHalfUp(f, dec), 'f', dec, 64)
 	sign := ""
 	if strings.HasPrefix(s, "-") {
 		sign, s = "-", s[1:]

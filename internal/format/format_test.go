@@ -33,6 +33,8 @@ func TestHuman(t *testing.T) {
 		{Hours, 35.0 / 60, "35 min"},
 		{Hours, 6.4, "6.4 h"},
 		{Hours, 26.732, "27 h"},
+		{Hours, 36.5, "37 h"}, // halves round up, as people do
+		{Hours, 2.25, "2.3 h"},
 		{Hours, 52.8, "2.2 d"},
 		{Hours, 509.3, "21 d"},
 		{Hours, 2041.0, "85 d"},

@@ -35,7 +35,7 @@ import (
 )
 
 // Formats lists the accepted --format values for row output.
-var Formats = []string{"table", "tsv", "csv", "json"}
+var Formats = []string{"table", "json", "csv", "tsv"}
 
 // Table is a result set and what people need to read it.
 type Table struct {
