@@ -27,17 +27,31 @@ type Catalog struct {
 }
 
 // fromMarts reads dim_services, where the transform put every service a
-// record declares or an event names, with team and department.
+// record declares or a deployment or incident names, with team and
+// department.
 const fromMarts = `select service, team, team_name, department from dim_services`
 
 // fromCanonical is the same from the canonical tables, for a warehouse that
 // was never transformed.
 const fromCanonical = `
 select s.id as service, s.team, coalesce(t.name, s.team) as team_name, t.department
-from services s left join teams t on t.id = s.team
-union
-select distinct d.service, null, null, null
-from deployments d anti join services s on s.id = d.service`
+from services s left join teams t on t.id = s.team`
+
+// named adds the services that only other records name (a test run, a
+// change request, a release plan …): they are known too, without a team,
+// so that `shiplog gate` can be asked about a service whose first
+// deployment is the one being gated.
+const named = `
+with base as (%s),
+named as (
+    select service from deployments union select service from changes
+    union select service from incidents union select service from support_tickets
+    union select service from test_runs union select service from adoption
+    union select service from release_plans union select unnest(services) from change_requests
+)
+select * from base
+union all
+select n.service, null, null, null from named n anti join base b on b.service = n.service`
 
 // Load reads the catalog through q (an open warehouse or a serve endpoint).
 func Load(ctx context.Context, q output.QueryFunc) (*Catalog, error) {
@@ -51,7 +65,7 @@ func Load(ctx context.Context, q output.QueryFunc) (*Catalog, error) {
 			query = fromMarts
 		}
 	}
-	if t, err = q(ctx, query); err != nil {
+	if t, err = q(ctx, fmt.Sprintf(named, query)); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
 	return FromTable(t), nil
