@@ -103,3 +103,22 @@ func TestRun(t *testing.T) {
 		t.Errorf("slip summary:\n%s", out)
 	}
 }
+
+func TestUnknownService(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	opts := &Options{IO: ios, Services: []string{"bacth"}, Format: "table",
+		Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
+			db, err := warehouse.OpenMemory(ctx)
+			if err == nil {
+				fixture.Load(t, db, "../../../testdata/calendar/calendar.jsonl")
+			}
+			return db, err
+		},
+		Config: func() (*config.Config, error) { return config.Default(), nil },
+		Now:    func() time.Time { return time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC) },
+	}
+	err := Run(context.Background(), opts)
+	if err == nil || err.Error() != `unknown service "bacth"; did you mean "batch"?` || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("err = %v", err)
+	}
+}

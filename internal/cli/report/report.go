@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/dashboards"
+	"github.com/shiplog/shiplog/internal/catalog"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
@@ -156,6 +157,9 @@ func RunWrite(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer closeData()
+	if ropts.Team, err = checkTeam(ctx, data, ropts.Team); err != nil {
+		return err
+	}
 	res, err := reports.Write(ctx, data, ropts, opts.Kinds...)
 	if err != nil {
 		return err
@@ -240,6 +244,9 @@ func RunDashboard(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer closeData()
+	if ropts.Team, err = checkTeam(ctx, data, ropts.Team); err != nil {
+		return err
+	}
 	res, err := reports.WriteDashboard(ctx, data, ropts, spec)
 	if err != nil {
 		return err
@@ -286,4 +293,21 @@ func RunVerify(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "archive %s: intact, %d entries, head %s\n", opts.Dir, n, head)
 	return nil
+}
+
+// checkTeam returns --team in the warehouse's spelling, or an error with
+// the closest known teams: a typo must not write a report of nothing.
+func checkTeam(ctx context.Context, data reports.Data, team string) (string, error) {
+	if team == "" {
+		return "", nil
+	}
+	t, err := data.Query(ctx, "report-service-teams", nil)
+	if err != nil {
+		return "", err
+	}
+	known, err := catalog.FromTable(t).CheckTeams([]string{team})
+	if err != nil {
+		return "", err
+	}
+	return known[0], nil
 }
