@@ -63,9 +63,3 @@ func (tf *TableFlags) Options(ios *iostreams.IOStreams, extra map[string]any) ou
 func (tf *TableFlags) Print(ios *iostreams.IOStreams, t *output.Table, extra map[string]any) error {
 	return output.Print(ios.Out, t, tf.Options(ios, extra))
 }
-
-// Human reports whether the output is for people (an aligned table on a
-// terminal), so a command adds its notes (period, coverage, totals).
-func (tf *TableFlags) Human(ios *iostreams.IOStreams) bool {
-	return (tf.Format == "table" || tf.Format == "") && ios.IsStdoutTTY()
-}

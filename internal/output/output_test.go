@@ -237,3 +237,18 @@ func TestAutoKinds(t *testing.T) {
 		t.Errorf("auto tsv:\n%s", tsv)
 	}
 }
+
+// When a column is left out, the room it frees goes back to a text column
+// that was cut for it.
+func TestFitRegrows(t *testing.T) {
+	tbl := &Table{Columns: []string{"name", "description", "params"}, Rows: [][]any{
+		{"slowest-changes", "Changes with the longest lead time and the stage where each waited", "from timestamp '1970-01-01', to timestamp '9999-12-31'"},
+	}}
+	out, hints := print(t, tbl, Options{TTY: true, Width: 60})
+	// name 15 + gap 2: the description gets the remaining 43 cells.
+	want := "NAME             DESCRIPTION\n" +
+		"slowest-changes  Changes with the longest lead time and the…\n"
+	if out != want || !strings.HasPrefix(hints, "1 more column to fit 60 characters: params") {
+		t.Errorf("regrow:\n%s%s\nwant\n%s", out, hints, want)
+	}
+}

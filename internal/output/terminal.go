@@ -163,7 +163,7 @@ func buildCol(t *Table, name string, shown map[string]bool) *cellCol {
 			c.besideW = max(c.besideW, width(c.beside[r]))
 		}
 	}
-	c.width = max(width(c.label), c.cellWidth())
+	c.width = c.natural()
 	return c
 }
 
@@ -228,8 +228,17 @@ func fit(cols []*cellCol, limit int) ([]*cellCol, []string) {
 	if total() > limit {
 		cols[0].width = max(minText, limit)
 	}
+	// Room freed by the columns left out goes back to the cut ones.
+	for _, c := range cols {
+		if free := limit - total(); free > 0 && c.width < c.natural() {
+			c.width = min(c.natural(), c.width+free)
+		}
+	}
 	return cols, hidden
 }
+
+// natural is the width the column takes uncut.
+func (c *cellCol) natural() int { return max(width(c.label), c.cellWidth()) }
 
 // width is the number of terminal cells s takes.
 func width(s string) int { return uniseg.StringWidth(s) }
