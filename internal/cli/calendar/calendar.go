@@ -148,7 +148,7 @@ func Run(ctx context.Context, opts *Options) error {
 		if err != nil {
 			return err
 		}
-		return tf.Print(opts.IO, t, nil)
+		return tf.Print(opts.IO, describe(t), nil)
 	}
 	cal, err := calendar.Load(ctx, db, cfg, calendar.Options{From: opts.From, To: opts.To, Services: opts.Services})
 	if err != nil {
@@ -158,9 +158,9 @@ func Run(ctx context.Context, opts *Options) error {
 	case opts.Format == "ics":
 		err = calendar.WriteICS(opts.IO.Out, cal, opts.Now())
 	case opts.Conflicts:
-		err = tf.Print(opts.IO, cal.ConflictsTable(), nil)
+		err = tf.Print(opts.IO, describe(cal.ConflictsTable()), nil)
 	default:
-		err = tf.Print(opts.IO, cal.EventsTable(), nil)
+		err = tf.Print(opts.IO, describe(cal.EventsTable()), nil)
 	}
 	if err != nil {
 		return err

@@ -108,5 +108,5 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	tf := cmdutil.TableFlags{Format: opts.Format, Wide: opts.Wide, Columns: opts.Columns}
-	return tf.Print(opts.IO, t, nil)
+	return tf.Print(opts.IO, describe(t), nil)
 }
