@@ -179,15 +179,16 @@ func Raw(k Kind, v any) string {
 
 // Digits is how many decimals machine output keeps for a kind: enough to
 // reconstruct every figure people see, without float noise (a rate to a
-// hundredth of a percent, a duration in hours to 3.6 seconds). -1 means 12
+// hundredth of a percent, a duration to a few seconds: hours to 3
+// decimals, days to 4). -1 means 12
 // significant digits, for numbers nobody described.
 func Digits(k Kind) int {
 	switch k {
 	case Count:
 		return 0
-	case Rate, Number:
+	case Rate, Number, Days:
 		return 4
-	case Hours, Days:
+	case Hours:
 		return 3
 	}
 	return -1
