@@ -47,7 +47,7 @@ func load(t *testing.T, now time.Time, staleAfter time.Duration, stmts ...string
 // PagerDuty ("pd") 2026-01-05 .. 2026-03-02; teams and services from a file
 // that left no ingest record. gh last succeeded 2026-02-10 09:00 and failed
 // after; pd succeeded 2026-03-02 11:00.
-var fixture = []string{
+var rows = []string{
 	`insert into teams (id, source) values ('pay', 'file'), ('web', 'file')`,
 	`insert into services (id, team, source) values ('api', 'pay', 'file'), ('site', 'web', 'file'), ('ledger', 'pay', 'file')`,
 	`insert into deployments (id, service, environment, status, finished_at, source) values
@@ -67,7 +67,7 @@ var fixture = []string{
 }
 
 func TestSources(t *testing.T) {
-	c := load(t, ts("2026-03-20T00:00:00Z"), 7*24*time.Hour, fixture...)
+	c := load(t, ts("2026-03-20T00:00:00Z"), 7*24*time.Hour, rows...)
 	var got []string
 	for _, s := range c.Sources {
 		got = append(got, strings.Join([]string{s.Kind, s.Source, s.Table, itoa(s.Rows),
@@ -100,7 +100,7 @@ func fmtT(t time.Time) string {
 }
 
 func TestRangeAndEvents(t *testing.T) {
-	c := load(t, ts("2026-03-20T00:00:00Z"), 7*24*time.Hour, fixture...)
+	c := load(t, ts("2026-03-20T00:00:00Z"), 7*24*time.Hour, rows...)
 	r := c.Range("deployment")
 	// Through is gh's last success (09:00), after its last event (08:00).
 	if !r.First.Equal(ts("2025-12-15T10:00:00Z")) || !r.Last.Equal(ts("2026-02-10T08:00:00Z")) ||
@@ -127,7 +127,7 @@ func TestRangeAndEvents(t *testing.T) {
 }
 
 func TestPeriodStates(t *testing.T) {
-	c := load(t, ts("2026-03-20T00:00:00Z"), 7*24*time.Hour, fixture...)
+	c := load(t, ts("2026-03-20T00:00:00Z"), 7*24*time.Hour, rows...)
 	tests := []struct {
 		from, to   string
 		kinds      []string
@@ -166,7 +166,7 @@ func TestPeriodStates(t *testing.T) {
 }
 
 func TestDefault(t *testing.T) {
-	c := load(t, ts("2026-03-20T00:00:00Z"), 7*24*time.Hour, fixture...)
+	c := load(t, ts("2026-03-20T00:00:00Z"), 7*24*time.Hour, rows...)
 	tests := []struct {
 		unit, from, to string
 		state          State
@@ -195,7 +195,7 @@ func TestDefault(t *testing.T) {
 func TestStaleAndSummary(t *testing.T) {
 	now := ts("2026-03-20T00:00:00Z")
 	// The latest success is pd's, 2 March 11:00: 17.5 days before now.
-	c := load(t, now, 7*24*time.Hour, fixture...)
+	c := load(t, now, 7*24*time.Hour, rows...)
 	want := "data: deployments 2025-12-15 to 2026-02-10; last ingest 2026-03-02 11:00 UTC (pd); STALE: 18 days old, over 7 days"
 	if !c.Stale() || c.Summary("deployment") != want {
 		t.Errorf("stale: %v %q\nwant %q", c.Stale(), c.Summary("deployment"), want)
@@ -209,12 +209,12 @@ func TestStaleAndSummary(t *testing.T) {
 		t.Error("stale_after 0 still warns")
 	}
 	// Rows written by SQL, no ingest recorded: not stale, and said so.
-	bare := load(t, now, 7*24*time.Hour, fixture[2])
+	bare := load(t, now, 7*24*time.Hour, rows[2])
 	if bare.Stale() || bare.Summary("deployment") != "data: deployments 2025-12-15 to 2026-02-10; no ingest recorded" {
 		t.Errorf("no ingest: %q", bare.Summary("deployment"))
 	}
 	// Ingests ran, none succeeded: stale.
-	failed := load(t, now, 7*24*time.Hour, fixture[2],
+	failed := load(t, now, 7*24*time.Hour, rows[2],
 		`insert into ingest_runs (source, started_at, status) values ('gh', '2026-03-19 00:00:00+00', 'failed')`)
 	if !failed.Stale() || !strings.HasSuffix(failed.Summary("deployment"), "; no ingest has succeeded; STALE") {
 		t.Errorf("failed ingests: %q", failed.Summary("deployment"))
@@ -222,7 +222,7 @@ func TestStaleAndSummary(t *testing.T) {
 }
 
 func TestDocument(t *testing.T) {
-	c := load(t, ts("2026-03-20T00:00:00Z"), 7*24*time.Hour, fixture...)
+	c := load(t, ts("2026-03-20T00:00:00Z"), 7*24*time.Hour, rows...)
 	doc := c.Document("deployment")
 	if doc["generated_at"] != "2026-03-20T00:00:00Z" || doc["from"] != "2025-12-15T10:00:00Z" || doc["to"] != "2026-02-10T08:00:00Z" ||
 		doc["through"] != "2026-02-10T09:00:00Z" || doc["last_ingest"] != "2026-03-02T11:00:00Z" || doc["stale"] != true ||
