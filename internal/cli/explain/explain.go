@@ -147,11 +147,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	period := metricscmd.ShownPeriod(mt, opts.Filter, cov)
 	if opts.IO.IsStderrTTY() {
-		what := ""
-		if opts.Filter.From.IsZero() && opts.Filter.To.IsZero() {
-			what = "all data; --from and --to choose"
-		}
-		cov.Note(opts.IO.ErrOut, period, what, "deployment")
+		cov.Note(opts.IO.ErrOut, period, metricscmd.Chosen(opts.Filter), "deployment")
 	}
 	extra := map[string]any{
 		"metric":   opts.Metric,

@@ -240,7 +240,7 @@ func Run(ctx context.Context, opts *Options) error {
 		AddPeriodCoverage(t, cov)
 	}
 	if opts.IO.IsStderrTTY() {
-		cov.Note(opts.IO.ErrOut, period, chosen(opts.Filter), metricKinds...)
+		cov.Note(opts.IO.ErrOut, period, Chosen(opts.Filter), metricKinds...)
 	}
 	extra := Meta(cfg, opts.Filter, opts.View)
 	extra["period"] = period.Document()
@@ -259,8 +259,8 @@ func LoadCoverage(ctx context.Context, q output.QueryFunc, cfg *config.Config, n
 	return coverage.Load(ctx, q, now(), cfg.Reports.StaleAfter.D())
 }
 
-// chosen says how the period was chosen when --from or --to was left out.
-func chosen(f metrics.Filter) string {
+// Chosen says how the period was chosen when --from or --to was left out.
+func Chosen(f metrics.Filter) string {
 	switch {
 	case f.From.IsZero() && f.To.IsZero():
 		return "all data; --from and --to choose"
