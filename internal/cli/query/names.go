@@ -33,10 +33,7 @@ func checkNames(ctx context.Context, run output.QueryFunc, q queries.Query, para
 		}
 		known, err := cat.Check(name, v)
 		if err != nil {
-			if ue, ok := err.(*suggest.UnknownError); ok {
-				ue.What = fmt.Sprintf("%s (--param %s=)", name, name)
-			}
-			return err
+			return fmt.Errorf("--param %s: %w", name, err)
 		}
 		params[name] = known
 	}

@@ -43,9 +43,9 @@ func TestParamNames(t *testing.T) {
 		params  map[string]string
 		wantErr string
 	}{
-		{map[string]string{"team": "payment"}, `unknown team (--param team=) "payment"; did you mean "payments"?`},
-		{map[string]string{"service": "checkout"}, `unknown service (--param service=) "checkout"; did you mean "checkout-api"?`},
-		{map[string]string{"team": "zzz"}, `unknown team (--param team=) "zzz"; known: payments, web`},
+		{map[string]string{"team": "payment"}, `--param team: unknown team "payment"; did you mean "payments"?`},
+		{map[string]string{"service": "checkout"}, `--param service: unknown service "checkout"; did you mean "checkout-api"?`},
+		{map[string]string{"team": "zzz"}, `--param team: unknown team "zzz"; known: payments, web`},
 	} {
 		ios, _, out, _ := iostreams.Test()
 		err := Run(ctx, &Options{IO: ios, Name: "slowest-changes", Params: tt.params, Format: "csv", Warehouse: open})
