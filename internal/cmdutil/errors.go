@@ -5,6 +5,8 @@ package cmdutil
 import (
 	"errors"
 	"fmt"
+
+	"github.com/shiplog/shiplog/internal/suggest"
 )
 
 // Exit codes. DESIGN.md fixes 0, 1 and 2; gate adds 3 for NO-GO.
@@ -50,6 +52,11 @@ func ExitCode(err error) int {
 	}
 	var fe *FlagError
 	if errors.As(err, &fe) {
+		return ExitUsage
+	}
+	// A name nobody has (a typo'd team, metric …) is a usage mistake too.
+	var ue *suggest.UnknownError
+	if errors.As(err, &ue) {
 		return ExitUsage
 	}
 	var ec *ExitCodeError

@@ -98,6 +98,7 @@ func Default() *Config {
 		Gate:     defaultGate(),
 		Calendar: defaultCalendar(),
 		Serve:    defaultServe(),
+		Reports:  defaultReports(),
 	}
 }
 

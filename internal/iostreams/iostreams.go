@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"strconv"
 
 	"golang.org/x/term"
 )
@@ -18,7 +19,13 @@ type IOStreams struct {
 
 	outTTY bool
 	errTTY bool
+	// width overrides the terminal's width when set (tests).
+	width int
 }
+
+// DefaultWidth is the width assumed for a terminal whose size cannot be
+// read.
+const DefaultWidth = 80
 
 // System returns the process's own streams.
 func System() *IOStreams {
@@ -41,6 +48,26 @@ func (s *IOStreams) IsStdoutTTY() bool { return s.outTTY }
 // IsStderrTTY reports whether messages go to a terminal (progress bars are
 // drawn only then).
 func (s *IOStreams) IsStderrTTY() bool { return s.errTTY }
+
+// TerminalWidth is the width of the terminal data goes to, in columns: the
+// terminal's own size, else $COLUMNS, else DefaultWidth.
+func (s *IOStreams) TerminalWidth() int {
+	if s.width > 0 {
+		return s.width
+	}
+	if f, ok := s.Out.(*os.File); ok {
+		if w, _, err := term.GetSize(int(f.Fd())); err == nil && w > 0 {
+			return w
+		}
+	}
+	if w, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && w > 0 {
+		return w
+	}
+	return DefaultWidth
+}
+
+// SetTerminalWidth overrides the terminal's width (tests).
+func (s *IOStreams) SetTerminalWidth(w int) { s.width = w }
 
 // SetStdoutTTY overrides terminal detection for data output (tests).
 func (s *IOStreams) SetStdoutTTY(v bool) { s.outTTY = v }

@@ -14,9 +14,11 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/coverage"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/server"
+	"github.com/shiplog/shiplog/internal/suggest"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/queries"
 )
@@ -31,6 +33,7 @@ type Options struct {
 	From, To       time.Time
 	Controls       []string
 	Format         string
+	Wide           bool
 	FailOnFindings bool
 
 	// Server, when set, is the HOST:PORT of a running `shiplog serve`'s
@@ -52,10 +55,13 @@ parameters of shiplog.yaml's controls section, and print per control how many
 subjects it checked, how many failed and how many findings an exemption
 covers, then every finding with its evidence.
 
---to is exclusive. --format json prints one document {controls, exemptions,
-from, to}; csv prints one row per finding (and one per control without
-findings) with the evidence as a JSON object. --fail-on-findings exits 1 when
-any finding is not covered by an exemption.`,
+--to is exclusive. Without --from and --to the audit covers all the data;
+the period it covers and the data's coverage are said on stderr, and in
+JSON as from, to, "period" and "coverage". --format json prints one document
+{controls, exemptions, from, to, period, coverage}; csv prints one row per
+finding (and one per control without findings) with the evidence as a JSON
+object. On a terminal, tables fit the width (--wide shows every column).
+--fail-on-findings exits 1 when any finding is not covered by an exemption.`,
 		Example: `  shiplog audit --from 2026-01-01 --to 2026-04-01
   shiplog audit --control self-approval --format json
   shiplog audit --fail-on-findings --format csv > evidence.csv
@@ -76,10 +82,14 @@ any finding is not covered by an exemption.`,
 			if !opts.From.IsZero() && !opts.To.IsZero() && !opts.To.After(opts.From) {
 				return cmdutil.FlagErrorf("--to must be after --from")
 			}
-			for _, c := range opts.Controls {
-				if q, ok := queries.Get(c); !ok || !q.IsControl() {
-					return cmdutil.FlagErrorf("--control: no control named %q", c)
+			var names []string
+			for _, q := range queries.List() {
+				if q.IsControl() {
+					names = append(names, q.Name)
 				}
+			}
+			if _, err := suggest.CheckAll("control", opts.Controls, names); err != nil {
+				return err
 			}
 			if err := output.CheckFormat(opts.Format); err != nil {
 				return &cmdutil.FlagError{Err: err}
@@ -93,7 +103,8 @@ any finding is not covered by an exemption.`,
 	cmd.Flags().StringVar(&from, "from", "", "start of the period (YYYY-MM-DD or RFC 3339, UTC)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the period, exclusive")
 	cmd.Flags().StringArrayVar(&opts.Controls, "control", nil, "run only the control `NAME` (repeatable)")
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, json or csv")
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, tsv, json or csv")
+	cmd.Flags().BoolVar(&opts.Wide, "wide", false, "on a terminal, show every column, unfitted")
 	cmd.Flags().StringVar(&opts.Server, "server", "", "ask the query endpoint of a running `shiplog serve` at `HOST:PORT` instead of opening the file")
 	cmd.Flags().BoolVar(&opts.FailOnFindings, "fail-on-findings", false, "exit 1 when any finding is not exempt")
 	return cmd
@@ -111,6 +122,7 @@ func Run(ctx context.Context, opts *Options) error {
 	}
 	aopts := audit.Options{From: opts.From, To: opts.To, Controls: opts.Controls, Now: now()}
 	var db *warehouse.DB
+	var q output.QueryFunc
 	if opts.Server != "" {
 		token, err := query.ServerToken(opts.Config, opts.Getenv)
 		if err != nil {
@@ -119,17 +131,40 @@ func Run(ctx context.Context, opts *Options) error {
 		aopts.Remote = func(ctx context.Context, sql string) (*output.Table, error) {
 			return server.RemoteQuery(ctx, opts.Server, token, sql)
 		}
+		q = aopts.Remote
 	} else {
 		if db, err = opts.Warehouse(ctx); err != nil {
 			return err
 		}
 		defer db.Close()
+		q = output.DB(db)
 	}
 	res, err := audit.Run(ctx, db, cfg, aopts)
 	if err != nil {
 		return err
 	}
-	if err := write(opts, res); err != nil {
+	cov, err := coverage.Load(ctx, q, aopts.Now, cfg.Reports.StaleAfter.D())
+	if err != nil {
+		return err
+	}
+	// The period covered: as given, an open end from the data the controls
+	// judge (deployments and change requests; a change's first commit may
+	// be far older, a plan far later).
+	period := cov.Period(opts.From, opts.To, auditKinds...)
+	if opts.IO.IsStderrTTY() {
+		what := ""
+		if opts.From.IsZero() && opts.To.IsZero() {
+			what = "all data; --from and --to choose"
+		}
+		cov.Note(opts.IO.ErrOut, period, what, auditKinds...)
+	}
+	// With no data to take an open end from, the bounds are those the
+	// controls ran with.
+	bounds, err := audit.Params(cfg, opts.From, opts.To, aopts.Now)
+	if err != nil {
+		return err
+	}
+	if err := write(opts, res, period, cov, bounds); err != nil {
 		return err
 	}
 	if opts.FailOnFindings && res.Failed() > 0 {
@@ -139,18 +174,37 @@ func Run(ctx context.Context, opts *Options) error {
 	return nil
 }
 
-func write(opts *Options, res *audit.Result) error {
+// auditKinds are the kinds whose range is the audit's period by default.
+var auditKinds = []string{"deployment", "change_request"}
+
+func write(opts *Options, res *audit.Result, period coverage.Period, cov *coverage.Coverage, bounds map[string]string) error {
 	w := opts.IO.Out
 	switch opts.Format {
 	case "json":
+		doc := res.Document()
+		// from and to are never null: an open end is the data's.
+		for key, t := range map[string]time.Time{"from": period.From, "to": period.To} {
+			switch {
+			case doc[key] != nil:
+			case !t.IsZero():
+				doc[key] = t.UTC().Format(time.RFC3339)
+			default:
+				doc[key] = bounds[key]
+			}
+		}
+		doc["period"] = period.Document()
+		doc["coverage"] = cov.Document(auditKinds...)
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
-		return enc.Encode(res.Document())
+		return enc.Encode(doc)
 	case "csv":
 		return output.WriteCSV(w, res.LongTable())
+	case "tsv":
+		return output.Print(w, res.LongTable(), output.Options{Format: "tsv"})
 	}
-	tty := opts.IO.IsStdoutTTY()
-	if err := output.Write(w, "table", res.Summary(), tty); err != nil {
+	tf := cmdutil.TableFlags{Format: "table", Wide: opts.Wide}
+	o := tf.Options(opts.IO, nil)
+	if err := output.Print(w, res.Summary(), o); err != nil {
 		return err
 	}
 	for _, c := range res.Controls {
@@ -158,7 +212,7 @@ func write(opts *Options, res *audit.Result) error {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s: %d finding(s), %d exempt\n", c.Name, len(c.Findings), c.Exempt)
-		if err := output.Write(w, "table", res.FindingsTable(c), tty); err != nil {
+		if err := output.Print(w, res.FindingsTable(c), o); err != nil {
 			return err
 		}
 	}
@@ -168,7 +222,7 @@ func write(opts *Options, res *audit.Result) error {
 			t.Rows = append(t.Rows, []any{e.Control, e.Subject, e.Reason, e.Expires, e.Expired, int64(e.Matched)})
 		}
 		fmt.Fprintf(w, "\nexemptions\n")
-		return output.Write(w, "table", t, tty)
+		return output.Print(w, t, o)
 	}
 	return nil
 }

@@ -32,7 +32,8 @@ func TestFlags(t *testing.T) {
 			}},
 		{args: []string{"--from", "March"}, wantErr: `--from: "March" is not a time`},
 		{args: []string{"--from", "2026-04-01", "--to", "2026-03-01"}, wantErr: "--to must be after --from"},
-		{args: []string{"--control", "slowest-changes"}, wantErr: `no control named "slowest-changes"`},
+		{args: []string{"--control", "slowest-changes"}, wantErr: `unknown control "slowest-changes"`},
+		{args: []string{"--control", "self-aproval"}, wantErr: `unknown control "self-aproval"; did you mean "self-approval"?`},
 		{args: []string{"--format", "xml"}, wantErr: "--format must be one of"},
 		{args: []string{"extra"}, wantErr: "unknown command"},
 	}
@@ -138,5 +139,78 @@ func TestRun(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// The JSON document always says which period it covers: as given, an open
+// end from the deployments and change requests, or, with no data at all,
+// the bounds the controls ran with. Never null.
+func TestPeriodNeverNull(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	db, err := warehouse.Open(ctx, path, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	run := func(tty bool, from, to time.Time) (map[string]any, string) {
+		t.Helper()
+		ios, _, out, errOut := iostreams.Test()
+		ios.SetStderrTTY(tty)
+		err := Run(ctx, &Options{
+			IO: ios,
+			Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
+				return warehouse.Open(ctx, path, warehouse.Options{ReadOnly: true})
+			},
+			Config: func() (*config.Config, error) { return config.Default(), nil },
+			Now:    func() time.Time { return time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC) },
+			From:   from, To: to, Controls: []string{"unapproved-production-change"}, Format: "json",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+			t.Fatal(err)
+		}
+		return doc, errOut.String()
+	}
+	doc, _ := run(false, time.Time{}, time.Time{})
+	if doc["from"] != "1970-01-01T00:00:00Z" || doc["to"] != "9999-12-31T00:00:00Z" || doc["period"].(map[string]any)["state"] != "empty" {
+		t.Errorf("empty warehouse: from %v to %v period %v", doc["from"], doc["to"], doc["period"])
+	}
+
+	db, err = warehouse.Open(ctx, path, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`insert into change_requests (id, services, risk, requested_by, created_at, status, source) values ('CR-1', ['api'], 'normal', 'ann', '2026-03-01 09:00:00+00', 'approved', 'f')`,
+		`insert into deployments (id, service, environment, status, finished_at, change_request, source) values ('d1', 'api', 'production', 'success', '2026-03-05 10:00:00+00', 'CR-1', 'f')`,
+		`insert into ingest_runs (source, started_at, finished_at, status) values ('f', '2026-03-06 00:00:00+00', '2026-03-06 00:01:00+00', 'success')`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	// all data: from the change request's day to the day after the deployment
+	doc, errOut := run(true, time.Time{}, time.Time{})
+	if doc["from"] != "2026-03-01T00:00:00Z" || doc["to"] != "2026-03-06T00:00:00Z" {
+		t.Errorf("all data: from %v to %v", doc["from"], doc["to"])
+	}
+	cov := doc["coverage"].(map[string]any)
+	if cov["generated_at"] != "2026-04-01T00:00:00Z" || cov["last_ingest"] != "2026-03-06T00:01:00Z" || cov["stale"] != true {
+		t.Errorf("coverage: %v", cov)
+	}
+	want := "period: 2026-03-01 to 2026-03-05 (all data; --from and --to choose)\n" +
+		"data: deployments and change requests 2026-03-01 to 2026-03-05; last ingest 2026-03-06 00:01 UTC (f); STALE: 26 days old, over 7 days\n"
+	if errOut != want {
+		t.Errorf("stderr:\n%s\nwant\n%s", errOut, want)
+	}
+	// only --from: the end is the data's
+	doc, _ = run(false, time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC), time.Time{})
+	if doc["from"] != "2026-03-04T00:00:00Z" || doc["to"] != "2026-03-06T00:00:00Z" {
+		t.Errorf("--from only: from %v to %v", doc["from"], doc["to"])
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/calendar"
+	"github.com/shiplog/shiplog/internal/catalog"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
@@ -28,6 +29,8 @@ type Options struct {
 	From, To    time.Time
 	Services    []string
 	Format      string
+	Wide        bool
+	Columns     []string
 	Conflicts   bool
 	Slips       bool
 	SlipSummary bool
@@ -98,7 +101,9 @@ gives the slip distribution per team.`,
 	cmd.Flags().StringVar(&from, "from", "", "start of the range (YYYY-MM-DD or RFC 3339, UTC)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the range, exclusive")
 	cmd.Flags().StringSliceVar(&opts.Services, "service", nil, "only these services (repeat or comma-separate)")
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, json, csv, or ics for the calendar")
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, tsv, json, csv, or ics for the calendar")
+	cmd.Flags().BoolVar(&opts.Wide, "wide", false, "on a terminal, show every column, unfitted")
+	cmd.Flags().StringSliceVar(&opts.Columns, "columns", nil, "print only these `COLUMNS`, in this order (comma-separated)")
 	cmd.Flags().BoolVar(&opts.Conflicts, "conflicts", false, "list the conflicts only")
 	cmd.Flags().BoolVar(&opts.Slips, "slips", false, "list each release plan with its slip")
 	cmd.Flags().BoolVar(&opts.SlipSummary, "slip-summary", false, "slip distribution per team (median, p90, share on time, missed)")
@@ -129,7 +134,10 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
-	tty := opts.IO.IsStdoutTTY()
+	if opts.Services, err = checkServices(ctx, db, opts.Services); err != nil {
+		return err
+	}
+	tf := cmdutil.TableFlags{Format: opts.Format, Wide: opts.Wide, Columns: opts.Columns}
 	if opts.Slips || opts.SlipSummary {
 		f := calendar.SlipFilter{From: opts.From, To: opts.To, Services: opts.Services, Now: opts.Now()}
 		get := calendar.Slips
@@ -140,7 +148,7 @@ func Run(ctx context.Context, opts *Options) error {
 		if err != nil {
 			return err
 		}
-		return output.Write(opts.IO.Out, opts.Format, t, tty)
+		return tf.Print(opts.IO, describe(t), nil)
 	}
 	cal, err := calendar.Load(ctx, db, cfg, calendar.Options{From: opts.From, To: opts.To, Services: opts.Services})
 	if err != nil {
@@ -150,9 +158,9 @@ func Run(ctx context.Context, opts *Options) error {
 	case opts.Format == "ics":
 		err = calendar.WriteICS(opts.IO.Out, cal, opts.Now())
 	case opts.Conflicts:
-		err = output.Write(opts.IO.Out, opts.Format, cal.ConflictsTable(), tty)
+		err = tf.Print(opts.IO, describe(cal.ConflictsTable()), nil)
 	default:
-		err = output.Write(opts.IO.Out, opts.Format, cal.EventsTable(), tty)
+		err = tf.Print(opts.IO, describe(cal.EventsTable()), nil)
 	}
 	if err != nil {
 		return err
@@ -161,4 +169,17 @@ func Run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(opts.IO.ErrOut, "%d conflicts (shiplog calendar --conflicts lists them)\n", n)
 	}
 	return nil
+}
+
+// checkServices returns the --service names in the warehouse's spelling,
+// or an error naming the first unknown one with the closest known names.
+func checkServices(ctx context.Context, db *warehouse.DB, services []string) ([]string, error) {
+	if len(services) == 0 {
+		return services, nil
+	}
+	cat, err := catalog.Load(ctx, output.DB(db))
+	if err != nil {
+		return nil, err
+	}
+	return cat.CheckServices(services)
 }

@@ -99,7 +99,27 @@ func TestRun(t *testing.T) {
 		t.Errorf("ICS for batch:\n%s", out)
 	}
 	out, _ = runWith(t, &Options{SlipSummary: true, Format: "csv"})
-	if !strings.Contains(out, "\ndata,1,1,-0.979166") {
+	// data's one plan shipped 23.5 h early: -0.979166… days, to 4 decimals
+	if !strings.Contains(out, "\ndata,1,1,-0.9792,-0.9792,1,0\n") {
 		t.Errorf("slip summary:\n%s", out)
+	}
+}
+
+func TestUnknownService(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	opts := &Options{IO: ios, Services: []string{"bacth"}, Format: "table",
+		Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
+			db, err := warehouse.OpenMemory(ctx)
+			if err == nil {
+				fixture.Load(t, db, "../../../testdata/calendar/calendar.jsonl")
+			}
+			return db, err
+		},
+		Config: func() (*config.Config, error) { return config.Default(), nil },
+		Now:    func() time.Time { return time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC) },
+	}
+	err := Run(context.Background(), opts)
+	if err == nil || err.Error() != `unknown service "bacth"; did you mean "batch"?` || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("err = %v", err)
 	}
 }

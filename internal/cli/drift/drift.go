@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/drift"
+	"github.com/shiplog/shiplog/internal/catalog"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
@@ -23,6 +24,8 @@ type Options struct {
 
 	Services     []string
 	Format       string
+	Wide         bool
+	Columns      []string
 	Environments bool
 	Dependencies bool
 }
@@ -65,7 +68,9 @@ now; dependency_behind is true when production runs an older one.`,
 		},
 	}
 	cmd.Flags().StringSliceVar(&opts.Services, "service", nil, "only these services (repeat or comma-separate)")
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, json or csv")
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, tsv, json or csv (table is tab-separated when piped)")
+	cmd.Flags().BoolVar(&opts.Wide, "wide", false, "on a terminal, show every column, unfitted")
+	cmd.Flags().StringSliceVar(&opts.Columns, "columns", nil, "print only these `COLUMNS`, in this order (comma-separated)")
 	cmd.Flags().BoolVar(&opts.Environments, "environments", false, "list the current version per service and environment")
 	cmd.Flags().BoolVar(&opts.Dependencies, "dependencies", false, "list dependency versions tested with against running with")
 	return cmd
@@ -82,6 +87,15 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
+	if len(opts.Services) > 0 {
+		cat, err := catalog.Load(ctx, output.DB(db))
+		if err != nil {
+			return err
+		}
+		if opts.Services, err = cat.CheckServices(opts.Services); err != nil {
+			return err
+		}
+	}
 	get := drift.Services
 	switch {
 	case opts.Environments:
@@ -93,5 +107,6 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	return output.Write(opts.IO.Out, opts.Format, t, opts.IO.IsStdoutTTY())
+	tf := cmdutil.TableFlags{Format: opts.Format, Wide: opts.Wide, Columns: opts.Columns}
+	return tf.Print(opts.IO, describe(t), nil)
 }

@@ -4,13 +4,17 @@ package explain
 import (
 	"context"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	metricscmd "github.com/shiplog/shiplog/internal/cli/metrics"
 	"github.com/shiplog/shiplog/internal/cmdutil"
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/suggest"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/metrics"
 )
@@ -19,20 +23,24 @@ import (
 type Options struct {
 	IO        *iostreams.IOStreams
 	Warehouse func(context.Context) (*warehouse.DB, error)
+	Config    func() (*config.Config, error)
+	Now       func() time.Time
 
-	Metric string
-	Filter metrics.Filter
-	Format string
+	Metric      string
+	Filter      metrics.Filter
+	Departments []string
+	Table       cmdutil.TableFlags
 }
 
 // NewCmdExplain returns the explain command. runF replaces the run function
 // in tests of flag parsing.
 func NewCmdExplain(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly}
+	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "explain METRIC",
 		Short: "List the rows behind a metric",
-		Long: `List the rows behind a metric for the same filters as 'shiplog metrics':
+		Long: `List the rows behind a metric for the same filters as 'shiplog metrics',
+then the totals the metric shows for them (count, median, p75, p90 …):
 
   lead-time             each change deployed in the window with its deployment,
                         link rule and stages, then the excluded ones with why
@@ -42,26 +50,28 @@ func NewCmdExplain(f *cmdutil.Factory, runF func(context.Context, *Options) erro
   deployment-frequency  each successful production deployment
   rework-rate           each successful production deployment, unplanned first
 
---from is inclusive and --to exclusive.`,
-		Example: `  shiplog explain change-failure-rate --team payments --from 2026-01-01 --to 2026-02-01`,
-		Args:    cobra.ExactArgs(1),
+--from is inclusive and --to exclusive. The totals come from the metrics
+engine itself (the organisation-wide row of 'shiplog metrics' for the same
+services and window): on a terminal they follow the rows, in JSON they are
+the "totals" object.`,
+		Example: `  shiplog explain change-failure-rate --team payments --from 2026-01-01 --to 2026-02-01
+  shiplog explain lead-time --service checkout-api --format csv`,
+		Args: cobra.ExactArgs(1),
 	}
 	parse := metricscmd.FilterFlags(cmd, &opts.Filter)
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, json or csv")
+	metricscmd.DepartmentFlag(cmd, &opts.Departments)
+	opts.Table.Register(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
-		opts.Metric = args[0]
-		ok := false
-		for _, m := range metrics.ExplainMetrics {
-			ok = ok || m == opts.Metric
+		m, err := suggest.Check("metric", args[0], metrics.ExplainMetrics)
+		if err != nil {
+			return err
 		}
-		if !ok {
-			return cmdutil.FlagErrorf("unknown metric %q: one of %s", opts.Metric, strings.Join(metrics.ExplainMetrics, ", "))
-		}
+		opts.Metric = m
 		if err := parse(); err != nil {
 			return &cmdutil.FlagError{Err: err}
 		}
-		if err := output.CheckFormat(opts.Format); err != nil {
-			return &cmdutil.FlagError{Err: err}
+		if err := opts.Table.Check(); err != nil {
+			return err
 		}
 		if err := opts.Filter.Check(); err != nil {
 			return &cmdutil.FlagError{Err: err}
@@ -74,19 +84,127 @@ func NewCmdExplain(f *cmdutil.Factory, runF func(context.Context, *Options) erro
 	return cmd
 }
 
-// Run prints the rows behind the metric.
+// Total is one figure of a metric's totals: a short label and the metrics
+// column it comes from.
+type Total struct{ Label, Column string }
+
+// Totals are, per metric, the figures `shiplog metrics` shows for it.
+var Totals = map[string][]Total{
+	"lead-time": {{"changes", "lead_time_changes"}, {"left out", "lead_time_excluded"},
+		{"median", "lead_time_median_hours"}, {"p75", "lead_time_p75_hours"}, {"p90", "lead_time_p90_hours"},
+		{"tier", "lead_time_tier"}},
+	"change-failure-rate": {{"deployments", "deployments"}, {"failed", "failed_deployments"},
+		{"rate", "change_failure_rate"}, {"tier", "change_failure_rate_tier"}},
+	"recovery-time": {{"failed", "failed_deployments"}, {"unrecovered", "unrecovered_failures"},
+		{"median", "recovery_median_hours"}, {"p75", "recovery_p75_hours"}, {"p90", "recovery_p90_hours"},
+		{"tier", "recovery_time_tier"}},
+	"deployment-frequency": {{"deployments", "deployments"}, {"per day", "deployments_per_day"},
+		{"days a week (median week)", "deployment_days_per_week"}, {"median interval", "deploy_interval_median_hours"},
+		{"tier", "deployment_frequency_tier"}},
+	"rework-rate": {{"deployments", "deployments"}, {"unplanned", "unplanned_deployments"},
+		{"rate", "rework_rate"}, {"tier", "rework_rate_tier"}},
+}
+
+// Run prints the rows behind the metric and its totals.
 func Run(ctx context.Context, opts *Options) error {
+	cfg := config.Default()
+	if opts.Config != nil {
+		var err error
+		if cfg, err = opts.Config(); err != nil {
+			return err
+		}
+	}
 	db, err := opts.Warehouse(ctx)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	q := output.DB(db)
+	if err := metricscmd.ResolveNames(ctx, q, &opts.Filter, opts.Departments); err != nil {
+		return err
+	}
 	t, err := metrics.Explain(ctx, db, opts.Metric, opts.Filter)
 	if err != nil {
 		return err
 	}
-	if opts.Format == "json" {
-		return output.WriteJSON(opts.IO.Out, t, map[string]any{"metric": opts.Metric})
+	metrics.Describe(t)
+	t.Primary = metrics.ExplainPrimary[opts.Metric]
+
+	// The totals are the organisation-wide metrics row for the same
+	// services and window: the very numbers `shiplog metrics` shows.
+	org := opts.Filter
+	org.Level, org.By = "org", ""
+	mt, err := metrics.Compute(ctx, db, cfg, org)
+	if err != nil {
+		return err
 	}
-	return output.Write(opts.IO.Out, opts.Format, t, opts.IO.IsStdoutTTY())
+	metrics.Describe(mt)
+	totals := totalsOf(mt, opts.Metric)
+
+	cov, err := metricscmd.LoadCoverage(ctx, q, cfg, opts.Now)
+	if err != nil {
+		return err
+	}
+	period := metricscmd.ShownPeriod(mt, opts.Filter, cov)
+	if opts.IO.IsStderrTTY() {
+		cov.Note(opts.IO.ErrOut, period, metricscmd.Chosen(opts.Filter), "deployment")
+	}
+	extra := map[string]any{
+		"metric":   opts.Metric,
+		"totals":   totalsJSON(mt, totals),
+		"period":   period.Document(),
+		"coverage": cov.Document("deployment"),
+	}
+	o := opts.Table.Options(opts.IO, extra)
+	o.Footer = "\n" + totalsText(mt, totals) + "\n"
+	return output.Print(opts.IO.Out, t, o)
+}
+
+// totalsOf returns the figures of metric, keeping only columns mt has.
+func totalsOf(mt *output.Table, metric string) []Total {
+	var out []Total
+	for _, tot := range Totals[metric] {
+		if mt.Index(tot.Column) >= 0 {
+			out = append(out, tot)
+		}
+	}
+	return out
+}
+
+func value(mt *output.Table, col string) any {
+	if len(mt.Rows) == 0 {
+		return nil
+	}
+	return mt.Rows[0][mt.Index(col)]
+}
+
+// totalsJSON is {column: value} with values as in the metrics JSON; a
+// window without deployments gives counts of 0 and null rates.
+func totalsJSON(mt *output.Table, totals []Total) map[string]any {
+	out := map[string]any{}
+	for _, tot := range totals {
+		v := value(mt, tot.Column)
+		if v == nil && mt.Kind(tot.Column) == format.Count {
+			v = int64(0)
+		}
+		out[tot.Column] = format.JSON(mt.Kind(tot.Column), v)
+	}
+	return out
+}
+
+// totalsText is the line under the rows: "total: changes 214 · left out 8 ·
+// median 26 h · p75 47 h · p90 74 h · tier high".
+func totalsText(mt *output.Table, totals []Total) string {
+	parts := make([]string, 0, len(totals))
+	for _, tot := range totals {
+		v := value(mt, tot.Column)
+		if v == nil && mt.Kind(tot.Column) == format.Count {
+			v = int64(0)
+		}
+		if v == nil && strings.HasSuffix(tot.Column, "_tier") {
+			continue
+		}
+		parts = append(parts, tot.Label+" "+format.Human(mt.Kind(tot.Column), v))
+	}
+	return "total: " + strings.Join(parts, " · ")
 }

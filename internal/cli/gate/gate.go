@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/gate"
+	"github.com/shiplog/shiplog/internal/catalog"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
@@ -92,6 +93,15 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
+	cat, err := catalog.Load(ctx, output.DB(db))
+	if err != nil {
+		return err
+	}
+	known, err := cat.CheckServices([]string{opts.Gate.Service})
+	if err != nil {
+		return err
+	}
+	opts.Gate.Service = known[0]
 	if opts.Now != nil {
 		opts.Gate.Now = opts.Now()
 	}

@@ -119,3 +119,38 @@ func TestExitCodes(t *testing.T) {
 		t.Errorf("recorded = %s", decisions)
 	}
 }
+
+// A typo'd service is a usage error with the closest known names, and no
+// decision is recorded: a gate must not say GO about a service nobody has.
+func TestUnknownService(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	db, err := warehouse.Open(ctx, path, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO test_runs (id, service, version, framework, suite, started_at, tests, passed, failed, source) VALUES
+		  ('r1', 'checkout-api', '2.0', 'go', 'store', '2026-03-20 10:00:00+00', 50, 50, 0, 'junit')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	ios, _, out, _ := iostreams.Test()
+	opts := &Options{IO: ios, Format: "text",
+		Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
+			return warehouse.Open(ctx, path, warehouse.Options{})
+		},
+		Config: func() (*config.Config, error) { return config.Default(), nil },
+	}
+	opts.Gate.Service, opts.Gate.Version = "checkout", "2.0"
+	err = Run(ctx, opts)
+	if err == nil || err.Error() != `unknown service "checkout"; did you mean "checkout-api"?` || cmdutil.ExitCode(err) != cmdutil.ExitUsage || out.Len() != 0 {
+		t.Errorf("err = %v (exit %d), output %q", err, cmdutil.ExitCode(err), out)
+	}
+	db, _ = warehouse.Open(ctx, path, warehouse.Options{ReadOnly: true})
+	defer db.Close()
+	var n int
+	db.QueryRow(`SELECT count(*) FROM gate_decisions`).Scan(&n)
+	if n != 0 {
+		t.Errorf("%d decisions recorded for an unknown service", n)
+	}
+}

@@ -10,8 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/internal/catalog"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/coverage"
+	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -23,10 +26,15 @@ type Options struct {
 	IO        *iostreams.IOStreams
 	Warehouse func(context.Context) (*warehouse.DB, error)
 	Config    func() (*config.Config, error)
+	// Now is the clock of the coverage (is the warehouse stale?).
+	Now func() time.Time
 
 	Filter metrics.Filter
-	View   string
-	Format string
+	// Departments restrict the services to those of these departments'
+	// teams.
+	Departments []string
+	View        string
+	Table       cmdutil.TableFlags
 }
 
 // FilterFlags adds the shared filter flags (--service, --team, --from, --to)
@@ -49,6 +57,11 @@ func FilterFlags(cmd *cobra.Command, f *metrics.Filter) func() error {
 	}
 }
 
+// DepartmentFlag adds --department to cmd.
+func DepartmentFlag(cmd *cobra.Command, departments *[]string) {
+	cmd.Flags().StringArrayVar(departments, "department", nil, "only the services of this department's teams (repeatable)")
+}
+
 // ParseTime reads YYYY-MM-DD (midnight UTC) or RFC 3339; "" is the zero time.
 func ParseTime(s string) (time.Time, error) {
 	if s == "" {
@@ -64,10 +77,73 @@ func ParseTime(s string) (time.Time, error) {
 	return t.UTC(), nil
 }
 
+// ResolveNames checks the filter's services, teams and departments against
+// the warehouse's catalog — a typo is an error listing the closest known
+// names — and puts them in the warehouse's spelling. Departments become
+// their teams (intersected with any --team).
+func ResolveNames(ctx context.Context, q output.QueryFunc, f *metrics.Filter, departments []string) error {
+	if len(f.Services) == 0 && len(f.Teams) == 0 && len(departments) == 0 {
+		return nil
+	}
+	cat, err := catalog.Load(ctx, q)
+	if err != nil {
+		return err
+	}
+	if f.Services, err = cat.CheckServices(f.Services); err != nil {
+		return err
+	}
+	if f.Teams, err = cat.CheckTeams(f.Teams); err != nil {
+		return err
+	}
+	if len(departments) == 0 {
+		return nil
+	}
+	if departments, err = cat.CheckDepartments(departments); err != nil {
+		return err
+	}
+	teams := cat.TeamsOf(departments)
+	if len(f.Teams) > 0 {
+		in := map[string]bool{}
+		for _, t := range teams {
+			in[t] = true
+		}
+		var both []string
+		for _, t := range f.Teams {
+			if in[t] {
+				both = append(both, t)
+			}
+		}
+		if len(both) == 0 {
+			return cmdutil.FlagErrorf("no team of %s is in department %s", strings.Join(f.Teams, ", "), strings.Join(departments, ", "))
+		}
+		teams = both
+	}
+	if len(teams) == 0 {
+		return fmt.Errorf("department %s has no team with a service", strings.Join(departments, ", "))
+	}
+	f.Teams = teams
+	return nil
+}
+
+// DefaultLevel is the row level when --level is not given: the narrowest
+// thing named — services, else departments, else teams — so that
+// `--team payments` shows the team's row.
+func DefaultLevel(f metrics.Filter, departments []string) string {
+	switch {
+	case len(f.Services) > 0:
+		return "service"
+	case len(departments) > 0:
+		return "department"
+	case len(f.Teams) > 0:
+		return "team"
+	}
+	return "service"
+}
+
 // NewCmdMetrics returns the metrics command. runF replaces the run function
 // in tests of flag parsing.
 func NewCmdMetrics(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config}
+	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "metrics",
 		Short: "Show the DORA metrics, MTTR and their tiers",
@@ -77,26 +153,42 @@ window and per week, month or quarter, with tiers from the configured
 benchmark set. Run 'shiplog transform' after loading data.
 
 --from is inclusive and --to exclusive; a bare date means midnight UTC.
-Values that are undefined (no deployments in a period: no rate) are empty in
-tables and null in JSON.
+Without them, the window is all the data. Rows are per service, or per team
+with --team and per department with --department, unless --level says
+otherwise. A name the warehouse does not know is an error with the closest
+known names.
+
+On a terminal, the table shows the headline columns in human units (a tier
+beside each value) and fits the width; --wide shows every column and
+--columns picks them. Piped, or with --format tsv, csv or json, every column
+is printed with its stable name and raw value. Values that are undefined (no
+deployments in a period: no rate) are "–" on a terminal, empty in TSV and CSV
+and null in JSON. The period shown and the data's coverage are said on
+stderr, and in JSON under "period" and "coverage".
 
 --view selects another output: ` + strings.Join(metrics.ViewNames(), ", ") + `.`,
 		Example: `  shiplog metrics --team payments --from 2026-01-01 --to 2026-04-01 --by month
   shiplog metrics --level org --format json
+  shiplog metrics --wide
+  shiplog metrics --columns team,deployments,change_failure_rate --level team
   shiplog metrics --view velocity --level team --by week`,
 		Args: cobra.NoArgs,
 	}
 	parse := FilterFlags(cmd, &opts.Filter)
+	DepartmentFlag(cmd, &opts.Departments)
 	cmd.Flags().StringVar(&opts.Filter.By, "by", "", "split into periods: week, month or quarter")
-	cmd.Flags().StringVar(&opts.Filter.Level, "level", "service", "row level: service, team, department or org")
+	cmd.Flags().StringVar(&opts.Filter.Level, "level", "service", "row level: service, team, department or org (default: what --service, --department or --team names)")
 	cmd.Flags().StringVar(&opts.View, "view", "dora", "output: dora, "+strings.Join(metrics.ViewNames(), ", "))
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, json or csv")
+	opts.Table.Register(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
 		if err := parse(); err != nil {
 			return &cmdutil.FlagError{Err: err}
 		}
-		if err := output.CheckFormat(opts.Format); err != nil {
-			return &cmdutil.FlagError{Err: err}
+		if err := opts.Table.Check(); err != nil {
+			return err
+		}
+		if !cmd.Flags().Changed("level") {
+			opts.Filter.Level = DefaultLevel(opts.Filter, opts.Departments)
 		}
 		if err := opts.Filter.Check(); err != nil {
 			return &cmdutil.FlagError{Err: err}
@@ -123,6 +215,10 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
+	q := output.DB(db)
+	if err := ResolveNames(ctx, q, &opts.Filter, opts.Departments); err != nil {
+		return err
+	}
 	var t *output.Table
 	if opts.View == "dora" || opts.View == "" {
 		t, err = metrics.Compute(ctx, db, cfg, opts.Filter)
@@ -132,10 +228,128 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	if opts.Format == "json" {
-		return output.WriteJSON(opts.IO.Out, t, Meta(cfg, opts.Filter, opts.View))
+	metrics.Describe(t)
+	DescribePeriods(t, opts.Filter.By)
+
+	cov, err := LoadCoverage(ctx, q, cfg, opts.Now)
+	if err != nil {
+		return err
 	}
-	return output.Write(opts.IO.Out, opts.Format, t, opts.IO.IsStdoutTTY())
+	period := ShownPeriod(t, opts.Filter, cov)
+	if opts.View == "dora" || opts.View == "" {
+		AddPeriodCoverage(t, cov)
+	}
+	if opts.IO.IsStderrTTY() {
+		cov.Note(opts.IO.ErrOut, period, Chosen(opts.Filter), metricKinds...)
+	}
+	extra := Meta(cfg, opts.Filter, opts.View)
+	extra["period"] = period.Document()
+	extra["coverage"] = cov.Document(metricKinds...)
+	return opts.Table.Print(opts.IO, t, extra)
+}
+
+// metricKinds are the kinds whose coverage the metrics summary states.
+var metricKinds = []string{"deployment"}
+
+// LoadCoverage reads the warehouse's coverage with the configured stale age.
+func LoadCoverage(ctx context.Context, q output.QueryFunc, cfg *config.Config, now func() time.Time) (*coverage.Coverage, error) {
+	if now == nil {
+		now = time.Now
+	}
+	return coverage.Load(ctx, q, now(), cfg.Reports.StaleAfter.D())
+}
+
+// Chosen says how the period was chosen when --from or --to was left out.
+func Chosen(f metrics.Filter) string {
+	switch {
+	case f.From.IsZero() && f.To.IsZero():
+		return "all data; --from and --to choose"
+	case f.From.IsZero():
+		return "from the first data"
+	case f.To.IsZero():
+		return "to the last data"
+	}
+	return ""
+}
+
+// ShownPeriod is the window a metrics (or explain) table covers: --from and
+// --to, with an open end taken from the rows' periods (the metrics engine
+// bounds it by the deployments in scope) or, without rows, from the data.
+func ShownPeriod(t *output.Table, f metrics.Filter, cov *coverage.Coverage) coverage.Period {
+	from, to := f.From, f.To
+	si, ei := t.Index("period_start"), t.Index("period_end")
+	if si >= 0 && ei >= 0 {
+		for _, r := range t.Rows {
+			if s, ok := r[si].(time.Time); ok && f.From.IsZero() && (from.IsZero() || s.Before(from)) {
+				from = s
+			}
+			if e, ok := r[ei].(time.Time); ok && f.To.IsZero() && e.After(to) {
+				to = e
+			}
+		}
+	}
+	return cov.Period(from, to, metricKinds...)
+}
+
+// DescribePeriods makes period starts read as months or quarters on a
+// terminal when the table is split by one and every start is aligned to it
+// (a window that starts mid-month keeps its first day).
+func DescribePeriods(t *output.Table, by string) {
+	i := t.Index("period_start")
+	if i < 0 || (by != "month" && by != "quarter") {
+		return
+	}
+	for _, r := range t.Rows {
+		s, ok := r[i].(time.Time)
+		if ok && !coverage.Start(by, s).Equal(s.UTC()) {
+			return
+		}
+	}
+	kind := format.Month
+	if by == "quarter" {
+		kind = format.Quarter
+	}
+	if t.Kinds == nil {
+		t.Kinds = map[string]format.Kind{}
+	}
+	t.Kinds["period_start"] = kind
+}
+
+// AddPeriodCoverage appends the column period_coverage — complete, partial
+// or empty — saying how much of each row's period the deployments cover.
+// On a terminal it shows beside the period only when not complete.
+func AddPeriodCoverage(t *output.Table, cov *coverage.Coverage) {
+	si, ei := t.Index("period_start"), t.Index("period_end")
+	if si < 0 || ei < 0 {
+		return
+	}
+	t.Columns = append(t.Columns, "period_coverage")
+	for i, r := range t.Rows {
+		var state any
+		s, ok1 := r[si].(time.Time)
+		e, ok2 := r[ei].(time.Time)
+		if ok1 && ok2 {
+			state = string(cov.Period(s, e, metricKinds...).State)
+		}
+		t.Rows[i] = append(r, state)
+	}
+	if t.Kinds == nil {
+		t.Kinds = map[string]format.Kind{}
+	}
+	t.Kinds["period_coverage"] = format.Text
+	if t.Beside == nil {
+		t.Beside = map[string]string{}
+	}
+	t.Beside["period_start"] = "period_coverage"
+	if t.BesideText == nil {
+		t.BesideText = map[string]func(any) string{}
+	}
+	t.BesideText["period_coverage"] = func(v any) string {
+		if v == nil || v == string(coverage.Complete) {
+			return ""
+		}
+		return fmt.Sprint(v)
+	}
 }
 
 // Meta is the top-level members of the JSON document beside rows.

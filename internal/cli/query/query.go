@@ -36,6 +36,9 @@ type Options struct {
 	// Params are the --param k=v values for a named query.
 	Params map[string]string
 	Format string
+	// Wide and Columns choose the columns on a terminal (see output).
+	Wide    bool
+	Columns []string
 
 	// Server, when set, is the HOST:PORT of a running `shiplog serve`'s
 	// Flight SQL endpoint, asked instead of opening the file; the token is
@@ -103,7 +106,9 @@ every control with the parameters from shiplog.yaml and counts them.`,
 			return Run(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, json or csv")
+	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, tsv, json or csv (table is tab-separated when piped)")
+	cmd.Flags().BoolVar(&opts.Wide, "wide", false, "on a terminal, show every column, unfitted")
+	cmd.Flags().StringSliceVar(&opts.Columns, "columns", nil, "print only these `COLUMNS`, in this order (comma-separated)")
 	cmd.Flags().StringVar(&opts.Name, "name", "", "run the named query `NAME` (see --list)")
 	cmd.Flags().StringArrayVar(&params, "param", nil, "parameter `NAME=VALUE` of the named query (repeatable)")
 	cmd.Flags().StringVar(&opts.Server, "server", "", "ask the query endpoint of a running `shiplog serve` at `HOST:PORT` instead of opening the file")
@@ -114,13 +119,13 @@ every control with the parameters from shiplog.yaml and counts them.`,
 // Run executes the query (or lists the named ones) and prints the result.
 func Run(ctx context.Context, opts *Options) error {
 	if opts.List {
-		return output.Write(opts.IO.Out, opts.Format, ListTable(queries.List()), opts.IO.IsStdoutTTY())
+		return opts.print(ListTable(queries.List()))
 	}
 	var q queries.Query
 	if opts.Name != "" {
 		var ok bool
 		if q, ok = queries.Get(opts.Name); !ok {
-			return cmdutil.FlagErrorf("no query named %q (shiplog query --list shows them)", opts.Name)
+			return unknownQuery(opts.Name)
 		}
 		// Check the parameters before opening the warehouse.
 		if _, err := q.Args(opts.Params); err != nil {
@@ -141,6 +146,12 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		text := opts.SQL
 		if opts.Name != "" {
+			remote := func(ctx context.Context, sql string) (*output.Table, error) {
+				return server.RemoteQuery(ctx, opts.Server, token, sql)
+			}
+			if err := checkNames(ctx, remote, q, opts.Params); err != nil {
+				return err
+			}
 			if text, err = q.Inline(q.FindingsSQL(), opts.Params); err != nil {
 				return err
 			}
@@ -149,7 +160,7 @@ func Run(ctx context.Context, opts *Options) error {
 		if err != nil {
 			return err
 		}
-		return output.Write(opts.IO.Out, opts.Format, t, opts.IO.IsStdoutTTY())
+		return opts.print(t)
 	}
 	db, err := opts.Warehouse(ctx)
 	if err != nil {
@@ -158,6 +169,9 @@ func Run(ctx context.Context, opts *Options) error {
 	defer db.Close()
 	var t *output.Table
 	if opts.Name != "" {
+		if err := checkNames(ctx, output.DB(db), q, opts.Params); err != nil {
+			return err
+		}
 		t, err = q.Run(ctx, db, opts.Params)
 	} else {
 		t, err = ReadOnly(ctx, db, opts.SQL)
@@ -165,7 +179,14 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	return output.Write(opts.IO.Out, opts.Format, t, opts.IO.IsStdoutTTY())
+	return opts.print(t)
+}
+
+// print writes a result as the output flags say: fitted to a terminal,
+// raw when piped.
+func (opts *Options) print(t *output.Table) error {
+	tf := cmdutil.TableFlags{Format: opts.Format, Wide: opts.Wide, Columns: opts.Columns}
+	return tf.Print(opts.IO, t, nil)
 }
 
 // controlParams starts from the parameters `shiplog audit` gives the

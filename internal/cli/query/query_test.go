@@ -161,7 +161,7 @@ func TestNamedQuery(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 	opts.Name = "nope"
-	if err := Run(ctx, opts); err == nil || !strings.Contains(err.Error(), `no query named "nope"`) {
+	if err := Run(ctx, opts); err == nil || !strings.Contains(err.Error(), `unknown query "nope"; shiplog query --list shows them`) {
 		t.Errorf("err = %v", err)
 	}
 }

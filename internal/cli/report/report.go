@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/shiplog/shiplog/dashboards"
+	"github.com/shiplog/shiplog/internal/catalog"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
@@ -178,6 +179,10 @@ func RunWrite(ctx context.Context, opts *Options) error {
 	}
 	data, closeData, err := opts.Data(ctx)
 	if err != nil {
+		return err
+	}
+	if ropts.Team, err = checkTeam(ctx, data, ropts.Team); err != nil {
+		closeData()
 		return err
 	}
 	res, err := reports.Write(ctx, data, ropts, opts.Kinds...)
@@ -349,6 +354,10 @@ func RunDashboard(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	if ropts.Team, err = checkTeam(ctx, data, ropts.Team); err != nil {
+		closeData()
+		return err
+	}
 	res, err := reports.WriteDashboard(ctx, data, ropts, spec)
 	if cerr := closeData(); err == nil {
 		err = cerr
@@ -459,4 +468,21 @@ func RunVerify(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintln(opts.IO.Out, v.Head)
 	return nil
+}
+
+// checkTeam returns --team in the warehouse's spelling, or an error with
+// the closest known teams: a typo must not write a report of nothing.
+func checkTeam(ctx context.Context, data reports.Data, team string) (string, error) {
+	if team == "" {
+		return "", nil
+	}
+	t, err := data.Query(ctx, "report-service-teams", nil)
+	if err != nil {
+		return "", err
+	}
+	known, err := catalog.FromTable(t).CheckTeams([]string{team})
+	if err != nil {
+		return "", err
+	}
+	return known[0], nil
 }

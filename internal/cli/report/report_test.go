@@ -416,3 +416,33 @@ func TestUserDashboard(t *testing.T) {
 		t.Errorf("missing folder: %v", err)
 	}
 }
+
+// teamsData knows two teams through report-service-teams.
+type teamsData struct{ emptyData }
+
+func (d *teamsData) Query(ctx context.Context, name string, params map[string]string) (*output.Table, error) {
+	if name == "report-service-teams" {
+		return &output.Table{Columns: []string{"service", "team"}, Rows: [][]any{{"api", "payments"}, {"site", "web"}}}, nil
+	}
+	return d.emptyData.Query(ctx, name, params)
+}
+
+// A typo'd --team is an error with the closest team, exit 2, and no page
+// is written.
+func TestUnknownTeam(t *testing.T) {
+	f, _ := testFactory()
+	opts := newOptions(f)
+	opts.Data = func(ctx context.Context) (reports.Data, func() error, error) {
+		return &teamsData{}, func() error { return nil }, nil
+	}
+	opts.Kinds = []string{reports.Leadership}
+	opts.Out = filepath.Join(t.TempDir(), "site")
+	opts.Team = "paymnts"
+	err := RunWrite(context.Background(), opts)
+	if err == nil || err.Error() != `unknown team "paymnts"; did you mean "payments"?` || cmdutil.ExitCode(err) != cmdutil.ExitUsage {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := os.Stat(opts.Out); !os.IsNotExist(err) {
+		t.Errorf("a report was written for an unknown team: %v", err)
+	}
+}

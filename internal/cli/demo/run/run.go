@@ -122,8 +122,14 @@ func Run(ctx context.Context, opts *Options) (Paths, error) {
 	if err != nil {
 		return p, err
 	}
-	fmt.Fprintf(opts.IO.Out, "DORA metrics per team, %s to %s (exclusive):\n\n", from.Format("2006-01-02"), to.Format("2006-01-02"))
-	if err := output.Write(opts.IO.Out, "table", headline(t), true); err != nil {
+	metrics.Describe(t)
+	fmt.Fprintf(opts.IO.Out, "DORA metrics per team, %s to %s:\n\n", from.Format("2006-01-02"), to.AddDate(0, 0, -1).Format("2006-01-02"))
+	// Fitted to the terminal, or to 80 columns when piped (a log, a CI page).
+	width := iostreams.DefaultWidth
+	if opts.IO.IsStdoutTTY() {
+		width = opts.IO.TerminalWidth()
+	}
+	if err := output.Print(opts.IO.Out, t, output.Options{TTY: true, Width: width}); err != nil {
 		return p, err
 	}
 
@@ -145,16 +151,18 @@ func Run(ctx context.Context, opts *Options) (Paths, error) {
 		fmt.Fprintf(errOut, "  reports        %s (open it in a browser)\n", p.Index)
 	}
 	fmt.Fprintf(errOut, "\nTry next:\n")
-	env := fmt.Sprintf("SHIPLOG_DB=%s SHIPLOG_CONFIG=%s %s", p.Warehouse, p.Config, selfName())
+	fmt.Fprintf(errOut, "  export SHIPLOG_DB=%s\n", p.Warehouse)
+	fmt.Fprintf(errOut, "  export SHIPLOG_CONFIG=%s\n", p.Config)
 	for _, c := range []string{
 		"metrics --by month --level team",
+		"metrics --team payments --wide",
 		"explain change-failure-rate --team payments",
 		"audit --from 2026-05-01",
 		"query --list",
 		"calendar --conflicts",
 		"drift",
 	} {
-		fmt.Fprintf(errOut, "  %s %s\n", env, c)
+		fmt.Fprintf(errOut, "  %s %s\n", selfName(), c)
 	}
 	return p, nil
 }
@@ -166,31 +174,6 @@ func selfName() string {
 		return a
 	}
 	return "shiplog"
-}
-
-// headline keeps the columns a reader scans first.
-func headline(t *output.Table) *output.Table {
-	keep := []string{"team", "deployments", "deployment_days_per_week", "deployment_frequency_tier",
-		"lead_time_median_hours", "lead_time_tier", "change_failure_rate", "change_failure_rate_tier",
-		"recovery_median_hours", "recovery_time_tier", "rework_rate", "mttr_median_hours"}
-	idx := make([]int, 0, len(keep))
-	out := &output.Table{}
-	for _, k := range keep {
-		for i, c := range t.Columns {
-			if c == k {
-				idx = append(idx, i)
-				out.Columns = append(out.Columns, k)
-			}
-		}
-	}
-	for _, r := range t.Rows {
-		row := make([]any, len(idx))
-		for j, i := range idx {
-			row[j] = r[i]
-		}
-		out.Rows = append(out.Rows, row)
-	}
-	return out
 }
 
 // recordGates asks the release gate about the last production release of
