@@ -12,6 +12,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/demo"
 	"github.com/shiplog/shiplog/internal/cli/drift"
 	"github.com/shiplog/shiplog/internal/cli/explain"
+	exportcmd "github.com/shiplog/shiplog/internal/cli/export"
 	"github.com/shiplog/shiplog/internal/cli/gate"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/initcmd"
@@ -76,6 +77,7 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.AddCommand(audit.NewCmdAudit(f, nil))
 	cmd.AddCommand(gate.NewCmdGate(f, nil))
 	cmd.AddCommand(serve.NewCmdServe(f, nil))
+	cmd.AddCommand(exportcmd.NewCmdExport(f, nil))
 	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
 	return cmd
 }
