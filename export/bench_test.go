@@ -1,0 +1,116 @@
+package export
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+// BenchmarkExport exports the organisation BenchmarkTransform generates
+// (docs/benchmarks/metrics.md), from a copy of the warehouse it kept:
+//
+//	SHIPLOG_BENCH_SCALE=0.1 SHIPLOG_BENCH_DB=/tmp/bench.duckdb \
+//	  go test -tags duckdb_arrow -run '^$' -bench BenchmarkTransform -benchtime 1x ./transform/
+//	SHIPLOG_BENCH_DB=/tmp/bench.duckdb \
+//	  go test -tags duckdb_arrow -run '^$' -bench BenchmarkExport -benchtime 1x ./export/
+//
+// Each run is a full Parquet export into a new folder, then (logged) an
+// incremental run with nothing changed, a full CSV export, and the sizes
+// against the warehouse file. SHIPLOG_BENCH_PROGRESS=1 prints each table's
+// line. Without SHIPLOG_BENCH_DB the benchmark is skipped.
+func BenchmarkExport(b *testing.B) {
+	src := os.Getenv("SHIPLOG_BENCH_DB")
+	if src == "" {
+		b.Skip("SHIPLOG_BENCH_DB names no warehouse (see the comment)")
+	}
+	ctx := context.Background()
+	dir := b.TempDir()
+	path := filepath.Join(dir, "bench.duckdb")
+	copyFile(b, src, path)
+	st, err := os.Stat(src)
+	if err != nil {
+		b.Fatal(err)
+	}
+	dbBytes := st.Size()
+	limit := "3GB"
+	if v := os.Getenv("SHIPLOG_MEMORY_LIMIT"); v != "" {
+		limit = v
+	}
+	db, err := warehouse.Open(ctx, path, warehouse.Options{MemoryLimit: limit})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	var progress io.Writer
+	if os.Getenv("SHIPLOG_BENCH_PROGRESS") != "" {
+		progress = os.Stderr
+	}
+	load, _ := os.ReadFile("/proc/loadavg")
+	b.Logf("load average before: %s", strings.TrimSpace(string(load)))
+	v := testVersion(b)
+
+	var m *Manifest
+	cpu0 := cpuTime()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		res, err := Run(ctx, db, Options{Out: filepath.Join(dir, fmt.Sprintf("parquet-%d", i)), Progress: progress, Version: v})
+		if err != nil {
+			b.Fatal(err)
+		}
+		m = res.Manifest
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(m.Bytes)/1e6, "MB")
+	b.ReportMetric(float64(m.Bytes)/float64(dbBytes), "size/db")
+	b.Logf("parquet: %d tables, %d rows, %s of files against a %s warehouse file (%.2f×); CPU per run %s; peak RSS %s",
+		len(m.Tables), m.Rows, humanBytes(m.Bytes), humanBytes(dbBytes), float64(m.Bytes)/float64(dbBytes),
+		((cpuTime() - cpu0) / time.Duration(b.N)).Round(time.Millisecond), vmHWM())
+	for _, t := range m.Tables {
+		b.Logf("  %-24s %10d rows %4d partitions %10s", t.Name, t.Rows, len(t.Partitions), humanBytes(t.Bytes))
+	}
+
+	start := time.Now()
+	res, err := Run(ctx, db, Options{Out: filepath.Join(dir, fmt.Sprintf("parquet-%d", b.N-1)), Since: "last", Version: v})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("incremental, nothing changed: %s (%d partitions kept, %d written)", time.Since(start).Round(time.Millisecond), res.Kept, res.Written)
+
+	start = time.Now()
+	res, err = Run(ctx, db, Options{Out: filepath.Join(dir, "csv"), Format: "csv", Version: v})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("csv: %s, %s of files (%.2f× the warehouse file)", time.Since(start).Round(time.Millisecond), humanBytes(res.Manifest.Bytes), float64(res.Manifest.Bytes)/float64(dbBytes))
+	load, _ = os.ReadFile("/proc/loadavg")
+	b.Logf("load average after: %s", strings.TrimSpace(string(load)))
+}
+
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+func vmHWM() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "?"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "VmHWM:"))
+		}
+	}
+	return "?"
+}
