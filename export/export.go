@@ -113,6 +113,13 @@ func Run(ctx context.Context, db *warehouse.DB, opts Options) (res *Result, err 
 	if err != nil {
 		return nil, err
 	}
+	// A symbolic link is followed once: the export replaces the folder it
+	// names, beside that folder, and the link keeps pointing at it.
+	if st, lerr := os.Lstat(out); lerr == nil && st.Mode()&os.ModeSymlink != 0 {
+		if out, err = filepath.EvalSymlinks(out); err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}

@@ -725,3 +725,27 @@ func TestSinceRewritesDamagedPartitions(t *testing.T) {
 		t.Errorf("%d rows read back, want %d", n, first.Manifest.Tables[0].Rows)
 	}
 }
+
+// --out naming a symbolic link exports into the folder it points at and
+// leaves the link in place.
+func TestOutThroughASymlink(t *testing.T) {
+	db, _ := demoWarehouse(t)
+	dir := t.TempDir()
+	real := filepath.Join(dir, "real")
+	link := filepath.Join(dir, "link")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Skip("no symbolic links here")
+	}
+	for i := 0; i < 2; i++ {
+		runExport(t, db, Options{Out: link, Tables: []string{"teams"}, Since: "last"})
+		if st, err := os.Lstat(link); err != nil || st.Mode()&os.ModeSymlink == 0 {
+			t.Fatalf("run %d: %s is no longer a link", i+1, link)
+		}
+		if _, err := ReadManifest(real); err != nil {
+			t.Errorf("run %d: no export in the link's target: %v", i+1, err)
+		}
+	}
+}
