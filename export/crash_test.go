@@ -29,9 +29,18 @@ func TestFailureKeepsThePreviousExport(t *testing.T) {
 	retransform(t, db)
 
 	injected := errors.New("injected failure")
-	for _, stage := range []string{"table teams", "table fct_changes", "table fct_support_impact", "manifest", "swap"} {
+	for _, tc := range []struct {
+		stage  string
+		sinces []string
+	}{
+		{"table teams", []string{""}},
+		{"table fct_changes", []string{"", "last"}},
+		{"manifest", []string{"last"}},
+		{"swap", []string{"", "last"}},
+	} {
+		stage := tc.stage
 		t.Run(stage, func(t *testing.T) {
-			for _, since := range []string{"", "last"} {
+			for _, since := range tc.sinces {
 				_, err := tryExport(t, db, Options{Out: out, Since: since, failpoint: func(s string) error {
 					if s == stage {
 						return injected

@@ -218,8 +218,9 @@ func Run(ctx context.Context, db *warehouse.DB, opts Options) (res *Result, err 
 		m.DataRange = widen(m.DataRange, entry.DataRange)
 		res.Written += written
 		res.Kept += kept
-		fmt.Fprintf(progress, "[%2d/%d] %-24s %10d rows %4d partitions: %d written, %d kept %8s\n",
-			i+1, len(tables), t.Name, entry.Rows, len(entry.Partitions), written, kept, time.Since(start).Round(time.Millisecond))
+		fmt.Fprintf(progress, "[%2d/%d] %-24s %10d rows %4d partitions: %d written, %d kept %8s (hash %s)\n",
+			i+1, len(tables), t.Name, entry.Rows, len(entry.Partitions), written, kept,
+			time.Since(start).Round(time.Millisecond), w.hashTime.Round(time.Millisecond))
 		if err = fail("table " + t.Name); err != nil {
 			_, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
 			return nil, err
@@ -327,6 +328,8 @@ type writer struct {
 	staging string
 	out     string
 	prev    *previous
+	// hashTime is how long the last table's partition hashes took.
+	hashTime time.Duration
 }
 
 // stat is one partition as the warehouse holds it now.
@@ -344,10 +347,12 @@ func (w *writer) ext() string { return "." + w.format }
 func (w *writer) table(ctx context.Context, t Table) (*TableEntry, int, int, error) {
 	entry := &TableEntry{Name: t.Name, Kind: t.Kind, Path: t.Name, Columns: t.Columns,
 		PartitionColumn: t.PartitionColumn, PartitionKey: t.PartitionKey, SchemaHash: t.schemaHash(), Partitions: []Partition{}}
+	start := time.Now()
 	stats, err := w.stats(ctx, t)
 	if err != nil {
 		return nil, 0, 0, err
 	}
+	w.hashTime = time.Since(start)
 	var keep map[string]Partition
 	if w.prev != nil {
 		if pt, ok := w.prev.tables[t.Name]; ok && pt.schemaHash == entry.SchemaHash {
