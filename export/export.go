@@ -188,9 +188,12 @@ func Run(ctx context.Context, db *warehouse.DB, opts Options) (res *Result, err 
 
 	// One snapshot for every table: hashes and files agree, and the tables
 	// agree with each other, even if something writes meanwhile.
+	// CSV writes times in the session's zone: make it UTC, for this
+	// connection only (it goes back to the pool afterwards).
 	if _, err = c.ExecContext(ctx, "SET TimeZone = 'UTC'"); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
+	defer c.ExecContext(context.WithoutCancel(ctx), "RESET TimeZone")
 	if _, err = c.ExecContext(ctx, "BEGIN TRANSACTION"); err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}

@@ -542,6 +542,10 @@ func TestIncrementalRemovedPartitionAndSchemaChange(t *testing.T) {
 // the manifest's types, every row equals the warehouse's.
 func TestCSV(t *testing.T) {
 	db, _ := demoWarehouse(t)
+	// times are written in UTC whatever the session's zone
+	if _, err := db.Exec("SET GLOBAL TimeZone = 'America/Los_Angeles'"); err != nil {
+		t.Fatal(err)
+	}
 	out := filepath.Join(t.TempDir(), "csv")
 	res := runExport(t, db, Options{Out: out, Format: "csv", Tables: []string{"services", "deployments", "fct_deployments"}})
 	m := res.Manifest
