@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/version"
@@ -407,11 +408,7 @@ func (w *writer) table(ctx context.Context, t Table) (*TableEntry, int, int, err
 				return nil, 0, 0, fmt.Errorf("export: %s: DuckDB wrote no file for partition %s", t.Name, s.part)
 			}
 			for _, n := range names {
-				size, sum, err := hashFile(filepath.Join(dir, n))
-				if err != nil {
-					return nil, 0, 0, fmt.Errorf("export: %s: %w", t.Name, err)
-				}
-				p.Files = append(p.Files, FileInfo{Path: path.Join(p.Path, n), Bytes: size, SHA256: sum})
+				p.Files = append(p.Files, FileInfo{Path: path.Join(p.Path, n)}) // sized and hashed below
 			}
 		} else {
 			old := keep[s.part]
@@ -425,12 +422,17 @@ func (w *writer) table(ctx context.Context, t Table) (*TableEntry, int, int, err
 				}
 			}
 		}
-		for _, f := range p.Files {
-			entry.Bytes += f.Bytes
-		}
 		entry.Rows += p.Rows
 		entry.DataRange = widen(entry.DataRange, p.DataRange)
 		entry.Partitions = append(entry.Partitions, p)
+	}
+	if err := w.hashNewFiles(entry); err != nil {
+		return nil, 0, 0, fmt.Errorf("export: %s: %w", t.Name, err)
+	}
+	for _, p := range entry.Partitions {
+		for _, f := range p.Files {
+			entry.Bytes += f.Bytes
+		}
 	}
 	// Nothing but the partitions just listed may be in the table's folder
 	// (a reader globbing it would read anything else too).
@@ -444,6 +446,44 @@ func (w *writer) table(ctx context.Context, t Table) (*TableEntry, int, int, err
 		}
 	}
 	return entry, len(toWrite), len(stats) - len(toWrite), nil
+}
+
+// hashNewFiles sizes, syncs and hashes the files this run wrote for entry
+// (those without a hash yet), a few at a time: syncing one file after
+// another leaves the disk idle between them.
+func (w *writer) hashNewFiles(entry *TableEntry) error {
+	var pending []*FileInfo
+	for i := range entry.Partitions {
+		for j := range entry.Partitions[i].Files {
+			if f := &entry.Partitions[i].Files[j]; f.SHA256 == "" {
+				pending = append(pending, f)
+			}
+		}
+	}
+	jobs := make(chan *FileInfo)
+	errs := make(chan error, len(pending))
+	var wg sync.WaitGroup
+	for range min(4, len(pending)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for f := range jobs {
+				size, sum, err := hashFile(filepath.Join(w.staging, filepath.FromSlash(f.Path)))
+				if err != nil {
+					errs <- err
+					continue
+				}
+				f.Bytes, f.SHA256 = size, sum
+			}
+		}()
+	}
+	for _, f := range pending {
+		jobs <- f
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	return <-errs // nil when there was none
 }
 
 // stats returns each partition's row count, content hash and time range,
