@@ -753,3 +753,21 @@ func TestOutThroughASymlink(t *testing.T) {
 		}
 	}
 }
+
+// A mart the registry names but the warehouse lacks (never transformed, or
+// transformed by an older shiplog) stops the export before anything is
+// written, naming it.
+func TestMissingMart(t *testing.T) {
+	db, _ := demoWarehouse(t)
+	if _, err := db.Exec("DROP VIEW fct_deployment_changes"); err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join(t.TempDir(), "lake")
+	_, err := tryExport(t, db, Options{Out: out})
+	if err == nil || !strings.Contains(err.Error(), "has no fct_deployment_changes: run `shiplog transform` first") {
+		t.Errorf("err = %v", err)
+	}
+	if _, serr := os.Stat(out); !os.IsNotExist(serr) {
+		t.Errorf("something was written: %v", serr)
+	}
+}

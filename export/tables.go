@@ -128,7 +128,7 @@ func Discover(ctx context.Context, q querier) ([]Table, error) {
 		}
 	}
 	if len(missing) > 0 {
-		return nil, fmt.Errorf("export: the warehouse has no %s: run `shiplog transform` first", strings.Join(missing, ", "))
+		return nil, fmt.Errorf("export: the warehouse has no %s: run `shiplog transform` first (a mart that lives only while the transform runs, a temporary view, cannot be exported)", strings.Join(missing, ", "))
 	}
 	return tables, nil
 }
