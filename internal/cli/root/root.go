@@ -12,6 +12,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/demo"
 	"github.com/shiplog/shiplog/internal/cli/drift"
 	"github.com/shiplog/shiplog/internal/cli/explain"
+	exportcmd "github.com/shiplog/shiplog/internal/cli/export"
 	"github.com/shiplog/shiplog/internal/cli/gate"
 	"github.com/shiplog/shiplog/internal/cli/ingest"
 	"github.com/shiplog/shiplog/internal/cli/initcmd"
@@ -20,11 +21,13 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/report"
 	"github.com/shiplog/shiplog/internal/cli/serve"
 	transformcmd "github.com/shiplog/shiplog/internal/cli/transform"
+	versioncmd "github.com/shiplog/shiplog/internal/cli/version"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
 
 // NewCmdRoot returns the root command wired to f.
 func NewCmdRoot(f *cmdutil.Factory) *cobra.Command {
+	var showVersion bool
 	cmd := &cobra.Command{
 		Use:   "shiplog <command>",
 		Short: "Release analytics and DORA metrics warehouse",
@@ -42,7 +45,15 @@ the DORA metrics and answers retrospective and audit questions.`,
 			}
 			return nil
 		},
+		// `shiplog --version`; the bare command prints its help as before.
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if showVersion {
+				return versioncmd.PrintShort(cmd.Context(), f.IOStreams.Out, f.IOStreams.ErrOut)
+			}
+			return cmd.Help()
+		},
 	}
+	cmd.Flags().BoolVar(&showVersion, "version", false, "print the version and exit")
 	cmd.SetOut(f.IOStreams.Out)
 	cmd.SetErr(f.IOStreams.ErrOut)
 	cmd.SetIn(f.IOStreams.In)
@@ -66,5 +77,7 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.AddCommand(audit.NewCmdAudit(f, nil))
 	cmd.AddCommand(gate.NewCmdGate(f, nil))
 	cmd.AddCommand(serve.NewCmdServe(f, nil))
+	cmd.AddCommand(exportcmd.NewCmdExport(f, nil))
+	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
 	return cmd
 }
