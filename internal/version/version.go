@@ -64,11 +64,18 @@ type Info struct {
 // Get returns this build's Info. Only the DuckDB fields can fail (the
 // library is asked); the error says so and the other fields are still set.
 func Get(ctx context.Context) (Info, error) {
-	bi, _ := debug.ReadBuildInfo()
-	info := resolve(linkerValues{version: version, commit: commit, dirty: dirty}, bi)
+	info := Build()
 	e, err := warehouse.EngineVersion(ctx)
 	info.DuckDB, info.DuckDBSource = e.Version, e.SourceID
 	return info, err
+}
+
+// Build returns the build fields of Info without asking DuckDB (Driver
+// included, DuckDB and DuckDBSource empty): for records that name the
+// shiplog that wrote them.
+func Build() Info {
+	bi, _ := debug.ReadBuildInfo()
+	return resolve(linkerValues{version: version, commit: commit, dirty: dirty}, bi)
 }
 
 type linkerValues struct{ version, commit, dirty string }

@@ -22,6 +22,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
+	"github.com/shiplog/shiplog/internal/version"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/reports"
 )
@@ -293,11 +294,10 @@ func lastHead(ctx context.Context, db *warehouse.DB, dir string) ([]string, erro
 }
 
 func recordRun(ctx context.Context, db *warehouse.DB, dir, what string, res *reports.Result, run *reports.ArchiveRun) error {
-	// shiplog_version stays NULL until the build carries a version.
 	_, err := db.ExecContext(ctx, `INSERT INTO archive_runs
 		(archived_at, archive_dir, run_folder, reports, period_from, period_to, file_count, seq, previous_head, head, signed, shiplog_version)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)`,
-		run.Time, dir, run.Folder, what, nullTime(res.From), nullTime(res.To), run.Files, run.Seq, run.PrevHead, run.Head, run.Signed)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		run.Time, dir, run.Folder, what, nullTime(res.From), nullTime(res.To), run.Files, run.Seq, run.PrevHead, run.Head, run.Signed, version.Build().Version)
 	return err
 }
 

@@ -22,6 +22,7 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/version"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/reports"
 )
@@ -212,8 +213,8 @@ func TestWriteArchiveVerify(t *testing.T) {
 		t.Fatal(err)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT strftime(archived_at, '%Y-%m-%d %H:%M'), archive_dir, run_folder, reports,
-		strftime(period_from, '%Y-%m-%d'), strftime(period_to, '%Y-%m-%d'), file_count, seq, previous_head, head, signed, shiplog_version IS NULL
-		FROM archive_runs ORDER BY id`)
+		strftime(period_from, '%Y-%m-%d'), strftime(period_to, '%Y-%m-%d'), file_count, seq, previous_head, head, signed, shiplog_version = ?
+		FROM archive_runs ORDER BY id`, version.Build().Version)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -221,11 +222,11 @@ func TestWriteArchiveVerify(t *testing.T) {
 	for rows.Next() {
 		var at, adir, folder, what, from, to, prev, head string
 		var files, seq int
-		var signed, noVersion bool
-		if err := rows.Scan(&at, &adir, &folder, &what, &from, &to, &files, &seq, &prev, &head, &signed, &noVersion); err != nil {
+		var signed, thisVersion bool
+		if err := rows.Scan(&at, &adir, &folder, &what, &from, &to, &files, &seq, &prev, &head, &signed, &thisVersion); err != nil {
 			t.Fatal(err)
 		}
-		got = append(got, fmt.Sprintf("%s %s %s %s %s..%s files=%d seq=%d %s→%s signed=%v null-version=%v", at, adir, folder, what, from, to, files, seq, prev[:8], head[:8], signed, noVersion))
+		got = append(got, fmt.Sprintf("%s %s %s %s %s..%s files=%d seq=%d %s→%s signed=%v this-version=%v", at, adir, folder, what, from, to, files, seq, prev[:8], head[:8], signed, thisVersion))
 	}
 	rows.Close()
 	db.Close()
@@ -233,8 +234,8 @@ func TestWriteArchiveVerify(t *testing.T) {
 	// period recorded is the pages' period.
 	abs, _ := filepath.Abs(opts.Archive)
 	want := []string{
-		"2026-11-15 09:30 " + abs + " 2026-11-15T093000Z leadership,retro,audit 2026-10-01..2026-11-15 files=5 seq=1 00000000→" + head1[:8] + " signed=false null-version=true",
-		"2026-11-15 10:30 " + abs + " 2026-11-15T103000Z leadership,retro,audit 2026-10-01..2026-11-15 files=5 seq=2 " + head1[:8] + "→" + head2[:8] + " signed=false null-version=true",
+		"2026-11-15 09:30 " + abs + " 2026-11-15T093000Z leadership,retro,audit 2026-10-01..2026-11-15 files=5 seq=1 00000000→" + head1[:8] + " signed=false this-version=true",
+		"2026-11-15 10:30 " + abs + " 2026-11-15T103000Z leadership,retro,audit 2026-10-01..2026-11-15 files=5 seq=2 " + head1[:8] + "→" + head2[:8] + " signed=false this-version=true",
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("archive_runs:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
