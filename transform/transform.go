@@ -663,11 +663,12 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 		cfg = config.Default()
 	}
 	m := cfg.Metrics
-	envs := make([]string, len(m.ProductionEnvironments))
-	for i, e := range m.ProductionEnvironments {
-		envs[i] = strings.ToLower(e)
+	envJSON, _ := json.Marshal(config.Keys(m.ProductionEnvironments))
+	stagingJSON, _ := json.Marshal(config.Keys(cfg.Calendar.StagingEnvironments))
+	freezesJSON, err := freezes(&cfg.Calendar)
+	if err != nil {
+		return nil, err
 	}
-	envJSON, _ := json.Marshal(envs)
 	sevJSON, _ := json.Marshal(m.FailureSeverities)
 	if m.FailureSeverities == nil {
 		sevJSON = []byte("[]")
@@ -685,14 +686,20 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 		hotfix_regex            VARCHAR,
 		adoption_target         DOUBLE,
 		support_window_days     INTEGER,
-		support_baseline_days   INTEGER)`); err != nil {
+		support_baseline_days   INTEGER,
+		staging_environments    VARCHAR[],
+		pre_approved_standard   BOOLEAN,
+		freezes                 STRUCT(name VARCHAR, start_at TIMESTAMPTZ, end_at TIMESTAMPTZ, services VARCHAR[])[])`); err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
-	_, err := ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
+	_, err = ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
 		json_transform(?::JSON, '["VARCHAR"]'), json_transform(?::JSON, '["VARCHAR"]'),
-		to_microseconds(?::BIGINT), ?, ?, ?, ?)`,
+		to_microseconds(?::BIGINT), ?, ?, ?, ?,
+		json_transform(?::JSON, '["VARCHAR"]'), ?,
+		json_transform(?::JSON, '[{"name":"VARCHAR","start_at":"TIMESTAMPTZ","end_at":"TIMESTAMPTZ","services":["VARCHAR"]}]'))`,
 		string(envJSON), string(sevJSON), m.AttributionWindow.D().Microseconds(), hotfix,
-		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays)
+		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays,
+		string(stagingJSON), cfg.Controls.PreApprovedStandard, freezesJSON)
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
@@ -701,6 +708,34 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 		return nil, err
 	}
 	return strings.NewReplacer(append([]string{"{{cfg.hotfix_regex}}", hotfixLit}, sources...)...), nil
+}
+
+// freezes returns calendar.freezes resolved to instants (each freeze's time
+// zone applied once, here) as the JSON of cfg.freezes: name ("freeze N"
+// when unnamed), start_at, end_at and the service keys it applies to
+// (empty: every service). The models decide from it which deployments ran
+// inside a freeze (dim_freezes, fct_deployments.freezes).
+func freezes(c *config.Calendar) (string, error) {
+	type freeze struct {
+		Name     string    `json:"name"`
+		Start    time.Time `json:"start_at"`
+		End      time.Time `json:"end_at"`
+		Services []string  `json:"services"`
+	}
+	out := []freeze{}
+	for i, f := range c.Freezes {
+		start, end, err := c.FreezeInterval(f)
+		if err != nil {
+			return "", fmt.Errorf("transform: calendar.freezes[%d]: %w", i, err)
+		}
+		name := f.Name
+		if name == "" {
+			name = fmt.Sprintf("freeze %d", i+1)
+		}
+		out = append(out, freeze{Name: name, Start: start.UTC(), End: end.UTC(), Services: config.Keys(f.Services)})
+	}
+	b, err := json.Marshal(out)
+	return string(b), err
 }
 
 // sourceConstants returns the run constants {{several_sources.TABLE}}:
