@@ -5,16 +5,22 @@
 --   rejected, cancelled, draft   its status (no approval counts then)
 --   unapproved    no approving decision recorded
 --   approved      at least one approving decision
--- approved_at is the first approving decision (whatever the state), and
--- is_approved is true for pre_approved and approved. Whether a deployment
--- under the request was approved in time (approved_at at or before its
--- start) is fct_deployments.approval_state.
+-- is_approved is true for pre_approved and approved; approved_at is when
+-- it became approved: its first approving decision, NULL for pre_approved
+-- (approved from the start) and for a request that is not approved.
+-- first_approved_at is the first approving decision whatever the state
+-- (evidence). A request is approved at an instant t when is_approved and
+-- approved_at is NULL or at or before t: a deployment under it at its
+-- start (fct_deployments.approval_state), the release gate at its clock.
+-- is_scheduled: a submitted, approved or implemented request with a
+-- planned window (planned_start and planned_end), the requests a release
+-- calendar shows.
 -- approvers and deployers are people keys (trimmed, lower-cased): who
 -- approved it, and who triggered any deployment (any environment, any
 -- status) that names it; first_deployed_at is the first such deployment's
 -- finish.
 -- test: unique(change_request)
--- test: not_null(change_request, risk, status, requested_by, created_at, approval_state, is_approved)
+-- test: not_null(change_request, risk, status, requested_by, created_at, approval_state, is_approved, is_scheduled)
 -- test: accepted_values(approval_state: pre_approved, rejected, cancelled, draft, unapproved, approved)
 with
 
@@ -82,7 +88,10 @@ select
     first_deployed_at,
     approval_state,
     approval_state in ('pre_approved', 'approved') as is_approved,
-    approved_at,
+    case when approval_state = 'approved' then approved_at end as approved_at,
+    approved_at as first_approved_at,
+    status in ('submitted', 'approved', 'implemented')
+        and planned_start is not null and planned_end is not null as is_scheduled,
     approvers,
     rejected_by,
     deployers

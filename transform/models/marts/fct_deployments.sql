@@ -64,8 +64,8 @@ governed as (
         case
             when d.change_request is null then 'no_change_request'
             when r.change_request is null then 'request_not_found'
-            when r.approval_state <> 'approved' then r.approval_state
-            when r.approved_at <= d.start_ts then 'approved'
+            when not r.is_approved then r.approval_state
+            when r.approved_at is null or r.approved_at <= d.start_ts then r.approval_state
             else 'approved_after_start'
         end as approval_state,
         case
