@@ -317,7 +317,9 @@ func (e *evaluator) incidents(ctx context.Context) (Criterion, error) {
 
 // changeRequest: a change request naming the service (or the one given in
 // Options.ChangeRequest) that existed by now, is approved by now and whose
-// planned window, if any, has not ended. "Approved" is the models'
+// planned window, if it has one, holds now (planned_start at or before
+// now, planned_end not before it): a release now would be inside it, as the
+// outside-window control wants. "Approved" is the models'
 // decision (fct_change_requests.is_approved and approved_at: approved at
 // an instant when approved_at is NULL or not after it) — the rule
 // fct_deployments.approval_state applies at a deployment's start, so the
@@ -332,7 +334,7 @@ func (e *evaluator) changeRequest(ctx context.Context) (Criterion, error) {
 		       is_approved AND (approved_at IS NULL OR approved_at <= $now) AS approved_now,
 		       CASE WHEN is_approved AND approved_at > $now THEN 'approved only after now'
 		            ELSE replace(approval_state, '_', ' ') END AS state,
-		       planned_end IS NULL OR planned_end >= $now AS window_open
+		       CASE WHEN planned_start > $now THEN 'not yet open' WHEN planned_end < $now THEN 'ended' END AS window
 		FROM fct_change_requests
 		WHERE CASE WHEN $request = '' THEN list_contains(services, lower(trim($service)))
 		           ELSE change_request = $request END
@@ -345,8 +347,9 @@ func (e *evaluator) changeRequest(ctx context.Context) (Criterion, error) {
 	var ok, why []string
 	for rows.Next() {
 		var id, state string
-		var names, exists, approved, open bool
-		if err := rows.Scan(&id, &names, &exists, &approved, &state, &open); err != nil {
+		var names, exists, approved bool
+		var window sql.NullString
+		if err := rows.Scan(&id, &names, &exists, &approved, &state, &window); err != nil {
 			return c, err
 		}
 		switch {
@@ -356,8 +359,8 @@ func (e *evaluator) changeRequest(ctx context.Context) (Criterion, error) {
 			why = append(why, id+" not yet raised")
 		case !approved:
 			why = append(why, id+" "+state)
-		case !open:
-			why = append(why, id+" window ended")
+		case window.Valid:
+			why = append(why, id+" window "+window.String)
 		default:
 			ok = append(ok, id)
 		}

@@ -195,22 +195,22 @@ func headline(t *output.Table) *output.Table {
 
 // recordGates asks the release gate about the last production release of
 // a few services, and about the releases that went out under a rejected
-// change request, two hours before each went out and under its change
-// request, as a pipeline would have: it records what the gate said, and one
-// NO-GO that a release manager overrode with a reason. Together with the
+// change request, as each was about to go out (at its start) and under its
+// change request, as a pipeline would have: it records what the gate said,
+// and one NO-GO that a release manager overrode with a reason. Together with the
 // deployments that followed, they give the gate-override control something
 // to find.
 func recordGates(ctx context.Context, db *warehouse.DB, cfg *config.Config, errOut io.Writer) error {
 	rows, err := db.QueryContext(ctx, `
-		SELECT service, version, finished_at, coalesce(change_request, '') FROM (
+		SELECT service, version, effective_started_at, coalesce(change_request, '') FROM (
 			SELECT * FROM (
-				SELECT service, version, finished_at, change_request,
+				SELECT service, version, effective_started_at, finished_at, change_request,
 				       row_number() OVER (PARTITION BY service ORDER BY finished_at DESC) AS n
 				FROM fct_deployments
 				WHERE is_production AND status = 'success' AND version IS NOT NULL)
 			WHERE n = 1 ORDER BY service LIMIT 4)
 		UNION ALL
-		SELECT service, version, finished_at, change_request FROM fct_deployments
+		SELECT service, version, effective_started_at, change_request FROM fct_deployments
 		WHERE is_production AND status = 'success' AND version IS NOT NULL AND approval_state = 'rejected'
 		ORDER BY 1, 3`)
 	if err != nil {
@@ -238,7 +238,7 @@ func recordGates(ctx context.Context, db *warehouse.DB, cfg *config.Config, errO
 	overridden := false
 	for _, r := range rels {
 		opts := gate.Options{Service: r.service, Version: r.version, ChangeRequest: r.changeRequest,
-			Actor: "release-bot", Now: r.at.Add(-2 * time.Hour)}
+			Actor: "release-bot", Now: r.at}
 		d, err := gate.Evaluate(ctx, db, cfg, opts)
 		if err != nil {
 			return err
