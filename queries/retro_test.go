@@ -9,18 +9,19 @@ import (
 
 // retroData fills the contract marts with a small hand-made history; the
 // expected results in TestRetroQueries are worked out from it by hand. The
-// fields the models lift from extra (lines changed, who acknowledged an
+// fields the models lift from extra (a change's size, who acknowledged an
 // incident, its stated cause) are in the marts' columns, as staging puts
 // them there.
 // 2026-03-02 is a Monday; 03-07 a Saturday, 03-08 a Sunday.
 const retroData = `
 INSERT INTO fct_changes (change_id, service, team, title, author, first_commit_at, merged_at, deployment_id, deployed_at, lead_time_hours,
-  coding_hours, pickup_hours, review_hours, deploy_hours, excluded_reason, lines_changed, commits) VALUES
-  ('c1', 'api', 'core', 'Rate limits', 'alice', '2026-03-01 00:00:00+00', '2026-03-03 00:00:00+00', 'd1', '2026-03-03 02:00:00+00', 50, 10, 30, 5, 5, NULL, 40, 2),
-  ('c2', 'web', 'front', 'New header', 'bob', '2026-03-01 00:00:00+00', '2026-03-03 00:00:00+00', 'd2', '2026-03-05 04:00:00+00', 100, 20, 10, 20, 50, NULL, NULL, 3),
-  ('c3', 'api', 'core', 'Typo', 'alice', '2026-03-02 00:00:00+00', '2026-03-02 09:00:00+00', 'd1', '2026-03-02 10:00:00+00', 10, 4, 2, 3, 1, NULL, 5, 1),
-  ('c4', 'api', 'core', 'Draft', 'carol', '2026-03-02 00:00:00+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'not_deployed', NULL, 1),
-  ('c5', 'api', 'core', 'Big one', 'alice', '2026-03-06 00:00:00+00', NULL, 'd3', '2026-03-07 22:10:00+00', NULL, NULL, NULL, NULL, NULL, 'pre_tracking', 700, 1);
+  coding_hours, pickup_hours, review_hours, deploy_hours, excluded_reason) VALUES
+  ('c1', 'api', 'core', 'Rate limits', 'alice', '2026-03-01 00:00:00+00', '2026-03-03 00:00:00+00', 'd1', '2026-03-03 02:00:00+00', 50, 10, 30, 5, 5, NULL),
+  ('c2', 'web', 'front', 'New header', 'bob', '2026-03-01 00:00:00+00', '2026-03-03 00:00:00+00', 'd2', '2026-03-05 04:00:00+00', 100, 20, 10, 20, 50, NULL),
+  ('c3', 'api', 'core', 'Typo', 'alice', '2026-03-02 00:00:00+00', '2026-03-02 09:00:00+00', 'd1', '2026-03-02 10:00:00+00', 10, 4, 2, 3, 1, NULL),
+  ('c4', 'api', 'core', 'Draft', 'carol', '2026-03-02 00:00:00+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'not_deployed'),
+  ('c5', 'api', 'core', 'Big one', 'alice', '2026-03-06 00:00:00+00', NULL, 'd3', '2026-03-07 22:10:00+00', NULL, NULL, NULL, NULL, NULL, 'pre_tracking');
+INSERT INTO fct_change_sizes VALUES ('c1', 30, 10, 40, 2), ('c2', NULL, NULL, NULL, 3), ('c3', 5, 0, 5, 1), ('c4', NULL, NULL, NULL, 1), ('c5', 600, 100, 700, 1);
 INSERT INTO fct_deployments (deployment_id, service, team, is_production, status, started_at, finished_at, is_failed, is_unplanned) VALUES
   ('d1', 'api', 'core', true, 'success', '2026-03-02 09:20:00+00', '2026-03-02 09:30:00+00', false, false),
   ('d2', 'web', 'front', true, 'success', '2026-03-02 09:35:00+00', '2026-03-02 09:40:00+00', false, false),

@@ -734,6 +734,13 @@ func freezes(c *config.Calendar) (string, error) {
 		}
 		out = append(out, freeze{Name: name, Start: start.UTC(), End: end.UTC(), Services: config.Keys(f.Services)})
 	}
+	// in dim_freezes' order, which fct_deployments.freezes keeps
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].Name < out[j].Name
+	})
 	b, err := json.Marshal(out)
 	return string(b), err
 }

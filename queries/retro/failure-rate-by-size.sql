@@ -5,8 +5,8 @@
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
 --
--- Reads fct_deployments and fct_changes. A deployment's size is the sum
--- over the changes it shipped first of the lines changed (lines_changed:
+-- Reads fct_deployments, fct_changes and fct_change_sizes. A deployment's
+-- size is the sum over the changes it shipped first of the lines changed (lines_changed:
 -- extra.additions + extra.deletions, as GitHub pull requests carry them)
 -- when every shipped change has them; otherwise the number of commits
 -- (commits: commit_shas, 1 when none are listed). Buckets: lines 0–49 xs,
@@ -21,10 +21,11 @@ with deploys as (
 sizes as (
     select c.deployment_id,
            count(*) as changes,
-           count(c.lines_changed) as with_lines,
-           sum(coalesce(c.lines_changed, 0)) as lines,
-           sum(c.commits) as commits
+           count(z.lines_changed) as with_lines,
+           sum(coalesce(z.lines_changed, 0)) as lines,
+           sum(z.commits) as commits
     from fct_changes c
+    join fct_change_sizes z using (change_id)
     where c.deployment_id is not null
     group by c.deployment_id
 ),

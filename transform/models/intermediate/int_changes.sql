@@ -18,8 +18,6 @@ select
     c.approved_at,
     c.merged_at,
     c.approvals,
-    c.is_revert,
-    c.additions,
-    c.deletions
+    c.is_revert
 from stg_changes c
 left join int_change_placements p on p.change_id = c.change_id

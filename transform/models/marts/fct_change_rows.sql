@@ -10,9 +10,7 @@
 -- dim_services) of that deployment: the change counts there, whether or not
 -- its own service is declared, since an explicit list may ship a change of
 -- another service. The service's first production deployment that decides
--- pre_tracking is that of the deployed service too. lines_changed and
--- commits are the change's size (additions + deletions when the source sent
--- both; its commit_shas, 1 when none are listed).
+-- pre_tracking is that of the deployed service too.
 -- test: unique(change_id)
 -- test: not_null(change_id, service, first_commit_at)
 -- test: accepted_values(link_rule_code: 1, 2, 3)
@@ -52,9 +50,7 @@ select
         when d.finished_at <= c.first_commit_at then 1
     end::utinyint as excluded_code,
     d.service as deployed_service,
-    ds.team as deployed_team,
-    c.additions + c.deletions as lines_changed,
-    coalesce(len(c.commit_shas), 1)::integer as commits
+    ds.team as deployed_team
 from changes c
 left join int_first_links f on f.change_row = c.change_row
 left join int_prod_deployments d on d.dep_idx = f.dep_idx

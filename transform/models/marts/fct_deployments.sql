@@ -19,8 +19,8 @@
 --                   at or after planned_start and finished at or before
 --                   planned_end); NULL when the request has no window
 --   freezes         the freezes (dim_freezes) it ran inside at any moment:
---                   effective_started_at < end and finished_at >= start;
---                   NULL when none
+--                   effective_started_at < end and finished_at >= start,
+--                   applying to its service; NULL when none
 -- test: unique(deployment_id)
 -- test: not_null(deployment_id, service, environment, status, finished_at, effective_started_at, is_production, is_staging, is_unplanned)
 -- test: accepted_values(failure_reason: incident, root_cause_commit, rollback, hotfix, time_window)
@@ -44,7 +44,8 @@ flagged as (
                        or regexp_matches(d.title, {{cfg.hotfix_regex}}), false) then 'pattern'
         end as unplanned_reason,
         list_contains(c.production_environments, d.environment) as is_production,
-        list_contains(c.staging_environments, d.environment) as is_staging
+        list_contains(c.staging_environments, d.environment) as is_staging,
+        list_contains(c.production_environments, d.environment) and d.status in ('success', 'failure') as governed
     from stg_deployments d
     cross join settings c
 ),
@@ -57,11 +58,41 @@ shipped as (
     group by dep_idx
 ),
 
--- the production deployments governance examines, with their request
-governed as (
+decided as (
     select
         d.deployment_id,
+        d.service,
+        s.team,
+        s.department,
+        d.environment,
+        d.is_production,
+        d.status,
+        d.started_at,
+        d.finished_at,
+        d.version,
+        d.commit_sha,
+        d.triggered_by,
+        d.change_request,
+        d.is_rollback,
+        d.rollback_of,
+        d.is_hotfix,
+        d.hotfix_of,
+        d.unplanned_reason is not null as is_unplanned,
+        d.unplanned_reason,
+        case when p.deployment_id is not null then f.deployment_id is not null end as is_failed,
+        f.reason as failure_reason,
+        f.recovered_at,
+        f.recovery_hours,
+        case when p.deployment_id is not null then coalesce(n.changes_shipped, 0) end as changes_shipped,
+        p.link_rule,
+        d.is_staging,
+        d.start_ts as effective_started_at,
+        d.triggered_by_key,
+        -- governance: production deployments, success or failure; decided
+        -- row by row (the request joins on its id, the freezes come from
+        -- cfg's list, sorted by start), no second join of the deployments
         case
+            when not d.governed then null
             when d.change_request is null then 'no_change_request'
             when r.change_request is null then 'request_not_found'
             when not r.is_approved then r.approval_state
@@ -69,62 +100,32 @@ governed as (
             else 'approved_after_start'
         end as approval_state,
         case
-            when r.planned_start is null or r.planned_end is null then null
+            when not d.governed or r.planned_start is null or r.planned_end is null then null
             when d.start_ts < r.planned_start or d.finished_at > r.planned_end then 'outside'
             else 'inside'
-        end as window_state
+        end as window_state,
+        case when d.governed and len(c.freezes) > 0 then
+            nullif(list_transform(
+                list_filter(c.freezes, z -> d.start_ts < z.end_at and d.finished_at >= z.start_at
+                                        and (len(z.services) = 0 or list_contains(z.services, d.service))),
+                z -> z.name), [])
+        end as freezes
     from flagged d
+    cross join settings c
+    left join dim_services s on s.service = d.service
+    left join int_prod_deployments p on p.deployment_id = d.deployment_id
+    left join fct_failures f on f.deployment_id = d.deployment_id
+    left join shipped n on n.dep_idx = p.dep_idx
     left join fct_change_requests r on r.change_request = d.change_request
-    where d.is_production and d.status in ('success', 'failure')
-),
-
-frozen as (
-    select d.deployment_id, list(f.name order by f.start_at, f.name) as freezes
-    from flagged d
-    join dim_freezes f
-      on d.start_ts < f.end_at and d.finished_at >= f.start_at
-     and (len(f.services) = 0 or list_contains(f.services, d.service))
-    where d.is_production and d.status in ('success', 'failure')
-    group by d.deployment_id
 )
 
 select
-    d.deployment_id,
-    d.service,
-    s.team,
-    s.department,
-    d.environment,
-    d.is_production,
-    d.status,
-    d.started_at,
-    d.finished_at,
-    d.version,
-    d.commit_sha,
-    d.triggered_by,
-    d.change_request,
-    d.is_rollback,
-    d.rollback_of,
-    d.is_hotfix,
-    d.hotfix_of,
-    d.unplanned_reason is not null as is_unplanned,
-    d.unplanned_reason,
-    case when p.deployment_id is not null then f.deployment_id is not null end as is_failed,
-    f.reason as failure_reason,
-    f.recovered_at,
-    f.recovery_hours,
-    case when p.deployment_id is not null then coalesce(n.changes_shipped, 0) end as changes_shipped,
-    p.link_rule,
-    d.is_staging,
-    d.start_ts as effective_started_at,
-    d.triggered_by_key,
-    g.approval_state,
-    g.approval_state in ('pre_approved', 'approved') as is_approved,
-    g.window_state,
-    z.freezes
-from flagged d
-left join dim_services s on s.service = d.service
-left join int_prod_deployments p on p.deployment_id = d.deployment_id
-left join fct_failures f on f.deployment_id = d.deployment_id
-left join shipped n on n.dep_idx = p.dep_idx
-left join governed g on g.deployment_id = d.deployment_id
-left join frozen z on z.deployment_id = d.deployment_id
+    deployment_id, service, team, department, environment, is_production, status, started_at, finished_at,
+    version, commit_sha, triggered_by, change_request, is_rollback, rollback_of, is_hotfix, hotfix_of,
+    is_unplanned, unplanned_reason, is_failed, failure_reason, recovered_at, recovery_hours, changes_shipped,
+    link_rule, is_staging, effective_started_at, triggered_by_key,
+    approval_state,
+    approval_state in ('pre_approved', 'approved') as is_approved,
+    window_state,
+    freezes
+from decided

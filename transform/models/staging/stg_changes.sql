@@ -1,8 +1,8 @@
 -- Changes (pull requests or commits), one row per id (when several sources
 -- send a change, the first source by name wins). service is a key, trimmed
 -- and lower-cased like every service name. extra.files lists the paths a
--- change touched, used to place changes of a monorepo; extra.additions and
--- extra.deletions (as GitHub pull requests carry them) its size in lines.
+-- change touched, used to place changes of a monorepo (its size is
+-- stg_change_sizes').
 -- change_row is the row's position in the changes table: an integer that
 -- linking carries in place of the change's id (stable while the transform
 -- runs, which reads the table in one transaction).
@@ -23,9 +23,7 @@ select
     approvals,
     coalesce(is_revert, false)      as is_revert,
     labels,
-    cast(extra -> '$.files' as varchar[]) as files,
-    try_cast(extra ->> 'additions' as bigint) as additions,
-    try_cast(extra ->> 'deletions' as bigint) as deletions
+    cast(extra -> '$.files' as varchar[]) as files
 from changes c
 -- one row per id: the first source by name wins (an anti join is cheaper
 -- than a window over millions of rows)
