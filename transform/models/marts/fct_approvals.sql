@@ -3,6 +3,7 @@
 -- people and whether the request exists.
 -- test: not_null(change_request, approver, approver_key, decision, decided_at)
 -- test: accepted_values(decision: approved, rejected)
+-- test: not_null(request_found)
 select
     a.change_request,
     a.approver,

@@ -8,6 +8,7 @@
 -- the day one asks; readers compare planned_at with their clock.
 -- test: unique(plan_id)
 -- test: not_null(plan_id, service, version, planned_at, is_production)
+-- test: relationships(shipped_by -> fct_deployments.deployment_id)
 with
 
 settings as (
