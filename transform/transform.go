@@ -23,7 +23,10 @@
 // derived ones (int_changes, int_change_shas) are views.
 //
 // Configuration reaches the SQL through the one-row table `cfg`, written from
-// config.Metrics before the models run; no model hard-codes a setting. Where
+// config.Metrics, controls.pre_approved_standard and the calendar (staging
+// environment names, freezes resolved to instants in their time zones)
+// before the models run; names in it are keys (config.Key), as staging
+// keys the data. No model hard-codes a setting. Where
 // a setting must be a constant for speed (a regular expression DuckDB should
 // compile once, not per row), a model writes {{cfg.NAME}} and the runner puts
 // the value in as a quoted SQL literal (NULL when unset). Likewise
