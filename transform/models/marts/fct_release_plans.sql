@@ -19,11 +19,13 @@ plans as (
     select * from stg_release_plans
 ),
 
+-- only the versions some plan names (a semi join first: most deployments
+-- have no plan, and usually there are no plans at all)
 shipped as (
-    select service, version, arg_min(deployment_id, finished_at) as deployment_id, min(finished_at) as shipped_at
-    from int_prod_deployments
-    where version is not null
-    group by service, version
+    select d.service, d.version, arg_min(d.deployment_id, d.finished_at) as deployment_id, min(d.finished_at) as shipped_at
+    from int_prod_deployments d
+    semi join plans p on p.service = d.service and p.version = d.version
+    group by d.service, d.version
 )
 
 select
