@@ -19,6 +19,7 @@ import (
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/queries"
+	"github.com/shiplog/shiplog/transform/models/marts"
 )
 
 // Options select what to audit.
@@ -99,17 +100,16 @@ func (r *Result) Failed() int64 {
 }
 
 // Params returns the control parameters for a period from the
-// configuration: from, to, production, required_approvals,
-// emergency_review_days, as_of, pre_approved_standard and freezes (JSON,
-// from calendar.freezes with each freeze's time zone resolved).
+// configuration: from, to, required_approvals, emergency_review_days and
+// as_of. What production, approved, in a window or in a freeze mean is not
+// a parameter: the models decide it from the configuration when
+// `shiplog transform` runs, and the controls read their decisions.
 func Params(cfg *config.Config, from, to, now time.Time) (map[string]string, error) {
 	p := map[string]string{
 		"from":                  "1970-01-01T00:00:00Z",
 		"to":                    "9999-12-31T00:00:00Z",
-		"production":            strings.Join(cfg.Metrics.ProductionEnvironments, ","),
 		"required_approvals":    strconv.Itoa(cfg.Controls.RequiredApprovals),
 		"emergency_review_days": strconv.Itoa(cfg.Controls.EmergencyReviewDays),
-		"pre_approved_standard": strconv.FormatBool(cfg.Controls.PreApprovedStandard),
 		"as_of":                 now.UTC().Format(time.RFC3339Nano),
 	}
 	if !from.IsZero() {
@@ -118,29 +118,6 @@ func Params(cfg *config.Config, from, to, now time.Time) (map[string]string, err
 	if !to.IsZero() {
 		p["to"] = to.UTC().Format(time.RFC3339Nano)
 	}
-	type freeze struct {
-		Name     string   `json:"name"`
-		Start    string   `json:"start"`
-		End      string   `json:"end"`
-		Services []string `json:"services"`
-	}
-	fs := []freeze{}
-	for _, f := range cfg.Calendar.Freezes {
-		start, end, err := config.FreezeWindow(f, cfg.Calendar.TimeZone)
-		if err != nil {
-			return nil, fmt.Errorf("calendar.freezes: %w", err)
-		}
-		svcs := f.Services
-		if svcs == nil {
-			svcs = []string{}
-		}
-		fs = append(fs, freeze{Name: f.Name, Start: start.Format(time.RFC3339), End: end.Format(time.RFC3339), Services: svcs})
-	}
-	b, err := json.Marshal(fs)
-	if err != nil {
-		return nil, err
-	}
-	p["freezes"] = string(b)
 	return p, nil
 }
 
@@ -157,6 +134,12 @@ func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options
 	all, err := Params(cfg, opts.From, opts.To, now)
 	if err != nil {
 		return nil, err
+	}
+	if opts.Remote == nil {
+		if err := marts.Require(ctx, db, "dim_services", "fct_deployments", "fct_changes",
+			"fct_change_requests", "fct_gate_decisions"); err != nil {
+			return nil, fmt.Errorf("audit: %w", err)
+		}
 	}
 	res := &Result{From: opts.From, To: opts.To}
 	for _, e := range cfg.Controls.Exemptions {

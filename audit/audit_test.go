@@ -2,13 +2,16 @@ package audit
 
 import (
 	"context"
-	"github.com/shiplog/shiplog/internal/fixture"
+	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/fixture"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
+	"github.com/shiplog/shiplog/transform/models/marts"
 )
 
 // fixtureNow is the audit clock: after March, before CR-E5's review is due.
@@ -32,8 +35,9 @@ func fixtureConfig() *config.Config {
 }
 
 // fixtureDB loads the governance fixture and the gate decisions of its
-// README into a fresh in-memory warehouse.
-func fixtureDB(t *testing.T) *warehouse.DB {
+// README into a fresh in-memory warehouse and builds the marts the controls
+// read with cfg (fixtureConfig when nil).
+func fixtureDB(t *testing.T, cfgs ...*config.Config) *warehouse.DB {
 	t.Helper()
 	db, err := warehouse.OpenMemory(context.Background())
 	if err != nil {
@@ -41,6 +45,13 @@ func fixtureDB(t *testing.T) *warehouse.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	fixture.Load(t, db, "../testdata/governance/canonical.jsonl")
+	cfg := fixtureConfig()
+	if len(cfgs) > 0 {
+		cfg = cfgs[0]
+	}
+	if err := transform.Run(context.Background(), db, cfg, transform.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := db.Exec(`INSERT INTO gate_decisions (service, version, decision, criteria, decided_by, decided_at, override_reason) VALUES
 		('api', 'v1.6', 'no-go', '[]', 'alice', '2026-03-16 09:00:00+00', NULL),
 		('api', 'v1.7', 'no-go', '[]', 'alice', '2026-03-17 09:00:00+00', NULL),
@@ -167,9 +178,9 @@ func TestEmergencyReviewBecomesDue(t *testing.T) {
 func TestFreezeTimeZoneMatters(t *testing.T) {
 	// Read as UTC, the quarter-end freeze would catch D-21 (29 March 22:00
 	// UTC, which is 30 March 00:00 in Berlin) and miss D-20.
-	db := fixtureDB(t)
 	cfg := fixtureConfig()
 	cfg.Calendar.Freezes[0].TimeZone = "UTC"
+	db := fixtureDB(t, cfg)
 	opts := march()
 	opts.Controls = []string{"outside-window"}
 	res, err := Run(context.Background(), db, cfg, opts)
@@ -189,6 +200,19 @@ func TestUnknownControl(t *testing.T) {
 	_, err := Run(context.Background(), fixtureDB(t), fixtureConfig(), Options{Controls: []string{"slowest-changes"}})
 	if err == nil || !strings.Contains(err.Error(), `no control named "slowest-changes"`) {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestNeedsTheMarts(t *testing.T) {
+	db, err := warehouse.OpenMemory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	fixture.Load(t, db, "../testdata/governance/canonical.jsonl")
+	_, err = Run(context.Background(), db, fixtureConfig(), march())
+	if !errors.Is(err, marts.ErrMissing) {
+		t.Errorf("err = %v, want marts.ErrMissing", err)
 	}
 }
 

@@ -21,6 +21,7 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform/models/marts"
 )
 
 // Slot is how long a release without an explicit window is taken to
@@ -55,6 +56,13 @@ type Event struct {
 	Status        string
 	ChangeRequest string
 	Title         string
+	// Freezes, when FreezesDecided, are the freezes the models found the
+	// event inside (fct_deployments.freezes for a production deployment):
+	// Conflicts takes them as they are instead of overlapping the event
+	// with the configured freezes itself, so a deployment is in a freeze
+	// for the calendar exactly when it is for the audit.
+	Freezes        []string
+	FreezesDecided bool
 }
 
 // Key identifies the event across kinds: "deployment:d-1".
@@ -82,34 +90,39 @@ type Calendar struct {
 	Conflicts []Conflict
 }
 
-// eventsSQL lists plans, change request windows and production deployments.
-// $1 is the list of production environment names (lower case).
+// eventsSQL lists plans, change request windows and production deployments
+// from the marts, which decide what is production (is_production: the
+// configured production names, as keys) and name every production
+// environment "production".
 const eventsSQL = `
 WITH plans AS (
-    SELECT 'plan' AS kind, id, [service] AS services, version, coalesce(environment, 'production') AS environment,
+    SELECT 'plan' AS kind, plan_id AS id, [service] AS services, version,
+           CASE WHEN is_production THEN 'production' ELSE environment END AS environment,
+           is_production,
            coalesce(window_start, planned_at) AS start_at,
            coalesce(window_end, coalesce(window_start, planned_at) + INTERVAL 1 HOUR) AS end_at,
-           'planned' AS status, CAST(NULL AS VARCHAR) AS change_request, CAST(NULL AS VARCHAR) AS title
-    FROM release_plans
+           'planned' AS status, CAST(NULL AS VARCHAR) AS change_request, CAST(NULL AS VARCHAR) AS title,
+           CAST(NULL AS VARCHAR[]) AS freezes, false AS freezes_decided
+    FROM fct_release_plans
 ),
 requests AS (
-    SELECT 'change_request', id, services, NULL, 'production', planned_start, planned_end, status, id, title
-    FROM change_requests
-    WHERE planned_start IS NOT NULL AND planned_end IS NOT NULL
-      AND status IN ('submitted', 'approved', 'implemented')
+    SELECT 'change_request', change_request, services, NULL, 'production', true, planned_start, planned_end, status, change_request, title,
+           NULL, false
+    FROM fct_change_requests
+    WHERE is_scheduled
 ),
 deploys AS (
-    SELECT 'deployment', id, [service], version, environment,
+    SELECT 'deployment', deployment_id, [service], version, 'production', true,
            least(coalesce(started_at, finished_at - INTERVAL 1 HOUR), finished_at), finished_at,
-           status, change_request, NULL
-    FROM deployments
-    WHERE status IN ('success', 'failure') AND list_contains($1::VARCHAR[], lower(environment))
+           status, change_request, NULL, freezes, true
+    FROM fct_deployments
+    WHERE status IN ('success', 'failure') AND is_production
 ),
 events AS (
     SELECT * FROM plans UNION ALL SELECT * FROM requests UNION ALL SELECT * FROM deploys
 )
-SELECT kind, id, services, coalesce(version, ''), lower(environment), start_at, greatest(start_at, end_at),
-       status, coalesce(change_request, ''), coalesce(title, '')
+SELECT kind, id, services, coalesce(version, ''), environment, is_production, start_at, greatest(start_at, end_at),
+       status, coalesce(change_request, ''), coalesce(title, ''), coalesce(freezes, []::VARCHAR[]), freezes_decided
 FROM events
 ORDER BY start_at, kind, id`
 
@@ -120,8 +133,11 @@ func Load(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Option
 	if err != nil {
 		return nil, err
 	}
-	prod := lowerAll(cfg.Metrics.ProductionEnvironments)
-	rows, err := db.QueryContext(ctx, eventsSQL, prod)
+	opts.Services = config.Keys(opts.Services)
+	if err := marts.Require(ctx, db, "fct_release_plans", "fct_change_requests", "fct_deployments", "dim_services"); err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
+	rows, err := db.QueryContext(ctx, eventsSQL)
 	if err != nil {
 		return nil, fmt.Errorf("calendar: %w", err)
 	}
@@ -129,9 +145,9 @@ func Load(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Option
 	var events []Event
 	for rows.Next() {
 		var e Event
-		var services []any
-		if err := rows.Scan(&e.Kind, &e.ID, &services, &e.Version, &e.Environment, &e.Start, &e.End,
-			&e.Status, &e.ChangeRequest, &e.Title); err != nil {
+		var services, freezes []any
+		if err := rows.Scan(&e.Kind, &e.ID, &services, &e.Version, &e.Environment, &e.IsProduction, &e.Start, &e.End,
+			&e.Status, &e.ChangeRequest, &e.Title, &freezes, &e.FreezesDecided); err != nil {
 			return nil, fmt.Errorf("calendar: %w", err)
 		}
 		for _, s := range services {
@@ -139,12 +155,12 @@ func Load(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Option
 				e.Services = append(e.Services, fmt.Sprint(s))
 			}
 		}
-		e.Start, e.End = e.Start.UTC(), e.End.UTC()
-		for _, p := range prod {
-			if e.Environment == p {
-				e.IsProduction, e.Environment = true, "production"
+		for _, f := range freezes {
+			if f != nil {
+				e.Freezes = append(e.Freezes, fmt.Sprint(f))
 			}
 		}
+		e.Start, e.End = e.Start.UTC(), e.End.UTC()
 		if !inRange(e, opts) {
 			continue
 		}
@@ -184,9 +200,9 @@ func filterConflicts(cs []Conflict, services []string) []Conflict {
 	return out
 }
 
-// LoadDependencies returns each service's depends_on list.
+// LoadDependencies returns each service's depends_on list (dim_services).
 func LoadDependencies(ctx context.Context, db *warehouse.DB) (map[string][]string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id, flatten(list(depends_on)) FROM services WHERE depends_on IS NOT NULL GROUP BY id`)
+	rows, err := db.QueryContext(ctx, `SELECT service, depends_on FROM dim_services WHERE len(depends_on) > 0`)
 	if err != nil {
 		return nil, fmt.Errorf("calendar: services: %w", err)
 	}
@@ -252,7 +268,11 @@ func Conflicts(events []Event, deps map[string][]string, rules *Rules) []Conflic
 		if !e.IsProduction {
 			continue
 		}
-		for _, f := range rules.FreezesOverlapping(e.Services, e.Start, e.End) {
+		freezes := rules.FreezesOverlapping(e.Services, e.Start, e.End)
+		if e.FreezesDecided {
+			freezes = rules.Named(e.Freezes)
+		}
+		for _, f := range freezes {
 			out = append(out, Conflict{Kind: ConflictFreeze, Environment: e.Environment, Event: e,
 				Start: later(e.Start, f.Start).UTC(), End: earlier(e.End, f.End).UTC(),
 				Detail: fmt.Sprintf("%s falls in freeze %q (%s to %s)", label(e), f.Name,
@@ -341,14 +361,6 @@ func intersects(a, b []string) bool {
 		}
 	}
 	return false
-}
-
-func lowerAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = strings.ToLower(s)
-	}
-	return out
 }
 
 // EventsTable lists the events with the kinds of conflict each is part of.

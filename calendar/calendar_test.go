@@ -12,6 +12,7 @@ import (
 
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
 )
 
 const fixturePath = "../testdata/calendar/calendar.jsonl"
@@ -49,6 +50,10 @@ func fixtureDB(t *testing.T) *warehouse.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	fixture.Load(t, db, fixturePath)
+	// the readers read the marts only
+	if err := transform.Run(context.Background(), db, testConfig(t), transform.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	return db
 }
 

@@ -19,7 +19,7 @@ type Rules struct {
 type FreezeRule struct {
 	Name       string
 	Start, End time.Time
-	Services   []string // empty: every service
+	Services   []string // keys (config.Key); empty: every service
 }
 
 // WindowRule is one weekly window: on each of Days, from Start to End
@@ -44,7 +44,7 @@ func NewRules(c *config.Calendar) (*Rules, error) {
 		if name == "" {
 			name = fmt.Sprintf("freeze %d", i+1)
 		}
-		r.Freezes = append(r.Freezes, FreezeRule{Name: name, Start: start, End: end, Services: f.Services})
+		r.Freezes = append(r.Freezes, FreezeRule{Name: name, Start: start, End: end, Services: config.Keys(f.Services)})
 	}
 	for i, w := range c.ReleaseWindows {
 		loc, err := c.Location(w.TimeZone)
@@ -67,7 +67,7 @@ func NewRules(c *config.Calendar) (*Rules, error) {
 			}
 			days[wd] = true
 		}
-		r.Windows = append(r.Windows, WindowRule{Days: days, Start: s, End: e, Loc: loc, Services: w.Services})
+		r.Windows = append(r.Windows, WindowRule{Days: days, Start: s, End: e, Loc: loc, Services: config.Keys(w.Services)})
 	}
 	return r, nil
 }
@@ -84,6 +84,21 @@ func applies(services []string, ruleServices []string) bool {
 		}
 	}
 	return false
+}
+
+// Named returns the freezes called names, in that order (a name the
+// configuration no longer has is skipped).
+func (r *Rules) Named(names []string) []FreezeRule {
+	var out []FreezeRule
+	for _, n := range names {
+		for _, f := range r.Freezes {
+			if f.Name == n {
+				out = append(out, f)
+				break
+			}
+		}
+	}
+	return out
 }
 
 // FreezesOverlapping returns the freezes of the services that overlap

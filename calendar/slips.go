@@ -9,50 +9,35 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform/models/marts"
 )
 
-// slipsSQL matches each release plan to the first successful production
-// deployment of its service with the same version. slip_days = shipped −
-// planned in days (negative: early). A release is on time when it shipped
-// no later than the end of its planned window (planned_at when it has no
-// window); a plan not shipped is missed once planned_at is past, else
-// still planned. Plans for other environments (staging) are not tracked.
+// slipsSQL reads each production release plan with what shipped it from
+// fct_release_plans (the first successful production deployment of its
+// service with the same version; slip_days = shipped − planned in days,
+// negative: early; on time when it shipped no later than the end of its
+// planned window, planned_at when it has no window). A plan not shipped is
+// missed once planned_at is before $now, else still planned. Plans for
+// other environments (staging) are not tracked.
 const slipsSQL = `
-WITH plans AS (
-    SELECT id, service, version, planned_at, window_end
-    FROM release_plans
-    WHERE planned_at >= $from AND planned_at < $to
-      AND list_contains($production::VARCHAR[], lower(coalesce(environment, 'production')))
-),
-owners AS (
-    SELECT id AS service, any_value(team) AS team FROM services GROUP BY id
-),
-shipped AS (
-    SELECT service, version, min(finished_at) AS shipped_at
-    FROM deployments
-    WHERE status = 'success' AND version IS NOT NULL
-      AND list_contains($production::VARCHAR[], lower(environment))
-    GROUP BY service, version
-),
-slips AS (
-    SELECT p.id AS plan_id, p.service, o.team, p.version, p.planned_at, s.shipped_at,
-           (epoch(s.shipped_at) - epoch(p.planned_at)) / 86400.0 AS slip_days,
-           CASE WHEN s.shipped_at IS NULL AND p.planned_at < $now THEN 'missed'
-                WHEN s.shipped_at IS NULL THEN 'planned'
-                WHEN s.shipped_at <= coalesce(p.window_end, p.planned_at) THEN 'on_time'
+WITH slips AS (
+    SELECT p.plan_id, p.service, o.team, p.version, p.planned_at, p.shipped_at, p.slip_days,
+           CASE WHEN p.shipped_at IS NULL AND p.planned_at < $now THEN 'missed'
+                WHEN p.shipped_at IS NULL THEN 'planned'
+                WHEN p.shipped_on_time THEN 'on_time'
                 ELSE 'late' END AS status,
-           CASE WHEN s.shipped_at IS NULL AND p.planned_at < $now
+           CASE WHEN p.shipped_at IS NULL AND p.planned_at < $now
                 THEN (epoch($now) - epoch(p.planned_at)) / 86400.0 END AS days_overdue
-    FROM plans p
-    LEFT JOIN owners o USING (service)
-    LEFT JOIN shipped s USING (service, version)
+    FROM fct_release_plans p
+    LEFT JOIN dim_services o USING (service)
+    WHERE p.is_production AND p.planned_at >= $from AND p.planned_at < $to
 )
 `
 
 const slipRowsSQL = slipsSQL + `
 SELECT plan_id, service, team, version, planned_at, shipped_at, slip_days, status, days_overdue
 FROM slips
-WHERE len($services::VARCHAR[]) = 0 OR list_contains($services::VARCHAR[], service)
+WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], x -> lower(trim(x))), service)
 ORDER BY planned_at, plan_id`
 
 // slipSummarySQL is the slip distribution per team over shipped plans:
@@ -65,7 +50,7 @@ SELECT team, count(*) AS plans, count(shipped_at) AS shipped,
        count(*) FILTER (WHERE status = 'on_time') / nullif(count(shipped_at), 0) AS on_time_share,
        count(*) FILTER (WHERE status = 'missed') AS missed
 FROM slips
-WHERE len($services::VARCHAR[]) = 0 OR list_contains($services::VARCHAR[], service)
+WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], x -> lower(trim(x))), service)
 GROUP BY team
 ORDER BY team NULLS LAST`
 
@@ -76,7 +61,7 @@ type SlipFilter struct {
 	Now      time.Time // plans before Now and not shipped are missed
 }
 
-func (f SlipFilter) args(cfg *config.Config) []any {
+func (f SlipFilter) args() []any {
 	from, to := f.From, f.To
 	if from.IsZero() {
 		from = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -93,20 +78,23 @@ func (f SlipFilter) args(cfg *config.Config) []any {
 		services = []string{}
 	}
 	return []any{sql.Named("from", from.UTC()), sql.Named("to", to.UTC()), sql.Named("now", now.UTC()),
-		sql.Named("production", lowerAll(cfg.Metrics.ProductionEnvironments)), sql.Named("services", services)}
+		sql.Named("services", services)}
 }
 
 // Slips lists each plan in range with its actual production release and slip.
 func Slips(ctx context.Context, db *warehouse.DB, cfg *config.Config, f SlipFilter) (*output.Table, error) {
-	return query(ctx, db, slipRowsSQL, f.args(cfg))
+	return query(ctx, db, slipRowsSQL, f.args())
 }
 
 // SlipSummary is the slip distribution per team.
 func SlipSummary(ctx context.Context, db *warehouse.DB, cfg *config.Config, f SlipFilter) (*output.Table, error) {
-	return query(ctx, db, slipSummarySQL, f.args(cfg))
+	return query(ctx, db, slipSummarySQL, f.args())
 }
 
 func query(ctx context.Context, db *warehouse.DB, q string, args []any) (*output.Table, error) {
+	if err := marts.Require(ctx, db, "fct_release_plans", "dim_services"); err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
 	rows, err := db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, fmt.Errorf("calendar: %w", err)

@@ -6,9 +6,12 @@
 // with.
 //
 // "Currently deployed" is the latest successful deployment per service and
-// environment. Environment names are normalised: the configured production
-// names read as "production", the staging names (calendar.staging_environments)
-// as "staging".
+// environment. Environments are as the models decide them
+// (fct_deployments): a production one (is_production, from
+// metrics.production_environments) reads as "production", a staging one
+// (is_staging, from calendar.staging_environments) as "staging", any other
+// by its key (trimmed, lower-cased). drift reads the marts only, so it
+// needs `shiplog transform` to have run.
 //
 // "Tested with": for a service's production version V, its test is the
 // latest successful staging deployment of V finished no later than V reached
@@ -23,11 +26,11 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform/models/marts"
 )
 
 // Filter selects services; empty means all.
@@ -39,12 +42,13 @@ type Filter struct {
 // environments, and the current one per service and environment.
 const deployedSQL = `
 WITH deployed AS (
-    SELECT id, service,
-           CASE WHEN list_contains($production::VARCHAR[], lower(environment)) THEN 'production'
-                WHEN list_contains($staging::VARCHAR[], lower(environment)) THEN 'staging'
-                ELSE lower(environment) END AS environment,
+    SELECT deployment_id AS id, service,
+           CASE WHEN is_production THEN 'production'
+                WHEN is_staging THEN 'staging'
+                ELSE environment END AS environment,
+           is_production, is_staging,
            version, commit_sha, finished_at
-    FROM deployments
+    FROM fct_deployments
     WHERE status = 'success'
 ),
 current AS (
@@ -53,7 +57,7 @@ current AS (
 ),
 selected AS (
     SELECT DISTINCT service FROM deployed
-    WHERE len($services::VARCHAR[]) = 0 OR list_contains($services::VARCHAR[], service)
+    WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], x -> lower(trim(x))), service)
 )
 `
 
@@ -63,8 +67,8 @@ FROM current JOIN selected USING (service)
 ORDER BY service, environment`
 
 const servicesSQL = deployedSQL + `,
-prod AS (SELECT * FROM current WHERE environment = 'production'),
-stg AS (SELECT * FROM current WHERE environment = 'staging')
+prod AS (SELECT * FROM current WHERE is_production),
+stg AS (SELECT * FROM current WHERE is_staging)
 SELECT s.service,
        p.version AS production_version, p.commit_sha AS production_commit, p.finished_at AS production_at,
        g.version AS staging_version, g.commit_sha AS staging_commit, g.finished_at AS staging_at,
@@ -72,7 +76,7 @@ SELECT s.service,
        CASE WHEN p.id IS NULL OR (p.version IS NULL AND p.commit_sha IS NULL) THEN NULL
             ELSE NOT EXISTS (
                 SELECT 1 FROM deployed x
-                WHERE x.service = p.service AND x.environment = 'staging' AND x.finished_at <= p.finished_at
+                WHERE x.service = p.service AND x.is_staging AND x.finished_at <= p.finished_at
                   AND (x.version = p.version OR x.commit_sha = p.commit_sha))
        END AS production_unstaged
 FROM selected s
@@ -83,15 +87,15 @@ ORDER BY s.service`
 
 const dependenciesSQL = deployedSQL + `,
 edges AS (
-    SELECT DISTINCT id AS service, unnest(depends_on) AS dependency
-    FROM services WHERE depends_on IS NOT NULL
+    SELECT DISTINCT service, unnest(depends_on) AS dependency
+    FROM dim_services
 ),
-prod AS (SELECT * FROM current WHERE environment = 'production'),
+prod AS (SELECT * FROM current WHERE is_production),
 tested AS (
     -- the latest staging deployment of the production version, before it reached production
     SELECT p.service, p.version, max(x.finished_at) AS tested_at
     FROM prod p
-    JOIN deployed x ON x.service = p.service AND x.environment = 'staging'
+    JOIN deployed x ON x.service = p.service AND x.is_staging
                    AND x.finished_at <= p.finished_at AND x.version = p.version
     GROUP BY p.service, p.version
 ),
@@ -101,10 +105,10 @@ first_seen AS (
 pairs AS (
     SELECT e.service, p.version, e.dependency, t.tested_at,
            (SELECT x.version FROM deployed x
-             WHERE x.service = e.dependency AND x.environment = 'staging' AND x.finished_at <= t.tested_at
+             WHERE x.service = e.dependency AND x.is_staging AND x.finished_at <= t.tested_at
              ORDER BY x.finished_at DESC, x.id DESC LIMIT 1) AS staging_then,
            (SELECT x.version FROM deployed x
-             WHERE x.service = e.dependency AND x.environment = 'production' AND x.finished_at <= t.tested_at
+             WHERE x.service = e.dependency AND x.is_production AND x.finished_at <= t.tested_at
              ORDER BY x.finished_at DESC, x.id DESC LIMIT 1) AS production_then,
            dp.version AS running_with
     FROM edges e
@@ -125,27 +129,20 @@ LEFT JOIN first_seen w ON w.service = q.dependency AND w.version = coalesce(q.st
 LEFT JOIN first_seen r ON r.service = q.dependency AND r.version = q.running_with
 ORDER BY q.service, q.dependency`
 
-func args(cfg *config.Config, f Filter) []any {
+// args binds the filter. Services are named as the user wrote them and
+// compared as keys (trimmed, lower-cased) in the SQL.
+func args(f Filter) []any {
 	services := f.Services
 	if services == nil {
 		services = []string{}
 	}
-	return []any{
-		sql.Named("production", lower(cfg.Metrics.ProductionEnvironments)),
-		sql.Named("staging", lower(cfg.Calendar.StagingEnvironments)),
-		sql.Named("services", services),
-	}
-}
-
-func lower(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = strings.ToLower(s)
-	}
-	return out
+	return []any{sql.Named("services", services)}
 }
 
 func query(ctx context.Context, db *warehouse.DB, q string, a []any) (*output.Table, error) {
+	if err := marts.Require(ctx, db, "fct_deployments", "dim_services", "dim_commits"); err != nil {
+		return nil, fmt.Errorf("drift: %w", err)
+	}
 	rows, err := db.QueryContext(ctx, q, a...)
 	if err != nil {
 		return nil, fmt.Errorf("drift: %w", err)
@@ -155,14 +152,14 @@ func query(ctx context.Context, db *warehouse.DB, q string, a []any) (*output.Ta
 
 // Environments lists the current deployment of each service per environment.
 func Environments(ctx context.Context, db *warehouse.DB, cfg *config.Config, f Filter) (*output.Table, error) {
-	return query(ctx, db, environmentsSQL, args(cfg, f))
+	return query(ctx, db, environmentsSQL, args(f))
 }
 
 // Dependencies lists, for every service in production and each of its
 // dependencies, the dependency version it was tested with and the one it
 // runs against; dependency_behind is true when production runs an older one.
 func Dependencies(ctx context.Context, db *warehouse.DB, cfg *config.Config, f Filter) (*output.Table, error) {
-	return query(ctx, db, dependenciesSQL, args(cfg, f))
+	return query(ctx, db, dependenciesSQL, args(f))
 }
 
 // Services compares staging with production per service: versions, commits
@@ -171,7 +168,7 @@ func Dependencies(ctx context.Context, db *warehouse.DB, cfg *config.Config, f F
 // and whether production runs a version that never passed through staging.
 // Commit counts are NULL unless both commits are in the commits table.
 func Services(ctx context.Context, db *warehouse.DB, cfg *config.Config, f Filter) (*output.Table, error) {
-	t, err := query(ctx, db, servicesSQL, args(cfg, f))
+	t, err := query(ctx, db, servicesSQL, args(f))
 	if err != nil {
 		return nil, err
 	}

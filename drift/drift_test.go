@@ -13,6 +13,7 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
 )
 
 // The expected values are worked out in testdata/calendar/README.md.
@@ -25,6 +26,10 @@ func fixtureDB(t *testing.T) *warehouse.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	fixture.Load(t, db, "../testdata/calendar/drift.jsonl")
+	// the readers read the marts only
+	if err := transform.Run(context.Background(), db, config.Default(), transform.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	return db
 }
 

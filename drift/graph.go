@@ -12,16 +12,16 @@ type Graph struct {
 	parents map[string][]string
 }
 
-// LoadGraph reads the commits of every repository that holds one of shas
-// (commits of one sha from several sources count once).
+// LoadGraph reads the commits (dim_commits) of every repository that holds
+// one of shas (commits of one sha from several sources count once).
 func LoadGraph(ctx context.Context, db *warehouse.DB, shas []string) (*Graph, error) {
 	g := &Graph{parents: map[string][]string{}}
 	if len(shas) == 0 {
 		return g, nil
 	}
 	rows, err := db.QueryContext(ctx, `
-		SELECT sha, coalesce(any_value(parents), []::VARCHAR[]) FROM commits
-		WHERE repo IN (SELECT DISTINCT repo FROM commits WHERE list_contains(?::VARCHAR[], sha))
+		SELECT sha, coalesce(any_value(parents), []::VARCHAR[]) FROM dim_commits
+		WHERE repo IN (SELECT DISTINCT repo FROM dim_commits WHERE list_contains(?::VARCHAR[], sha))
 		GROUP BY sha`, shas)
 	if err != nil {
 		return nil, fmt.Errorf("drift: commit graph: %w", err)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"testing"
 
+	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
 )
 
 // A root commit has no parents; a source may store that as NULL rather
@@ -19,6 +21,9 @@ func TestLoadGraphRootWithNullParents(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO commits (sha, repo, parents, authored_at, source) VALUES
 		('a1', 'r', NULL, '2026-01-01T00:00:00Z', 't'),
 		('b2', 'r', ['a1'], '2026-01-02T00:00:00Z', 't')`); err != nil {
+		t.Fatal(err)
+	}
+	if err := transform.Run(ctx, db, config.Default(), transform.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	g, err := LoadGraph(ctx, db, []string{"b2"})

@@ -2,6 +2,13 @@
 // service and version (or commit) against the warehouse and records the
 // decision in gate_decisions, so that the gate-override control can later
 // find releases that went out after a NO-GO.
+//
+// The gate decides no rule of its own: what a test run, an open incident,
+// an approved change request, a failed deployment and a freeze are comes
+// from the marts (fct_test_runs, fct_incidents, fct_change_requests,
+// fct_deployments, dim_freezes), so the gate and the audit controls can
+// never disagree on them. The gate needs `shiplog transform` to have run;
+// without the marts it says so.
 package gate
 
 import (
@@ -17,6 +24,7 @@ import (
 
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform/models/marts"
 )
 
 // Decisions.
@@ -31,6 +39,10 @@ type Options struct {
 	Service string
 	Version string
 	Commit  string
+	// ChangeRequest, when set, is the change request the release goes out
+	// under: the change request criterion examines it alone instead of
+	// every request naming the service.
+	ChangeRequest string
 	// OverrideReason, when set, turns a NO-GO into a recorded override.
 	OverrideReason string
 	// Actor is who asked (decided_by).
@@ -89,6 +101,10 @@ func Evaluate(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Op
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
+	if err := marts.Require(ctx, db, "fct_test_runs", "fct_incidents", "dim_services",
+		"fct_change_requests", "fct_deployments", "dim_freezes"); err != nil {
+		return nil, fmt.Errorf("gate: %w", err)
+	}
 	e := &evaluator{db: db, cfg: cfg, opts: opts, now: opts.Now.UTC()}
 	d := &Decision{Service: opts.Service, Version: opts.Version, Commit: opts.Commit,
 		DecidedBy: opts.Actor, DecidedAt: e.now, OverrideReason: strings.TrimSpace(opts.OverrideReason)}
@@ -138,9 +154,10 @@ type evaluator struct {
 	now  time.Time
 }
 
-// buildRuns selects the test runs of the release: same service, and the
-// version or the commit.
-const buildRuns = `FROM test_runs WHERE service = $service
+// buildRuns selects the test runs of the release: same service (names are
+// compared as the models key them: trimmed, lower-cased), and the version
+// or the commit.
+const buildRuns = `FROM fct_test_runs WHERE service = lower(trim($service))
 	AND (($version <> '' AND version = $version) OR ($commit <> '' AND commit_sha = $commit))`
 
 func (e *evaluator) buildArgs() []any {
@@ -165,7 +182,7 @@ func (e *evaluator) passRate(ctx context.Context) (Criterion, error) {
 	var runs int
 	var tests, passed, skipped sql.NullInt64
 	var frameworks sql.NullString
-	err := e.db.QueryRowContext(ctx, `SELECT count(*), sum(tests), sum(passed), sum(coalesce(skipped, 0)),
+	err := e.db.QueryRowContext(ctx, `SELECT count(*), sum(tests), sum(passed), sum(skipped),
 		string_agg(DISTINCT coalesce(framework, 'unknown'), ', ' ORDER BY coalesce(framework, 'unknown')) `+buildRuns, e.buildArgs()...).
 		Scan(&runs, &tests, &passed, &skipped, &frameworks)
 	if err != nil {
@@ -189,7 +206,7 @@ func (e *evaluator) passRate(ctx context.Context) (Criterion, error) {
 // policy or marked at ingest) must have no failure.
 func (e *evaluator) requiredSuites(ctx context.Context) (Criterion, error) {
 	c := Criterion{Name: "required suites"}
-	rows, err := e.db.QueryContext(ctx, `SELECT coalesce(suite, ''), coalesce(required, false), failed `+buildRuns+` ORDER BY suite`, e.buildArgs()...)
+	rows, err := e.db.QueryContext(ctx, `SELECT coalesce(suite, ''), required, failed `+buildRuns+` ORDER BY suite`, e.buildArgs()...)
 	if err != nil {
 		return c, err
 	}
@@ -258,17 +275,17 @@ func (e *evaluator) incidents(ctx context.Context) (Criterion, error) {
 	c := Criterion{Name: "open incidents"}
 	rows, err := e.db.QueryContext(ctx, `
 		WITH scope AS (
-			SELECT $service AS service
+			SELECT lower(trim($service)) AS service
 			UNION
-			SELECT unnest(depends_on) FROM services WHERE id = $service
+			SELECT unnest(depends_on) FROM dim_services WHERE service = lower(trim($service))
 		)
-		SELECT i.id, i.service, i.severity
-		FROM incidents i JOIN scope s ON s.service = i.service
-		WHERE list_contains(string_split($severities, ','), i.severity)
-		  AND NOT coalesce(i.is_false_positive, false)
+		SELECT i.incident_id, i.service, i.severity, i.service <> lower(trim($service)) AS dependency
+		FROM fct_incidents i JOIN scope s ON s.service = i.service
+		WHERE list_contains($severities::VARCHAR[], i.severity)
+		  AND NOT i.is_false_positive
 		  AND i.opened_at <= $now AND (i.resolved_at IS NULL OR i.resolved_at > $now)
-		ORDER BY i.opened_at, i.id`,
-		sql.Named("service", e.opts.Service), sql.Named("severities", strings.Join(sev, ",")), sql.Named("now", e.now))
+		ORDER BY i.opened_at, i.incident_id`,
+		sql.Named("service", e.opts.Service), sql.Named("severities", sev), sql.Named("now", e.now))
 	if err != nil {
 		return c, err
 	}
@@ -276,11 +293,12 @@ func (e *evaluator) incidents(ctx context.Context) (Criterion, error) {
 	var open []string
 	for rows.Next() {
 		var id, svc, s string
-		if err := rows.Scan(&id, &svc, &s); err != nil {
+		var dependency bool
+		if err := rows.Scan(&id, &svc, &s, &dependency); err != nil {
 			return c, err
 		}
 		where := svc
-		if svc != e.opts.Service {
+		if dependency {
 			where += " (dependency)"
 		}
 		open = append(open, fmt.Sprintf("%s %s on %s", s, id, where))
@@ -297,62 +315,86 @@ func (e *evaluator) incidents(ctx context.Context) (Criterion, error) {
 	return c, nil
 }
 
-// changeRequest: an approved change request naming the service whose
-// planned window, if any, has not ended.
+// changeRequest: a change request naming the service (or the one given in
+// Options.ChangeRequest) that existed by now, is approved by now and whose
+// planned window, if it has one, holds now (planned_start at or before
+// now, planned_end not before it): a release now would be inside it, as the
+// outside-window control wants. "Approved" is the models'
+// decision (fct_change_requests.is_approved and approved_at: approved at
+// an instant when approved_at is NULL or not after it) — the rule
+// fct_deployments.approval_state applies at a deployment's start, so the
+// gate asked at that instant agrees with the unapproved-production-change
+// control.
 func (e *evaluator) changeRequest(ctx context.Context) (Criterion, error) {
 	c := Criterion{Name: "change request"}
-	var ids sql.NullString
-	err := e.db.QueryRowContext(ctx, `SELECT string_agg(id, ', ' ORDER BY id) FROM change_requests
-		WHERE list_contains(services, $service) AND status = 'approved'
-		  AND (planned_end IS NULL OR planned_end >= $now)`,
-		sql.Named("service", e.opts.Service), sql.Named("now", e.now)).Scan(&ids)
+	rows, err := e.db.QueryContext(ctx, `
+		SELECT change_request,
+		       list_contains(services, lower(trim($service))) AS names_service,
+		       created_at <= $now AS exists_now,
+		       is_approved AND (approved_at IS NULL OR approved_at <= $now) AS approved_now,
+		       CASE WHEN is_approved AND approved_at > $now THEN 'approved only after now'
+		            ELSE replace(approval_state, '_', ' ') END AS state,
+		       CASE WHEN planned_start > $now THEN 'not yet open' WHEN planned_end < $now THEN 'ended' END AS window
+		FROM fct_change_requests
+		WHERE CASE WHEN $request = '' THEN list_contains(services, lower(trim($service)))
+		           ELSE change_request = $request END
+		ORDER BY change_request`,
+		sql.Named("service", e.opts.Service), sql.Named("request", strings.TrimSpace(e.opts.ChangeRequest)), sql.Named("now", e.now))
 	if err != nil {
 		return c, err
 	}
-	if ids.Valid {
-		c.Passed = true
-		c.Evidence = "approved: " + ids.String
-		return c, nil
+	defer rows.Close()
+	var ok, why []string
+	for rows.Next() {
+		var id, state string
+		var names, exists, approved bool
+		var window sql.NullString
+		if err := rows.Scan(&id, &names, &exists, &approved, &state, &window); err != nil {
+			return c, err
+		}
+		switch {
+		case !names:
+			why = append(why, id+" does not name "+e.opts.Service)
+		case !exists:
+			why = append(why, id+" not yet raised")
+		case !approved:
+			why = append(why, id+" "+state)
+		case window.Valid:
+			why = append(why, id+" window "+window.String)
+		default:
+			ok = append(ok, id)
+		}
 	}
-	c.Evidence = fmt.Sprintf("no approved change request names %s (status approved, window not ended)", e.opts.Service)
+	if err := rows.Err(); err != nil {
+		return c, err
+	}
+	switch {
+	case len(ok) > 0:
+		c.Passed = true
+		c.Evidence = "approved: " + strings.Join(ok, ", ")
+	case e.opts.ChangeRequest != "" && len(why) == 0:
+		c.Evidence = fmt.Sprintf("change request %s not found", e.opts.ChangeRequest)
+	case len(why) == 0:
+		c.Evidence = fmt.Sprintf("no change request names %s", e.opts.Service)
+	default:
+		c.Evidence = "no approved change request with its window open: " + strings.Join(why, "; ")
+	}
 	return c, nil
 }
 
-// changeFailureRate over the window before now. It reads fct_deployments
-// when the marts exist; otherwise it counts from the canonical tables: a
-// successful production deployment failed when an incident names it
-// (caused_by_deployment) or a later deployment rolls it back or fixes it.
-// No deployment in the window leaves the rate undefined, which passes.
+// changeFailureRate over the window before now, from fct_deployments
+// (is_failed: the full definition of a failed deployment, decided by the
+// models). No deployment in the window leaves the rate undefined, which
+// passes.
 func (e *evaluator) changeFailureRate(ctx context.Context) (Criterion, error) {
 	c := Criterion{Name: "change failure rate"}
 	window := e.cfg.Gate.ChangeFailureWindow.D()
 	from := e.now.Add(-window)
-	var hasMart bool
-	if err := e.db.QueryRowContext(ctx, `SELECT count(*) > 0 FROM (
-		SELECT table_name FROM duckdb_tables() WHERE table_name = 'fct_deployments'
-		UNION ALL SELECT view_name FROM duckdb_views() WHERE view_name = 'fct_deployments')`).Scan(&hasMart); err != nil {
-		return c, err
-	}
-	args := []any{sql.Named("service", e.opts.Service), sql.Named("from", from), sql.Named("now", e.now),
-		sql.Named("production", strings.Join(e.cfg.Metrics.ProductionEnvironments, ","))}
-	q := `SELECT count(*), count(*) FILTER (WHERE is_failed) FROM fct_deployments
-		WHERE service = $service AND is_production AND status = 'success'
-		  AND finished_at >= $from AND finished_at < $now`
-	basis := "fct_deployments"
-	if !hasMart {
-		basis = "deployments, incidents, rollbacks and hotfixes"
-		q = `WITH prod AS (
-			SELECT * FROM deployments
-			WHERE list_contains(string_split($production, ','), environment) AND status = 'success'
-		)
-		SELECT count(*), count(*) FILTER (WHERE
-			EXISTS (SELECT 1 FROM incidents i WHERE i.caused_by_deployment = d.id AND NOT coalesce(i.is_false_positive, false))
-			OR EXISTS (SELECT 1 FROM deployments r WHERE r.rollback_of = d.id OR r.hotfix_of = d.id))
-		FROM prod d
-		WHERE d.service = $service AND d.finished_at >= $from AND d.finished_at < $now`
-	}
 	var total, failed int64
-	if err := e.db.QueryRowContext(ctx, q, args...).Scan(&total, &failed); err != nil {
+	if err := e.db.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE is_failed) FROM fct_deployments
+		WHERE service = lower(trim($service)) AND is_production AND status = 'success'
+		  AND finished_at >= $from AND finished_at < $now`,
+		sql.Named("service", e.opts.Service), sql.Named("from", from), sql.Named("now", e.now)).Scan(&total, &failed); err != nil {
 		return c, err
 	}
 	max := e.cfg.Gate.MaxChangeFailure
@@ -364,27 +406,34 @@ func (e *evaluator) changeFailureRate(ctx context.Context) (Criterion, error) {
 	}
 	rate := float64(failed) / float64(total)
 	c.Passed = rate <= max
-	c.Evidence = fmt.Sprintf("%s (%d failed of %d production deployments in the last %s, from %s); maximum %s",
-		pct(rate), failed, total, days, basis, pct(max))
+	c.Evidence = fmt.Sprintf("%s (%d failed of %d production deployments in the last %s); maximum %s",
+		pct(rate), failed, total, days, pct(max))
 	return c, nil
 }
 
-// freeze: no calendar freeze covering now applies to the service.
+// freeze: no freeze (dim_freezes: calendar.freezes as the transform
+// resolved them) covering now applies to the service.
 func (e *evaluator) freeze(ctx context.Context) (Criterion, error) {
 	c := Criterion{Name: "freeze"}
+	rows, err := e.db.QueryContext(ctx, `SELECT name, start_at, end_at FROM dim_freezes
+		WHERE start_at <= $now AND $now < end_at
+		  AND (len(services) = 0 OR list_contains(services, lower(trim($service))))
+		ORDER BY start_at, name`, sql.Named("service", e.opts.Service), sql.Named("now", e.now))
+	if err != nil {
+		return c, err
+	}
+	defer rows.Close()
 	var in []string
-	for _, f := range e.cfg.Calendar.Freezes {
-		start, end, err := config.FreezeWindow(f, e.cfg.Calendar.TimeZone)
-		if err != nil {
+	for rows.Next() {
+		var name string
+		var start, end time.Time
+		if err := rows.Scan(&name, &start, &end); err != nil {
 			return c, err
 		}
-		applies := len(f.Services) == 0
-		for _, s := range f.Services {
-			applies = applies || s == e.opts.Service
-		}
-		if applies && !e.now.Before(start) && e.now.Before(end) {
-			in = append(in, fmt.Sprintf("%s (%s to %s)", f.Name, start.Format(time.RFC3339), end.Format(time.RFC3339)))
-		}
+		in = append(in, fmt.Sprintf("%s (%s to %s)", name, start.UTC().Format(time.RFC3339), end.UTC().Format(time.RFC3339)))
+	}
+	if err := rows.Err(); err != nil {
+		return c, err
 	}
 	if len(in) > 0 {
 		c.Evidence = "in force: " + strings.Join(in, ", ")

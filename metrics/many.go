@@ -189,8 +189,8 @@ svc_keys as (
                       when 'org' then '` + OrgKey + `'
                       else s.service end as key
     from req q, dim_services s
-    where (json_array_length(q.services::JSON) = 0 or list_contains(json_transform(q.services::JSON, '["VARCHAR"]'), s.service))
-      and (json_array_length(q.teams::JSON) = 0 or list_contains(json_transform(q.teams::JSON, '["VARCHAR"]'), s.team))
+    where (json_array_length(q.services::JSON) = 0 or list_contains(list_transform(json_transform(q.services::JSON, '["VARCHAR"]'), x -> lower(trim(x))), s.service))
+      and (json_array_length(q.teams::JSON) = 0 or list_contains(list_transform(json_transform(q.teams::JSON, '["VARCHAR"]'), x -> lower(trim(x))), s.team))
 ),
 
 svc as materialized (
@@ -312,7 +312,7 @@ lead_q as (
         count(*) filter (where c.excluded_reason is null)     as lead_time_changes,
         count(*) filter (where c.excluded_reason is not null) as lead_time_excluded
     from fct_changes c
-    join svc q on q.service = c.service
+    join svc q on q.service = c.deployed_service
     where c.deployment_id is not null and %[3]s
       and c.deployed_at >= q.lo and c.deployed_at < q.hi
     group by all

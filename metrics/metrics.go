@@ -109,8 +109,8 @@ func (f Filter) scope() string {
 svc as (
     select service, team, department, %s as key
     from dim_services
-    where (json_array_length($1::JSON) = 0 or list_contains(json_transform($1::JSON, '["VARCHAR"]'), service))
-      and (json_array_length($2::JSON) = 0 or list_contains(json_transform($2::JSON, '["VARCHAR"]'), team))
+    where (json_array_length($1::JSON) = 0 or list_contains(list_transform(json_transform($1::JSON, '["VARCHAR"]'), x -> lower(trim(x))), service))
+      and (json_array_length($2::JSON) = 0 or list_contains(list_transform(json_transform($2::JSON, '["VARCHAR"]'), x -> lower(trim(x))), team))
 )`, f.keyExpr())
 }
 

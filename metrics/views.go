@@ -60,7 +60,7 @@ func View(ctx context.Context, db *warehouse.DB, name string, f Filter) (*output
 with %[1]s,
 events as (
     select s.key, %[2]s as period_start, 1 as shipped, 0 as deployed, 0 as merged, c.author
-    from fct_changes c join svc s on s.service = c.service
+    from fct_changes c join svc s on s.service = c.deployed_service
     where c.deployment_id is not null and %[3]s
     union all
     select s.key, %[4]s, 0, 1, 0, null
@@ -83,7 +83,7 @@ from events group by all order by 1, 2`,
 with %[1]s,
 events as (
     select c.author, s.key, %[2]s as period_start, 1 as shipped, 0 as merged
-    from fct_changes c join svc s on s.service = c.service
+    from fct_changes c join svc s on s.service = c.deployed_service
     where c.deployment_id is not null and %[3]s
     union all
     select c.author, s.key, %[4]s, 0, 1
@@ -163,8 +163,8 @@ func Explain(ctx context.Context, db *warehouse.DB, metric string, f Filter) (*o
 with %[1]s
 select c.change_id, c.service, c.team, c.author, c.deployment_id, c.deployed_at, c.link_rule,
        c.first_commit_at, c.lead_time_hours, c.coding_hours, c.pickup_hours, c.review_hours,
-       c.deploy_hours, c.excluded_reason
-from fct_changes c join svc s on s.service = c.service
+       c.deploy_hours, c.excluded_reason, c.stage_anomaly, c.deployed_service
+from fct_changes c join svc s on s.service = c.deployed_service
 where c.deployment_id is not null and %[2]s
 order by c.excluded_reason nulls first, c.deployed_at, c.change_id`, f.scope(), window("c.deployed_at"))
 	case "change-failure-rate":

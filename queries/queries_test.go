@@ -26,12 +26,14 @@ CREATE TABLE fct_deployment_changes (deployment_id VARCHAR, change_id VARCHAR, l
 CREATE TABLE fct_changes (change_id VARCHAR, service VARCHAR, team VARCHAR, repo VARCHAR, title VARCHAR, author VARCHAR, first_commit_at TIMESTAMPTZ,
   opened_at TIMESTAMPTZ, first_review_at TIMESTAMPTZ, approved_at TIMESTAMPTZ, merged_at TIMESTAMPTZ, approvals BIGINT, is_revert BOOLEAN,
   deployment_id VARCHAR, deployed_at TIMESTAMPTZ, link_rule VARCHAR, lead_time_hours DOUBLE, coding_hours DOUBLE, pickup_hours DOUBLE,
-  review_hours DOUBLE, deploy_hours DOUBLE, excluded_reason VARCHAR);
+  review_hours DOUBLE, deploy_hours DOUBLE, excluded_reason VARCHAR, deployed_service VARCHAR, deployed_team VARCHAR, stage_anomaly VARCHAR);
+CREATE TABLE fct_change_sizes (change_id VARCHAR, additions BIGINT, deletions BIGINT, lines_changed BIGINT, commits BIGINT);
 CREATE TABLE fct_failures (deployment_id VARCHAR, service VARCHAR, team VARCHAR, finished_at TIMESTAMPTZ, reason VARCHAR, incident_ids VARCHAR[],
   restored_by_deployment VARCHAR, recovered_at TIMESTAMPTZ, recovery_hours DOUBLE);
 CREATE TABLE fct_incidents (incident_id VARCHAR, service VARCHAR, team VARCHAR, severity VARCHAR, title VARCHAR, opened_at TIMESTAMPTZ,
   acknowledged_at TIMESTAMPTZ, resolved_at TIMESTAMPTZ, ack_hours DOUBLE, resolve_hours DOUBLE, is_false_positive BOOLEAN,
-  caused_by_deployment VARCHAR, attributed_deployment VARCHAR);
+  caused_by_deployment VARCHAR, attributed_deployment VARCHAR, attribution VARCHAR, root_cause_sha VARCHAR, acknowledged_by VARCHAR,
+  stated_cause VARCHAR);
 `
 
 func TestParse(t *testing.T) {

@@ -8,15 +8,20 @@ import (
 )
 
 // retroData fills the contract marts with a small hand-made history; the
-// expected results in TestRetroQueries are worked out from it by hand.
+// expected results in TestRetroQueries are worked out from it by hand. The
+// fields the models lift from extra (a change's size, who acknowledged an
+// incident, its stated cause) are in the marts' columns, as staging puts
+// them there.
 // 2026-03-02 is a Monday; 03-07 a Saturday, 03-08 a Sunday.
 const retroData = `
-INSERT INTO fct_changes (change_id, service, team, title, author, first_commit_at, merged_at, deployed_at, lead_time_hours,
+INSERT INTO fct_changes (change_id, service, team, title, author, first_commit_at, merged_at, deployment_id, deployed_at, lead_time_hours,
   coding_hours, pickup_hours, review_hours, deploy_hours, excluded_reason) VALUES
-  ('c1', 'api', 'core', 'Rate limits', 'alice', '2026-03-01 00:00:00+00', '2026-03-03 00:00:00+00', '2026-03-03 02:00:00+00', 50, 10, 30, 5, 5, NULL),
-  ('c2', 'web', 'front', 'New header', 'bob', '2026-03-01 00:00:00+00', '2026-03-03 00:00:00+00', '2026-03-05 04:00:00+00', 100, 20, 10, 20, 50, NULL),
-  ('c3', 'api', 'core', 'Typo', 'alice', '2026-03-02 00:00:00+00', '2026-03-02 09:00:00+00', '2026-03-02 10:00:00+00', 10, 4, 2, 3, 1, NULL),
-  ('c4', 'api', 'core', 'Draft', 'carol', '2026-03-02 00:00:00+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'not_deployed');
+  ('c1', 'api', 'core', 'Rate limits', 'alice', '2026-03-01 00:00:00+00', '2026-03-03 00:00:00+00', 'd1', '2026-03-03 02:00:00+00', 50, 10, 30, 5, 5, NULL),
+  ('c2', 'web', 'front', 'New header', 'bob', '2026-03-01 00:00:00+00', '2026-03-03 00:00:00+00', 'd2', '2026-03-05 04:00:00+00', 100, 20, 10, 20, 50, NULL),
+  ('c3', 'api', 'core', 'Typo', 'alice', '2026-03-02 00:00:00+00', '2026-03-02 09:00:00+00', 'd1', '2026-03-02 10:00:00+00', 10, 4, 2, 3, 1, NULL),
+  ('c4', 'api', 'core', 'Draft', 'carol', '2026-03-02 00:00:00+00', NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, 'not_deployed'),
+  ('c5', 'api', 'core', 'Big one', 'alice', '2026-03-06 00:00:00+00', NULL, 'd3', '2026-03-07 22:10:00+00', NULL, NULL, NULL, NULL, NULL, 'pre_tracking');
+INSERT INTO fct_change_sizes VALUES ('c1', 30, 10, 40, 2), ('c2', NULL, NULL, NULL, 3), ('c3', 5, 0, 5, 1), ('c4', NULL, NULL, NULL, 1), ('c5', 600, 100, 700, 1);
 INSERT INTO fct_deployments (deployment_id, service, team, is_production, status, started_at, finished_at, is_failed, is_unplanned) VALUES
   ('d1', 'api', 'core', true, 'success', '2026-03-02 09:20:00+00', '2026-03-02 09:30:00+00', false, false),
   ('d2', 'web', 'front', true, 'success', '2026-03-02 09:35:00+00', '2026-03-02 09:40:00+00', false, false),
@@ -24,21 +29,13 @@ INSERT INTO fct_deployments (deployment_id, service, team, is_production, status
   ('d4', 'batch', 'data', true, 'success', '2026-03-03 13:00:00+00', '2026-03-03 14:00:00+00', false, false),
   ('d5', 'web', 'front', false, 'success', '2026-03-03 13:20:00+00', '2026-03-03 13:30:00+00', NULL, false);
 INSERT INTO fct_deployment_changes VALUES ('d1', 'c1', 'explicit'), ('d1', 'c3', 'explicit'), ('d2', 'c2', 'time'), ('d3', 'c5', 'commit_graph');
-INSERT INTO changes (id, service, first_commit_at, commit_shas, extra, source) VALUES
-  ('c1', 'api', '2026-03-01 00:00:00+00', ['a1', 'a2'], '{"additions": 30, "deletions": 10}', 'github'),
-  ('c3', 'api', '2026-03-02 00:00:00+00', ['a3'], '{"additions": 5, "deletions": 0}', 'github'),
-  ('c2', 'web', '2026-03-01 00:00:00+00', ['b1', 'b2', 'b3'], NULL, 'git'),
-  ('c5', 'api', '2026-03-06 00:00:00+00', ['a5'], '{"additions": 600, "deletions": 100}', 'github');
-INSERT INTO fct_incidents (incident_id, service, team, severity, title, opened_at, acknowledged_at, ack_hours, resolve_hours, is_false_positive, caused_by_deployment) VALUES
-  ('i1', 'api', 'core', 'sev2', 'Checkout 502s on pod 7', '2026-03-02 10:00:00+00', NULL, NULL, 2, false, NULL),
-  ('i2', 'api', 'core', 'sev2', 'Checkout 502s on pod 12', '2026-03-04 20:00:00+00', '2026-03-04 20:30:00+00', 0.5, 4, false, NULL),
-  ('i3', 'api', 'core', 'sev3', 'Disk full', '2026-03-07 03:00:00+00', NULL, NULL, 1, false, NULL),
-  ('i4', 'api', 'core', 'sev3', 'Disk nearly full', '2026-03-08 11:00:00+00', NULL, NULL, 1, false, NULL),
-  ('i5', 'web', 'front', 'sev1', 'Login down', '2026-03-05 23:00:00+00', NULL, NULL, 0.2, true, NULL);
-INSERT INTO incidents (id, service, severity, opened_at, extra, source) VALUES
-  ('i2', 'api', 'sev2', '2026-03-04 20:00:00+00', '{"acknowledged_by": "pat"}', 'jira'),
-  ('i3', 'api', 'sev3', '2026-03-07 03:00:00+00', '{"cause": "capacity", "responder": "lee"}', 'jira'),
-  ('i4', 'api', 'sev3', '2026-03-08 11:00:00+00', '{"cause": "capacity"}', 'jira');
+INSERT INTO fct_incidents (incident_id, service, team, severity, title, opened_at, acknowledged_at, ack_hours, resolve_hours, is_false_positive,
+  caused_by_deployment, acknowledged_by, stated_cause) VALUES
+  ('i1', 'api', 'core', 'sev2', 'Checkout 502s on pod 7', '2026-03-02 10:00:00+00', NULL, NULL, 2, false, NULL, NULL, NULL),
+  ('i2', 'api', 'core', 'sev2', 'Checkout 502s on pod 12', '2026-03-04 20:00:00+00', '2026-03-04 20:30:00+00', 0.5, 4, false, NULL, 'pat', NULL),
+  ('i3', 'api', 'core', 'sev3', 'Disk full', '2026-03-07 03:00:00+00', NULL, NULL, 1, false, NULL, 'lee', 'capacity'),
+  ('i4', 'api', 'core', 'sev3', 'Disk nearly full', '2026-03-08 11:00:00+00', NULL, NULL, 1, false, NULL, NULL, 'capacity'),
+  ('i5', 'web', 'front', 'sev1', 'Login down', '2026-03-05 23:00:00+00', NULL, NULL, 0.2, true, NULL, NULL, NULL);
 `
 
 func TestRetroQueries(t *testing.T) {

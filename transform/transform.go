@@ -23,7 +23,10 @@
 // derived ones (int_changes, int_change_shas) are views.
 //
 // Configuration reaches the SQL through the one-row table `cfg`, written from
-// config.Metrics before the models run; no model hard-codes a setting. Where
+// config.Metrics, controls.pre_approved_standard and the calendar (staging
+// environment names, freezes resolved to instants in their time zones)
+// before the models run; names in it are keys (config.Key), as staging
+// keys the data. No model hard-codes a setting. Where
 // a setting must be a constant for speed (a regular expression DuckDB should
 // compile once, not per row), a model writes {{cfg.NAME}} and the runner puts
 // the value in as a quoted SQL literal (NULL when unset). Likewise
@@ -663,11 +666,12 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 		cfg = config.Default()
 	}
 	m := cfg.Metrics
-	envs := make([]string, len(m.ProductionEnvironments))
-	for i, e := range m.ProductionEnvironments {
-		envs[i] = strings.ToLower(e)
+	envJSON, _ := json.Marshal(config.Keys(m.ProductionEnvironments))
+	stagingJSON, _ := json.Marshal(config.Keys(cfg.Calendar.StagingEnvironments))
+	freezesJSON, err := freezes(&cfg.Calendar)
+	if err != nil {
+		return nil, err
 	}
-	envJSON, _ := json.Marshal(envs)
 	sevJSON, _ := json.Marshal(m.FailureSeverities)
 	if m.FailureSeverities == nil {
 		sevJSON = []byte("[]")
@@ -685,14 +689,20 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 		hotfix_regex            VARCHAR,
 		adoption_target         DOUBLE,
 		support_window_days     INTEGER,
-		support_baseline_days   INTEGER)`); err != nil {
+		support_baseline_days   INTEGER,
+		staging_environments    VARCHAR[],
+		pre_approved_standard   BOOLEAN,
+		freezes                 STRUCT(name VARCHAR, start_at TIMESTAMPTZ, end_at TIMESTAMPTZ, services VARCHAR[])[])`); err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
-	_, err := ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
+	_, err = ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
 		json_transform(?::JSON, '["VARCHAR"]'), json_transform(?::JSON, '["VARCHAR"]'),
-		to_microseconds(?::BIGINT), ?, ?, ?, ?)`,
+		to_microseconds(?::BIGINT), ?, ?, ?, ?,
+		json_transform(?::JSON, '["VARCHAR"]'), ?,
+		json_transform(?::JSON, '[{"name":"VARCHAR","start_at":"TIMESTAMPTZ","end_at":"TIMESTAMPTZ","services":["VARCHAR"]}]'))`,
 		string(envJSON), string(sevJSON), m.AttributionWindow.D().Microseconds(), hotfix,
-		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays)
+		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays,
+		string(stagingJSON), cfg.Controls.PreApprovedStandard, freezesJSON)
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
@@ -701,6 +711,41 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 		return nil, err
 	}
 	return strings.NewReplacer(append([]string{"{{cfg.hotfix_regex}}", hotfixLit}, sources...)...), nil
+}
+
+// freezes returns calendar.freezes resolved to instants (each freeze's time
+// zone applied once, here) as the JSON of cfg.freezes: name ("freeze N"
+// when unnamed), start_at, end_at and the service keys it applies to
+// (empty: every service). The models decide from it which deployments ran
+// inside a freeze (dim_freezes, fct_deployments.freezes).
+func freezes(c *config.Calendar) (string, error) {
+	type freeze struct {
+		Name     string    `json:"name"`
+		Start    time.Time `json:"start_at"`
+		End      time.Time `json:"end_at"`
+		Services []string  `json:"services"`
+	}
+	out := []freeze{}
+	for i, f := range c.Freezes {
+		start, end, err := c.FreezeInterval(f)
+		if err != nil {
+			return "", fmt.Errorf("transform: calendar.freezes[%d]: %w", i, err)
+		}
+		name := f.Name
+		if name == "" {
+			name = fmt.Sprintf("freeze %d", i+1)
+		}
+		out = append(out, freeze{Name: name, Start: start.UTC(), End: end.UTC(), Services: config.Keys(f.Services)})
+	}
+	// in dim_freezes' order, which fct_deployments.freezes keeps
+	sort.SliceStable(out, func(i, j int) bool {
+		if !out[i].Start.Equal(out[j].Start) {
+			return out[i].Start.Before(out[j].Start)
+		}
+		return out[i].Name < out[j].Name
+	})
+	b, err := json.Marshal(out)
+	return string(b), err
 }
 
 // sourceConstants returns the run constants {{several_sources.TABLE}}:

@@ -84,12 +84,15 @@ func TestBuiltinModelsLoad(t *testing.T) {
 		pos[m.Name] = i
 	}
 	for _, mart := range []string{"dim_services", "fct_deployments", "fct_deployment_changes", "fct_changes",
-		"fct_failures", "fct_incidents", "fct_adoption", "fct_support_impact"} {
+		"fct_failures", "fct_incidents", "fct_adoption", "fct_support_impact",
+		"dim_teams", "dim_freezes", "dim_commits", "dim_canonical_tables", "fct_change_requests", "fct_approvals",
+		"fct_test_runs", "fct_release_plans", "fct_gate_decisions", "fct_change_sizes"} {
 		if _, ok := pos[mart]; !ok {
 			t.Errorf("mart %s missing", mart)
 		}
 	}
-	if pos["int_commit_walk"] > pos["int_links_graph"] || pos["fct_failures"] > pos["fct_deployments"] {
+	if pos["int_commit_walk"] > pos["int_links_graph"] || pos["fct_failures"] > pos["fct_deployments"] ||
+		pos["fct_change_requests"] > pos["fct_deployments"] || pos["dim_services"] > pos["fct_change_rows"] {
 		t.Errorf("dependency order wrong: %s", names(ms))
 	}
 }

@@ -7,6 +7,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -26,28 +27,20 @@ type Catalog struct {
 	Services []Service
 }
 
-// fromMarts reads dim_services, where the transform put every service a
+// query reads dim_services, where the transform put every service a
 // record declares or a deployment or incident names, with team and
-// department.
-const fromMarts = `select service, team, team_name, department from dim_services`
-
-// fromCanonical is the same from the canonical tables, for a warehouse that
-// was never transformed.
-const fromCanonical = `
-select s.id as service, s.team, coalesce(t.name, s.team) as team_name, t.department
-from services s left join teams t on t.id = s.team`
-
-// named adds the services that only other records name (a test run, a
-// change request, a release plan …): they are known too, without a team,
-// so that `shiplog gate` can be asked about a service whose first
-// deployment is the one being gated.
-const named = `
-with base as (%s),
+// department, and adds the services that only other records name (a
+// change, a test run, a change request, a release plan): they are known
+// too, without a team, so that `shiplog gate` can be asked about a
+// service whose first deployment is the one being gated. Every name is
+// the marts' key (trimmed, lower-cased).
+const query = `
+with base as (
+    select service, team, team_name, department from dim_services
+),
 named as (
-    select service from deployments union select service from changes
-    union select service from incidents union select service from support_tickets
-    union select service from test_runs union select service from adoption
-    union select service from release_plans union select unnest(services) from change_requests
+    select service from fct_changes union select service from fct_test_runs
+    union select service from fct_release_plans union select unnest(services) from fct_change_requests
 )
 select * from base
 union all
@@ -59,13 +52,13 @@ func Load(ctx context.Context, q output.QueryFunc) (*Catalog, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
-	query := fromCanonical
-	if len(t.Rows) == 1 {
-		if n, _ := format.Float(t.Rows[0][0]); n > 0 {
-			query = fromMarts
-		}
+	if len(t.Rows) != 1 {
+		return nil, errors.New("catalog: could not tell whether the warehouse has marts")
 	}
-	if t, err = q(ctx, fmt.Sprintf(named, query)); err != nil {
+	if n, _ := format.Float(t.Rows[0][0]); n == 0 {
+		return nil, errors.New("the warehouse has no marts yet: run `shiplog transform` first")
+	}
+	if t, err = q(ctx, query); err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)
 	}
 	return FromTable(t), nil

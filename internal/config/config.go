@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -216,4 +217,22 @@ var BuiltinBenchmarks = map[string]BenchmarkSet{
 		ChangeFailureRate:     []float64{0.15, 0.15, 0.15},
 		DeploymentDaysPerWeek: []float64{5, 1, 0.25},
 	},
+}
+
+// Key is how shiplog compares a name of an environment, service, team or
+// person: trimmed and lower-cased, so `Production`, `production ` and
+// `production` are one environment. The models' staging layer keys the
+// data the same way (lower(trim(x))); Go code keys what a user typed or
+// configured with Key before comparing it with the marts.
+func Key(name string) string {
+	return strings.ToLower(strings.TrimSpace(name))
+}
+
+// Keys applies Key to every name; never nil.
+func Keys(names []string) []string {
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		out = append(out, Key(n))
+	}
+	return out
 }

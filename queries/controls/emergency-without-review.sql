@@ -13,11 +13,10 @@
 -- the review is due by the end of day D + emergency_review_days. A missing
 -- review is a finding only once that day is over at as_of (default: now).
 with emergencies as (
-    select cr.id, cr.requested_by, cr.status, cr.reviewed_after_at,
-           coalesce(cr.implemented_at,
-                    (select min(d.finished_at) from deployments d where d.change_request = cr.id)) as implemented_at
-    from change_requests cr
-    where cr.risk = 'emergency'
+    select r.change_request, r.requested_by, r.status, r.reviewed_after_at,
+           coalesce(r.implemented_at, r.first_deployed_at) as implemented_at
+    from fct_change_requests r
+    where r.risk = 'emergency'
 ),
 checked as (
     select e.*,
@@ -28,8 +27,8 @@ checked as (
     where e.implemented_at is not null
       and e.implemented_at >= $from and e.implemented_at < $to
 )
-select id as subject,
-       id as change_request, requested_by, status, implemented_at, reviewed_after_at,
+select change_request as subject,
+       change_request, requested_by, status, implemented_at, reviewed_after_at,
        review_due,
        case
            when reviewed_on is not null and reviewed_on <= review_due then null
@@ -37,4 +36,4 @@ select id as subject,
            when today > review_due then 'no post-implementation review within ' || $emergency_review_days || ' days'
        end as rule
 from checked
-order by implemented_at, id
+order by implemented_at, change_request

@@ -4,33 +4,33 @@
 -- kind: control
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
--- param: production text 'production,prod'
 --
 -- Subject: one successful production deployment finished in [from, to)
 -- for whose service and version (or commit) `shiplog gate` recorded a
--- decision before the deployment started. The latest such decision
--- counts: no-go is a finding; go, or an override (a NO-GO released with a
--- reason), passes. Deployments never gated are not examined.
+-- decision before the deployment started (its finish when no start is
+-- recorded). The latest such decision counts: no-go is a finding; go, or
+-- an override (a NO-GO released with a reason), passes. Deployments never
+-- gated are not examined (fct_gate_decisions: the decisions, with the
+-- service as a key like every service name).
 with deploys as (
-    select d.id, d.service, d.version, d.commit_sha, d.triggered_by, d.finished_at,
-           coalesce(d.started_at, d.finished_at) as started_at
-    from deployments d
-    where list_contains(list_transform(string_split($production, ','), e -> trim(e)), d.environment)
-      and d.status = 'success'
+    select d.deployment_id, d.service, d.version, d.commit_sha, d.triggered_by, d.finished_at,
+           d.effective_started_at as started_at
+    from fct_deployments d
+    where d.is_production and d.status = 'success'
       and d.finished_at >= $from and d.finished_at < $to
 ),
 latest as (
-    select d.*, g.id as decision_id, g.decision, g.decided_by, g.decided_at, g.override_reason
+    select d.*, g.decision_id, g.decision, g.decided_by, g.decided_at, g.override_reason
     from deploys d
-    join gate_decisions g
+    join fct_gate_decisions g
       on g.service = d.service
      and (g.version = d.version or (g.commit_sha is not null and g.commit_sha = d.commit_sha))
      and g.decided_at <= d.started_at
-    qualify row_number() over (partition by d.id order by g.decided_at desc, g.id desc) = 1
+    qualify row_number() over (partition by d.deployment_id order by g.decided_at desc, g.decision_id desc) = 1
 )
-select id as subject,
-       id as deployment_id, service, version, commit_sha, triggered_by, started_at, finished_at,
+select deployment_id as subject,
+       deployment_id, service, version, commit_sha, triggered_by, started_at, finished_at,
        decision_id, decision, decided_by, decided_at, override_reason,
        case when decision = 'no-go' then 'deployed after a NO-GO gate decision without an override reason' end as rule
 from latest
-order by finished_at, id
+order by finished_at, deployment_id

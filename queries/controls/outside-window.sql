@@ -4,55 +4,44 @@
 -- kind: control
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
--- param: production text 'production,prod'
--- param: freezes text '[]'
 --
 -- Subject: one production deployment (success or failure) finished in
--- [from, to). Inside the planned window means started (finished, when no
--- start is recorded) at or after planned_start and finished at or before
--- planned_end; a request without a planned window is not checked for it.
--- freezes is a JSON list of {name, start, end, services} with RFC 3339
--- instants (shiplog audit builds it from calendar.freezes, resolving each
--- freeze's time zone); a freeze with no services applies to all. A
--- deployment is inside a freeze when it ran at any moment in [start, end).
+-- [from, to). Both decisions are made once, in the models:
+-- fct_deployments.window_state says whether it ran inside its change
+-- request's planned window (started, or finished when no start is
+-- recorded, at or after planned_start and finished at or before
+-- planned_end; a request without a planned window is not checked), and
+-- fct_deployments.freezes names the configured freezes (calendar.freezes,
+-- each resolved in its time zone: dim_freezes) it ran inside at any
+-- moment of [start, end). One finding per broken window and per freeze.
 with deploys as (
-    select d.id, d.service, d.environment, d.version, d.triggered_by, d.change_request,
-           coalesce(d.started_at, d.finished_at) as started_at, d.finished_at
-    from deployments d
-    where list_contains(list_transform(string_split($production, ','), e -> trim(e)), d.environment)
-      and d.status in ('success', 'failure')
+    select d.deployment_id, d.service, d.environment, d.version, d.triggered_by, d.change_request,
+           d.effective_started_at as started_at, d.finished_at, d.window_state, d.freezes
+    from fct_deployments d
+    where d.is_production and d.status in ('success', 'failure')
       and d.finished_at >= $from and d.finished_at < $to
 ),
-freezes as (
-    select f.name, f.start as freeze_start, f."end" as freeze_end, coalesce(f.services, []::varchar[]) as services
-    from (select unnest(from_json($freezes,
-            '[{"name":"VARCHAR","start":"TIMESTAMPTZ","end":"TIMESTAMPTZ","services":"VARCHAR[]"}]')) as f)
-),
 window_findings as (
-    select d.id, 'outside the planned window of ' || cr.id as rule,
-           cr.planned_start, cr.planned_end, null::varchar as freeze
+    select d.deployment_id, 'outside the planned window of ' || r.change_request as rule,
+           r.planned_start, r.planned_end, null::varchar as freeze
     from deploys d
-    join change_requests cr on cr.id = d.change_request
-    where cr.planned_start is not null and cr.planned_end is not null
-      and (d.started_at < cr.planned_start or d.finished_at > cr.planned_end)
+    join fct_change_requests r on r.change_request = d.change_request
+    where d.window_state = 'outside'
 ),
 freeze_findings as (
-    select d.id, 'inside the freeze ' || f.name as rule,
-           null::timestamptz as planned_start, null::timestamptz as planned_end, f.name as freeze
-    from deploys d
-    join freezes f
-      on d.started_at < f.freeze_end and d.finished_at >= f.freeze_start
-     and (len(f.services) = 0 or list_contains(f.services, d.service))
+    select deployment_id, 'inside the freeze ' || name as rule,
+           null::timestamptz as planned_start, null::timestamptz as planned_end, name as freeze
+    from (select deployment_id, unnest(freezes) as name from deploys where freezes is not null)
 ),
 findings as (
     select * from window_findings
     union all
     select * from freeze_findings
 )
-select d.id as subject,
-       d.id as deployment_id, d.service, d.environment, d.version, d.triggered_by,
+select d.deployment_id as subject,
+       d.deployment_id, d.service, d.environment, d.version, d.triggered_by,
        d.started_at, d.finished_at, d.change_request,
        f.planned_start, f.planned_end, f.freeze, f.rule
 from deploys d
-left join findings f on f.id = d.id
-order by d.finished_at, d.id, f.rule
+left join findings f on f.deployment_id = d.deployment_id
+order by d.finished_at, d.deployment_id, f.rule

@@ -4,44 +4,43 @@
 -- kind: control
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
--- param: production text 'production,prod'
 --
 -- Two kinds of subject. A change request with status implemented and
 -- implemented in [from, to) (created_at when implemented_at is missing)
 -- needs a successful production deployment that names it in
 -- change_request. A successful production deployment finished in
 -- [from, to) that names a change request must be of a service listed in
--- the request's services.
+-- the request's services (service names compared as keys: trimmed,
+-- lower-cased).
 with prod as (
-    select d.*
-    from deployments d
-    where list_contains(list_transform(string_split($production, ','), e -> trim(e)), d.environment)
-      and d.status = 'success'
+    select d.deployment_id, d.service, d.change_request, d.finished_at
+    from fct_deployments d
+    where d.is_production and d.status = 'success'
 ),
 implemented as (
-    select cr.*
-    from change_requests cr
-    where cr.status = 'implemented'
-      and coalesce(cr.implemented_at, cr.created_at) >= $from
-      and coalesce(cr.implemented_at, cr.created_at) < $to
+    select r.*
+    from fct_change_requests r
+    where r.status = 'implemented'
+      and coalesce(r.implemented_at, r.created_at) >= $from
+      and coalesce(r.implemented_at, r.created_at) < $to
 ),
 request_rows as (
-    select 'change_request:' || cr.id as subject,
-           cr.id as change_request, cr.services as planned_services,
-           cr.implemented_at, null::varchar as deployment_id, null::varchar as service,
+    select 'change_request:' || r.change_request as subject,
+           r.change_request, r.services as planned_services,
+           r.implemented_at, null::varchar as deployment_id, null::varchar as service,
            null::timestamptz as finished_at,
-           case when not exists (select 1 from prod p where p.change_request = cr.id)
+           case when not exists (select 1 from prod p where p.change_request = r.change_request)
                 then 'implemented change request has no production deployment' end as rule
-    from implemented cr
+    from implemented r
 ),
 deployment_rows as (
-    select 'deployment:' || p.id as subject,
-           cr.id as change_request, cr.services as planned_services,
-           cr.implemented_at, p.id as deployment_id, p.service, p.finished_at,
-           case when not list_contains(cr.services, p.service)
-                then 'deployed service ' || p.service || ' is not named by ' || cr.id end as rule
+    select 'deployment:' || p.deployment_id as subject,
+           r.change_request, r.services as planned_services,
+           r.implemented_at, p.deployment_id, p.service, p.finished_at,
+           case when not list_contains(r.services, p.service)
+                then 'deployed service ' || p.service || ' is not named by ' || r.change_request end as rule
     from prod p
-    join change_requests cr on cr.id = p.change_request
+    join fct_change_requests r on r.change_request = p.change_request
     where p.finished_at >= $from and p.finished_at < $to
 )
 select * from request_rows

@@ -6,17 +6,18 @@
 -- param: to timestamp '9999-12-31'
 -- param: required_approvals int '1'
 --
--- Subject: one change merged in [from, to). `approvals` is the canonical
--- count of approving reviews by people other than the author; a missing
--- count is zero.
-select c.id as subject,
-       c.id as change_id, c.service, c.repo, c.title, c.author, c.merged_at,
+-- Subject: one change merged in [from, to) (fct_changes: each change once,
+-- in the service it belongs to). `approvals` is the canonical count of
+-- approving reviews by people other than the author; a missing count is
+-- zero.
+select c.change_id as subject,
+       c.change_id, c.service, c.repo, c.title, c.author, c.merged_at,
        coalesce(c.approvals, 0) as approvals, $required_approvals as required_approvals,
        case
            when coalesce(c.approvals, 0) < $required_approvals
            then 'merged with ' || coalesce(c.approvals, 0) || ' of ' || $required_approvals || ' required approving reviews'
        end as rule
-from changes c
+from fct_changes c
 where c.merged_at is not null
   and c.merged_at >= $from and c.merged_at < $to
-order by c.merged_at, c.id
+order by c.merged_at, c.change_id

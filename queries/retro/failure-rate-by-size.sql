@@ -5,13 +5,13 @@
 -- param: from timestamp '1970-01-01'
 -- param: to timestamp '9999-12-31'
 --
--- Reads fct_deployments, fct_deployment_changes and the canonical changes.
--- A deployment's size is the sum over the changes it shipped of the lines
--- changed — extra.additions + extra.deletions, as GitHub pull requests
--- carry them — when every shipped change has them; otherwise the number of
--- commits (commit_shas). Buckets: lines 0–49 xs, 50–199 s, 200–499 m,
--- 500–999 l, 1000+ xl; commits 1 xs, 2–3 s, 4–7 m, 8–15 l, 16+ xl.
--- Deployments that shipped no known change are "unknown".
+-- Reads fct_deployments, fct_changes and fct_change_sizes. A deployment's
+-- size is the sum over the changes it shipped first of the lines changed (lines_changed:
+-- extra.additions + extra.deletions, as GitHub pull requests carry them)
+-- when every shipped change has them; otherwise the number of commits
+-- (commits: commit_shas, 1 when none are listed). Buckets: lines 0–49 xs,
+-- 50–199 s, 200–499 m, 500–999 l, 1000+ xl; commits 1 xs, 2–3 s, 4–7 m,
+-- 8–15 l, 16+ xl. Deployments that shipped no known change are "unknown".
 with deploys as (
     select deployment_id, is_failed
     from fct_deployments
@@ -19,16 +19,15 @@ with deploys as (
       and finished_at >= $from and finished_at < $to
 ),
 sizes as (
-    select dc.deployment_id,
+    select c.deployment_id,
            count(*) as changes,
-           count(*) filter (where json_extract(c.extra, '$.additions') is not null
-                              and json_extract(c.extra, '$.deletions') is not null) as with_lines,
-           sum(coalesce(json_extract(c.extra, '$.additions')::bigint, 0)
-             + coalesce(json_extract(c.extra, '$.deletions')::bigint, 0)) as lines,
-           sum(coalesce(len(c.commit_shas), 1)) as commits
-    from fct_deployment_changes dc
-    join changes c on c.id = dc.change_id
-    group by dc.deployment_id
+           count(z.lines_changed) as with_lines,
+           sum(coalesce(z.lines_changed, 0)) as lines,
+           sum(z.commits) as commits
+    from fct_changes c
+    join fct_change_sizes z using (change_id)
+    where c.deployment_id is not null
+    group by c.deployment_id
 ),
 sized as (
     select d.deployment_id, d.is_failed,

@@ -10,18 +10,15 @@
 --
 -- Reads fct_incidents. Business hours are Monday to Friday, from day_start
 -- to day_end (hours, end exclusive) in time_zone. Who acknowledged an
--- incident is not a canonical field: it is read from the incident's extra
--- fields acknowledged_by, then responder, then assignee (as the Jira and
--- pager exports carry it); empty when none is present.
+-- incident is not a canonical field: staging reads it from the incident's
+-- extra fields acknowledged_by, then responder, then assignee (as the Jira
+-- and pager exports carry it); empty when none is present.
 with incidents_in as (
     select f.incident_id, f.service, f.team, f.severity, f.title, f.opened_at,
            f.acknowledged_at, f.ack_hours, f.resolve_hours,
            timezone($time_zone, f.opened_at) as local_open,
-           coalesce(nullif(json_extract_string(i.extra, '$.acknowledged_by'), ''),
-                    nullif(json_extract_string(i.extra, '$.responder'), ''),
-                    nullif(json_extract_string(i.extra, '$.assignee'), '')) as acknowledged_by
+           f.acknowledged_by
     from fct_incidents f
-    left join incidents i on i.id = f.incident_id
     where f.opened_at >= $from and f.opened_at < $to
 )
 select incident_id, service, team, severity, title, opened_at,

@@ -6,23 +6,20 @@
 -- param: to timestamp '9999-12-31'
 -- param: min_count int '2'
 --
--- Reads fct_incidents, joined to the canonical incidents for their extra
--- fields. The cause is, in this order: extra.cause, extra.category,
--- extra.root_cause, "deployment" when a deployment caused it, else the
+-- Reads fct_incidents. The cause is, in this order: the cause the source
+-- states (stated_cause: extra.cause, extra.category or extra.root_cause,
+-- read in staging), "deployment" when a deployment caused it, else the
 -- title with digits and ids normalised away (so "Checkout 502s on pod 7"
 -- and "Checkout 502s on pod 12" group together). False positives are left
 -- out.
 with incidents_in as (
     select f.incident_id, f.service, f.team, f.severity, f.title, f.opened_at, f.resolve_hours,
            coalesce(
-               nullif(json_extract_string(i.extra, '$.cause'), ''),
-               nullif(json_extract_string(i.extra, '$.category'), ''),
-               nullif(json_extract_string(i.extra, '$.root_cause'), ''),
+               f.stated_cause,
                case when f.caused_by_deployment is not null then 'deployment' end,
                trim(regexp_replace(lower(coalesce(f.title, '')), '[0-9]+', '#', 'g'))
            ) as cause
     from fct_incidents f
-    left join incidents i on i.id = f.incident_id
     where not coalesce(f.is_false_positive, false)
       and f.opened_at >= $from and f.opened_at < $to
 )

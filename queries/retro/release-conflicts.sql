@@ -9,41 +9,41 @@ WITH
 -- deployment up to finished_at when it has no started_at. A plan, the
 -- deployment of the same service and version, and a change request with the
 -- releases of the services it names are one release, not a conflict.
--- Production is the environments named production or prod.
+-- Production is what the models decide (fct_deployments.is_production,
+-- fct_release_plans.is_production: the configured production names), and
+-- every production environment counts as one, "production".
 plans AS (
-    SELECT 'plan' AS kind, id, [service] AS services, coalesce(version, '') AS version,
-           lower(coalesce(environment, 'production')) AS environment,
+    SELECT 'plan' AS kind, plan_id AS id, [service] AS services, coalesce(version, '') AS version,
+           CASE WHEN is_production THEN 'production' ELSE environment END AS environment,
            coalesce(window_start, planned_at) AS start_at,
            coalesce(window_end, coalesce(window_start, planned_at) + INTERVAL 1 HOUR) AS end_at,
            '' AS change_request
-    FROM release_plans
+    FROM fct_release_plans
 ),
 requests AS (
-    SELECT 'change_request', id, services, '', 'production', planned_start, planned_end, id
-    FROM change_requests
-    WHERE planned_start IS NOT NULL AND planned_end IS NOT NULL
-      AND status IN ('submitted', 'approved', 'implemented')
+    SELECT 'change_request', change_request, services, '', 'production', planned_start, planned_end, change_request
+    FROM fct_change_requests
+    WHERE is_scheduled
 ),
 deploys AS (
-    SELECT 'deployment', id, [service], coalesce(version, ''), lower(environment),
+    SELECT 'deployment', deployment_id, [service], coalesce(version, ''), 'production',
            least(coalesce(started_at, finished_at - INTERVAL 1 HOUR), finished_at), finished_at,
            coalesce(change_request, '')
-    FROM deployments
-    WHERE status IN ('success', 'failure') AND lower(environment) IN ('production', 'prod')
+    FROM fct_deployments
+    WHERE status IN ('success', 'failure') AND is_production
 ),
 all_events AS (
     SELECT * FROM plans UNION ALL SELECT * FROM requests UNION ALL SELECT * FROM deploys
 ),
 events AS (
-    SELECT kind, id, services, version,
-           CASE WHEN environment IN ('production', 'prod') THEN 'production' ELSE environment END AS environment,
+    SELECT kind, id, services, version, environment,
            start_at, greatest(start_at, end_at) AS end_at, change_request
     FROM all_events
     WHERE (greatest(start_at, end_at) > $from OR (start_at = end_at AND start_at = $from))
       AND start_at < $to
 ),
 dependencies AS (
-    SELECT id AS service, unnest(depends_on) AS dependency FROM services WHERE depends_on IS NOT NULL
+    SELECT service, unnest(depends_on) AS dependency FROM dim_services
 ),
 pairs AS (
     SELECT a.*, b.kind AS other_kind, b.id AS other_id, b.services AS other_services,

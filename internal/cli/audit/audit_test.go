@@ -13,6 +13,7 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
 )
 
 func TestFlags(t *testing.T) {
@@ -74,9 +75,12 @@ func TestRun(t *testing.T) {
 		('org/r#2', 'api', '2026-03-01 09:00:00+00', '2026-03-02 11:00:00+00', 1, 'file')`); err != nil {
 		t.Fatal(err)
 	}
+	cfg := config.Default()
+	if err := transform.Run(ctx, db, cfg, transform.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 
-	cfg := config.Default()
 	run := func(format string, fail bool) (string, string, error) {
 		ios, _, out, errOut := iostreams.Test()
 		err := Run(ctx, &Options{

@@ -12,6 +12,7 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
 )
 
 func TestFlags(t *testing.T) {
@@ -55,19 +56,21 @@ func runWith(t *testing.T, opts *Options) (string, string) {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	opts.IO = ios
-	opts.Warehouse = func(ctx context.Context) (*warehouse.DB, error) {
-		db, err := warehouse.OpenMemory(ctx)
-		if err == nil {
-			fixture.Load(t, db, "../../../testdata/calendar/calendar.jsonl")
-		}
-		return db, err
-	}
 	opts.Config = func() (*config.Config, error) {
 		cfg := config.Default()
 		cfg.Calendar.TimeZone = "Europe/Berlin"
 		cfg.Calendar.ReleaseWindows = []config.ReleaseWindow{{Days: []string{"mon", "tue", "wed", "thu"}, Start: "09:00", End: "16:00"}}
 		cfg.Calendar.Freezes = []config.Freeze{{Name: "spring", Start: "2026-03-30 12:00", End: "2026-04-02 00:00"}}
 		return cfg, cfg.Validate()
+	}
+	opts.Warehouse = func(ctx context.Context) (*warehouse.DB, error) {
+		db, err := warehouse.OpenMemory(ctx)
+		if err != nil {
+			return nil, err
+		}
+		fixture.Load(t, db, "../../../testdata/calendar/calendar.jsonl")
+		cfg, _ := opts.Config()
+		return db, transform.Run(ctx, db, cfg, transform.Options{})
 	}
 	opts.Now = func() time.Time { return time.Date(2026, 4, 10, 0, 0, 0, 0, time.UTC) }
 	if opts.Format == "" {

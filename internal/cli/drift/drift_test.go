@@ -10,6 +10,7 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
 )
 
 func TestFlags(t *testing.T) {
@@ -37,10 +38,11 @@ func TestRun(t *testing.T) {
 		Config: func() (*config.Config, error) { return config.Default(), nil },
 		Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
 			db, err := warehouse.OpenMemory(ctx)
-			if err == nil {
-				fixture.Load(t, db, "../../../testdata/calendar/drift.jsonl")
+			if err != nil {
+				return nil, err
 			}
-			return db, err
+			fixture.Load(t, db, "../../../testdata/calendar/drift.jsonl")
+			return db, transform.Run(ctx, db, config.Default(), transform.Options{})
 		},
 		Dependencies: true,
 		Services:     []string{"shop"},

@@ -43,7 +43,8 @@ func NewCmdExplain(f *cmdutil.Factory, runF func(context.Context, *Options) erro
 then the totals the metric shows for them (count, median, p75, p90 …):
 
   lead-time             each change deployed in the window with its deployment,
-                        link rule and stages, then the excluded ones with why
+                        link rule and stages (a negative stage is 0 and named
+                        in stage_anomaly), then the excluded ones with why
   change-failure-rate   each successful production deployment, failed first,
                         with the failure reason and linked incidents
   recovery-time         each failed deployment with what restored it and when

@@ -37,18 +37,21 @@ type Options struct {
 func NewCmdGate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Warehouse: f.Warehouse, Config: f.Config, Now: f.Now}
 	cmd := &cobra.Command{
-		Use:   "gate --service S --version V [--commit SHA] [--override-reason TEXT]",
+		Use:   "gate --service S --version V [--commit SHA] [--change-request ID] [--override-reason TEXT]",
 		Short: "Decide GO or NO-GO for a release from the gate policy",
 		Long: `Evaluate the release gate policy (shiplog.yaml gate:) for one release of a
 service: test pass rate across every ingested framework, required suites
 green, no open blocking incident on the service or its dependencies, an
-approved change request, the recent change failure rate, and no freeze in
-force. Prints GO or NO-GO with one line per criterion and its evidence, and
-records the decision.
+approved change request (--change-request names the one the release goes
+out under; otherwise any request naming the service), the recent change
+failure rate, and no freeze in force. Every criterion reads the marts, so
+run 'shiplog transform' after ingesting. Prints GO or NO-GO with one line
+per criterion and its evidence, and records the decision.
 
 Exit status: 0 on GO, 3 on NO-GO. With --override-reason a NO-GO is recorded
 as an override with that reason and exits 0; the audit lists it.`,
 		Example: `  shiplog gate --service checkout --version 2.4.0
+  shiplog gate --service checkout --version 2.4.0 --change-request CHG-1042
   shiplog gate --service checkout --version 2.4.1 --override-reason "fixes INC-42, approved by CAB"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -76,6 +79,7 @@ as an override with that reason and exits 0; the audit lists it.`,
 	cmd.Flags().StringVar(&opts.Gate.Service, "service", "", "service to release")
 	cmd.Flags().StringVar(&opts.Gate.Version, "version", "", "version to release")
 	cmd.Flags().StringVar(&opts.Gate.Commit, "commit", "", "commit SHA to release (its test runs count too)")
+	cmd.Flags().StringVar(&opts.Gate.ChangeRequest, "change-request", "", "the change request the release goes out under (default: any naming the service)")
 	cmd.Flags().StringVar(&opts.Gate.OverrideReason, "override-reason", "", "release despite a NO-GO, recording this reason")
 	cmd.Flags().StringVar(&opts.Gate.Actor, "actor", "", "who decides (default $USER)")
 	cmd.Flags().StringVar(&opts.Format, "format", "text", "output format: text or json")

@@ -12,6 +12,7 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
 )
 
 func TestFlags(t *testing.T) {
@@ -65,10 +66,19 @@ func TestExitCodes(t *testing.T) {
 		INSERT INTO test_runs (id, service, version, framework, suite, started_at, tests, passed, failed, source) VALUES
 		  ('r1', 'api', '2.0', 'go', 'store', '2026-03-20 10:00:00+00', 50, 50, 0, 'junit');
 		INSERT INTO change_requests (id, services, risk, requested_by, created_at, status, source) VALUES
-		  ('CR-1', ['api'], 'normal', 'alice', '2026-03-18 09:00:00+00', 'approved', 'file');`); err != nil {
+		  ('CR-1', ['api'], 'normal', 'alice', '2026-03-18 09:00:00+00', 'approved', 'file');
+		INSERT INTO approvals (change_request, approver, decision, decided_at, source) VALUES
+		  ('CR-1', 'bob', 'approved', '2026-03-18 10:00:00+00', 'file');`); err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
+	// the gate reads the marts
+	transformed := func() {
+		if err := transform.Run(ctx, db, config.Default(), transform.Options{}); err != nil {
+			t.Fatal(err)
+		}
+		db.Close()
+	}
+	transformed()
 	format := "text"
 	run := func(reason string) (string, error) {
 		ios, _, out, _ := iostreams.Test()
@@ -89,7 +99,7 @@ func TestExitCodes(t *testing.T) {
 	}
 	db, _ = warehouse.Open(ctx, path, warehouse.Options{})
 	db.Exec(`INSERT INTO incidents (id, service, severity, opened_at, source) VALUES ('INC-1', 'api', 'sev1', '2026-03-20 11:00:00+00', 'file')`)
-	db.Close()
+	transformed()
 	out, err = run("")
 	if cmdutil.ExitCode(err) != 3 || !strings.HasPrefix(out, "NO-GO  api 2.0\n") || !strings.Contains(out, "FAIL  open incidents       open: sev1 INC-1 on api") {
 		t.Fatalf("NO-GO: err %v\n%s", err, out)

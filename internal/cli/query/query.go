@@ -63,11 +63,11 @@ Statements that would change the warehouse (INSERT, UPDATE, DELETE, CREATE,
 COPY, ATTACH, SET …) are refused, and the file is opened read-only.
 A control run by name prints only its findings; ` + "`shiplog audit`" + ` runs
 every control with the parameters from shiplog.yaml and counts them.`,
-		Example: `  shiplog query "select service, count(*) from deployments group by 1"
-  shiplog query --format json "select * from incidents where severity = 'sev1'"
+		Example: `  shiplog query "select service, count(*) from fct_deployments where is_production group by 1"
+  shiplog query --format json "select * from fct_incidents where severity = 'sev1'"
   shiplog query --list
   shiplog query --name slowest-changes --param team=payments --param from=2026-01-01
-  shiplog query --server 127.0.0.1:8815 "select count(*) from deployments"`,
+  shiplog query --server 127.0.0.1:8815 "select count(*) from fct_deployments"`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {

@@ -12,6 +12,7 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
 )
 
 func TestFlags(t *testing.T) {
@@ -110,6 +111,10 @@ func TestNamedQuery(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO changes (id, service, first_commit_at, merged_at, approvals, source) VALUES
 		('r#1', 'api', '2026-03-01 09:00:00+00', '2026-03-02 10:00:00+00', 0, 'file'),
 		('r#2', 'api', '2026-03-01 09:00:00+00', '2026-03-02 11:00:00+00', 2, 'file')`); err != nil {
+		t.Fatal(err)
+	}
+	// controls read the marts
+	if err := transform.Run(ctx, db, config.Default(), transform.Options{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {

@@ -153,7 +153,8 @@ func (r *running) remote(sql string) string {
 }
 
 func TestServeEndToEnd(t *testing.T) {
-	r := start(t)
+	// --run-now transform builds the marts the audit's controls read.
+	r := start(t, "transform")
 
 	// Two canonical deployments pushed as a JSON array.
 	push := `[{"kind":"deployment","id":"web-4711","service":"web","environment":"production","status":"success","finished_at":"2026-11-26T10:04:00Z","commit_sha":"abc123"},
@@ -224,7 +225,17 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Error("a wrong token was accepted")
 	}
 
-	// audit --server runs the controls remotely: one control, JSON.
+	// audit --server runs the controls remotely: one control, JSON. The
+	// controls read the marts: wait for the transform started at launch.
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		got := r.remote(`SELECT count(*) AS n FROM ingest_runs WHERE source = 'transform' AND status = 'success'`)
+		if got == "n\n1\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no transform: %q\n%s", got, r.stderr)
+		}
+	}
 	ios, _, out, _ := iostreams.Test()
 	err := audit.Run(context.Background(), &audit.Options{
 		IO: ios, Config: func() (*config.Config, error) { return r.cfg, nil }, Getenv: getenv,

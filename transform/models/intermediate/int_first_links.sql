@@ -1,7 +1,10 @@
--- Each linked change's first production deployment: the earliest successful
--- production deployment that any rule links it to (explicit before
--- commit_graph before time on a tie), with the rule (rule_rank: 1
--- explicit, 2 commit_graph, 3 time). Integers only (the change's row, the
+-- Each linked change's first production deployment, with the rule that
+-- linked it (rule_rank: 1 explicit, 2 commit_graph, 3 time). A claim beats
+-- a guess: when any deployment lists the change (explicit) or reached its
+-- commits (commit_graph), the earliest of those deployments is its first,
+-- and time links are not considered, even from an earlier deployment;
+-- only a change that no deployment claims goes to the earliest time link.
+-- On a tie in time, explicit comes before commit_graph. Integers only (the change's row, the
 -- deployment's number, fixed-size aggregate states), which on millions of
 -- groups costs far less than carrying ids as strings. A table of its own:
 -- DuckDB holds every hash table of a statement until the statement ends, so
@@ -14,7 +17,9 @@ links as (
     union all
     select dep_idx, change_row, 2, epoch_us(finished_at) * 4 + 2 from int_links_graph
     union all
-    select dep_idx, change_row, 3, epoch_us(finished_at) * 4 + 3 from int_links_time
+    -- 2^62 above every claim: a time link is chosen only when no claim
+    -- exists (epoch microseconds × 4 stay below 2^55 until year 2255)
+    select dep_idx, change_row, 3, epoch_us(finished_at) * 4 + 3 + 4611686018427387904 from int_links_time
 )
 
 select

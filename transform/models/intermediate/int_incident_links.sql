@@ -1,9 +1,13 @@
 -- Each incident (not a false positive) with the one deployment it is blamed
 -- on and why, strongest first: it names the deployment (incident); its
 -- root_cause_sha is a commit the deployment shipped (root_cause_commit); or,
--- for an incident naming neither, severity in the configured set, opened
--- after the latest successful production deployment of its service
--- finished and within the attribution window (time_window). The ASOF join
+-- for an incident that claims no cause at all (neither field set),
+-- severity in the configured set, opened after the latest successful
+-- production deployment of its service finished and within the
+-- attribution window (time_window). A claim beats a guess: an incident
+-- whose claim matches no successful production deployment (it names a
+-- staging deployment, or a commit none shipped) stays unattributed rather
+-- than being blamed by time on whatever deployment came before it. The ASOF join
 -- picks the latest deployment that finished before the incident opened, so
 -- an incident after the next deployment is that one's, never the earlier.
 with
@@ -73,7 +77,8 @@ candidates as (
     from incidents i
     cross join settings s
     where list_contains(s.failure_severities, i.severity)
-      and i.incident_id not in (select incident_id from named union all select incident_id from by_root)
+      and i.caused_by_deployment is null
+      and i.root_cause_sha is null
 ),
 
 timed as (

@@ -1,6 +1,10 @@
 -- materialized: view
 -- Rule (a): the deployment's explicit change list; an entry is a change id
--- or a commit sha of a change (merge commit or one of its commits).
+-- or a commit sha of a change (merge commit or one of its commits). The
+-- change may belong to any service: a list is the deployment's own claim
+-- (a shared library, or a change filed under another service of a
+-- monorepo, ships with it), unlike the commit graph, whose walk through a
+-- shared history matches changes of the deployment's own service only.
 with
 
 refs as (

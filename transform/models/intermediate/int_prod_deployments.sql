@@ -1,8 +1,12 @@
 -- Successful production deployments (only the columns the later models
 -- read) with their predecessor in the service's sequence (ordered by
 -- finish) and the linking rule that applies to each:
--- an explicit change list → explicit; else a commit_sha known to the commit
--- graph → commit_graph; else → time. commit_id and prev_commit_id are the
+-- a change list, even an empty one (the deployment says it shipped
+-- nothing) → explicit; else a commit_sha known to the commit graph →
+-- commit_graph; else → time. This is the one place that decides what
+-- "successful production deployment" means: status success and an
+-- environment key among the configured production names (both sides
+-- trimmed and lower-cased). commit_id and prev_commit_id are the
 -- commits' ids in int_commits (NULL when the graph does not know the sha),
 -- with the previous commit's earliest time and untimed flag for the walk;
 -- dep_idx numbers the rows, so that linking carries an integer, not the id.
@@ -47,7 +51,7 @@ select
     s.*,
     row_number() over ()::integer as dep_idx,
     case
-        when len(s.changes) > 0 then 'explicit'
+        when s.changes is not null then 'explicit'
         when s.commit_id is not null then 'commit_graph'
         else 'time'
     end as link_rule

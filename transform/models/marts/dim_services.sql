@@ -1,6 +1,9 @@
--- Services with their team and department. Services that deployments,
--- changes or incidents name but no service record declares are listed too,
--- with team 'unassigned', so that their events are not silently dropped.
+-- Services with their team and department, one row per service key
+-- (trimmed, lower-cased: the same service however a source spelled it).
+-- Services that deployments or incidents name but no service record
+-- declares are listed too, with team 'unassigned', so that their events
+-- are not silently dropped. The people lists are as declared (trimmed),
+-- with lower-cased *_keys beside them for comparing people.
 -- test: unique(service)
 -- test: not_null(service, team)
 with
@@ -14,7 +17,13 @@ declared as (
         t.department,
         s.tier,
         s.repo,
-        s.depends_on
+        s.depends_on,
+        s.release_managers,
+        s.rollback_authority,
+        s.allowed_deployers,
+        s.release_manager_keys,
+        s.rollback_authority_keys,
+        s.allowed_deployer_keys
     from stg_services s
     left join stg_teams t on t.team = s.team
 ),
@@ -34,7 +43,13 @@ undeclared as (
         null::varchar     as department,
         null::bigint      as tier,
         null::varchar     as repo,
-        []::varchar[]     as depends_on
+        []::varchar[]     as depends_on,
+        null::varchar[]   as release_managers,
+        null::varchar[]   as rollback_authority,
+        null::varchar[]   as allowed_deployers,
+        []::varchar[]     as release_manager_keys,
+        []::varchar[]     as rollback_authority_keys,
+        []::varchar[]     as allowed_deployer_keys
     from named n
     anti join declared d on d.service = n.service
 )

@@ -6,6 +6,11 @@
 -- alone (the rule and reason names, the hours) is not stored: writing seven
 -- million rows costs about half a second per text column.
 -- Each change's first deployment and its rule come from int_first_links.
+-- deployed_service and deployed_team are the service (and its team, from
+-- dim_services) of that deployment: the change counts there, whether or not
+-- its own service is declared, since an explicit list may ship a change of
+-- another service. The service's first production deployment that decides
+-- pre_tracking is that of the deployed service too.
 -- test: unique(change_id)
 -- test: not_null(change_id, service, first_commit_at)
 -- test: accepted_values(link_rule_code: 1, 2, 3)
@@ -43,9 +48,12 @@ select
         when d.deployment_id is null then 3
         when c.first_commit_at < fp.first_production_at then 2
         when d.finished_at <= c.first_commit_at then 1
-    end::utinyint as excluded_code
+    end::utinyint as excluded_code,
+    d.service as deployed_service,
+    ds.team as deployed_team
 from changes c
 left join int_first_links f on f.change_row = c.change_row
 left join int_prod_deployments d on d.dep_idx = f.dep_idx
 left join stg_services s on s.service = c.service
-left join first_production fp on fp.service = c.service
+left join dim_services ds on ds.service = d.service
+left join first_production fp on fp.service = d.service

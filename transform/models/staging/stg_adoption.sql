@@ -1,7 +1,8 @@
 -- Daily feature adoption, one row per service, feature and day (when
--- several sources send a day, the first source by name wins).
+-- several sources send a day, the first source by name wins); service is a
+-- key (trimmed, lower-cased).
 select
-    service,
+    lower(trim(service)) as service,
     feature,
     day,
     active_users,

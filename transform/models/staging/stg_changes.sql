@@ -1,13 +1,15 @@
 -- Changes (pull requests or commits), one row per id (when several sources
--- send a change, the first source by name wins). extra.files lists the
--- paths a change touched, used to place changes of a monorepo. change_row
--- is the row's position in the changes table: an integer that linking
--- carries in place of the change's id (stable while the transform runs,
--- which reads the table in one transaction).
+-- send a change, the first source by name wins). service is a key, trimmed
+-- and lower-cased like every service name. extra.files lists the paths a
+-- change touched, used to place changes of a monorepo (its size is
+-- stg_change_sizes').
+-- change_row is the row's position in the changes table: an integer that
+-- linking carries in place of the change's id (stable while the transform
+-- runs, which reads the table in one transaction).
 select
     c.rowid                         as change_row,
     id                              as change_id,
-    service,
+    lower(trim(service))            as service,
     repo,
     title,
     author,

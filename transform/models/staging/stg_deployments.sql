@@ -1,10 +1,19 @@
--- Deployments, one row per id (the first source by name wins); environment lower-cased, flags defaulted to
--- false, branch and title lifted from extra.
+-- Deployments, one row per id (the first source by name wins). Names are
+-- keys here: service and environment are trimmed and lower-cased (the
+-- canonical table keeps the spelling as sent), so `Production` and
+-- `production ` are one environment everywhere downstream; the person who
+-- triggered it is trimmed, with triggered_by_key lower-cased for comparing
+-- people. changes keeps the difference between no list (NULL: the
+-- commit graph or time rule decides) and an empty list ([]: the deployment
+-- says it shipped nothing). A deployment that names what it rolls back
+-- (rollback_of) is a rollback, and one that names what it fixes
+-- (hotfix_of) a hotfix, whatever its flags say. Branch and title are
+-- lifted from extra.
 -- test: accepted_values(status: success, failure, cancelled)
 select
     id                                  as deployment_id,
-    service,
-    lower(environment)                  as environment,
+    lower(trim(service))                as service,
+    lower(trim(environment))            as environment,
     status,
     started_at,
     finished_at,
@@ -13,11 +22,12 @@ select
     commit_sha,
     previous_commit_sha,
     changes,
-    triggered_by,
-    change_request,
-    coalesce(is_rollback, false)        as is_rollback,
+    nullif(trim(triggered_by), '')          as triggered_by,
+    lower(nullif(trim(triggered_by), ''))   as triggered_by_key,
+    nullif(trim(change_request), '')        as change_request,
+    coalesce(is_rollback, false) or rollback_of is not null as is_rollback,
     rollback_of,
-    coalesce(is_hotfix, false)          as is_hotfix,
+    coalesce(is_hotfix, false) or hotfix_of is not null     as is_hotfix,
     hotfix_of,
     extra ->> 'branch'                  as branch,
     extra ->> 'title'                   as title

@@ -1,8 +1,8 @@
 -- Support tickets, one row per id (when several sources send a ticket, the
--- first source by name wins).
+-- first source by name wins); service is a key (trimmed, lower-cased).
 select
     id          as ticket_id,
-    service,
+    lower(trim(service)) as service,
     created_at,
     resolved_at,
     priority,

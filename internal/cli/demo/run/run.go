@@ -177,30 +177,37 @@ func selfName() string {
 }
 
 // recordGates asks the release gate about the last production release of
-// a few services, two hours before each went out, as a pipeline would have:
-// it records what the gate said, and one NO-GO that a release manager
-// overrode with a reason. Together with the deployments that followed, they
-// give the gate-override control something to find.
+// a few services, and about the releases that went out under a rejected
+// change request, as each was about to go out (at its start) and under its
+// change request, as a pipeline would have: it records what the gate said,
+// and one NO-GO that a release manager overrode with a reason. Together with the
+// deployments that followed, they give the gate-override control something
+// to find.
 func recordGates(ctx context.Context, db *warehouse.DB, cfg *config.Config, errOut io.Writer) error {
 	rows, err := db.QueryContext(ctx, `
-		SELECT service, version, finished_at FROM (
-			SELECT service, version, finished_at,
-			       row_number() OVER (PARTITION BY service ORDER BY finished_at DESC) AS n
-			FROM fct_deployments
-			WHERE is_production AND status = 'success' AND version IS NOT NULL)
-		WHERE n = 1 ORDER BY service LIMIT 4`)
+		SELECT service, version, effective_started_at, coalesce(change_request, '') FROM (
+			SELECT * FROM (
+				SELECT service, version, effective_started_at, finished_at, change_request,
+				       row_number() OVER (PARTITION BY service ORDER BY finished_at DESC) AS n
+				FROM fct_deployments
+				WHERE is_production AND status = 'success' AND version IS NOT NULL)
+			WHERE n = 1 ORDER BY service LIMIT 4)
+		UNION ALL
+		SELECT service, version, effective_started_at, change_request FROM fct_deployments
+		WHERE is_production AND status = 'success' AND version IS NOT NULL AND approval_state = 'rejected'
+		ORDER BY 1, 3`)
 	if err != nil {
 		return err
 	}
 	type release struct {
-		service, version string
-		at               time.Time
+		service, version, changeRequest string
+		at                              time.Time
 	}
 	var rels []release
 	for rows.Next() {
 		var r release
 		var at sql.NullTime
-		if err := rows.Scan(&r.service, &r.version, &at); err != nil {
+		if err := rows.Scan(&r.service, &r.version, &at, &r.changeRequest); err != nil {
 			rows.Close()
 			return err
 		}
@@ -213,7 +220,8 @@ func recordGates(ctx context.Context, db *warehouse.DB, cfg *config.Config, errO
 	}
 	overridden := false
 	for _, r := range rels {
-		opts := gate.Options{Service: r.service, Version: r.version, Actor: "release-bot", Now: r.at.Add(-2 * time.Hour)}
+		opts := gate.Options{Service: r.service, Version: r.version, ChangeRequest: r.changeRequest,
+			Actor: "release-bot", Now: r.at}
 		d, err := gate.Evaluate(ctx, db, cfg, opts)
 		if err != nil {
 			return err

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog/audit"
+	"github.com/shiplog/shiplog/gate"
 	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/demo"
 	"github.com/shiplog/shiplog/internal/iostreams"
@@ -124,6 +125,8 @@ func TestDemoEndToEnd(t *testing.T) {
 		t.Errorf("gate: %d overrides, %d gate-override findings; want 1 and at least 1", overrides, noGoFindings)
 	}
 
+	gateAgreesWithAudit(t, db, want)
+
 	// A second run rebuilds the same warehouse: same headline.
 	ios2, _, stdout2, _ := iostreams.Test()
 	if _, err := Run(ctx, &Options{IO: ios2, Now: now, Dir: t.TempDir(), NoReports: true}); err != nil {
@@ -157,6 +160,103 @@ func embeddedLines(t *testing.T, kind string) int {
 
 // plantedViolations reads the table of planted violations from the demo
 // generator's README: | `control` | `record` | what |.
+// gateAgreesWithAudit asks the release gate, at the instant each
+// production deployment started and under its change request, whether the
+// release may go, and holds the answer to the audit's: the gate's change
+// request criterion passes exactly when the unapproved-production-change
+// control found the deployment approved, the request names its service,
+// existed by then and its planned window held that instant (the gate's
+// own conditions, read here from fct_change_requests). Examined: the
+// planted deployments of every control, each deployment the models found
+// not approved, and every 20th of the others. The two planted deployments
+// with no change request are asked about without one: no request of
+// their service was approved with its window open when they started, so
+// the gate refuses them as the audit does.
+func gateAgreesWithAudit(t *testing.T, db *warehouse.DB, planted map[string][]string) {
+	t.Helper()
+	ctx := context.Background()
+	var ids []string
+	for _, control := range []string{"unapproved-production-change", "outside-window", "plan-vs-actual", "deployer-not-allowed", "rollback-authority"} {
+		ids = append(ids, planted[control]...)
+	}
+	rows, err := db.QueryContext(ctx, `
+		SELECT d.deployment_id, d.service, coalesce(d.version, ''), d.effective_started_at, d.is_approved, d.approval_state,
+		       list_contains(r.services, d.service), r.created_at <= d.effective_started_at,
+		       coalesce(r.planned_start <= d.effective_started_at, true) AND coalesce(r.planned_end >= d.effective_started_at, true)
+		FROM (SELECT *, row_number() OVER (ORDER BY finished_at, deployment_id) AS n FROM fct_deployments
+		      WHERE is_production AND status IN ('success', 'failure')) d
+		JOIN fct_change_requests r ON r.change_request = d.change_request
+		WHERE list_contains(?::VARCHAR[], d.deployment_id) OR NOT d.is_approved OR d.n % 20 = 0
+		ORDER BY d.n`, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type dep struct {
+		id, service, version, state     string
+		start                           time.Time
+		approved, names, raised, inTime bool
+	}
+	var deps []dep
+	for rows.Next() {
+		var d dep
+		if err := rows.Scan(&d.id, &d.service, &d.version, &d.start, &d.approved, &d.state, &d.names, &d.raised, &d.inTime); err != nil {
+			t.Fatal(err)
+		}
+		deps = append(deps, d)
+	}
+	rows.Close()
+	cfg := Config()
+	var refused []string
+	for _, d := range deps {
+		var request string
+		if err := db.QueryRowContext(ctx, `SELECT change_request FROM fct_deployments WHERE deployment_id = ?`, d.id).Scan(&request); err != nil {
+			t.Fatal(err)
+		}
+		dec, err := gate.Evaluate(ctx, db, cfg, gate.Options{Service: d.service, Version: d.version, ChangeRequest: request, Now: d.start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var c gate.Criterion
+		for _, x := range dec.Criteria {
+			if x.Name == "change request" {
+				c = x
+			}
+		}
+		if want := d.approved && d.names && d.raised && d.inTime; c.Passed != want {
+			t.Errorf("%s (%s, audit says %s): gate change request passed=%v, want %v: %s", d.id, request, d.state, c.Passed, want, c.Evidence)
+		}
+		if !d.approved {
+			refused = append(refused, d.id)
+		}
+	}
+	for _, id := range []string{"deploy-ledger-0012", "deploy-api-gateway-0023"} {
+		var service, version string
+		var start time.Time
+		if err := db.QueryRowContext(ctx, `SELECT service, version, effective_started_at FROM fct_deployments
+			WHERE deployment_id = ? AND approval_state = 'no_change_request'`, id).Scan(&service, &version, &start); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		dec, err := gate.Evaluate(ctx, db, cfg, gate.Options{Service: service, Version: version, Now: start})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range dec.Criteria {
+			if c.Name == "change request" && c.Passed {
+				t.Errorf("%s has no change request, yet the gate found one: %s", id, c.Evidence)
+			}
+		}
+	}
+	// The two planted deployments under a request the audit refuses, and
+	// only those, are refused by the gate for the request itself.
+	sort.Strings(refused)
+	if got := strings.Join(refused, " "); got != "deploy-auth-0011 deploy-user-profile-0011" {
+		t.Errorf("not approved under their request: %s", got)
+	}
+	if len(deps) < 50 {
+		t.Errorf("only %d deployments compared", len(deps))
+	}
+}
+
 func plantedViolations(t *testing.T) map[string][]string {
 	t.Helper()
 	b, err := os.ReadFile("../../../demo/README.md")
