@@ -6,7 +6,7 @@
 //
 // It knows what can hide code-like text in DuckDB SQL:
 //
-//   - string literals 'it''s', with doubled quotes; escape strings E'a\'b'
+//   - string literals 'it”s', with doubled quotes; escape strings E'a\'b'
 //     with backslash escapes (a plain string keeps its backslashes);
 //   - dollar-quoted strings $$…$$ and $tag$…$tag$ (no escapes at all);
 //   - quoted identifiers "a ""b""", with doubled quotes;
