@@ -6,10 +6,11 @@
 //
 // It knows what can hide code-like text in DuckDB SQL:
 //
-//   - string literals 'it”s', with doubled quotes; escape strings E'a\'b'
-//     with backslash escapes (a plain string keeps its backslashes);
+//   - string literals in single quotes, a quote inside written twice;
+//     escape strings E'a\'b' with backslash escapes (a plain string keeps
+//     its backslashes);
 //   - dollar-quoted strings $$…$$ and $tag$…$tag$ (no escapes at all);
-//   - quoted identifiers "a ""b""", with doubled quotes;
+//   - quoted identifiers in double quotes, a quote inside written twice;
 //   - line comments -- … and block comments /* … */, which nest as in
 //     PostgreSQL (/* a /* b */ c */ is one comment);
 //   - parameters $name, $1 and ?, told apart from dollar quotes: $tag$
