@@ -23,22 +23,41 @@
 // derived ones (int_changes, int_change_shas) are views.
 //
 // Configuration reaches the SQL through the one-row table `cfg`, written from
-// config.Metrics before the models run; no model hard-codes a setting. Where
-// a setting must be a constant for speed (a regular expression DuckDB should
-// compile once, not per row), a model writes {{cfg.NAME}} and the runner puts
-// the value in as a quoted SQL literal (NULL when unset). Likewise
-// {{several_sources.TABLE}} (changes, deployments, support_tickets, adoption)
-// is true or false: whether more than one source had sent rows of that kind
-// when the run started. A view whose SQL holds such a constant, or that
-// reads a temporary table or view, is created as a TEMP VIEW, so that it
-// never outlives the run it was written for (nor points at tables that are
-// gone).
+// config.Metrics before the models run; no model hard-codes a setting.
+// Where a setting must be a constant when DuckDB plans the model (a regular
+// expression it should compile once, not per row; a switch that lets it
+// drop a join), the model declares it in its header and reads it with
+// getvariable, the convention of package sqlrun:
+//
+//	-- param: hotfix_regex text null
+//	... regexp_matches(d.version, getvariable('hotfix_regex')) ...
+//
+// The run's values (RunValues) are hotfix_regex and, for each of changes,
+// deployments, support_tickets and adoption, several_sources_TABLE: whether
+// more than one source had sent rows of that kind when the run started. A
+// view that reads a variable, or reads a temporary table or view, is
+// created as a TEMP VIEW, so that it never outlives the run it was written
+// for (nor points at tables that are gone).
+//
+// The metrics layer holds the metric SQL that `shiplog metrics`, reports and
+// `shiplog query` call with a window and scope: table macros
+// (materialized: table_macro, a SELECT) and the scalar macros they use
+// (materialized: macro, an expression):
+//
+//	-- materialized: table_macro
+//	-- arguments: level varchar, unit varchar, lo timestamptz, hi timestamptz
+//	-- test_call: metric_rows('org', 'quarter', null, null)
+//	-- test: unique(key, period_start)
+//
+// They are created (CREATE OR REPLACE MACRO name(arguments) AS [TABLE] …)
+// in the same transaction as the marts they read, so they always match
+// them, and a table macro's declared tests run on the rows of test_call.
+// A macro reads marts only: neither run values nor temporary models.
 package transform
 
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -50,9 +69,12 @@ import (
 
 	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/sqlrun"
+	"github.com/shiplog/shiplog/internal/sqlscan"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/transform/models/intermediate"
 	"github.com/shiplog/shiplog/transform/models/marts"
+	"github.com/shiplog/shiplog/transform/models/metrics"
 	"github.com/shiplog/shiplog/transform/models/staging"
 )
 
@@ -77,16 +99,41 @@ var Layers = []Layer{
 	{"staging", staging.FS},
 	{"intermediate", intermediate.FS},
 	{"marts", marts.FS},
+	{"metrics", metrics.FS},
 }
 
 // Model is one .sql file.
 type Model struct {
-	Name         string // file name without .sql: the table or view it builds
+	Name         string // file name without .sql: the table, view or macro it builds
 	Layer        string
-	SQL          string // the SELECT, header included
-	Materialized string // view, temp or table
-	Tests        []Test
-	Deps         []string
+	SQL          string // the SELECT after the header
+	Materialized string // view, temp, table, table_macro or macro
+	// Arguments are a macro's parameters as DuckDB declares them
+	// ("level varchar, lo timestamptz"); TestCall is the call whose rows
+	// a table macro's declared tests check.
+	Arguments, TestCall string
+	Tests               []Test
+	Deps                []string
+
+	script *sqlrun.Script
+}
+
+// Params are the run values the model reads (getvariable), as declared in
+// its header.
+func (m Model) Params() []sqlrun.Param {
+	if m.script == nil {
+		return nil
+	}
+	return m.script.Params
+}
+
+// relation is what the model's tests read: the table or view, or for a
+// macro the rows of its test call.
+func (m Model) relation() string {
+	if m.Materialized == "table_macro" {
+		return "(FROM " + m.TestCall + ")"
+	}
+	return warehouse.QuoteIdent(m.Name)
 }
 
 // Test is one declared model test.
@@ -149,63 +196,61 @@ func Load(layers []Layer) ([]Model, error) {
 	return order(models)
 }
 
-var defaultMaterialized = map[string]string{"staging": "view", "intermediate": "temp", "marts": "table"}
+var defaultMaterialized = map[string]string{"staging": "view", "intermediate": "temp", "marts": "table", "metrics": "table_macro"}
 
-var identRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+var materializations = []string{"view", "temp", "table", "table_macro", "macro"}
+
+// isMacro reports whether m builds a (table or scalar) macro.
+func (m Model) isMacro() bool { return strings.HasSuffix(m.Materialized, "macro") }
 
 func parseModel(layer, file, text string) (Model, error) {
-	m := Model{Name: strings.TrimSuffix(file, ".sql"), Layer: layer, SQL: text, Materialized: defaultMaterialized[layer]}
+	m := Model{Name: strings.TrimSuffix(file, ".sql"), Layer: layer, Materialized: defaultMaterialized[layer]}
 	if m.Materialized == "" {
 		m.Materialized = "table"
 	}
 	where := layer + "/" + file
-	for i, line := range strings.Split(text, "\n") {
-		t := strings.TrimSpace(line)
-		if t == "" {
-			continue
-		}
-		if !strings.HasPrefix(t, "--") {
-			break
-		}
-		t = strings.TrimSpace(strings.TrimPrefix(t, "--"))
-		key, val, ok := strings.Cut(t, ":")
-		if !ok {
-			continue
-		}
-		val = strings.TrimSpace(val)
-		switch strings.TrimSpace(key) {
+	sc, err := sqlrun.Parse(where, []byte(text))
+	if err != nil {
+		return m, fmt.Errorf("transform: %w", err)
+	}
+	m.script, m.SQL = sc, sc.Body
+	for _, f := range sc.Fields {
+		switch f.Key {
 		case "materialized":
-			if val != "table" && val != "view" && val != "temp" {
-				return m, fmt.Errorf("transform: %s:%d: materialized must be view, temp or table, not %q", where, i+1, val)
+			if !slices.Contains(materializations, f.Value) {
+				return m, fmt.Errorf("transform: %s:%d: materialized must be one of %s, not %q", where, f.Line, strings.Join(materializations, ", "), f.Value)
 			}
-			m.Materialized = val
+			m.Materialized = f.Value
+		case "arguments":
+			m.Arguments = f.Value
+		case "test_call":
+			m.TestCall = f.Value
 		case "test":
+			val := f.Value
 			open := strings.Index(val, "(")
 			if open < 0 || !strings.HasSuffix(val, ")") {
-				return m, fmt.Errorf("transform: %s:%d: test must look like kind(args), not %q", where, i+1, val)
+				return m, fmt.Errorf("transform: %s:%d: test must look like kind(args), not %q", where, f.Line, val)
 			}
 			tst := Test{Kind: strings.TrimSpace(val[:open]), Args: strings.TrimSpace(val[open+1 : len(val)-1])}
-			if _, err := tst.query(m.Name); err != nil {
-				return m, fmt.Errorf("transform: %s:%d: %w", where, i+1, err)
+			if _, err := tst.query(m.relation()); err != nil {
+				return m, fmt.Errorf("transform: %s:%d: %w", where, f.Line, err)
 			}
 			m.Tests = append(m.Tests, tst)
 		}
 	}
-	return m, nil
-}
-
-// stripComments removes -- comments and string literals so that dependency
-// scanning sees identifiers only.
-func stripComments(s string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if i := strings.Index(line, "--"); i >= 0 {
-			line = line[:i]
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
+	switch {
+	case len(sc.Statements) != 1:
+		return m, fmt.Errorf("transform: %s: a model is one statement; this file has %d", where, len(sc.Statements))
+	case m.Materialized == "table_macro" && len(m.Tests) > 0 && m.TestCall == "":
+		return m, fmt.Errorf("transform: %s: a table macro with tests needs `-- test_call:` (the call whose rows they check)", where)
+	case m.Materialized == "macro" && (len(m.Tests) > 0 || m.TestCall != ""):
+		return m, fmt.Errorf("transform: %s: a scalar macro has no rows to test", where)
+	case !m.isMacro() && (m.Arguments != "" || m.TestCall != ""):
+		return m, fmt.Errorf("transform: %s: arguments and test_call are for macros", where)
+	case m.isMacro() && (len(sc.Statements[0].Params) > 0 || len(m.Params()) > 0):
+		return m, fmt.Errorf("transform: %s: a macro takes arguments, not run values or $parameters", where)
 	}
-	return regexp.MustCompile(`'[^']*'`).ReplaceAllString(b.String(), "''")
+	return m, nil
 }
 
 // order finds each model's dependencies (names of other models in its SQL)
@@ -216,15 +261,16 @@ func order(models []Model) ([]Model, error) {
 		byName[m.Name] = i
 	}
 	for i := range models {
-		deps := map[string]bool{}
-		for _, id := range identRe.FindAllString(stripComments(models[i].SQL), -1) {
-			id = strings.ToLower(id)
-			if _, ok := byName[id]; ok && id != models[i].Name {
-				deps[id] = true
-			}
+		// Names are read with the SQL lexer, so a model named only in a
+		// comment or a string is not a dependency.
+		toks, err := sqlscan.Scan(models[i].SQL + " " + models[i].TestCall)
+		if err != nil {
+			return nil, fmt.Errorf("transform: %s/%s: %w", models[i].Layer, models[i].Name, err)
 		}
-		for d := range deps {
-			models[i].Deps = append(models[i].Deps, d)
+		for _, id := range sqlscan.Words(toks) {
+			if _, ok := byName[id]; ok && id != models[i].Name {
+				models[i].Deps = append(models[i].Deps, id)
+			}
 		}
 		sort.Strings(models[i].Deps)
 	}
@@ -272,7 +318,7 @@ func cols(s string) ([]string, error) {
 }
 
 // query returns SQL selecting the rows that break the test.
-func (t Test) query(model string) (string, error) {
+func (t Test) query(rel string) (string, error) {
 	q := warehouse.QuoteIdent
 	switch t.Kind {
 	case "unique":
@@ -285,13 +331,13 @@ func (t Test) query(model string) (string, error) {
 			list[i] = q(c)
 		}
 		l := strings.Join(list, ", ")
-		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s GROUP BY ALL HAVING count(*) > 1", l, q(model)), nil
+		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s GROUP BY ALL HAVING count(*) > 1", l, rel), nil
 	case "not_null":
 		cond, err := t.rowCondition()
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("SELECT * FROM %s WHERE %s", q(model), cond), nil
+		return fmt.Sprintf("SELECT * FROM %s WHERE %s", rel, cond), nil
 	case "accepted_values":
 		cond, err := t.rowCondition()
 		if err != nil {
@@ -299,7 +345,7 @@ func (t Test) query(model string) (string, error) {
 		}
 		col, _, _ := strings.Cut(t.Args, ":")
 		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s WHERE %s GROUP BY ALL",
-			q(strings.TrimSpace(col)), q(model), cond), nil
+			q(strings.TrimSpace(col)), rel, cond), nil
 	case "relationships":
 		col, target, ok := strings.Cut(t.Args, "->")
 		if !ok {
@@ -311,7 +357,7 @@ func (t Test) query(model string) (string, error) {
 			return "", fmt.Errorf("relationships: want (column -> model.column)")
 		}
 		return fmt.Sprintf("SELECT DISTINCT c.%s FROM %s c ANTI JOIN %s p ON p.%s = c.%s WHERE c.%s IS NOT NULL",
-			q(cs[0]), q(model), q(tm), q(tc), q(cs[0]), q(cs[0])), nil
+			q(cs[0]), rel, q(tm), q(tc), q(cs[0]), q(cs[0])), nil
 	}
 	return "", fmt.Errorf("unknown test kind %q (unique, not_null, accepted_values, relationships)", t.Kind)
 }
@@ -411,7 +457,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 			_ = tx.Rollback()
 		}
 	}()
-	consts, err := writeCfg(ctx, tx, cfg)
+	vals, err := writeCfg(ctx, tx, cfg)
 	if err != nil {
 		return err
 	}
@@ -441,12 +487,22 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	runOnly := map[string]bool{} // temporary tables and views of this run
 	for i, m := range models {
 		start := time.Now()
-		sqlText := consts.Replace(m.SQL)
-		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE"}[m.Materialized]
-		if kind == "VIEW" && (sqlText != m.SQL || slices.ContainsFunc(m.Deps, func(d string) bool { return runOnly[d] })) {
-			// a view holding this run's constants, or reading what lives
-			// for the run only, must not outlive the run
+		st := m.script.Statements[0]
+		mvals, verr := modelValues(m, vals)
+		if verr != nil {
+			err = verr
+			return err
+		}
+		readsRunOnly := slices.ContainsFunc(m.Deps, func(d string) bool { return runOnly[d] })
+		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE", "table_macro": "MACRO", "macro": "MACRO"}[m.Materialized]
+		if kind == "VIEW" && (len(st.Variables) > 0 || readsRunOnly) {
+			// a view reading this run's values, or what lives for the run
+			// only, must not outlive the run
 			kind = "TEMP VIEW"
+		}
+		if kind == "MACRO" && (len(st.Variables) > 0 || readsRunOnly) {
+			err = fmt.Errorf("transform: macro %s/%s outlives the run: it must read neither run values nor temporary models", m.Layer, m.Name)
+			return err
 		}
 		if kind == "TEMP VIEW" || kind == "TEMP TABLE" {
 			runOnly[m.Name] = true
@@ -454,7 +510,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		// A name is one thing at a time: drop what an earlier run or an
 		// older materialization left in the main schema.
 		for _, k := range []string{"VIEW", "TABLE"} {
-			if k == kind {
+			if k == kind || kind == "MACRO" {
 				continue
 			}
 			if _, err = tx.ExecContext(ctx, fmt.Sprintf("DROP %s IF EXISTS main.%s", k, warehouse.QuoteIdent(m.Name))); err != nil {
@@ -468,8 +524,14 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 			// same transaction: the native model runs on conn, which tx holds
 			err = native(ctx, conn)
 		} else {
-			stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, warehouse.QuoteIdent(m.Name), sqlText)
-			_, err = tx.ExecContext(ctx, stmt)
+			prefix := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n", kind, warehouse.QuoteIdent(m.Name))
+			switch m.Materialized {
+			case "table_macro":
+				prefix = fmt.Sprintf("CREATE OR REPLACE MACRO %s(%s) AS TABLE\n", warehouse.QuoteIdent(m.Name), m.Arguments)
+			case "macro":
+				prefix = fmt.Sprintf("CREATE OR REPLACE MACRO %s(%s) AS\n", warehouse.QuoteIdent(m.Name), m.Arguments)
+			}
+			err = m.script.ExecStatement(ctx, tx, st.Wrap(prefix, ""), mvals)
 		}
 		if err != nil {
 			return fmt.Errorf("transform: model %s/%s: %w", m.Layer, m.Name, err)
@@ -531,7 +593,7 @@ func runTests(ctx context.Context, q querier, models []Model) ([]TestFailure, in
 			if passed[i] {
 				continue
 			}
-			sqlText, err := t.query(m.Name)
+			sqlText, err := t.query(m.relation())
 			if err != nil {
 				return nil, n, err
 			}
@@ -582,7 +644,7 @@ func screenTests(ctx context.Context, q querier, m Model) ([]bool, error) {
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	if err := q.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(exprs, ", "), warehouse.QuoteIdent(m.Name))).Scan(ptrs...); err != nil {
+	if err := q.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(exprs, ", "), m.relation())).Scan(ptrs...); err != nil {
 		return nil, fmt.Errorf("transform: tests of %s: %w", m.Name, err)
 	}
 	for j, i := range idx {
@@ -655,10 +717,56 @@ func HotfixRegexp(patterns []string) string {
 	return strings.Join(parts, "|")
 }
 
+// RunValues are the values a model may declare and read with getvariable:
+// the settings DuckDB needs as constants when it plans a model.
+//
+//   - hotfix_regex (text): the configured hotfix patterns as one RE2
+//     expression (HotfixRegexp), NULL when there are none;
+//   - several_sources_changes, several_sources_deployments,
+//     several_sources_support_tickets, several_sources_adoption (bool):
+//     whether more than one source had sent rows of that kind when the run
+//     started (false lets DuckDB drop the deduplicating join).
+func RunValues(ctx context.Context, q execer, cfg *config.Config) (map[string]any, error) {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	vals := map[string]any{"hotfix_regex": nil}
+	if re := HotfixRegexp(cfg.Metrics.HotfixPatterns); re != "" {
+		vals["hotfix_regex"] = re
+	}
+	for _, table := range []string{"changes", "deployments", "support_tickets", "adoption"} {
+		var several bool
+		if err := q.QueryRowContext(ctx, "SELECT coalesce(min(source) < max(source), false) FROM "+warehouse.QuoteIdent(table)).Scan(&several); err != nil {
+			return nil, fmt.Errorf("transform: sources of %s: %w", table, err)
+		}
+		vals["several_sources_"+table] = several
+	}
+	return vals, nil
+}
+
+// modelValues picks the run values m declares. A declared parameter the
+// run does not supply is an error: it would silently keep its default.
+func modelValues(m Model, run map[string]any) (sqlrun.Values, error) {
+	mine := map[string]any{}
+	for _, p := range m.Params() {
+		v, ok := run[p.Name]
+		if !ok {
+			known := make([]string, 0, len(run))
+			for k := range run {
+				known = append(known, k)
+			}
+			sort.Strings(known)
+			return nil, fmt.Errorf("transform: model %s/%s declares %s, which the transform does not supply (it supplies %s)",
+				m.Layer, m.Name, p.Name, strings.Join(known, ", "))
+		}
+		mine[p.Name] = v
+	}
+	return m.script.Args(mine)
+}
+
 // writeCfg (re)creates the one-row cfg table the models read their settings
-// from, and returns the replacer for the run constants ({{cfg.NAME}} and
-// {{several_sources.TABLE}}).
-func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Replacer, error) {
+// from, and returns the run values (RunValues).
+func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]any, error) {
 	if cfg == nil {
 		cfg = config.Default()
 	}
@@ -667,16 +775,13 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 	for i, e := range m.ProductionEnvironments {
 		envs[i] = strings.ToLower(e)
 	}
-	envJSON, _ := json.Marshal(envs)
-	sevJSON, _ := json.Marshal(m.FailureSeverities)
-	if m.FailureSeverities == nil {
-		sevJSON = []byte("[]")
+	sevs := m.FailureSeverities
+	if sevs == nil {
+		sevs = []string{}
 	}
 	var hotfix any
-	hotfixLit := "NULL::VARCHAR"
 	if re := HotfixRegexp(m.HotfixPatterns); re != "" {
 		hotfix = re
-		hotfixLit = warehouse.QuoteString(re)
 	}
 	if _, err := ex.ExecContext(ctx, `CREATE OR REPLACE TABLE cfg (
 		production_environments VARCHAR[],
@@ -688,32 +793,11 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 		support_baseline_days   INTEGER)`); err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
-	_, err := ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
-		json_transform(?::JSON, '["VARCHAR"]'), json_transform(?::JSON, '["VARCHAR"]'),
-		to_microseconds(?::BIGINT), ?, ?, ?, ?)`,
-		string(envJSON), string(sevJSON), m.AttributionWindow.D().Microseconds(), hotfix,
+	_, err := ex.ExecContext(ctx, `INSERT INTO cfg VALUES (?::VARCHAR[], ?::VARCHAR[], to_microseconds(?::BIGINT), ?, ?, ?, ?)`,
+		envs, sevs, m.AttributionWindow.D().Microseconds(), hotfix,
 		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays)
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
-	sources, err := sourceConstants(ctx, ex)
-	if err != nil {
-		return nil, err
-	}
-	return strings.NewReplacer(append([]string{"{{cfg.hotfix_regex}}", hotfixLit}, sources...)...), nil
-}
-
-// sourceConstants returns the run constants {{several_sources.TABLE}}:
-// whether more than one source sent a kind that staging deduplicates (as a
-// constant, it lets DuckDB drop the deduplicating join when there is one).
-func sourceConstants(ctx context.Context, ex execer) ([]string, error) {
-	var pairs []string
-	for _, table := range []string{"changes", "deployments", "support_tickets", "adoption"} {
-		var several bool
-		if err := ex.QueryRowContext(ctx, "SELECT coalesce(min(source) < max(source), false) FROM "+table).Scan(&several); err != nil {
-			return nil, fmt.Errorf("transform: sources of %s: %w", table, err)
-		}
-		pairs = append(pairs, "{{several_sources."+table+"}}", fmt.Sprint(several))
-	}
-	return pairs, nil
+	return RunValues(ctx, ex, cfg)
 }

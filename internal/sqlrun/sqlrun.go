@@ -583,9 +583,10 @@ func (s *Script) prepare(ctx context.Context, c Conn, st Statement, vals Values)
 		if !ok {
 			v = p.DefaultValue()
 		}
-		// name is a declared parameter name ([a-z_][a-z0-9_]*), the type
-		// one of sqlTypes: neither can break out of the statement.
-		if _, err := c.ExecContext(ctx, "SET VARIABLE "+name+" = CAST($v AS "+SQLType(p.Type)+")", sql.Named("v", v)); err != nil {
+		// name is a declared parameter name ([a-z_][a-z0-9_]*, quoted as
+		// it may be a keyword such as from), the type one of sqlTypes:
+		// neither can break out of the statement.
+		if _, err := c.ExecContext(ctx, `SET VARIABLE "`+name+`" = CAST($v AS `+SQLType(p.Type)+")", sql.Named("v", v)); err != nil {
 			return nil, fmt.Errorf("%s: set %s: %w", s.Path, name, err)
 		}
 	}

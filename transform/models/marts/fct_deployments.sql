@@ -6,6 +6,7 @@
 -- test: not_null(deployment_id, service, environment, status, finished_at, is_production, is_unplanned)
 -- test: accepted_values(failure_reason: incident, root_cause_commit, rollback, hotfix, time_window)
 -- test: accepted_values(unplanned_reason: rollback, hotfix, pattern)
+-- param: hotfix_regex text null
 with
 
 settings as (
@@ -18,9 +19,9 @@ flagged as (
         case
             when d.is_rollback then 'rollback'
             when d.is_hotfix then 'hotfix'
-            when coalesce(regexp_matches(d.version, {{cfg.hotfix_regex}})
-                       or regexp_matches(d.branch, {{cfg.hotfix_regex}})
-                       or regexp_matches(d.title, {{cfg.hotfix_regex}}), false) then 'pattern'
+            when coalesce(regexp_matches(d.version, getvariable('hotfix_regex'))
+                       or regexp_matches(d.branch, getvariable('hotfix_regex'))
+                       or regexp_matches(d.title, getvariable('hotfix_regex')), false) then 'pattern'
         end as unplanned_reason
     from stg_deployments d
     cross join settings c
