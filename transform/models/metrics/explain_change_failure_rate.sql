@@ -2,7 +2,7 @@
 -- deployments in the window, failed ones first, with their reason and the
 -- incidents and deployment that link them.
 -- materialized: table_macro
--- arguments: lo timestamptz, hi timestamptz, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: lo, hi, services := [], teams := []
 select d.deployment_id, d.service, d.team, d.finished_at, d.version, d.is_failed, d.failure_reason,
        f.incident_ids, f.restored_by_deployment
 from fct_deployments d

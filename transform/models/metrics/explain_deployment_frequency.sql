@@ -2,7 +2,7 @@
 -- deployments in the window, with their UTC day and the hours since the
 -- previous one of the same service in the window.
 -- materialized: table_macro
--- arguments: lo timestamptz, hi timestamptz, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: lo, hi, services := [], teams := []
 select d.deployment_id, d.service, d.team, d.finished_at,
        cast(timezone('UTC', d.finished_at) as date) as day,
        d.version, d.is_rollback, d.is_hotfix,

@@ -3,7 +3,7 @@
 -- team of the deployment that shipped it, shown here), included ones
 -- first, then those left out with their reason.
 -- materialized: table_macro
--- arguments: lo timestamptz, hi timestamptz, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: lo, hi, services := [], teams := []
 select c.change_id, s.service, s.team, c.author, c.deployment_id, c.deployed_at, c.link_rule,
        c.first_commit_at, c.lead_time_hours, c.coding_hours, c.pickup_hours, c.review_hours,
        c.deploy_hours, c.excluded_reason

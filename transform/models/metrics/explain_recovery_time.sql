@@ -1,7 +1,7 @@
 -- The failed deployments behind recovery time, in the window: when and
 -- how each was recovered, and the unrecovered ones.
 -- materialized: table_macro
--- arguments: lo timestamptz, hi timestamptz, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: lo, hi, services := [], teams := []
 select f.deployment_id, f.service, f.team, f.finished_at, f.reason, f.incident_ids,
        f.restored_by_deployment, f.recovered_at, f.recovery_hours,
        f.recovered_at is null as unrecovered

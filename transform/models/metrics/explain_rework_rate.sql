@@ -1,7 +1,7 @@
 -- The deployments behind rework rate: successful production deployments in
 -- the window, unplanned ones first, with the reason.
 -- materialized: table_macro
--- arguments: lo timestamptz, hi timestamptz, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: lo, hi, services := [], teams := []
 select d.deployment_id, d.service, d.team, d.finished_at, d.version, d.is_unplanned,
        d.unplanned_reason, d.is_rollback, d.rollback_of, d.is_hotfix, d.hotfix_of
 from fct_deployments d

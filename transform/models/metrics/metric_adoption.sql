@@ -2,7 +2,7 @@
 -- (fct_adoption), for services in scope released in the window (either
 -- end null for open).
 -- materialized: table_macro
--- arguments: lo timestamptz, hi timestamptz, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: lo, hi, services := [], teams := []
 select a.*
 from fct_adoption a
 join metric_scope('service', services, teams) s on s.service = a.service

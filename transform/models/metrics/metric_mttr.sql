@@ -2,7 +2,7 @@
 -- p75 and p90 time to resolve and the median time to acknowledge (hours);
 -- false positives are left out. Arguments as metric_velocity.
 -- materialized: table_macro
--- arguments: level varchar, unit varchar, lo timestamptz, hi timestamptz, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: level, unit, lo, hi, services := [], teams := []
 -- test_call: metric_mttr('team', 'quarter', null, null)
 -- test: unique(key, period_start, severity)
 -- test: not_null(key, severity, incidents_resolved)

@@ -6,17 +6,17 @@
 -- teams: the scope (empty: all). For example
 --   from metric_rows('team', 'month', timestamptz '2025-01-01', timestamptz '2025-04-01')
 -- materialized: table_macro
--- arguments: level varchar, unit varchar, lo timestamptz, hi timestamptz, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: level, unit, lo, hi, services := [], teams := []
 -- test_call: metric_rows('org', 'quarter', null, null)
 -- test: unique(key, period_start)
 -- test: not_null(key, period_start, period_end, deployments, lead_time_changes, failed_deployments, incidents)
 select * exclude (r, deployment_days_per_week_mean)
 from metric_rows_many([{
     r: 0,
-    level: level,
-    unit: coalesce(unit, ''),
-    lo: coalesce(lo, (select b.lo from metric_bounds(lo, hi, services, teams) b)),
-    hi: coalesce(hi, (select b.hi from metric_bounds(lo, hi, services, teams) b)),
-    services: coalesce(services, []),
-    teams: coalesce(teams, [])
+    level: level::varchar,
+    unit: coalesce(unit::varchar, ''),
+    lo: coalesce(lo::timestamptz, (select b.lo from metric_bounds(lo, hi, services, teams) b)),
+    hi: coalesce(hi::timestamptz, (select b.hi from metric_bounds(lo, hi, services, teams) b)),
+    services: coalesce(services::varchar[], []),
+    teams: coalesce(teams::varchar[], [])
 }])

@@ -20,7 +20,7 @@
 -- once the call's requests are: DuckDB then skips row groups of the facts
 -- by their min/max.
 -- materialized: table_macro
--- arguments: requests struct(r integer, level varchar, unit varchar, lo timestamptz, hi timestamptz, services varchar[], teams varchar[])[]
+-- arguments: requests
 with
 -- The requests' fields get names of their own here: a macro's argument
 -- replaces every bare column of the same name in the macros it calls, so

@@ -3,7 +3,7 @@
 -- team has none) or 'all' for the organisation. Empty service and team
 -- lists mean every one. Every other metric macro starts from this.
 -- materialized: table_macro
--- arguments: level varchar, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: level, services := [], teams := []
 select
     s.service,
     s.team,
@@ -13,5 +13,5 @@ select
                when 'org' then 'all'
                else s.service end as key
 from dim_services s
-where (coalesce(len(services), 0) = 0 or list_contains(services, s.service))
-  and (coalesce(len(teams), 0) = 0 or list_contains(teams, s.team))
+where (coalesce(len(services), 0) = 0 or list_contains(services::varchar[], s.service))
+  and (coalesce(len(teams), 0) = 0 or list_contains(teams::varchar[], s.team))

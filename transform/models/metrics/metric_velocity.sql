@@ -4,7 +4,7 @@
 -- and merged changes. Arguments as metric_rows; an open window end reads
 -- everything on that side, and without a unit the period is lo.
 -- materialized: table_macro
--- arguments: level varchar, unit varchar, lo timestamptz, hi timestamptz, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: level, unit, lo, hi, services := [], teams := []
 -- test_call: metric_velocity('team', 'quarter', null, null)
 -- test: unique(key, period_start)
 -- test: not_null(key, changes_shipped, deployments, prs_merged)

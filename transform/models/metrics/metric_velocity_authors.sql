@@ -2,7 +2,7 @@
 -- merged, with the level keys the author worked in (keys, comma-separated).
 -- Arguments as metric_velocity.
 -- materialized: table_macro
--- arguments: level varchar, unit varchar, lo timestamptz, hi timestamptz, services varchar[] := []::varchar[], teams varchar[] := []::varchar[]
+-- arguments: level, unit, lo, hi, services := [], teams := []
 -- test_call: metric_velocity_authors('team', 'quarter', null, null)
 -- test: unique(author, period_start)
 -- test: not_null(author, keys)
