@@ -13,6 +13,8 @@ package calendar
 
 import (
 	"context"
+	"database/sql"
+	"embed"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -82,36 +85,40 @@ type Calendar struct {
 	Conflicts []Conflict
 }
 
-// eventsSQL lists plans, change request windows and production deployments.
-// $1 is the list of production environment names (lower case).
-const eventsSQL = `
-WITH plans AS (
-    SELECT 'plan' AS kind, id, [service] AS services, version, coalesce(environment, 'production') AS environment,
-           coalesce(window_start, planned_at) AS start_at,
-           coalesce(window_end, coalesce(window_start, planned_at) + INTERVAL 1 HOUR) AS end_at,
-           'planned' AS status, CAST(NULL AS VARCHAR) AS change_request, CAST(NULL AS VARCHAR) AS title
-    FROM release_plans
-),
-requests AS (
-    SELECT 'change_request', id, services, NULL, 'production', planned_start, planned_end, status, id, title
-    FROM change_requests
-    WHERE planned_start IS NOT NULL AND planned_end IS NOT NULL
-      AND status IN ('submitted', 'approved', 'implemented')
-),
-deploys AS (
-    SELECT 'deployment', id, [service], version, environment,
-           least(coalesce(started_at, finished_at - INTERVAL 1 HOUR), finished_at), finished_at,
-           status, change_request, NULL
-    FROM deployments
-    WHERE status IN ('success', 'failure') AND list_contains($1::VARCHAR[], lower(environment))
-),
-events AS (
-    SELECT * FROM plans UNION ALL SELECT * FROM requests UNION ALL SELECT * FROM deploys
-)
-SELECT kind, id, services, coalesce(version, ''), lower(environment), start_at, greatest(start_at, end_at),
-       status, coalesce(change_request, ''), coalesce(title, '')
-FROM events
-ORDER BY start_at, kind, id`
+// The statements, one file each in sql/, run by package sqlrun.
+//
+//go:embed sql/*.sql
+var sqlFS embed.FS
+
+var scripts = func() map[string]*sqlrun.Script {
+	out := map[string]*sqlrun.Script{}
+	for _, name := range []string{"events", "slips", "slip_summary", "dependencies"} {
+		src, err := sqlFS.ReadFile("sql/" + name + ".sql")
+		if err != nil {
+			panic(err)
+		}
+		sc, err := sqlrun.Parse("calendar/sql/"+name+".sql", src)
+		if err != nil {
+			panic(err)
+		}
+		out[name] = sc
+	}
+	return out
+}()
+
+// run runs the statement sql/NAME.sql with vals and returns its rows.
+func run(ctx context.Context, db *warehouse.DB, name string, vals map[string]any) (*sql.Rows, error) {
+	sc := scripts[name]
+	v, err := sc.Args(vals)
+	if err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
+	rows, err := sc.Query(ctx, db, v)
+	if err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
+	return rows, nil
+}
 
 // Load reads the events overlapping the range, with the services'
 // dependencies, and finds the conflicts.
@@ -121,9 +128,9 @@ func Load(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Option
 		return nil, err
 	}
 	prod := lowerAll(cfg.Metrics.ProductionEnvironments)
-	rows, err := db.QueryContext(ctx, eventsSQL, prod)
+	rows, err := run(ctx, db, "events", map[string]any{"production": prod})
 	if err != nil {
-		return nil, fmt.Errorf("calendar: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var events []Event
@@ -186,9 +193,9 @@ func filterConflicts(cs []Conflict, services []string) []Conflict {
 
 // LoadDependencies returns each service's depends_on list.
 func LoadDependencies(ctx context.Context, db *warehouse.DB) (map[string][]string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT id, flatten(list(depends_on)) FROM services WHERE depends_on IS NOT NULL GROUP BY id`)
+	rows, err := run(ctx, db, "dependencies", nil)
 	if err != nil {
-		return nil, fmt.Errorf("calendar: services: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	deps := map[string][]string{}
