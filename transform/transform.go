@@ -747,21 +747,11 @@ func RunValues(ctx context.Context, q execer, cfg *config.Config) (map[string]an
 // modelValues picks the run values m declares. A declared parameter the
 // run does not supply is an error: it would silently keep its default.
 func modelValues(m Model, run map[string]any) (sqlrun.Values, error) {
-	mine := map[string]any{}
-	for _, p := range m.Params() {
-		v, ok := run[p.Name]
-		if !ok {
-			known := make([]string, 0, len(run))
-			for k := range run {
-				known = append(known, k)
-			}
-			sort.Strings(known)
-			return nil, fmt.Errorf("transform: model %s/%s declares %s, which the transform does not supply (it supplies %s)",
-				m.Layer, m.Name, p.Name, strings.Join(known, ", "))
-		}
-		mine[p.Name] = v
+	v, err := m.script.Pick(run)
+	if err != nil {
+		return nil, fmt.Errorf("transform: %w", err)
 	}
-	return m.script.Args(mine)
+	return v, nil
 }
 
 // writeCfg (re)creates the one-row cfg table the models read their settings

@@ -43,8 +43,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
+	"path"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -258,6 +261,27 @@ func (s *Script) Args(vals map[string]any) (Values, error) {
 		out[p.Name] = v
 	}
 	return out, nil
+}
+
+// Pick takes from vals the values s declares (as Args checks them) and
+// ignores the others: the values a runner offers every file it runs. A
+// declared value vals lacks is an error naming it and what vals holds, as
+// it would silently take its default.
+func (s *Script) Pick(vals map[string]any) (Values, error) {
+	mine := map[string]any{}
+	for _, p := range s.Params {
+		v, ok := vals[p.Name]
+		if !ok {
+			have := make([]string, 0, len(vals))
+			for k := range vals {
+				have = append(have, k)
+			}
+			sort.Strings(have)
+			return nil, fmt.Errorf("%s declares %s, which its runner does not supply (it supplies %s)", s.Path, p.Name, strings.Join(have, ", "))
+		}
+		mine[p.Name] = v
+	}
+	return s.Args(mine)
 }
 
 func (s *Script) known(names []string) error {
@@ -617,4 +641,45 @@ func NewStatement(text string) (Statement, error) {
 func (st Statement) Wrap(prefix, suffix string) Statement {
 	st.SQL = prefix + st.SQL + suffix
 	return st
+}
+
+// LoadDir parses every *.sql file of dir in fsys, in file-name order (the
+// order a source mapping runs in: 00_macros.sql, 10_stg_….sql, 20_….sql).
+// where prefixes the file names in messages.
+func LoadDir(fsys fs.FS, dir, where string) ([]*Script, error) {
+	names, err := fs.Glob(fsys, path.Join(dir, "*.sql"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	out := make([]*Script, 0, len(names))
+	for _, n := range names {
+		src, err := fs.ReadFile(fsys, n)
+		if err != nil {
+			return nil, err
+		}
+		s, err := Parse(path.Join(where, path.Base(n)), src)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// ExecAll runs scripts in order on c, each with the values of vals it
+// declares. A script that declares a value vals lacks is an error (it
+// would silently run on its default); vals may hold values some scripts
+// do not take.
+func ExecAll(ctx context.Context, c Conn, scripts []*Script, vals map[string]any) error {
+	for _, s := range scripts {
+		args, err := s.Pick(vals)
+		if err != nil {
+			return err
+		}
+		if err := s.Exec(ctx, c, args); err != nil {
+			return err
+		}
+	}
+	return nil
 }
