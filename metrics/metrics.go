@@ -112,8 +112,18 @@ var scripts = func() map[string]*sqlrun.Script {
 }()
 
 // run runs the statement in sql/NAME.sql with vals and returns its rows,
-// driver values normalised.
+// driver values normalised. A failure on a warehouse without the metric
+// macros is ErrNoMarts.
 func run(ctx context.Context, db *warehouse.DB, name string, vals map[string]any) (*output.Table, error) {
+	t, err := query(ctx, db, name, vals)
+	if err != nil {
+		return nil, explainFailure(ctx, db, err)
+	}
+	return t, nil
+}
+
+// query is run without the explanation of failures.
+func query(ctx context.Context, db *warehouse.DB, name string, vals map[string]any) (*output.Table, error) {
 	sc, ok := scripts[name]
 	if !ok {
 		return nil, fmt.Errorf("metrics: no statement %s", name)
