@@ -96,7 +96,7 @@ func (s *Server) RunJob(ctx context.Context, name string) error {
 		return ctx.Err()
 	}
 	start := s.clock.Now()
-	var run *ingest.Run
+	var run *ingest.RunRecord
 	if !job.Ingest {
 		r, err := ingest.StartRun(ctx, s.opts.DB, name, "scheduled", start)
 		if err == nil {
