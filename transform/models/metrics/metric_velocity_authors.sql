@@ -3,9 +3,6 @@
 -- Arguments as metric_velocity.
 -- materialized: table_macro
 -- arguments: level, unit, lo, hi, services := [], teams := []
--- test_call: metric_velocity_authors('team', 'quarter', null, null)
--- test: unique(author, period_start)
--- test: not_null(author, keys)
 with
 svc as (
     select * from metric_scope(level, services, teams)
