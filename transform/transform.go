@@ -115,7 +115,8 @@ type Model struct {
 	Tests               []Test
 	Deps                []string
 
-	script *sqlrun.Script
+	script   *sqlrun.Script
+	testVars []string // run values the test call reads
 }
 
 // Params are the run values the model reads (getvariable), as declared in
@@ -247,8 +248,20 @@ func parseModel(layer, file, text string) (Model, error) {
 		return m, fmt.Errorf("transform: %s: a scalar macro has no rows to test", where)
 	case !m.isMacro() && (m.Arguments != "" || m.TestCall != ""):
 		return m, fmt.Errorf("transform: %s: arguments and test_call are for macros", where)
-	case m.isMacro() && (len(sc.Statements[0].Params) > 0 || len(m.Params()) > 0):
-		return m, fmt.Errorf("transform: %s: a macro takes arguments, not run values or $parameters", where)
+	case m.isMacro() && (len(sc.Statements[0].Params) > 0 || len(sc.Statements[0].Variables) > 0):
+		return m, fmt.Errorf("transform: %s: a macro takes arguments, not run values or $parameters (its test_call may read run values)", where)
+	}
+	if m.TestCall != "" {
+		toks, err := sqlscan.Scan(m.TestCall)
+		if err != nil {
+			return m, fmt.Errorf("transform: %s: test_call: %w", where, err)
+		}
+		m.testVars = sqlscan.Variables(toks)
+		for _, v := range m.testVars {
+			if _, ok := sc.Param(v); !ok {
+				return m, fmt.Errorf("transform: %s: test_call reads getvariable('%s'), which is not declared with `-- param:`", where, v)
+			}
+		}
 	}
 	return m, nil
 }
@@ -550,7 +563,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		fmt.Fprintf(progress, "[%2d/%d] %-12s %-30s %8s\n", i+1, len(models), m.Layer, m.Name, since(start))
 	}
 	start := time.Now()
-	failures, n, err := runTests(ctx, tx, models)
+	failures, n, err := runTests(ctx, tx, models, vals)
 	if err != nil {
 		return err
 	}
@@ -571,17 +584,42 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// RunTests runs the declared tests of models against db and returns the
-// failures.
+// testRunner is one connection (or its transaction): the tests' queries,
+// and the variables a macro's test call reads.
+type testRunner interface {
+	querier
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// RunTests runs the declared tests of models against db (with the run
+// values of the default configuration) and returns the failures.
 func RunTests(ctx context.Context, db *warehouse.DB, models []Model) ([]TestFailure, error) {
-	f, _, err := runTests(ctx, db, models)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	vals, err := RunValues(ctx, conn, config.Default())
+	if err != nil {
+		return nil, err
+	}
+	f, _, err := runTests(ctx, conn, models, vals)
 	return f, err
 }
 
-func runTests(ctx context.Context, q querier, models []Model) ([]TestFailure, int, error) {
+func runTests(ctx context.Context, q testRunner, models []Model, run map[string]any) ([]TestFailure, int, error) {
 	var failures []TestFailure
 	n := 0
 	for _, m := range models {
+		if len(m.Tests) > 0 && len(m.testVars) > 0 {
+			vals, err := modelValues(m, run)
+			if err != nil {
+				return nil, n, err
+			}
+			if err := m.script.SetVariables(ctx, q, m.testVars, vals); err != nil {
+				return nil, n, fmt.Errorf("transform: tests of %s: %w", m.Name, err)
+			}
+		}
 		// The tests of one model that a scan can decide run together in a
 		// single query first; see screenTests.
 		passed, err := screenTests(ctx, q, m)
@@ -725,7 +763,10 @@ func HotfixRegexp(patterns []string) string {
 //   - several_sources_changes, several_sources_deployments,
 //     several_sources_support_tickets, several_sources_adoption (bool):
 //     whether more than one source had sent rows of that kind when the run
-//     started (false lets DuckDB drop the deduplicating join).
+//     started (false lets DuckDB drop the deduplicating join);
+//   - metric_test_lo, metric_test_hi (timestamp): the month of the latest
+//     deployment and the one before, the window a metric macro's test_call
+//     reads (NULL without deployments).
 func RunValues(ctx context.Context, q execer, cfg *config.Config) (map[string]any, error) {
 	if cfg == nil {
 		cfg = config.Default()
@@ -740,6 +781,18 @@ func RunValues(ctx context.Context, q execer, cfg *config.Config) (map[string]an
 			return nil, fmt.Errorf("transform: sources of %s: %w", table, err)
 		}
 		vals["several_sources_"+table] = several
+	}
+	// The window the metric macros' declared tests run on: the month of
+	// the latest deployment and the one before (constants, so the test
+	// calls read only those row groups).
+	var lo, hi *time.Time
+	if err := q.QueryRowContext(ctx, `SELECT timezone('UTC', date_trunc('month', timezone('UTC', max(finished_at))) - INTERVAL 1 MONTH),
+		timezone('UTC', date_trunc('month', timezone('UTC', max(finished_at))) + INTERVAL 1 MONTH) FROM deployments`).Scan(&lo, &hi); err != nil {
+		return nil, fmt.Errorf("transform: latest deployment: %w", err)
+	}
+	vals["metric_test_lo"], vals["metric_test_hi"] = nil, nil
+	if lo != nil && hi != nil {
+		vals["metric_test_lo"], vals["metric_test_hi"] = lo.UTC(), hi.UTC()
 	}
 	return vals, nil
 }

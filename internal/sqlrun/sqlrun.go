@@ -598,11 +598,16 @@ func (s *Script) fail(st Statement, err error) error {
 	return fmt.Errorf("%s: %w", s.Path, err)
 }
 
-// prepare sets the variables st reads and returns the named arguments of
-// the parameters it uses.
-func (s *Script) prepare(ctx context.Context, c Conn, st Statement, vals Values) ([]any, error) {
-	for _, name := range st.Variables {
-		p, _ := s.Param(name)
+// SetVariables sets the DuckDB variables names (declared parameters of s)
+// on c to their values in vals (defaults for the missing), as a statement
+// reading them with getvariable needs: with a prepared
+// `SET VARIABLE name = CAST($v AS type)`.
+func (s *Script) SetVariables(ctx context.Context, c Conn, names []string, vals Values) error {
+	for _, name := range names {
+		p, ok := s.Param(name)
+		if !ok {
+			return fmt.Errorf("%s: %s is not a declared parameter", s.Path, name)
+		}
 		v, ok := vals[name]
 		if !ok {
 			v = p.DefaultValue()
@@ -611,8 +616,17 @@ func (s *Script) prepare(ctx context.Context, c Conn, st Statement, vals Values)
 		// it may be a keyword such as from), the type one of sqlTypes:
 		// neither can break out of the statement.
 		if _, err := c.ExecContext(ctx, `SET VARIABLE "`+name+`" = CAST($v AS `+SQLType(p.Type)+")", sql.Named("v", v)); err != nil {
-			return nil, fmt.Errorf("%s: set %s: %w", s.Path, name, err)
+			return fmt.Errorf("%s: set %s: %w", s.Path, name, err)
 		}
+	}
+	return nil
+}
+
+// prepare sets the variables st reads and returns the named arguments of
+// the parameters it uses.
+func (s *Script) prepare(ctx context.Context, c Conn, st Statement, vals Values) ([]any, error) {
+	if err := s.SetVariables(ctx, c, st.Variables, vals); err != nil {
+		return nil, err
 	}
 	args := make([]any, 0, len(st.Params))
 	for _, name := range st.Params {

@@ -3,7 +3,11 @@
 -- false positives are left out. Arguments as metric_velocity.
 -- materialized: table_macro
 -- arguments: level, unit, lo, hi, services := [], teams := []
--- test_call: metric_mttr('team', 'quarter', null, null)
+-- The tests read the month of the latest deployment and the one before
+-- (run values of the transform), which keeps them cheap on a big warehouse.
+-- param: metric_test_lo timestamp null
+-- param: metric_test_hi timestamp null
+-- test_call: metric_mttr('team', 'week', getvariable('metric_test_lo'), getvariable('metric_test_hi'))
 -- test: unique(key, period_start, severity)
 -- test: not_null(key, severity, incidents_resolved)
 select s.key, metric_period(unit, lo, i.resolved_at) as period_start, i.severity,

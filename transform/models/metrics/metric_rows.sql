@@ -7,7 +7,11 @@
 --   from metric_rows('team', 'month', timestamptz '2025-01-01', timestamptz '2025-04-01')
 -- materialized: table_macro
 -- arguments: level, unit, lo, hi, services := [], teams := []
--- test_call: metric_rows('org', 'quarter', null, null)
+-- The tests read the month of the latest deployment and the one before
+-- (run values of the transform), which keeps them cheap on a big warehouse.
+-- param: metric_test_lo timestamp null
+-- param: metric_test_hi timestamp null
+-- test_call: metric_rows('team', 'week', getvariable('metric_test_lo'), getvariable('metric_test_hi'))
 -- test: unique(key, period_start)
 -- test: not_null(key, period_start, period_end, deployments, lead_time_changes, failed_deployments, incidents)
 select * exclude (r, deployment_days_per_week_mean)

@@ -5,7 +5,11 @@
 -- everything on that side, and without a unit the period is lo.
 -- materialized: table_macro
 -- arguments: level, unit, lo, hi, services := [], teams := []
--- test_call: metric_velocity('team', 'quarter', null, null)
+-- The tests read the month of the latest deployment and the one before
+-- (run values of the transform), which keeps them cheap on a big warehouse.
+-- param: metric_test_lo timestamp null
+-- param: metric_test_hi timestamp null
+-- test_call: metric_velocity('team', 'week', getvariable('metric_test_lo'), getvariable('metric_test_hi'))
 -- test: unique(key, period_start)
 -- test: not_null(key, changes_shipped, deployments, prs_merged)
 with
