@@ -12,7 +12,8 @@ import (
 // (as the models read the hotfix patterns) against the same pattern
 // written as a literal, which DuckDB compiles once per query, and against
 // the pattern read from a column of a one-row settings table, which it
-// compiles for every row. A variable is as fast as the literal.
+// compiles for every row. A variable is as fast as the literal. 200,000
+// rows.
 func BenchmarkRegexp(b *testing.B) {
 	ctx := context.Background()
 	db, err := warehouse.OpenMemory(ctx)
@@ -20,7 +21,7 @@ func BenchmarkRegexp(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer db.Close()
-	if _, err := db.ExecContext(ctx, `CREATE TABLE v AS SELECT 'v' || range || CASE WHEN range % 97 = 0 THEN '-hotfix' ELSE '' END AS version FROM range(1000000);
+	if _, err := db.ExecContext(ctx, `CREATE TABLE v AS SELECT 'v' || range || CASE WHEN range % 97 = 0 THEN '-hotfix' ELSE '' END AS version FROM range(200000);
 		CREATE TABLE s AS SELECT '(?:hotfix)|(?:^v9+$)' AS re`); err != nil {
 		b.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func BenchmarkRegexp(b *testing.B) {
 				b.Fatal(err)
 			}
 			rows.Close()
-			if n != 10310+6 { // multiples of 97 in 0…999999 (0 and 97…999973), and v9, v99 … v999999
+			if n != 2062+5 { // multiples of 97 in 0…199999 (0 and 97…199917), and v9, v99 … v99999
 				b.Fatalf("n = %d", n)
 			}
 		}
