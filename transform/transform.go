@@ -8,7 +8,7 @@
 //
 // A model's header is its leading comment block:
 //
-//	-- materialized: view            (view, temp or table; see below)
+//	-- materialized: view            (view, temp, table, table_macro or macro)
 //	-- test: unique(deployment_id)
 //	-- test: not_null(deployment_id, service)
 //	-- test: accepted_values(link_rule: explicit, commit_graph, time)
@@ -32,9 +32,7 @@
 //	-- param: hotfix_regex text null
 //	... regexp_matches(d.version, getvariable('hotfix_regex')) ...
 //
-// The run's values (RunValues) are hotfix_regex and, for each of changes,
-// deployments, support_tickets and adoption, several_sources_TABLE: whether
-// more than one source had sent rows of that kind when the run started. A
+// The run's values are listed at RunValues. A
 // view that reads a variable, or reads a temporary table or view, is
 // created as a TEMP VIEW, so that it never outlives the run it was written
 // for (nor points at tables that are gone).
@@ -45,14 +43,19 @@
 // (materialized: macro, an expression):
 //
 //	-- materialized: table_macro
-//	-- arguments: level varchar, unit varchar, lo timestamptz, hi timestamptz
-//	-- test_call: metric_rows('org', 'quarter', null, null)
+//	-- arguments: level, unit, lo, hi, services := [], teams := []
+//	-- param: metric_test_lo timestamp null
+//	-- param: metric_test_hi timestamp null
+//	-- test_call: metric_rows('team', 'week', getvariable('metric_test_lo'), getvariable('metric_test_hi'))
 //	-- test: unique(key, period_start)
 //
 // They are created (CREATE OR REPLACE MACRO name(arguments) AS [TABLE] …)
 // in the same transaction as the marts they read, so they always match
-// them, and a table macro's declared tests run on the rows of test_call.
-// A macro reads marts only: neither run values nor temporary models.
+// them, and a table macro's declared tests run on the rows of test_call
+// (which may read run values; the body may not). Arguments are untyped:
+// a warehouse file of DuckDB's default storage version refuses typed macro
+// parameters. A macro reads marts only: neither run values nor temporary
+// models.
 package transform
 
 import (
