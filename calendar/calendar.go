@@ -13,6 +13,8 @@ package calendar
 
 import (
 	"context"
+	"database/sql"
+	"embed"
 	"fmt"
 	"sort"
 	"strings"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/transform/models/marts"
 )
@@ -90,41 +93,40 @@ type Calendar struct {
 	Conflicts []Conflict
 }
 
-// eventsSQL lists plans, change request windows and production deployments
-// from the marts, which decide what is production (is_production: the
-// configured production names, as keys) and name every production
-// environment "production".
-const eventsSQL = `
-WITH plans AS (
-    SELECT 'plan' AS kind, plan_id AS id, [service] AS services, version,
-           CASE WHEN is_production THEN 'production' ELSE environment END AS environment,
-           is_production,
-           coalesce(window_start, planned_at) AS start_at,
-           coalesce(window_end, coalesce(window_start, planned_at) + INTERVAL 1 HOUR) AS end_at,
-           'planned' AS status, CAST(NULL AS VARCHAR) AS change_request, CAST(NULL AS VARCHAR) AS title,
-           CAST(NULL AS VARCHAR[]) AS freezes, false AS freezes_decided
-    FROM fct_release_plans
-),
-requests AS (
-    SELECT 'change_request', change_request, services, NULL, 'production', true, planned_start, planned_end, status, change_request, title,
-           NULL, false
-    FROM fct_change_requests
-    WHERE is_scheduled
-),
-deploys AS (
-    SELECT 'deployment', deployment_id, [service], version, 'production', true,
-           least(coalesce(started_at, finished_at - INTERVAL 1 HOUR), finished_at), finished_at,
-           status, change_request, NULL, freezes, true
-    FROM fct_deployments
-    WHERE status IN ('success', 'failure') AND is_production
-),
-events AS (
-    SELECT * FROM plans UNION ALL SELECT * FROM requests UNION ALL SELECT * FROM deploys
-)
-SELECT kind, id, services, coalesce(version, ''), environment, is_production, start_at, greatest(start_at, end_at),
-       status, coalesce(change_request, ''), coalesce(title, ''), coalesce(freezes, []::VARCHAR[]), freezes_decided
-FROM events
-ORDER BY start_at, kind, id`
+// The statements, one file each in sql/, run by package sqlrun.
+//
+//go:embed sql/*.sql
+var sqlFS embed.FS
+
+var scripts = func() map[string]*sqlrun.Script {
+	out := map[string]*sqlrun.Script{}
+	for _, name := range []string{"events", "slips", "slip_summary", "dependencies"} {
+		src, err := sqlFS.ReadFile("sql/" + name + ".sql")
+		if err != nil {
+			panic(err)
+		}
+		sc, err := sqlrun.Parse("calendar/sql/"+name+".sql", src)
+		if err != nil {
+			panic(err)
+		}
+		out[name] = sc
+	}
+	return out
+}()
+
+// run runs the statement sql/NAME.sql with vals and returns its rows.
+func run(ctx context.Context, db *warehouse.DB, name string, vals map[string]any) (*sql.Rows, error) {
+	sc := scripts[name]
+	v, err := sc.Args(vals)
+	if err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
+	rows, err := sc.Query(ctx, db, v)
+	if err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
+	return rows, nil
+}
 
 // Load reads the events overlapping the range, with the services'
 // dependencies, and finds the conflicts.
@@ -137,9 +139,9 @@ func Load(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Option
 	if err := marts.Require(ctx, db, "fct_release_plans", "fct_change_requests", "fct_deployments", "dim_services"); err != nil {
 		return nil, fmt.Errorf("calendar: %w", err)
 	}
-	rows, err := db.QueryContext(ctx, eventsSQL)
+	rows, err := run(ctx, db, "events", nil)
 	if err != nil {
-		return nil, fmt.Errorf("calendar: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	var events []Event
@@ -202,9 +204,9 @@ func filterConflicts(cs []Conflict, services []string) []Conflict {
 
 // LoadDependencies returns each service's depends_on list (dim_services).
 func LoadDependencies(ctx context.Context, db *warehouse.DB) (map[string][]string, error) {
-	rows, err := db.QueryContext(ctx, `SELECT service, depends_on FROM dim_services WHERE len(depends_on) > 0`)
+	rows, err := run(ctx, db, "dependencies", nil)
 	if err != nil {
-		return nil, fmt.Errorf("calendar: services: %w", err)
+		return nil, err
 	}
 	defer rows.Close()
 	deps := map[string][]string{}

@@ -24,11 +24,12 @@ package drift
 
 import (
 	"context"
-	"database/sql"
+	"embed"
 	"fmt"
 
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/transform/models/marts"
 )
@@ -38,112 +39,45 @@ type Filter struct {
 	Services []string
 }
 
-// deployedSQL is the shared head: successful deployments with normalised
-// environments, and the current one per service and environment.
-const deployedSQL = `
-WITH deployed AS (
-    SELECT deployment_id AS id, service,
-           CASE WHEN is_production THEN 'production'
-                WHEN is_staging THEN 'staging'
-                ELSE environment END AS environment,
-           is_production, is_staging,
-           version, commit_sha, finished_at
-    FROM fct_deployments
-    WHERE status = 'success'
-),
-current AS (
-    SELECT * FROM deployed
-    QUALIFY row_number() OVER (PARTITION BY service, environment ORDER BY finished_at DESC, id DESC) = 1
-),
-selected AS (
-    SELECT DISTINCT service FROM deployed
-    WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], x -> lower(trim(x))), service)
-)
-`
+// The statements, one file each in sql/, run by package sqlrun.
+//
+//go:embed sql/*.sql
+var sqlFS embed.FS
 
-const environmentsSQL = deployedSQL + `
-SELECT service, environment, version, commit_sha, finished_at AS deployed_at, id AS deployment_id
-FROM current JOIN selected USING (service)
-ORDER BY service, environment`
+var scripts = func() map[string]*sqlrun.Script {
+	out := map[string]*sqlrun.Script{}
+	for _, name := range []string{"environments", "services", "dependencies", "commit_graph"} {
+		src, err := sqlFS.ReadFile("sql/" + name + ".sql")
+		if err != nil {
+			panic(err)
+		}
+		sc, err := sqlrun.Parse("drift/sql/"+name+".sql", src)
+		if err != nil {
+			panic(err)
+		}
+		out[name] = sc
+	}
+	return out
+}()
 
-const servicesSQL = deployedSQL + `,
-prod AS (SELECT * FROM current WHERE is_production),
-stg AS (SELECT * FROM current WHERE is_staging)
-SELECT s.service,
-       p.version AS production_version, p.commit_sha AS production_commit, p.finished_at AS production_at,
-       g.version AS staging_version, g.commit_sha AS staging_commit, g.finished_at AS staging_at,
-       (epoch(g.finished_at) - epoch(p.finished_at)) / 86400.0 AS days_apart,
-       CASE WHEN p.id IS NULL OR (p.version IS NULL AND p.commit_sha IS NULL) THEN NULL
-            ELSE NOT EXISTS (
-                SELECT 1 FROM deployed x
-                WHERE x.service = p.service AND x.is_staging AND x.finished_at <= p.finished_at
-                  AND (x.version = p.version OR x.commit_sha = p.commit_sha))
-       END AS production_unstaged
-FROM selected s
-LEFT JOIN prod p USING (service)
-LEFT JOIN stg g USING (service)
-WHERE p.id IS NOT NULL OR g.id IS NOT NULL
-ORDER BY s.service`
-
-const dependenciesSQL = deployedSQL + `,
-edges AS (
-    SELECT DISTINCT service, unnest(depends_on) AS dependency
-    FROM dim_services
-),
-prod AS (SELECT * FROM current WHERE is_production),
-tested AS (
-    -- the latest staging deployment of the production version, before it reached production
-    SELECT p.service, p.version, max(x.finished_at) AS tested_at
-    FROM prod p
-    JOIN deployed x ON x.service = p.service AND x.is_staging
-                   AND x.finished_at <= p.finished_at AND x.version = p.version
-    GROUP BY p.service, p.version
-),
-first_seen AS (
-    SELECT service, version, min(finished_at) AS first_at FROM deployed WHERE version IS NOT NULL GROUP BY ALL
-),
-pairs AS (
-    SELECT e.service, p.version, e.dependency, t.tested_at,
-           (SELECT x.version FROM deployed x
-             WHERE x.service = e.dependency AND x.is_staging AND x.finished_at <= t.tested_at
-             ORDER BY x.finished_at DESC, x.id DESC LIMIT 1) AS staging_then,
-           (SELECT x.version FROM deployed x
-             WHERE x.service = e.dependency AND x.is_production AND x.finished_at <= t.tested_at
-             ORDER BY x.finished_at DESC, x.id DESC LIMIT 1) AS production_then,
-           dp.version AS running_with
-    FROM edges e
-    JOIN selected USING (service)
-    JOIN prod p ON p.service = e.service
-    LEFT JOIN tested t ON t.service = e.service AND t.version = p.version
-    LEFT JOIN prod dp ON dp.service = e.dependency
-)
-SELECT q.service, q.version, q.dependency, q.tested_at,
-       coalesce(q.staging_then, q.production_then) AS tested_with,
-       CASE WHEN q.staging_then IS NOT NULL THEN 'staging'
-            WHEN q.production_then IS NOT NULL THEN 'production' END AS tested_with_environment,
-       q.running_with,
-       CASE WHEN coalesce(q.staging_then, q.production_then) IS NULL OR q.running_with IS NULL THEN NULL
-            ELSE r.first_at < w.first_at END AS dependency_behind
-FROM pairs q
-LEFT JOIN first_seen w ON w.service = q.dependency AND w.version = coalesce(q.staging_then, q.production_then)
-LEFT JOIN first_seen r ON r.service = q.dependency AND r.version = q.running_with
-ORDER BY q.service, q.dependency`
-
-// args binds the filter. Services are named as the user wrote them and
-// compared as keys (trimmed, lower-cased) in the SQL.
-func args(f Filter) []any {
+func args(cfg *config.Config, f Filter) map[string]any {
 	services := f.Services
 	if services == nil {
 		services = []string{}
 	}
-	return []any{sql.Named("services", services)}
+	return map[string]any{"services": services}
 }
 
-func query(ctx context.Context, db *warehouse.DB, q string, a []any) (*output.Table, error) {
+func query(ctx context.Context, db *warehouse.DB, name string, a map[string]any) (*output.Table, error) {
 	if err := marts.Require(ctx, db, "fct_deployments", "dim_services", "dim_commits"); err != nil {
 		return nil, fmt.Errorf("drift: %w", err)
 	}
-	rows, err := db.QueryContext(ctx, q, a...)
+	sc := scripts[name]
+	vals, err := sc.Args(a)
+	if err != nil {
+		return nil, fmt.Errorf("drift: %w", err)
+	}
+	rows, err := sc.Query(ctx, db, vals)
 	if err != nil {
 		return nil, fmt.Errorf("drift: %w", err)
 	}
@@ -152,14 +86,14 @@ func query(ctx context.Context, db *warehouse.DB, q string, a []any) (*output.Ta
 
 // Environments lists the current deployment of each service per environment.
 func Environments(ctx context.Context, db *warehouse.DB, cfg *config.Config, f Filter) (*output.Table, error) {
-	return query(ctx, db, environmentsSQL, args(f))
+	return query(ctx, db, "environments", args(cfg, f))
 }
 
 // Dependencies lists, for every service in production and each of its
 // dependencies, the dependency version it was tested with and the one it
 // runs against; dependency_behind is true when production runs an older one.
 func Dependencies(ctx context.Context, db *warehouse.DB, cfg *config.Config, f Filter) (*output.Table, error) {
-	return query(ctx, db, dependenciesSQL, args(f))
+	return query(ctx, db, "dependencies", args(cfg, f))
 }
 
 // Services compares staging with production per service: versions, commits
@@ -168,7 +102,7 @@ func Dependencies(ctx context.Context, db *warehouse.DB, cfg *config.Config, f F
 // and whether production runs a version that never passed through staging.
 // Commit counts are NULL unless both commits are in the commits table.
 func Services(ctx context.Context, db *warehouse.DB, cfg *config.Config, f Filter) (*output.Table, error) {
-	t, err := query(ctx, db, servicesSQL, args(f))
+	t, err := query(ctx, db, "services", args(cfg, f))
 	if err != nil {
 		return nil, err
 	}

@@ -19,10 +19,12 @@ func LoadGraph(ctx context.Context, db *warehouse.DB, shas []string) (*Graph, er
 	if len(shas) == 0 {
 		return g, nil
 	}
-	rows, err := db.QueryContext(ctx, `
-		SELECT sha, coalesce(any_value(parents), []::VARCHAR[]) FROM dim_commits
-		WHERE repo IN (SELECT DISTINCT repo FROM dim_commits WHERE list_contains(?::VARCHAR[], sha))
-		GROUP BY sha`, shas)
+	sc := scripts["commit_graph"]
+	vals, err := sc.Args(map[string]any{"shas": shas})
+	if err != nil {
+		return nil, fmt.Errorf("drift: commit graph: %w", err)
+	}
+	rows, err := sc.Query(ctx, db, vals)
 	if err != nil {
 		return nil, fmt.Errorf("drift: commit graph: %w", err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog/ingest/file"
+	"github.com/shiplog/shiplog/internal/cli/demo/run"
 	"github.com/shiplog/shiplog/internal/demo"
 	"github.com/shiplog/shiplog/internal/fixture"
 	"github.com/shiplog/shiplog/internal/version"
@@ -39,7 +40,9 @@ func testVersion(t testing.TB) version.Info {
 }
 
 // demoWarehouse returns a warehouse file of its own holding the embedded
-// demo organisation, transformed. The demo is loaded and transformed once
+// demo organisation, transformed with the demo's configuration (its
+// freezes) and with the demo's gate decisions recorded, so that every mart
+// has rows. The demo is loaded and transformed once
 // per test binary and copied for each test.
 func demoWarehouse(t *testing.T) (*warehouse.DB, string) {
 	t.Helper()
@@ -62,7 +65,11 @@ func demoWarehouse(t *testing.T) (*warehouse.DB, string) {
 		if _, demoErr = file.Load(ctx, db, paths, file.Options{}); demoErr != nil {
 			return
 		}
-		demoErr = transform.Run(ctx, db, nil, transform.Options{})
+		cfg := run.Config()
+		if demoErr = transform.Run(ctx, db, cfg, transform.Options{}); demoErr != nil {
+			return
+		}
+		demoErr = run.RecordGates(ctx, db, cfg, io.Discard)
 	})
 	if demoErr != nil {
 		t.Fatal(demoErr)
@@ -205,7 +212,7 @@ func loadJSONL(t *testing.T, db *warehouse.DB, lines ...string) {
 
 func retransform(t *testing.T, db *warehouse.DB) {
 	t.Helper()
-	if err := transform.Run(context.Background(), db, nil, transform.Options{}); err != nil {
+	if err := transform.Run(context.Background(), db, run.Config(), transform.Options{}); err != nil {
 		t.Fatal(err)
 	}
 }

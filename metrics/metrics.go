@@ -3,6 +3,14 @@
 // window and per week, month or quarter, with a tier for each metric from the
 // configured benchmark set.
 //
+// The metric SQL lives in the transform, as table macros created beside the
+// marts (transform/models/metrics: metric_rows, metric_rows_many,
+// metric_velocity, explain_lead_time …), so it is tested with the models
+// and can be run by hand: shiplog query "from metric_rows('team', 'month',
+// timestamptz '2025-01-01', timestamptz '2025-04-01')". This package only
+// chooses the values: each statement in sql/ calls one macro with a
+// filter's level, period unit, window and scope, and Go adds the tiers.
+//
 // All time arithmetic is in UTC: periods start at UTC midnight (weeks on
 // Monday), a deployment counts in the period of its finished_at, and To is
 // exclusive.
@@ -10,14 +18,17 @@ package metrics
 
 import (
 	"context"
-	"encoding/json"
+	"embed"
 	"fmt"
+	"io/fs"
 	"math"
+	"path"
 	"strings"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -74,25 +85,87 @@ func (f Filter) level() string {
 	return f.Level
 }
 
-// keyExpr is the SQL for the level key over dim_services columns.
-func (f Filter) keyExpr() string {
-	switch f.level() {
-	case "team":
-		return "team"
-	case "department":
-		return "coalesce(department, '(none)')"
-	case "org":
-		return warehouse.QuoteString(OrgKey)
+// scripts are the statements in sql/, by file name without .sql, each a
+// call of a metric macro of the transform (transform/models/metrics).
+//
+//go:embed sql/*.sql
+var sqlFS embed.FS
+
+var scripts = func() map[string]*sqlrun.Script {
+	out := map[string]*sqlrun.Script{}
+	names, err := fs.Glob(sqlFS, "sql/*.sql")
+	if err != nil {
+		panic(err)
 	}
-	return "service"
+	for _, n := range names {
+		src, err := sqlFS.ReadFile(n)
+		if err != nil {
+			panic(err)
+		}
+		sc, err := sqlrun.Parse("metrics/"+n, src)
+		if err != nil {
+			panic(err)
+		}
+		out[strings.TrimSuffix(path.Base(n), ".sql")] = sc
+	}
+	return out
+}()
+
+// run runs the statement in sql/NAME.sql with vals and returns its rows,
+// driver values normalised. A failure on a warehouse without the metric
+// macros is ErrNoMarts.
+func run(ctx context.Context, db *warehouse.DB, name string, vals map[string]any) (*output.Table, error) {
+	t, err := query(ctx, db, name, vals)
+	if err != nil {
+		return nil, explainFailure(ctx, db, err)
+	}
+	return t, nil
 }
 
-func listJSON(v []string) string {
-	if v == nil {
-		v = []string{}
+// query is run without the explanation of failures.
+func query(ctx context.Context, db *warehouse.DB, name string, vals map[string]any) (*output.Table, error) {
+	sc, ok := scripts[name]
+	if !ok {
+		return nil, fmt.Errorf("metrics: no statement %s", name)
 	}
-	b, _ := json.Marshal(v)
-	return string(b)
+	v, err := sc.Args(vals)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	rows, err := sc.Query(ctx, db, v)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	t, err := output.FromRows(rows)
+	if err != nil {
+		return nil, fmt.Errorf("metrics: %w", err)
+	}
+	for _, r := range t.Rows {
+		for i := range r {
+			r[i] = normalise(r[i])
+		}
+	}
+	return t, nil
+}
+
+// scope are the values of a filter every statement takes: the window (nil
+// for an open end) and the services and teams.
+func (f Filter) scope() map[string]any {
+	return map[string]any{"from": timeArg(f.From), "to": timeArg(f.To), "services": list(f.Services), "teams": list(f.Teams)}
+}
+
+// vals are scope with the level and the period unit (By).
+func (f Filter) vals() map[string]any {
+	v := f.scope()
+	v["level"], v["unit"] = f.level(), f.By
+	return v
+}
+
+func list(v []string) []string {
+	if v == nil {
+		return []string{}
+	}
+	return v
 }
 
 func timeArg(t time.Time) any {
@@ -100,24 +173,6 @@ func timeArg(t time.Time) any {
 		return nil
 	}
 	return t.UTC()
-}
-
-// scope is the CTE prefix shared by Compute and the views: the services in
-// scope with their level key ($1 services, $2 teams as JSON lists).
-func (f Filter) scope() string {
-	return fmt.Sprintf(`
-svc as (
-    select service, team, department, %s as key
-    from dim_services
-    where (json_array_length($1::JSON) = 0 or list_contains(list_transform(json_transform($1::JSON, '["VARCHAR"]'), x -> lower(trim(x))), service))
-      and (json_array_length($2::JSON) = 0 or list_contains(list_transform(json_transform($2::JSON, '["VARCHAR"]'), x -> lower(trim(x))), team))
-)`, f.keyExpr())
-}
-
-// args are the positional parameters of scope and window: $1 services,
-// $2 teams, $3 from, $4 to.
-func (f Filter) args() []any {
-	return []any{listJSON(f.Services), listJSON(f.Teams), timeArg(f.From), timeArg(f.To)}
 }
 
 // Compute returns one row per level key and period with the metrics and
@@ -150,20 +205,6 @@ func normalise(v any) any {
 		return int64(x)
 	}
 	return v
-}
-
-// within returns " and col >= FROM and col < TO" with the bounds as
-// literals, so that DuckDB can skip row groups by their min/max (the marts
-// are written in time order); "" when unbounded.
-func (f Filter) within(col string) string {
-	var b strings.Builder
-	if !f.From.IsZero() {
-		fmt.Fprintf(&b, " and %s >= TIMESTAMPTZ '%s'", col, f.From.UTC().Format("2006-01-02 15:04:05.999999+00"))
-	}
-	if !f.To.IsZero() {
-		fmt.Fprintf(&b, " and %s < TIMESTAMPTZ '%s'", col, f.To.UTC().Format("2006-01-02 15:04:05.999999+00"))
-	}
-	return b.String()
 }
 
 func durHours(ds []config.Duration) []float64 {

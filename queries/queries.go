@@ -10,10 +10,12 @@
 //	-- param: team text ''        (name, type, default)
 //	-- param: from timestamp '1970-01-01'
 //
-// Parameters appear in the SQL as DuckDB named parameters ($team, $from).
-// Values arrive as text (from flags, the config or a URL) and are converted
-// to the declared type before binding, so that a wrong value is reported
-// against the parameter's name rather than as a DuckDB cast error.
+// Parameters follow the convention of package sqlrun: declared in the
+// header, used in the SQL as DuckDB named parameters ($team, $from), bound
+// as prepared-statement values, never spliced into the text. Values arrive
+// as text (from flags, the config or a URL) and are converted to the
+// declared type before binding, so that a wrong value is reported against
+// the parameter's name rather than as a DuckDB cast error.
 //
 // A control returns one row per examined subject with a `subject` column
 // and a `rule` column that is NULL when the subject passes and says which
@@ -22,10 +24,8 @@
 package queries
 
 import (
-	"bufio"
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io/fs"
 	"path"
@@ -36,6 +36,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -43,28 +44,12 @@ import (
 var (
 	Audiences = []string{"leadership", "retro", "audit"}
 	Kinds     = []string{"query", "control"}
-	// Types are the accepted parameter types.
-	Types = []string{"text", "int", "float", "date", "timestamp", "bool"}
+	// Types are the accepted parameter types (sqlrun.Types).
+	Types = sqlrun.Types
 )
 
 // Param is one declared parameter.
-type Param struct {
-	Name string
-	// Type is one of Types.
-	Type string
-	// Default is the text of the default value; Null says the default is
-	// SQL NULL (written `null` without quotes).
-	Default string
-	Null    bool
-}
-
-// String renders the parameter as in --list: "team text ”".
-func (p Param) String() string {
-	if p.Null {
-		return p.Name + " " + p.Type + " null"
-	}
-	return p.Name + " " + p.Type + " '" + strings.ReplaceAll(p.Default, "'", "''") + "'"
-}
+type Param = sqlrun.Param
 
 // Query is one named SQL file.
 type Query struct {
@@ -92,51 +77,23 @@ func (q Query) Param(name string) (Param, bool) {
 	return Param{}, false
 }
 
-var (
-	headerRE = regexp.MustCompile(`^--\s*([a-z_]+):\s*(.*?)\s*$`)
-	paramRE  = regexp.MustCompile(`^([a-z_][a-z0-9_]*)\s+([a-z]+)(?:\s+(null|'(?:[^']|'')*'))?(?:\s*\(.*\))?$`)
-	nameRE   = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
-	// usedRE finds $name parameters in SQL text (comments are removed first).
-	usedRE = regexp.MustCompile(`\$([A-Za-z_][A-Za-z0-9_]*)`)
-)
+var nameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]*$`)
 
 // Parse reads one query file. file is used in error messages and kept as
 // Query.Path.
 func Parse(file string, src []byte) (Query, error) {
-	q := Query{Path: file, Kind: "query"}
-	sc := bufio.NewScanner(strings.NewReader(string(src)))
-	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	line := 0
-	var body strings.Builder
-	inHeader := true
+	sc, err := sqlrun.Parse(file, src)
+	if err != nil {
+		return Query{}, err
+	}
+	q := Query{Path: file, Kind: "query", Params: sc.Params}
 	seen := map[string]bool{}
-	for sc.Scan() {
-		line++
-		text := sc.Text()
-		if inHeader {
-			trimmed := strings.TrimSpace(text)
-			if trimmed == "" && q.Name == "" {
-				continue
-			}
-			if m := headerRE.FindStringSubmatch(trimmed); m != nil {
-				if err := q.setHeader(m[1], stripNote(m[2]), m[2], seen); err != nil {
-					return Query{}, fmt.Errorf("%s:%d: %w", file, line, err)
-				}
-				continue
-			}
-			if strings.HasPrefix(trimmed, "--") {
-				continue // free comment inside the header block
-			}
-			inHeader = false
+	for _, f := range sc.Fields {
+		if err := q.setHeader(f.Key, stripNote(f.Value), f.Value, seen); err != nil {
+			return Query{}, fmt.Errorf("%s:%d: %w", file, f.Line, err)
 		}
-		body.WriteString(text)
-		body.WriteByte('\n')
 	}
-	if err := sc.Err(); err != nil {
-		return Query{}, fmt.Errorf("%s: %w", file, err)
-	}
-	q.SQL = strings.TrimRight(strings.TrimSpace(body.String()), ";")
-	q.SQL = strings.TrimSpace(q.SQL)
+	q.SQL = sc.Body
 	switch {
 	case q.Name == "":
 		return Query{}, fmt.Errorf("%s: missing `-- name:` header", file)
@@ -146,11 +103,8 @@ func Parse(file string, src []byte) (Query, error) {
 		return Query{}, fmt.Errorf("%s: missing `-- audience:` header (one of %s)", file, strings.Join(Audiences, ", "))
 	case q.SQL == "":
 		return Query{}, fmt.Errorf("%s: no SQL after the header", file)
-	}
-	for _, used := range usedParams(q.SQL) {
-		if _, ok := q.Param(used); !ok {
-			return Query{}, fmt.Errorf("%s: $%s is used but not declared with `-- param: %s TYPE DEFAULT`", file, used, used)
-		}
+	case len(sc.Statements) > 1:
+		return Query{}, fmt.Errorf("%s:%d: a query is one statement; this file has %d", file, sc.Statements[1].Line, len(sc.Statements))
 	}
 	return q, nil
 }
@@ -165,12 +119,10 @@ func stripNote(v string) string {
 }
 
 func (q *Query) setHeader(key, val, raw string, seen map[string]bool) error {
-	if key != "param" {
-		if seen[key] {
-			return fmt.Errorf("header %q given twice", key)
-		}
-		seen[key] = true
+	if seen[key] {
+		return fmt.Errorf("header %q given twice", key)
 	}
+	seen[key] = true
 	switch key {
 	case "name":
 		if !nameRE.MatchString(val) {
@@ -189,52 +141,10 @@ func (q *Query) setHeader(key, val, raw string, seen map[string]bool) error {
 			return fmt.Errorf("kind %q is not one of %s", val, strings.Join(Kinds, ", "))
 		}
 		q.Kind = val
-	case "param":
-		m := paramRE.FindStringSubmatch(strings.TrimSpace(raw))
-		if m == nil {
-			return fmt.Errorf("param %q: write `-- param: NAME TYPE 'DEFAULT'`", raw)
-		}
-		p := Param{Name: m[1], Type: m[2]}
-		if !contains(Types, p.Type) {
-			return fmt.Errorf("param %s: type %q is not one of %s", p.Name, p.Type, strings.Join(Types, ", "))
-		}
-		if _, dup := q.Param(p.Name); dup {
-			return fmt.Errorf("param %s declared twice", p.Name)
-		}
-		switch {
-		case m[3] == "" || m[3] == "null":
-			p.Null = true
-		default:
-			p.Default = strings.ReplaceAll(m[3][1:len(m[3])-1], "''", "'")
-			if _, err := convert(p, p.Default); err != nil {
-				return fmt.Errorf("param %s: default: %w", p.Name, err)
-			}
-		}
-		q.Params = append(q.Params, p)
 	default:
 		// Unknown header keys are free-form notes (owner:, see: …).
 	}
 	return nil
-}
-
-func usedParams(sqlText string) []string {
-	var b strings.Builder
-	for _, l := range strings.Split(sqlText, "\n") {
-		if i := strings.Index(l, "--"); i >= 0 {
-			l = l[:i]
-		}
-		b.WriteString(l)
-		b.WriteByte('\n')
-	}
-	seen := map[string]bool{}
-	var out []string
-	for _, m := range usedRE.FindAllStringSubmatch(b.String(), -1) {
-		if !seen[m[1]] {
-			seen[m[1]] = true
-			out = append(out, m[1])
-		}
-	}
-	return out
 }
 
 func contains(list []string, s string) bool {
@@ -320,6 +230,19 @@ func Run(ctx context.Context, db *warehouse.DB, name string, params map[string]s
 // unknown parameter or a value that does not parse as the declared type is
 // an error naming the parameter.
 func (q Query) Args(params map[string]string) ([]any, error) {
+	vals, err := q.values(params)
+	if err != nil {
+		return nil, err
+	}
+	args := make([]any, 0, len(q.Params))
+	for _, p := range q.Params {
+		args = append(args, sql.Named(p.Name, vals[p.Name]))
+	}
+	return args, nil
+}
+
+// values converts params to the declared types, applying defaults.
+func (q Query) values(params map[string]string) (sqlrun.Values, error) {
 	names := make([]string, 0, len(params))
 	for k := range params {
 		names = append(names, k)
@@ -330,20 +253,20 @@ func (q Query) Args(params map[string]string) ([]any, error) {
 			return nil, fmt.Errorf("query %s has no parameter %q (it takes: %s)", q.Name, k, q.paramNames())
 		}
 	}
-	args := make([]any, 0, len(q.Params))
+	vals := make(sqlrun.Values, len(q.Params))
 	for _, p := range q.Params {
-		var v any
-		if s, ok := params[p.Name]; ok {
-			var err error
-			if v, err = convert(p, s); err != nil {
-				return nil, fmt.Errorf("query %s: parameter %s: %w", q.Name, p.Name, err)
-			}
-		} else if !p.Null {
-			v, _ = convert(p, p.Default)
+		s, ok := params[p.Name]
+		if !ok {
+			vals[p.Name] = p.DefaultValue()
+			continue
 		}
-		args = append(args, sql.Named(p.Name, v))
+		v, err := sqlrun.Convert(p.Type, s)
+		if err != nil {
+			return nil, fmt.Errorf("query %s: parameter %s: %w", q.Name, p.Name, err)
+		}
+		vals[p.Name] = v
 	}
-	return args, nil
+	return vals, nil
 }
 
 func (q Query) paramNames() string {
@@ -384,9 +307,13 @@ func (q Query) Checked(ctx context.Context, db *warehouse.DB, params map[string]
 }
 
 func (q Query) run(ctx context.Context, db *warehouse.DB, text string, params map[string]string) (*output.Table, error) {
-	args, err := q.Args(params)
+	vals, err := q.values(params)
 	if err != nil {
 		return nil, err
+	}
+	st, err := sqlrun.NewStatement(text)
+	if err != nil {
+		return nil, fmt.Errorf("query %s (%s): %w", q.Name, q.Path, err)
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
@@ -396,9 +323,10 @@ func (q Query) run(ctx context.Context, db *warehouse.DB, text string, params ma
 	if err := warehouse.CheckReadOnly(ctx, conn, text); err != nil {
 		return nil, fmt.Errorf("query %s (%s): %w", q.Name, q.Path, err)
 	}
-	rows, err := conn.QueryContext(ctx, text, args...)
+	script := &sqlrun.Script{Path: "query " + q.Name + " (" + q.Path + ")", Params: q.Params}
+	rows, err := script.QueryStatement(ctx, conn, st, vals)
 	if err != nil {
-		return nil, fmt.Errorf("query %s (%s): %w", q.Name, q.Path, err)
+		return nil, err
 	}
 	t, err := output.FromRows(rows)
 	if err != nil {
@@ -407,58 +335,6 @@ func (q Query) run(ctx context.Context, db *warehouse.DB, text string, params ma
 	return t, nil
 }
 
-var errEmpty = errors.New("empty value")
-
-// convert parses s as p's type.
-func convert(p Param, s string) (any, error) {
-	switch p.Type {
-	case "text":
-		return s, nil
-	case "int":
-		v, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not an integer", s)
-		}
-		return v, nil
-	case "float":
-		v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a number", s)
-		}
-		return v, nil
-	case "bool":
-		v, err := strconv.ParseBool(strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("%q is not true or false", s)
-		}
-		return v, nil
-	case "date":
-		v, err := time.Parse("2006-01-02", strings.TrimSpace(s))
-		if err != nil {
-			return nil, fmt.Errorf("%q is not a date (YYYY-MM-DD)", s)
-		}
-		return v, nil
-	case "timestamp":
-		v, err := ParseTime(s)
-		if err != nil {
-			return nil, err
-		}
-		return v, nil
-	}
-	return nil, fmt.Errorf("unknown type %q", p.Type)
-}
-
 // ParseTime accepts RFC 3339, "YYYY-MM-DD HH:MM[:SS]" (UTC) and "YYYY-MM-DD"
 // (midnight UTC) and returns the instant in UTC.
-func ParseTime(s string) (time.Time, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return time.Time{}, errEmpty
-	}
-	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02 15:04", "2006-01-02T15:04", "2006-01-02"} {
-		if v, err := time.Parse(layout, s); err == nil {
-			return v.UTC(), nil
-		}
-	}
-	return time.Time{}, fmt.Errorf("%q is not a time (RFC 3339, YYYY-MM-DD HH:MM or YYYY-MM-DD)", s)
-}
+func ParseTime(s string) (time.Time, error) { return sqlrun.ParseTime(s) }

@@ -42,8 +42,10 @@ var canonicalTables = []string{"teams", "services", "deployments", "changes", "c
 // homes may name canonical tables and decide rules: the models, the
 // sources and their SQL mappings (the file loader among them), the schema
 // (migrations and the canonical field list), the demo generator that
-// writes source files, and export, which copies the canonical tables as
-// they are. Test files are never scanned: tests build fixtures in the
+// writes source files, export, which copies the canonical tables as
+// they are, and the model runner, which reads them only for the run
+// values the models declare (which sources fed a table, the latest
+// deployment month the macros' tests run on). Test files are never scanned: tests build fixtures in the
 // canonical tables.
 var homes = []string{
 	"transform/models/",
@@ -52,6 +54,7 @@ var homes = []string{
 	"internal/canonical/",
 	"internal/demo/",
 	"export/",
+	"transform/transform.go",
 }
 
 var (
@@ -173,6 +176,11 @@ func scanRepository(root string) ([]string, error) {
 				}
 			}
 			return nil
+		}
+		for _, h := range homes {
+			if rel == h {
+				return nil
+			}
 		}
 		var found []string
 		switch {

@@ -8,7 +8,7 @@
 //
 // A model's header is its leading comment block:
 //
-//	-- materialized: view            (view, temp or table; see below)
+//	-- materialized: view            (view, temp, table, table_macro or macro)
 //	-- test: unique(deployment_id)
 //	-- test: not_null(deployment_id, service)
 //	-- test: accepted_values(link_rule: explicit, commit_graph, time)
@@ -26,16 +26,39 @@
 // config.Metrics, controls.pre_approved_standard and the calendar (staging
 // environment names, freezes resolved to instants in their time zones)
 // before the models run; names in it are keys (config.Key), as staging
-// keys the data. No model hard-codes a setting. Where
-// a setting must be a constant for speed (a regular expression DuckDB should
-// compile once, not per row), a model writes {{cfg.NAME}} and the runner puts
-// the value in as a quoted SQL literal (NULL when unset). Likewise
-// {{several_sources.TABLE}} (changes, deployments, support_tickets, adoption)
-// is true or false: whether more than one source had sent rows of that kind
-// when the run started. A view whose SQL holds such a constant, or that
-// reads a temporary table or view, is created as a TEMP VIEW, so that it
-// never outlives the run it was written for (nor points at tables that are
-// gone).
+// keys the data. No model hard-codes a setting.
+// Where a setting must be a constant when DuckDB plans the model (a regular
+// expression it should compile once, not per row; a switch that lets it
+// drop a join), the model declares it in its header and reads it with
+// getvariable, the convention of package sqlrun:
+//
+//	-- param: hotfix_regex text null
+//	... regexp_matches(d.version, getvariable('hotfix_regex')) ...
+//
+// The run's values are listed at RunValues. A
+// view that reads a variable, or reads a temporary table or view, is
+// created as a TEMP VIEW, so that it never outlives the run it was written
+// for (nor points at tables that are gone).
+//
+// The metrics layer holds the metric SQL that `shiplog metrics`, reports and
+// `shiplog query` call with a window and scope: table macros
+// (materialized: table_macro, a SELECT) and the scalar macros they use
+// (materialized: macro, an expression):
+//
+//	-- materialized: table_macro
+//	-- arguments: level, unit, lo, hi, services := [], teams := []
+//	-- param: metric_test_lo timestamp null
+//	-- param: metric_test_hi timestamp null
+//	-- test_call: metric_rows('team', 'week', getvariable('metric_test_lo'), getvariable('metric_test_hi'))
+//	-- test: unique(key, period_start)
+//
+// They are created (CREATE OR REPLACE MACRO name(arguments) AS [TABLE] …)
+// in the same transaction as the marts they read, so they always match
+// them, and a table macro's declared tests run on the rows of test_call
+// (which may read run values; the body may not). Arguments are untyped:
+// a warehouse file of DuckDB's default storage version refuses typed macro
+// parameters. A macro reads marts only: neither run values nor temporary
+// models.
 package transform
 
 import (
@@ -53,9 +76,12 @@ import (
 
 	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/sqlrun"
+	"github.com/shiplog/shiplog/internal/sqlscan"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/transform/models/intermediate"
 	"github.com/shiplog/shiplog/transform/models/marts"
+	"github.com/shiplog/shiplog/transform/models/metrics"
 	"github.com/shiplog/shiplog/transform/models/staging"
 )
 
@@ -80,16 +106,42 @@ var Layers = []Layer{
 	{"staging", staging.FS},
 	{"intermediate", intermediate.FS},
 	{"marts", marts.FS},
+	{"metrics", metrics.FS},
 }
 
 // Model is one .sql file.
 type Model struct {
-	Name         string // file name without .sql: the table or view it builds
+	Name         string // file name without .sql: the table, view or macro it builds
 	Layer        string
-	SQL          string // the SELECT, header included
-	Materialized string // view, temp or table
-	Tests        []Test
-	Deps         []string
+	SQL          string // the SELECT after the header
+	Materialized string // view, temp, table, table_macro or macro
+	// Arguments are a macro's parameters as DuckDB declares them
+	// ("level varchar, lo timestamptz"); TestCall is the call whose rows
+	// a table macro's declared tests check.
+	Arguments, TestCall string
+	Tests               []Test
+	Deps                []string
+
+	script   *sqlrun.Script
+	testVars []string // run values the test call reads
+}
+
+// Params are the run values the model reads (getvariable), as declared in
+// its header.
+func (m Model) Params() []sqlrun.Param {
+	if m.script == nil {
+		return nil
+	}
+	return m.script.Params
+}
+
+// relation is what the model's tests read: the table or view, or for a
+// macro the rows of its test call.
+func (m Model) relation() string {
+	if m.Materialized == "table_macro" {
+		return "(FROM " + m.TestCall + ")"
+	}
+	return warehouse.QuoteIdent(m.Name)
 }
 
 // Test is one declared model test.
@@ -152,63 +204,73 @@ func Load(layers []Layer) ([]Model, error) {
 	return order(models)
 }
 
-var defaultMaterialized = map[string]string{"staging": "view", "intermediate": "temp", "marts": "table"}
+var defaultMaterialized = map[string]string{"staging": "view", "intermediate": "temp", "marts": "table", "metrics": "table_macro"}
 
-var identRe = regexp.MustCompile(`[A-Za-z_][A-Za-z0-9_]*`)
+var materializations = []string{"view", "temp", "table", "table_macro", "macro"}
+
+// isMacro reports whether m builds a (table or scalar) macro.
+func (m Model) isMacro() bool { return strings.HasSuffix(m.Materialized, "macro") }
 
 func parseModel(layer, file, text string) (Model, error) {
-	m := Model{Name: strings.TrimSuffix(file, ".sql"), Layer: layer, SQL: text, Materialized: defaultMaterialized[layer]}
+	m := Model{Name: strings.TrimSuffix(file, ".sql"), Layer: layer, Materialized: defaultMaterialized[layer]}
 	if m.Materialized == "" {
 		m.Materialized = "table"
 	}
 	where := layer + "/" + file
-	for i, line := range strings.Split(text, "\n") {
-		t := strings.TrimSpace(line)
-		if t == "" {
-			continue
-		}
-		if !strings.HasPrefix(t, "--") {
-			break
-		}
-		t = strings.TrimSpace(strings.TrimPrefix(t, "--"))
-		key, val, ok := strings.Cut(t, ":")
-		if !ok {
-			continue
-		}
-		val = strings.TrimSpace(val)
-		switch strings.TrimSpace(key) {
+	sc, err := sqlrun.Parse(where, []byte(text))
+	if err != nil {
+		return m, fmt.Errorf("transform: %w", err)
+	}
+	m.script, m.SQL = sc, sc.Body
+	for _, f := range sc.Fields {
+		switch f.Key {
 		case "materialized":
-			if val != "table" && val != "view" && val != "temp" {
-				return m, fmt.Errorf("transform: %s:%d: materialized must be view, temp or table, not %q", where, i+1, val)
+			if !slices.Contains(materializations, f.Value) {
+				return m, fmt.Errorf("transform: %s:%d: materialized must be one of %s, not %q", where, f.Line, strings.Join(materializations, ", "), f.Value)
 			}
-			m.Materialized = val
+			m.Materialized = f.Value
+		case "arguments":
+			m.Arguments = f.Value
+		case "test_call":
+			m.TestCall = f.Value
 		case "test":
+			val := f.Value
 			open := strings.Index(val, "(")
 			if open < 0 || !strings.HasSuffix(val, ")") {
-				return m, fmt.Errorf("transform: %s:%d: test must look like kind(args), not %q", where, i+1, val)
+				return m, fmt.Errorf("transform: %s:%d: test must look like kind(args), not %q", where, f.Line, val)
 			}
 			tst := Test{Kind: strings.TrimSpace(val[:open]), Args: strings.TrimSpace(val[open+1 : len(val)-1])}
-			if _, err := tst.query(m.Name); err != nil {
-				return m, fmt.Errorf("transform: %s:%d: %w", where, i+1, err)
+			if _, err := tst.query(m.relation()); err != nil {
+				return m, fmt.Errorf("transform: %s:%d: %w", where, f.Line, err)
 			}
 			m.Tests = append(m.Tests, tst)
 		}
 	}
-	return m, nil
-}
-
-// stripComments removes -- comments and string literals so that dependency
-// scanning sees identifiers only.
-func stripComments(s string) string {
-	var b strings.Builder
-	for _, line := range strings.Split(s, "\n") {
-		if i := strings.Index(line, "--"); i >= 0 {
-			line = line[:i]
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
+	switch {
+	case len(sc.Statements) != 1:
+		return m, fmt.Errorf("transform: %s: a model is one statement; this file has %d", where, len(sc.Statements))
+	case m.Materialized == "table_macro" && len(m.Tests) > 0 && m.TestCall == "":
+		return m, fmt.Errorf("transform: %s: a table macro with tests needs `-- test_call:` (the call whose rows they check)", where)
+	case m.Materialized == "macro" && (len(m.Tests) > 0 || m.TestCall != ""):
+		return m, fmt.Errorf("transform: %s: a scalar macro has no rows to test", where)
+	case !m.isMacro() && (m.Arguments != "" || m.TestCall != ""):
+		return m, fmt.Errorf("transform: %s: arguments and test_call are for macros", where)
+	case m.isMacro() && (len(sc.Statements[0].Params) > 0 || len(sc.Statements[0].Variables) > 0):
+		return m, fmt.Errorf("transform: %s: a macro takes arguments, not run values or $parameters (its test_call may read run values)", where)
 	}
-	return regexp.MustCompile(`'[^']*'`).ReplaceAllString(b.String(), "''")
+	if m.TestCall != "" {
+		toks, err := sqlscan.Scan(m.TestCall)
+		if err != nil {
+			return m, fmt.Errorf("transform: %s: test_call: %w", where, err)
+		}
+		m.testVars = sqlscan.Variables(toks)
+		for _, v := range m.testVars {
+			if _, ok := sc.Param(v); !ok {
+				return m, fmt.Errorf("transform: %s: test_call reads getvariable('%s'), which is not declared with `-- param:`", where, v)
+			}
+		}
+	}
+	return m, nil
 }
 
 // order finds each model's dependencies (names of other models in its SQL)
@@ -219,15 +281,16 @@ func order(models []Model) ([]Model, error) {
 		byName[m.Name] = i
 	}
 	for i := range models {
-		deps := map[string]bool{}
-		for _, id := range identRe.FindAllString(stripComments(models[i].SQL), -1) {
-			id = strings.ToLower(id)
-			if _, ok := byName[id]; ok && id != models[i].Name {
-				deps[id] = true
-			}
+		// Names are read with the SQL lexer, so a model named only in a
+		// comment or a string is not a dependency.
+		toks, err := sqlscan.Scan(models[i].SQL + " " + models[i].TestCall)
+		if err != nil {
+			return nil, fmt.Errorf("transform: %s/%s: %w", models[i].Layer, models[i].Name, err)
 		}
-		for d := range deps {
-			models[i].Deps = append(models[i].Deps, d)
+		for _, id := range sqlscan.Words(toks) {
+			if _, ok := byName[id]; ok && id != models[i].Name {
+				models[i].Deps = append(models[i].Deps, id)
+			}
 		}
 		sort.Strings(models[i].Deps)
 	}
@@ -275,7 +338,7 @@ func cols(s string) ([]string, error) {
 }
 
 // query returns SQL selecting the rows that break the test.
-func (t Test) query(model string) (string, error) {
+func (t Test) query(rel string) (string, error) {
 	q := warehouse.QuoteIdent
 	switch t.Kind {
 	case "unique":
@@ -288,13 +351,13 @@ func (t Test) query(model string) (string, error) {
 			list[i] = q(c)
 		}
 		l := strings.Join(list, ", ")
-		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s GROUP BY ALL HAVING count(*) > 1", l, q(model)), nil
+		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s GROUP BY ALL HAVING count(*) > 1", l, rel), nil
 	case "not_null":
 		cond, err := t.rowCondition()
 		if err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("SELECT * FROM %s WHERE %s", q(model), cond), nil
+		return fmt.Sprintf("SELECT * FROM %s WHERE %s", rel, cond), nil
 	case "accepted_values":
 		cond, err := t.rowCondition()
 		if err != nil {
@@ -302,7 +365,7 @@ func (t Test) query(model string) (string, error) {
 		}
 		col, _, _ := strings.Cut(t.Args, ":")
 		return fmt.Sprintf("SELECT %s, count(*) AS n FROM %s WHERE %s GROUP BY ALL",
-			q(strings.TrimSpace(col)), q(model), cond), nil
+			q(strings.TrimSpace(col)), rel, cond), nil
 	case "relationships":
 		col, target, ok := strings.Cut(t.Args, "->")
 		if !ok {
@@ -314,7 +377,7 @@ func (t Test) query(model string) (string, error) {
 			return "", fmt.Errorf("relationships: want (column -> model.column)")
 		}
 		return fmt.Sprintf("SELECT DISTINCT c.%s FROM %s c ANTI JOIN %s p ON p.%s = c.%s WHERE c.%s IS NOT NULL",
-			q(cs[0]), q(model), q(tm), q(tc), q(cs[0]), q(cs[0])), nil
+			q(cs[0]), rel, q(tm), q(tc), q(cs[0]), q(cs[0])), nil
 	}
 	return "", fmt.Errorf("unknown test kind %q (unique, not_null, accepted_values, relationships)", t.Kind)
 }
@@ -414,7 +477,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 			_ = tx.Rollback()
 		}
 	}()
-	consts, err := writeCfg(ctx, tx, cfg)
+	vals, err := writeCfg(ctx, tx, cfg)
 	if err != nil {
 		return err
 	}
@@ -444,12 +507,22 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	runOnly := map[string]bool{} // temporary tables and views of this run
 	for i, m := range models {
 		start := time.Now()
-		sqlText := consts.Replace(m.SQL)
-		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE"}[m.Materialized]
-		if kind == "VIEW" && (sqlText != m.SQL || slices.ContainsFunc(m.Deps, func(d string) bool { return runOnly[d] })) {
-			// a view holding this run's constants, or reading what lives
-			// for the run only, must not outlive the run
+		st := m.script.Statements[0]
+		mvals, verr := modelValues(m, vals)
+		if verr != nil {
+			err = verr
+			return err
+		}
+		readsRunOnly := slices.ContainsFunc(m.Deps, func(d string) bool { return runOnly[d] })
+		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE", "table_macro": "MACRO", "macro": "MACRO"}[m.Materialized]
+		if kind == "VIEW" && (len(st.Variables) > 0 || readsRunOnly) {
+			// a view reading this run's values, or what lives for the run
+			// only, must not outlive the run
 			kind = "TEMP VIEW"
+		}
+		if kind == "MACRO" && (len(st.Variables) > 0 || readsRunOnly) {
+			err = fmt.Errorf("transform: macro %s/%s outlives the run: it must read neither run values nor temporary models", m.Layer, m.Name)
+			return err
 		}
 		if kind == "TEMP VIEW" || kind == "TEMP TABLE" {
 			runOnly[m.Name] = true
@@ -457,7 +530,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		// A name is one thing at a time: drop what an earlier run or an
 		// older materialization left in the main schema.
 		for _, k := range []string{"VIEW", "TABLE"} {
-			if k == kind {
+			if k == kind || kind == "MACRO" {
 				continue
 			}
 			if _, err = tx.ExecContext(ctx, fmt.Sprintf("DROP %s IF EXISTS main.%s", k, warehouse.QuoteIdent(m.Name))); err != nil {
@@ -471,8 +544,14 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 			// same transaction: the native model runs on conn, which tx holds
 			err = native(ctx, conn)
 		} else {
-			stmt := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n%s", kind, warehouse.QuoteIdent(m.Name), sqlText)
-			_, err = tx.ExecContext(ctx, stmt)
+			prefix := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n", kind, warehouse.QuoteIdent(m.Name))
+			switch m.Materialized {
+			case "table_macro":
+				prefix = fmt.Sprintf("CREATE OR REPLACE MACRO %s(%s) AS TABLE\n", warehouse.QuoteIdent(m.Name), m.Arguments)
+			case "macro":
+				prefix = fmt.Sprintf("CREATE OR REPLACE MACRO %s(%s) AS\n", warehouse.QuoteIdent(m.Name), m.Arguments)
+			}
+			err = m.script.ExecStatement(ctx, tx, st.Wrap(prefix, ""), mvals)
 		}
 		if err != nil {
 			return fmt.Errorf("transform: model %s/%s: %w", m.Layer, m.Name, err)
@@ -491,7 +570,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		fmt.Fprintf(progress, "[%2d/%d] %-12s %-30s %8s\n", i+1, len(models), m.Layer, m.Name, since(start))
 	}
 	start := time.Now()
-	failures, n, err := runTests(ctx, tx, models)
+	failures, n, err := runTests(ctx, tx, models, vals)
 	if err != nil {
 		return err
 	}
@@ -512,17 +591,42 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
-// RunTests runs the declared tests of models against db and returns the
-// failures.
+// testRunner is one connection (or its transaction): the tests' queries,
+// and the variables a macro's test call reads.
+type testRunner interface {
+	querier
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// RunTests runs the declared tests of models against db (with the run
+// values of the default configuration) and returns the failures.
 func RunTests(ctx context.Context, db *warehouse.DB, models []Model) ([]TestFailure, error) {
-	f, _, err := runTests(ctx, db, models)
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	vals, err := RunValues(ctx, conn, config.Default())
+	if err != nil {
+		return nil, err
+	}
+	f, _, err := runTests(ctx, conn, models, vals)
 	return f, err
 }
 
-func runTests(ctx context.Context, q querier, models []Model) ([]TestFailure, int, error) {
+func runTests(ctx context.Context, q testRunner, models []Model, run map[string]any) ([]TestFailure, int, error) {
 	var failures []TestFailure
 	n := 0
 	for _, m := range models {
+		if len(m.Tests) > 0 && len(m.testVars) > 0 {
+			vals, err := modelValues(m, run)
+			if err != nil {
+				return nil, n, err
+			}
+			if err := m.script.SetVariables(ctx, q, m.testVars, vals); err != nil {
+				return nil, n, fmt.Errorf("transform: tests of %s: %w", m.Name, err)
+			}
+		}
 		// The tests of one model that a scan can decide run together in a
 		// single query first; see screenTests.
 		passed, err := screenTests(ctx, q, m)
@@ -534,7 +638,7 @@ func runTests(ctx context.Context, q querier, models []Model) ([]TestFailure, in
 			if passed[i] {
 				continue
 			}
-			sqlText, err := t.query(m.Name)
+			sqlText, err := t.query(m.relation())
 			if err != nil {
 				return nil, n, err
 			}
@@ -585,7 +689,7 @@ func screenTests(ctx context.Context, q querier, m Model) ([]bool, error) {
 	for i := range vals {
 		ptrs[i] = &vals[i]
 	}
-	if err := q.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(exprs, ", "), warehouse.QuoteIdent(m.Name))).Scan(ptrs...); err != nil {
+	if err := q.QueryRowContext(ctx, fmt.Sprintf("SELECT %s FROM %s", strings.Join(exprs, ", "), m.relation())).Scan(ptrs...); err != nil {
 		return nil, fmt.Errorf("transform: tests of %s: %w", m.Name, err)
 	}
 	for j, i := range idx {
@@ -658,10 +762,61 @@ func HotfixRegexp(patterns []string) string {
 	return strings.Join(parts, "|")
 }
 
+// RunValues are the values a model may declare and read with getvariable:
+// the settings DuckDB needs as constants when it plans a model.
+//
+//   - hotfix_regex (text): the configured hotfix patterns as one RE2
+//     expression (HotfixRegexp), NULL when there are none;
+//   - several_sources_changes, several_sources_deployments,
+//     several_sources_support_tickets, several_sources_adoption (bool):
+//     whether more than one source had sent rows of that kind when the run
+//     started (false lets DuckDB drop the deduplicating join);
+//   - metric_test_lo, metric_test_hi (timestamp): the month of the latest
+//     deployment and the one before, the window a metric macro's test_call
+//     reads (NULL without deployments).
+func RunValues(ctx context.Context, q execer, cfg *config.Config) (map[string]any, error) {
+	if cfg == nil {
+		cfg = config.Default()
+	}
+	vals := map[string]any{"hotfix_regex": nil}
+	if re := HotfixRegexp(cfg.Metrics.HotfixPatterns); re != "" {
+		vals["hotfix_regex"] = re
+	}
+	for _, table := range []string{"changes", "deployments", "support_tickets", "adoption"} {
+		var several bool
+		if err := q.QueryRowContext(ctx, "SELECT coalesce(min(source) < max(source), false) FROM "+warehouse.QuoteIdent(table)).Scan(&several); err != nil {
+			return nil, fmt.Errorf("transform: sources of %s: %w", table, err)
+		}
+		vals["several_sources_"+table] = several
+	}
+	// The window the metric macros' declared tests run on: the month of
+	// the latest deployment and the one before (constants, so the test
+	// calls read only those row groups).
+	var lo, hi *time.Time
+	if err := q.QueryRowContext(ctx, `SELECT timezone('UTC', date_trunc('month', timezone('UTC', max(finished_at))) - INTERVAL 1 MONTH),
+		timezone('UTC', date_trunc('month', timezone('UTC', max(finished_at))) + INTERVAL 1 MONTH) FROM deployments`).Scan(&lo, &hi); err != nil {
+		return nil, fmt.Errorf("transform: latest deployment: %w", err)
+	}
+	vals["metric_test_lo"], vals["metric_test_hi"] = nil, nil
+	if lo != nil && hi != nil {
+		vals["metric_test_lo"], vals["metric_test_hi"] = lo.UTC(), hi.UTC()
+	}
+	return vals, nil
+}
+
+// modelValues picks the run values m declares. A declared parameter the
+// run does not supply is an error: it would silently keep its default.
+func modelValues(m Model, run map[string]any) (sqlrun.Values, error) {
+	v, err := m.script.Pick(run)
+	if err != nil {
+		return nil, fmt.Errorf("transform: %w", err)
+	}
+	return v, nil
+}
+
 // writeCfg (re)creates the one-row cfg table the models read their settings
-// from, and returns the replacer for the run constants ({{cfg.NAME}} and
-// {{several_sources.TABLE}}).
-func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Replacer, error) {
+// from, and returns the run values (RunValues).
+func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]any, error) {
 	if cfg == nil {
 		cfg = config.Default()
 	}
@@ -677,10 +832,8 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 		sevJSON = []byte("[]")
 	}
 	var hotfix any
-	hotfixLit := "NULL::VARCHAR"
 	if re := HotfixRegexp(m.HotfixPatterns); re != "" {
 		hotfix = re
-		hotfixLit = warehouse.QuoteString(re)
 	}
 	if _, err := ex.ExecContext(ctx, `CREATE OR REPLACE TABLE cfg (
 		production_environments VARCHAR[],
@@ -706,11 +859,7 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (*strings.Repl
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
-	sources, err := sourceConstants(ctx, ex)
-	if err != nil {
-		return nil, err
-	}
-	return strings.NewReplacer(append([]string{"{{cfg.hotfix_regex}}", hotfixLit}, sources...)...), nil
+	return RunValues(ctx, ex, cfg)
 }
 
 // freezes returns calendar.freezes resolved to instants (each freeze's time
@@ -746,19 +895,4 @@ func freezes(c *config.Calendar) (string, error) {
 	})
 	b, err := json.Marshal(out)
 	return string(b), err
-}
-
-// sourceConstants returns the run constants {{several_sources.TABLE}}:
-// whether more than one source sent a kind that staging deduplicates (as a
-// constant, it lets DuckDB drop the deduplicating join when there is one).
-func sourceConstants(ctx context.Context, ex execer) ([]string, error) {
-	var pairs []string
-	for _, table := range []string{"changes", "deployments", "support_tickets", "adoption"} {
-		var several bool
-		if err := ex.QueryRowContext(ctx, "SELECT coalesce(min(source) < max(source), false) FROM "+table).Scan(&several); err != nil {
-			return nil, fmt.Errorf("transform: sources of %s: %w", table, err)
-		}
-		pairs = append(pairs, "{{several_sources."+table+"}}", fmt.Sprint(several))
-	}
-	return pairs, nil
 }

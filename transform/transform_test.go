@@ -311,3 +311,65 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 		}
 	}
 }
+
+func TestMacroAndRunValueHeaders(t *testing.T) {
+	tests := []struct{ name, file, want string }{
+		{"tests need a call", "-- materialized: table_macro\n-- arguments: a\n-- test: unique(a)\nselect a", "needs `-- test_call:`"},
+		{"scalar macros have no rows", "-- materialized: macro\n-- arguments: a\n-- test_call: m(1)\n-- test: unique(a)\na + 1", "scalar macro has no rows"},
+		{"a macro body reads no run value", "-- materialized: table_macro\n-- param: x text null\nselect getvariable('x') as a", "a macro takes arguments, not run values"},
+		{"a test call reads declared values only", "-- materialized: table_macro\n-- test_call: m(getvariable('lo'))\n-- test: unique(a)\nselect 1 as a", "test_call reads getvariable('lo'), which is not declared"},
+		{"arguments are for macros", "-- arguments: a\nselect 1 as a", "arguments and test_call are for macros"},
+		{"undeclared run value", "select getvariable('hotfix_regex') as a", "getvariable('hotfix_regex') is used but not declared"},
+		{"one statement", "select 1 as a; select 2 as a", "a model is one statement; this file has 2"},
+	}
+	for _, tt := range tests {
+		_, err := Load([]Layer{layer("marts", map[string]string{"m.sql": tt.file})})
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: err = %v, want %q", tt.name, err, tt.want)
+		}
+	}
+
+	// A declared run value the transform does not supply is an error, not
+	// a silent default; a view reading one is temporary; a macro is
+	// created and its test call reads the run values.
+	ctx := context.Background()
+	db := memDB(t)
+	ms, err := Load([]Layer{layer("marts", map[string]string{"m.sql": "-- param: typo_regex text null\nselect getvariable('typo_regex') as a"})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := build(ctx, db, config.Default(), ms, io.Discard); err == nil || !strings.Contains(err.Error(), "declares typo_regex, which its runner does not supply") {
+		t.Errorf("unsupplied value: err = %v", err)
+	}
+	cfg := config.Default()
+	cfg.Metrics.HotfixPatterns = []string{"^hf-"}
+	ms, err = Load([]Layer{
+		layer("staging", map[string]string{"stg_v.sql": "-- param: hotfix_regex text null\nselect getvariable('hotfix_regex') as re"}),
+		layer("metrics", map[string]string{"m_twice.sql": `-- arguments: x
+-- param: several_sources_changes bool 'true'
+-- test_call: m_twice(getvariable('several_sources_changes')::int + 20)
+-- test: accepted_values(y: 40)
+-- test: not_null(y)
+select x * 2 as y`}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := build(ctx, db, cfg, ms, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var re, temp string
+	if err := db.QueryRow(`select re, (select temporary::varchar from duckdb_views() where view_name = 'stg_v') from stg_v`).Scan(&re, &temp); err != nil {
+		t.Fatal(err)
+	}
+	if re != "(?:^hf-)" || temp != "true" {
+		t.Errorf("stg_v: re %q, temporary %s; want (?:^hf-) and true", re, temp)
+	}
+	// several_sources_changes is false (no changes at all): the call is
+	// m_twice(0 + 20) = 40, which the tests accept (unset, it would be
+	// NULL and fail not_null; true would make it 42).
+	var y int
+	if err := db.QueryRow(`select y from m_twice(21)`).Scan(&y); err != nil || y != 42 {
+		t.Errorf("m_twice(21) = %d, %v; want 42", y, err)
+	}
+}

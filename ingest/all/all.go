@@ -24,10 +24,7 @@ import (
 	gitlabsrc "github.com/shiplog/shiplog/ingest/gitlab"
 	jirasrc "github.com/shiplog/shiplog/ingest/jira"
 	pdsrc "github.com/shiplog/shiplog/ingest/pagerduty"
-	cligit "github.com/shiplog/shiplog/internal/cli/ingest/git"
-	clijira "github.com/shiplog/shiplog/internal/cli/ingest/jira"
 	"github.com/shiplog/shiplog/internal/config"
-	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -45,13 +42,31 @@ type Runner struct {
 	// repositories or the Jira address. It never holds a token.
 	Target string
 
-	run func(ctx context.Context, db *warehouse.DB) error
+	// build makes the source afresh for each run (a glob is expanded, a
+	// client starts with clean statistics).
+	build    func() (ingest.Source, error)
+	progress io.Writer
+	now      func() time.Time
+	getenv   func(string) string
 }
 
-// Run fetches and maps the source into db and records the run in
-// ingest_runs, exactly as the source's own `shiplog ingest` command does.
-// It may be called again for a later run.
-func (r Runner) Run(ctx context.Context, db *warehouse.DB) error { return r.run(ctx, db) }
+// Run builds the source and runs it once through ingest.Run, which records
+// the run in ingest_runs exactly as the source's own `shiplog ingest`
+// command does; it returns the finished record (status and row counts)
+// and prints one line about it. It may be called again for a later run.
+func (r Runner) Run(ctx context.Context, db *warehouse.DB) (*ingest.RunRecord, error) {
+	src, err := r.build()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	run, err := ingest.Run(ctx, src, &ingest.Env{DB: db, Progress: r.progress, Now: r.now, Getenv: r.getenv})
+	if run != nil {
+		fmt.Fprintf(r.progress, "%s: %s in %s: %d read, %d written, %d rejected (run %d)\n", r.Name, run.Status,
+			time.Since(start).Round(time.Millisecond), run.Read, run.Written, run.Rejected, run.ID)
+	}
+	return run, err
+}
 
 // String is "name (target)".
 func (r Runner) String() string {
@@ -116,12 +131,14 @@ func Sources(cfg *config.Config, getenv func(string) string, progress io.Writer,
 	if getenv == nil {
 		getenv = func(string) string { return "" }
 	}
-	ios := &iostreams.IOStreams{In: strings.NewReader(""), Out: io.Discard, ErrOut: progress}
 	var runners []Runner
 	var errs []error
+	runner := func(name, target string, build func() (ingest.Source, error)) Runner {
+		return Runner{Name: name, Target: target, build: build, progress: progress, now: o.now, getenv: getenv}
+	}
 
 	for i, f := range cfg.Sources.Files {
-		r, err := fileRunner(i, f, progress, o.now)
+		r, err := fileRunner(i, f, runner)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -139,17 +156,9 @@ func Sources(cfg *config.Config, getenv func(string) string, progress io.Writer,
 			errs = append(errs, fmt.Errorf("sources.git[%d]: %w", i, err))
 			continue
 		}
-		runners = append(runners, Runner{
-			Name:   gitsrc.SourceName,
-			Target: g.Repo,
-			run: func(ctx context.Context, db *warehouse.DB) error {
-				s, err := gitsrc.New(c)
-				if err != nil {
-					return err
-				}
-				return cligit.SyncOne(ctx, db, s, ios, o.now)
-			},
-		})
+		runners = append(runners, runner(gitsrc.SourceName, g.Repo, func() (ingest.Source, error) {
+			return gitsrc.New(c)
+		}))
 	}
 
 	if g := cfg.Sources.GitHub; g != nil {
@@ -164,28 +173,7 @@ func Sources(cfg *config.Config, getenv func(string) string, progress io.Writer,
 		if s, err := build(); err != nil {
 			errs = append(errs, err)
 		} else {
-			runners = append(runners, Runner{
-				Name:   ghsource.Name,
-				Target: s.Target(),
-				run: func(ctx context.Context, db *warehouse.DB) error {
-					s, err := build()
-					if err != nil {
-						return err
-					}
-					start := time.Now()
-					_, err = s.Ingest(ctx, db, progress)
-					st := s.Stats()
-					status := "done"
-					if st.Partial {
-						status = "stopped early at the rate limit (partial; run again to continue)"
-					}
-					if err == nil {
-						fmt.Fprintf(progress, "github: %s in %s: %d requests (%d answered 304 Not Modified)\n",
-							status, time.Since(start).Round(time.Millisecond), st.Requests, st.NotModified)
-					}
-					return err
-				},
-			})
+			runners = append(runners, runner(ghsource.Name, s.Target(), func() (ingest.Source, error) { return build() }))
 		}
 	}
 
@@ -201,18 +189,7 @@ func Sources(cfg *config.Config, getenv func(string) string, progress io.Writer,
 		if s, err := build(); err != nil {
 			errs = append(errs, err)
 		} else {
-			runners = append(runners, Runner{
-				Name:   gitlabsrc.Name,
-				Target: s.Target(),
-				run: func(ctx context.Context, db *warehouse.DB) error {
-					s, err := build()
-					if err != nil {
-						return err
-					}
-					_, err = s.Ingest(ctx, db, progress)
-					return err
-				},
-			})
+			runners = append(runners, runner(gitlabsrc.Name, s.Target(), func() (ingest.Source, error) { return build() }))
 		}
 	}
 
@@ -221,17 +198,7 @@ func Sources(cfg *config.Config, getenv func(string) string, progress io.Writer,
 		if s, err := build(); err != nil {
 			errs = append(errs, err)
 		} else {
-			runners = append(runners, Runner{
-				Name:   jirasrc.Name,
-				Target: s.Target(),
-				run: func(ctx context.Context, db *warehouse.DB) error {
-					s, err := build()
-					if err != nil {
-						return err
-					}
-					return clijira.RunSource(ctx, db, s, ios, o.now)
-				},
-			})
+			runners = append(runners, runner(jirasrc.Name, s.Target(), func() (ingest.Source, error) { return build() }))
 		}
 	}
 	if p := cfg.Sources.PagerDuty; p != nil {
@@ -241,25 +208,16 @@ func Sources(cfg *config.Config, getenv func(string) string, progress io.Writer,
 		if s, err := build(); err != nil {
 			errs = append(errs, err)
 		} else {
-			runners = append(runners, Runner{Name: pdsrc.Name, Target: s.Target(), run: func(ctx context.Context, db *warehouse.DB) error {
-				s, err := build()
-				if err != nil {
-					return err
-				}
-				_, err = s.Ingest(ctx, db, progress)
-				return err
-			}})
+			runners = append(runners, runner(pdsrc.Name, s.Target(), func() (ingest.Source, error) { return build() }))
 		}
 	}
 
 	if c := cfg.Sources.CDEvents; c != nil && len(c.Paths) > 0 {
-		if s, err := cdsrc.New(c, cdsrc.WithClock(o.now)); err != nil {
+		build := func() (*cdsrc.Source, error) { return cdsrc.New(c, cdsrc.WithClock(o.now)) }
+		if s, err := build(); err != nil {
 			errs = append(errs, err)
 		} else {
-			runners = append(runners, Runner{Name: cdsrc.Name, Target: s.Target(), run: func(ctx context.Context, db *warehouse.DB) error {
-				_, err := s.Ingest(ctx, db, progress)
-				return err
-			}})
+			runners = append(runners, runner(cdsrc.Name, s.Target(), func() (ingest.Source, error) { return build() }))
 		}
 	}
 	if err := errors.Join(errs...); err != nil {
@@ -271,7 +229,7 @@ func Sources(cfg *config.Config, getenv func(string) string, progress io.Writer,
 // fileRunner loads one entry of sources.files. Paths are relative to the
 // working directory and may be glob patterns (a pattern matching nothing is
 // an error when the runner runs, as is a missing file).
-func fileRunner(i int, f config.Files, progress io.Writer, now func() time.Time) (Runner, error) {
+func fileRunner(i int, f config.Files, runner func(string, string, func() (ingest.Source, error)) Runner) (Runner, error) {
 	at := fmt.Sprintf("sources.files[%d]", i)
 	if len(f.Paths) == 0 {
 		return Runner{}, fmt.Errorf("file: %s.paths: list at least one file", at)
@@ -285,31 +243,24 @@ func fileRunner(i int, f config.Files, progress io.Writer, now func() time.Time)
 		}
 	}
 	paths := append([]string(nil), f.Paths...)
-	return Runner{
-		Name:   "file",
-		Target: strings.Join(paths, " "),
-		run: func(ctx context.Context, db *warehouse.DB) error {
-			var files []string
-			for _, p := range paths {
-				if !strings.ContainsAny(p, "*?[") {
-					files = append(files, p)
-					continue
-				}
-				m, err := filepath.Glob(p)
-				if err != nil {
-					return fmt.Errorf("file: %s: %w", p, err)
-				}
-				if len(m) == 0 {
-					return fmt.Errorf("file: %s: no file matches (%s.paths)", p, at)
-				}
-				files = append(files, m...)
+	return runner("file", strings.Join(paths, " "), func() (ingest.Source, error) {
+		var files []string
+		for _, p := range paths {
+			if !strings.ContainsAny(p, "*?[") {
+				files = append(files, p)
+				continue
 			}
-			_, err := filesrc.Load(ctx, db, files, filesrc.Options{
-				Kind: f.Kind, Source: "file", Progress: progress, Now: now,
-			})
-			return err
-		},
-	}, nil
+			m, err := filepath.Glob(p)
+			if err != nil {
+				return nil, fmt.Errorf("file: %s: %w", p, err)
+			}
+			if len(m) == 0 {
+				return nil, fmt.Errorf("file: %s: no file matches (%s.paths)", p, at)
+			}
+			files = append(files, m...)
+		}
+		return filesrc.NewSource(files, filesrc.Options{Kind: f.Kind, Source: "file"})
+	}), nil
 }
 
 // productionName is the environment name GitHub deployments from releases
@@ -392,4 +343,8 @@ var (
 	_ ingest.Mapper = (*jirasrc.Source)(nil)
 	_ ingest.Mapper = (*pdsrc.Source)(nil)
 	_ ingest.Mapper = (*cdsrc.Source)(nil)
+	_ ingest.Source = (*ghsource.Source)(nil)
+	_ ingest.Source = (*jirasrc.Source)(nil)
+	_ ingest.Source = (*gitsrc.Source)(nil)
+	_ ingest.Source = (*filesrc.Source)(nil)
 )

@@ -3,6 +3,8 @@ package all_test
 import (
 	"bytes"
 	"context"
+	"go/parser"
+	"go/token"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -159,8 +161,22 @@ func TestSourcesRunEveryConfiguredSource(t *testing.T) {
 	}
 	defer db.Close()
 	for _, r := range runners {
-		if err := r.Run(ctx, db); err != nil {
+		run, err := r.Run(ctx, db)
+		if err != nil {
 			t.Fatalf("%s: %v\n%s", r, err, progress.String())
+		}
+		// The record Run returns is the row of ingest_runs.
+		var status string
+		var read, written int64
+		if err := db.QueryRow(`SELECT status, rows_read, rows_written FROM ingest_runs WHERE id = ?`, run.ID).Scan(&status, &read, &written); err != nil {
+			t.Fatal(err)
+		}
+		if status != run.Status || read != run.Read || written != run.Written {
+			t.Errorf("%s: Run returned %s %d/%d, ingest_runs holds %s %d/%d", r, run.Status, run.Read, run.Written, status, read, written)
+		}
+		// events.jsonl: 4 records (a team, a service, two deployments).
+		if r.Name == "file" && (run.Read != 4 || run.Written != 4) {
+			t.Errorf("file run read %d, wrote %d; want 4 and 4", run.Read, run.Written)
 		}
 	}
 	for q, want := range map[string]int64{
@@ -197,7 +213,7 @@ func TestSourcesRunEveryConfiguredSource(t *testing.T) {
 
 	// A second run reads nothing new and still records one row per source.
 	for _, r := range runners {
-		if err := r.Run(ctx, db); err != nil {
+		if _, err := r.Run(ctx, db); err != nil {
 			t.Fatalf("second run of %s: %v", r, err)
 		}
 	}
@@ -226,7 +242,7 @@ func TestFailingSourceIsRecorded(t *testing.T) {
 	defer db.Close()
 	var failed []string
 	for _, r := range runners {
-		if err := r.Run(ctx, db); err != nil {
+		if _, err := r.Run(ctx, db); err != nil {
 			failed = append(failed, r.Name)
 			if !strings.Contains(err.Error(), "refused") {
 				t.Errorf("%s: error %q does not say the connection was refused", r, err)
@@ -370,5 +386,29 @@ func TestRegistryKnowsEverySourceSection(t *testing.T) {
 	}
 	if len(all.Names) != len(sections) {
 		t.Errorf("all.Names = %v, want %d names", all.Names, len(sections))
+	}
+}
+
+// The registry builds sources from their packages; it imports no command
+// package (those import it).
+func TestRegistryImportsNoCommand(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range af.Imports {
+			if strings.Contains(imp.Path.Value, "/internal/cli") {
+				t.Errorf("%s imports %s", f, imp.Path.Value)
+			}
+		}
 	}
 }

@@ -58,7 +58,7 @@ func BenchmarkIngest10k(b *testing.B) {
 			db := openDB(b)
 			src, _ := cdevents.New(nil, cdevents.WithFiles(path))
 			b.StartTimer()
-			if err := src.Sync(ctx, &ingest.Env{DB: db, Run: &ingest.Run{}, Progress: &bytes.Buffer{}}); err != nil {
+			if err := src.Sync(ctx, &ingest.Env{DB: db, Run: &ingest.RunRecord{}, Progress: &bytes.Buffer{}}); err != nil {
 				b.Fatal(err)
 			}
 			b.StopTimer()
@@ -73,7 +73,7 @@ func BenchmarkIngest10k(b *testing.B) {
 	b.Run("delivery", func(b *testing.B) {
 		db := openDB(b)
 		src, _ := cdevents.New(nil, cdevents.WithFiles(path))
-		if err := src.Sync(ctx, &ingest.Env{DB: db, Run: &ingest.Run{}, Progress: &bytes.Buffer{}}); err != nil {
+		if err := src.Sync(ctx, &ingest.Env{DB: db, Run: &ingest.RunRecord{}, Progress: &bytes.Buffer{}}); err != nil {
 			b.Fatal(err)
 		}
 		i := 0

@@ -230,12 +230,12 @@ func writeLines(t testing.TB, lines ...string) string {
 	return p
 }
 
-func syncFile(t testing.TB, db *warehouse.DB, path string) (*ingest.Run, error) {
+func syncFile(t testing.TB, db *warehouse.DB, path string) (*ingest.RunRecord, error) {
 	src, err := cdevents.New(testConfig(), cdevents.WithFiles(path), cdevents.WithClock(func() time.Time { return fixedNow }))
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := &ingest.Run{Source: cdevents.Name}
+	run := &ingest.RunRecord{Source: cdevents.Name}
 	return run, src.Sync(context.Background(), &ingest.Env{DB: db, Run: run, Progress: &bytes.Buffer{}})
 }
 

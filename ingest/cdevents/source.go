@@ -336,17 +336,8 @@ func CanonicalCounts(ctx context.Context, db *warehouse.DB) (map[string]int64, e
 // Ingest is one whole recorded run (`shiplog ingest cdevents`, `ingest
 // --all`, scheduled runs in `serve`): a row in ingest_runs, Sync, and the
 // row finished as success or failed.
-func (s *Source) Ingest(ctx context.Context, db *warehouse.DB, progress io.Writer) (*ingest.Run, error) {
-	run, err := ingest.StartRun(ctx, db, Name, s.Target(), s.now())
-	if err != nil {
-		return nil, fmt.Errorf("cdevents: record run: %w", err)
-	}
-	syncErr := s.Sync(ctx, &ingest.Env{DB: db, Run: run, Progress: progress, Now: s.now,
-		State: &ingest.State{DB: db, Source: Name, Now: s.now}})
-	if err := run.Finish(context.WithoutCancel(ctx), db, syncErr, false, s.now()); err != nil && syncErr == nil {
-		syncErr = fmt.Errorf("cdevents: record run: %w", err)
-	}
-	return run, syncErr
+func (s *Source) Ingest(ctx context.Context, db *warehouse.DB, progress io.Writer) (*ingest.RunRecord, error) {
+	return ingest.Run(ctx, s, &ingest.Env{DB: db, Progress: progress, Now: s.now})
 }
 
 // IsDataError reports whether err is about the events (a bad event or

@@ -129,8 +129,19 @@ type input struct {
 	kind *canonical.Kind // CSV: the file's kind
 }
 
-// Load reads the files as one batch into the canonical tables.
-func Load(ctx context.Context, db *warehouse.DB, paths []string, opts Options) (*Result, error) {
+// Source is one batch of canonical files as an ingest.Source: ingest.Run
+// records the run, Sync loads the batch (all of it, or nothing).
+type Source struct {
+	ins    []input
+	opts   Options
+	result *Result
+}
+
+var _ ingest.Source = (*Source)(nil)
+
+// NewSource checks the files of a batch (type, kind, that each exists) and
+// returns the batch, ready to load.
+func NewSource(paths []string, opts Options) (*Source, error) {
 	ins := make([]input, 0, len(paths))
 	for _, p := range paths {
 		in, err := resolve(p, p, opts.Kind)
@@ -139,7 +150,57 @@ func Load(ctx context.Context, db *warehouse.DB, paths []string, opts Options) (
 		}
 		ins = append(ins, in)
 	}
-	return load(ctx, db, ins, opts)
+	return &Source{ins: ins, opts: opts}, nil
+}
+
+// Name is the source column of the rows written (Options.Source, default
+// "file").
+func (s *Source) Name() string {
+	if s.opts.Source == "" {
+		return "file"
+	}
+	return s.opts.Source
+}
+
+// Target is the files' names, for ingest_runs.target.
+func (s *Source) Target() string {
+	names := make([]string, len(s.ins))
+	for i, in := range s.ins {
+		names[i] = in.name
+	}
+	return strings.Join(names, " ")
+}
+
+// Result is what the last Sync wrote (nil before one).
+func (s *Source) Result() *Result { return s.result }
+
+// Sync loads the batch into env.DB, counting on env.Run.
+func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
+	opts := s.opts
+	if opts.Now == nil {
+		opts.Now = env.Now
+	}
+	if opts.Progress == nil {
+		opts.Progress = env.Progress
+	}
+	res, err := load(ctx, env.DB, s.ins, opts, env.Run)
+	s.result = res
+	return err
+}
+
+// run loads s through ingest.Run and returns its result.
+func (s *Source) run(ctx context.Context, db *warehouse.DB) (*Result, error) {
+	_, err := ingest.Run(ctx, s, &ingest.Env{DB: db, Now: s.opts.Now, Progress: s.opts.Progress})
+	return s.result, err
+}
+
+// Load reads the files as one batch into the canonical tables.
+func Load(ctx context.Context, db *warehouse.DB, paths []string, opts Options) (*Result, error) {
+	s, err := NewSource(paths, opts)
+	if err != nil {
+		return nil, err
+	}
+	return s.run(ctx, db)
 }
 
 // LoadReader loads JSON Lines read from r as one batch; name stands for the
@@ -167,7 +228,8 @@ func LoadReader(ctx context.Context, db *warehouse.DB, name string, r io.Reader,
 	if err := f.Close(); err != nil {
 		return nil, err
 	}
-	return load(ctx, db, []input{{name: name, path: tmp}}, opts)
+	s := &Source{ins: []input{{name: name, path: tmp}}, opts: opts}
+	return s.run(ctx, db)
 }
 
 func unknownKind(k string) error {
@@ -212,23 +274,17 @@ func resolve(name, path, kind string) (input, error) {
 	return in, nil
 }
 
-func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Result, error) {
+// load loads the batch, counting on run (which ingest.Run started and
+// finishes).
+func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run *ingest.RunRecord) (*Result, error) {
 	if opts.Source == "" {
 		opts.Source = "file"
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	names := make([]string, len(ins))
-	for i, in := range ins {
-		names[i] = in.name
-	}
-	run, err := ingest.StartRun(ctx, db, opts.Source, strings.Join(names, " "), opts.Now())
-	if err != nil {
-		return nil, fmt.Errorf("record ingest run: %w", err)
-	}
 	res := &Result{Rows: map[string]int64{}, RunID: run.ID}
-	err = errSlowPath
+	err := errSlowPath
 	if !forceSlow {
 		lastPath.Store("quick")
 		err = loadBatch(ctx, db, ins, opts, run, res, true, true)
@@ -256,9 +312,6 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options) (*Re
 		res.Written, res.Rejected, res.Rows = 0, 0, map[string]int64{}
 	}
 	run.Read, run.Written, run.Rejected = res.Read, res.Written, res.Rejected
-	if ferr := run.Finish(context.WithoutCancel(ctx), db, err, false, opts.Now()); ferr != nil && err == nil {
-		err = fmt.Errorf("record ingest run: %w", ferr)
-	}
 	if err != nil {
 		return res, err
 	}
@@ -304,7 +357,7 @@ var (
 // the text of a record; so on the first sign of a bad record the batch is
 // abandoned with errSlowPath, and the caller loads it again with quick unset,
 // reading each line as text to say exactly what is wrong and where.
-func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run *ingest.Run, res *Result, quick, directOK bool) (err error) {
+func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run *ingest.RunRecord, res *Result, quick, directOK bool) (err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err

@@ -57,6 +57,9 @@ func (s *Source) Name() string { return SourceName }
 // Config returns the configuration with defaults resolved by Sync.
 func (s *Source) Config() Config { return s.cfg }
 
+// Target is the repository's path, for ingest_runs.target.
+func (s *Source) Target() string { return s.cfg.Repo }
+
 // Stats says what one Sync did.
 type Stats struct {
 	CommitsRead    int64

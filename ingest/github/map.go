@@ -8,14 +8,23 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
 //go:embed sql/*.sql
 var sqlFS embed.FS
 
-// mappings are run in this order; each fills the canonical table it names.
-var mappings = []string{"deployments", "changes", "commits"}
+// mappings are the raw → canonical SQL files, run in file-name order by
+// package sqlrun (deployments, changes, commits); each first deletes the
+// rows of source github of the table it fills.
+var mappings = func() []*sqlrun.Script {
+	s, err := sqlrun.LoadDir(sqlFS, "sql", "ingest/github/sql")
+	if err != nil {
+		panic(err)
+	}
+	return s
+}()
 
 // Map rebuilds the canonical rows of source 'github' (deployments, changes,
 // commits) from the raw tables, in one transaction: a failure leaves the
@@ -39,17 +48,8 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 	if err := s.writeSettings(ctx, tx); err != nil {
 		return fmt.Errorf("github: mapping settings: %w", err)
 	}
-	for _, m := range mappings {
-		body, err := sqlFS.ReadFile("sql/" + m + ".sql")
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+m+` WHERE source = 'github'`); err != nil {
-			return fmt.Errorf("github: map %s: %w", m, err)
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			return fmt.Errorf("github: map %s (ingest/github/sql/%s.sql): %w", m, m, err)
-		}
+	if err := sqlrun.ExecAll(ctx, tx, mappings, nil); err != nil {
+		return fmt.Errorf("github: map: %w", err)
 	}
 	for _, t := range []string{"_github_repo_services", "_github_settings", "_github_release_repos"} {
 		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS temp.`+t); err != nil {
@@ -98,19 +98,12 @@ func (s *Source) writeSettings(ctx context.Context, tx *sql.Tx) error {
 			}
 		}
 	}
-	envs := "[]"
-	if len(s.cfg.Deployments.ProductionEnvironments) > 0 {
-		envs = "["
-		for i, e := range s.cfg.Deployments.ProductionEnvironments {
-			if i > 0 {
-				envs += ", "
-			}
-			envs += warehouse.QuoteString(e)
-		}
-		envs += "]"
+	envs := s.cfg.Deployments.ProductionEnvironments
+	if envs == nil {
+		envs = []string{}
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO _github_settings VALUES (?, CAST(`+envs+` AS VARCHAR[]), ?)`,
-		s.prodName, s.cfg.Deployments.Pattern); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO _github_settings VALUES (?, ?::VARCHAR[], ?)`,
+		s.prodName, envs, s.cfg.Deployments.Pattern); err != nil {
 		return err
 	}
 	for _, r := range s.cfg.ReleasesAsDeployments {

@@ -230,6 +230,7 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 		}
 		env.Run.Read += n
 		env.Run.Written += n
+		env.Run.Partial = env.Run.Partial || st.Partial
 	}
 	return s.Map(ctx, env.DB)
 }
@@ -399,28 +400,9 @@ func apiMessage(err error) string {
 // rawList decodes a JSON array into its elements, kept as received.
 type rawList []json.RawMessage
 
-// Ingest is one whole recorded run, for `shiplog ingest github`, `ingest
-// --all` and scheduled runs in `serve`: it starts a row in ingest_runs,
-// syncs and maps, and finishes the row as success, partial (stopped at the
-// rate limit with --no-wait) or failed with the error's text.
-func (s *Source) Ingest(ctx context.Context, db *warehouse.DB, progress io.Writer) (*ingest.Run, error) {
-	if progress == nil {
-		progress = io.Discard
-	}
-	run, err := ingest.StartRun(ctx, db, Name, s.Target(), s.now())
-	if err != nil {
-		return nil, err
-	}
-	syncErr := s.Sync(ctx, &ingest.Env{
-		DB:       db,
-		Run:      run,
-		State:    &ingest.State{DB: db, Source: Name, Now: s.now},
-		Progress: progress,
-		Now:      s.now,
-	})
-	// Finish on a context that outlives a cancelled run, so it is recorded.
-	if err := run.Finish(context.WithoutCancel(ctx), db, syncErr, s.Stats().Partial, s.now()); err != nil && syncErr == nil {
-		syncErr = err
-	}
-	return run, syncErr
+// Ingest is one whole recorded run (ingest.Run), for `shiplog ingest
+// github`: success, partial (stopped at the rate limit with --no-wait) or
+// failed with the error's text.
+func (s *Source) Ingest(ctx context.Context, db *warehouse.DB, progress io.Writer) (*ingest.RunRecord, error) {
+	return ingest.Run(ctx, s, &ingest.Env{DB: db, Progress: progress, Now: s.now})
 }

@@ -300,6 +300,7 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 		}
 		env.Run.Read += n
 		env.Run.Written += n
+		env.Run.Partial = env.Run.Partial || st.Partial
 	}
 	if err := s.mapIfNeeded(ctx, env.DB, st); err != nil {
 		return err
@@ -371,29 +372,12 @@ func (s *Source) fingerprint(ctx context.Context, db *warehouse.DB) (string, err
 var rawTables = []string{"raw_gitlab_merge_requests", "raw_gitlab_mr_commits", "raw_gitlab_mr_approvals", "raw_gitlab_mr_notes",
 	"raw_gitlab_deployments", "raw_gitlab_pipelines", "raw_gitlab_jobs", "raw_gitlab_test_reports", "raw_gitlab_issues"}
 
-// Ingest is one whole recorded run, for `shiplog ingest gitlab`, `ingest
-// --all` and scheduled runs in `serve`: it starts a row in ingest_runs,
-// syncs and maps, and finishes the row as success, partial (stopped at the
-// rate limit with --no-wait) or failed with the error's text.
-func (s *Source) Ingest(ctx context.Context, db *warehouse.DB, progress io.Writer) (*ingest.Run, error) {
-	if progress == nil {
-		progress = io.Discard
-	}
-	run, err := ingest.StartRun(ctx, db, Name, s.Target(), s.now())
-	if err != nil {
-		return nil, err
-	}
-	syncErr := s.Sync(ctx, &ingest.Env{
-		DB:       db,
-		Run:      run,
-		State:    &ingest.State{DB: db, Source: Name, Now: s.now},
-		Progress: progress,
-		Now:      s.now,
-	})
-	if err := run.Finish(context.WithoutCancel(ctx), db, syncErr, s.Stats().Partial, s.now()); err != nil && syncErr == nil {
-		syncErr = err
-	}
-	return run, syncErr
+// Ingest is one whole recorded run (ingest.Run), for `shiplog ingest
+// gitlab`, `ingest --all` and scheduled runs in `serve`: success, partial
+// (stopped at the rate limit with --no-wait) or failed with the error's
+// text.
+func (s *Source) Ingest(ctx context.Context, db *warehouse.DB, progress io.Writer) (*ingest.RunRecord, error) {
+	return ingest.Run(ctx, s, &ingest.Env{DB: db, Progress: progress, Now: s.now})
 }
 
 // projects returns the configured projects plus those of the groups that

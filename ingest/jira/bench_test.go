@@ -44,7 +44,7 @@ func BenchmarkSync10k(b *testing.B) {
 	now := func() time.Time { return time.Date(2024, 3, 1, 0, 0, 0, 0, time.UTC) }
 	ctx := context.Background()
 	newEnv := func(db *warehouse.DB) *ingest.Env {
-		return &ingest.Env{DB: db, Run: &ingest.Run{}, State: &ingest.State{DB: db, Source: Name, Now: now}, Progress: io.Discard, Now: now}
+		return &ingest.Env{DB: db, Run: &ingest.RunRecord{}, State: &ingest.State{DB: db, Source: Name, Now: now}, Progress: io.Discard, Now: now}
 	}
 	check := func(db *warehouse.DB, want int) {
 		var got int

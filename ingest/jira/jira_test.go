@@ -112,9 +112,9 @@ func newHarness(t testing.TB, flavor string, mutate func(*harness, *config.Jira)
 	return h
 }
 
-func (h *harness) sync(t testing.TB) (*ingest.Run, error) {
+func (h *harness) sync(t testing.TB) (*ingest.RunRecord, error) {
 	t.Helper()
-	run := &ingest.Run{Source: Name}
+	run := &ingest.RunRecord{Source: Name}
 	env := &ingest.Env{DB: h.db, Run: run, State: &ingest.State{DB: h.db, Source: Name, Now: func() time.Time { return fixedNow }},
 		Progress: &h.log, Now: func() time.Time { return fixedNow }}
 	return run, h.src.Sync(context.Background(), env)

@@ -5,16 +5,16 @@ import (
 	"database/sql"
 	"embed"
 	"fmt"
-	"io/fs"
-	"sort"
 	"strings"
 
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
-// mappingSQL holds the raw → canonical SQL, run in file-name order: macros,
-// staging (stg_jira__*), then one file per canonical table.
+// mappingSQL holds the raw → canonical SQL, run in file-name order by
+// package sqlrun: macros, staging (stg_jira__*), then one file per
+// canonical table.
 //
 //go:embed sql/*.sql
 var mappingSQL embed.FS
@@ -57,19 +57,12 @@ func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
 	if err := writeSettings(ctx, tx, s.cfg); err != nil {
 		return fmt.Errorf("jira: mapping settings: %w", err)
 	}
-	names, err := fs.Glob(mappingSQL, "sql/*.sql")
+	scripts, err := sqlrun.LoadDir(mappingSQL, "sql", "ingest/jira/sql")
 	if err != nil {
 		return err
 	}
-	sort.Strings(names)
-	for _, name := range names {
-		body, err := fs.ReadFile(mappingSQL, name)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, fieldPaths(s.cfg).Replace(string(body))); err != nil {
-			return fmt.Errorf("jira: mapping %s: %w", name, err)
-		}
+	if err := sqlrun.ExecAll(ctx, tx, scripts, fieldPaths(s.cfg)); err != nil {
+		return fmt.Errorf("jira: mapping: %w", err)
 	}
 	for _, t := range []string{"stg_jira__issues", "stg_jira__status_changes", "jira_conf", "jira_lists", "jira_maps"} {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t); err != nil {
@@ -79,11 +72,10 @@ func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
 	return tx.Commit()
 }
 
-// fieldPaths fills the {{name}} placeholders of the staging SQL with the
-// JSON path of each configured field ('$.fields.ID'), or with a path that
-// never exists when the field is unset. Field ids are plain identifiers
-// (config.Jira.Validate), so the literals cannot break out of their quotes.
-func fieldPaths(c *config.Jira) *strings.Replacer {
+// fieldPaths are the run values of the staging SQL: the JSON path of each
+// configured field ('$.fields.ID', NAME_path), or a path that never exists
+// when the field is unset.
+func fieldPaths(c *config.Jira) map[string]any {
 	in := c.Incidents
 	if in == nil {
 		in = &config.JiraIncidents{}
@@ -103,26 +95,26 @@ func fieldPaths(c *config.Jira) *strings.Replacer {
 		return v
 	}
 	fields := map[string]string{
-		"severity_field":       in.SeverityField,
-		"service_field":        or(in.ServiceField, "components"),
-		"ticket_service_field": or(st.ServiceField, "components"),
-		"deployment_field":     in.DeploymentField,
-		"commit_field":         in.CommitField,
-		"risk_field":           cr.RiskField,
-		"planned_start_field":  cr.PlannedStartField,
-		"planned_end_field":    cr.PlannedEndField,
-		"services_field":       or(cr.ServicesField, "components"),
-		"reviewed_field":       cr.ReviewedField,
+		"severity":       in.SeverityField,
+		"service":        or(in.ServiceField, "components"),
+		"ticket_service": or(st.ServiceField, "components"),
+		"deployment":     in.DeploymentField,
+		"commit":         in.CommitField,
+		"risk":           cr.RiskField,
+		"planned_start":  cr.PlannedStartField,
+		"planned_end":    cr.PlannedEndField,
+		"services":       or(cr.ServicesField, "components"),
+		"reviewed":       cr.ReviewedField,
 	}
-	var pairs []string
+	vals := map[string]any{}
 	for name, f := range fields {
 		path := "$.shiplog_unset_field"
 		if f != "" {
 			path = "$.fields." + f
 		}
-		pairs = append(pairs, "'{{"+name+"}}'", warehouse.QuoteString(path))
+		vals[name+"_path"] = path
 	}
-	return strings.NewReplacer(pairs...)
+	return vals
 }
 
 // writeSettings puts the configuration the SQL needs into three temporary

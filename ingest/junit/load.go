@@ -60,27 +60,33 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// Load parses every file and, only if all parse, writes their suites and
-// cases in one transaction. Loading the same file for the same build again
-// replaces its rows; a different file (another run of the same tests)
-// adds rows, and a test that failed in one and passed in another for the
-// same service and commit (or version) is marked flaky.
-func Load(ctx context.Context, db *warehouse.DB, paths []string, opts Options) (*Result, error) {
+// Source is a set of JUnit XML reports of one build as an ingest.Source:
+// NewSource parses them all, ingest.Run records the run, Sync writes their
+// suites and cases in one transaction.
+type Source struct {
+	opts    Options
+	reports []parsed
+	result  *Result
+}
+
+type parsed struct {
+	rep  *Report
+	hash string
+}
+
+var _ ingest.Source = (*Source)(nil)
+
+// NewSource reads and parses every file; a malformed one is an error
+// naming its line and column, before anything is recorded or written.
+func NewSource(paths []string, opts Options) (*Source, error) {
 	if err := opts.validate(); err != nil {
 		return nil, err
 	}
 	if opts.Source == "" {
 		opts.Source = "junit"
 	}
-	if opts.Now == nil {
-		opts.Now = time.Now
-	}
 	if opts.Progress == nil {
 		opts.Progress = io.Discard
-	}
-	type parsed struct {
-		rep  *Report
-		hash string
 	}
 	var reports []parsed
 	for _, p := range paths {
@@ -101,16 +107,48 @@ func Load(ctx context.Context, db *warehouse.DB, paths []string, opts Options) (
 		reports = append(reports, parsed{rep, hex.EncodeToString(h.Sum(nil))[:16]})
 		fmt.Fprintf(opts.Progress, "junit: %s: %s, %d suite(s)\n", p, rep.Framework, len(rep.Suites))
 	}
+	return &Source{opts: opts, reports: reports}, nil
+}
+
+// Name is the source column (Options.Source, default "junit").
+func (s *Source) Name() string { return s.opts.Source }
+
+// Target names the build, for ingest_runs.target.
+func (s *Source) Target() string {
+	return fmt.Sprintf("%s %s%s", s.opts.Service, s.opts.Version, s.opts.Commit)
+}
+
+// Result is what the last Sync wrote (nil before one).
+func (s *Source) Result() *Result { return s.result }
+
+// Load parses every file and, only if all parse, writes their suites and
+// cases in one transaction. Loading the same file for the same build again
+// replaces its rows; a different file (another run of the same tests)
+// adds rows, and a test that failed in one and passed in another for the
+// same service and commit (or version) is marked flaky.
+func Load(ctx context.Context, db *warehouse.DB, paths []string, opts Options) (*Result, error) {
+	s, err := NewSource(paths, opts)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := ingest.Run(ctx, s, &ingest.Env{DB: db, Now: opts.Now, Progress: opts.Progress}); err != nil {
+		return nil, err
+	}
+	return s.result, nil
+}
+
+// Sync writes the parsed reports, counting on env.Run.
+func (src *Source) Sync(ctx context.Context, env *ingest.Env) error {
+	opts, reports, db, run := src.opts, src.reports, env.DB, env.Run
+	if opts.Now == nil {
+		opts.Now = env.Now
+	}
 	res := &Result{Files: len(reports)}
 	matched := map[string]bool{}
 
 	now := opts.Now()
-	run, err := ingest.StartRun(ctx, db, opts.Source, fmt.Sprintf("%s %s%s", opts.Service, opts.Version, opts.Commit), now)
-	if err != nil {
-		return nil, err
-	}
 	res.RunID = run.ID
-	err = withTx(ctx, db, func(tx *sql.Tx) error {
+	err := withTx(ctx, db, func(tx *sql.Tx) error {
 		for _, pr := range reports {
 			for i, s := range pr.rep.Suites {
 				id := fmt.Sprintf("junit-%s-%d", pr.hash, i+1)
@@ -141,18 +179,16 @@ func Load(ctx context.Context, db *warehouse.DB, paths []string, opts Options) (
 	if err == nil {
 		run.Written = run.Read
 	}
-	if ferr := run.Finish(ctx, db, err, false, opts.Now()); err == nil && ferr != nil {
-		err = ferr
-	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	for _, pat := range opts.RequiredSuites {
 		if !matched[pat] {
 			res.UnmatchedRequired = append(res.UnmatchedRequired, pat)
 		}
 	}
-	return res, nil
+	src.result = res
+	return nil
 }
 
 func writeSuite(ctx context.Context, tx *sql.Tx, opts Options, rep *Report, s Suite, id string, required bool, now time.Time) error {

@@ -56,7 +56,7 @@ func BenchmarkSync5k(b *testing.B) {
 	getenv := func(string) string { return testToken }
 	ctx := context.Background()
 	env := func(db *warehouse.DB) *ingest.Env {
-		return &ingest.Env{DB: db, Run: &ingest.Run{}, Progress: io.Discard, Now: now, State: &ingest.State{DB: db, Source: pagerduty.Name, Now: now}}
+		return &ingest.Env{DB: db, Run: &ingest.RunRecord{}, Progress: io.Discard, Now: now, State: &ingest.State{DB: db, Source: pagerduty.Name, Now: now}}
 	}
 	check := func(db *warehouse.DB) {
 		var got int

@@ -93,9 +93,9 @@ func (h *harness) build(t testing.TB, opts ...pagerduty.Option) {
 	}
 }
 
-func (h *harness) sync(t testing.TB) (*ingest.Run, error) {
+func (h *harness) sync(t testing.TB) (*ingest.RunRecord, error) {
 	t.Helper()
-	run := &ingest.Run{Source: pagerduty.Name}
+	run := &ingest.RunRecord{Source: pagerduty.Name}
 	now := func() time.Time { return fixedNow }
 	return run, h.src.Sync(context.Background(), &ingest.Env{DB: h.db, Run: run, Progress: &h.log, Now: now,
 		State: &ingest.State{DB: h.db, Source: pagerduty.Name, Now: now}})

@@ -192,21 +192,6 @@ func (s *Source) Stats() Stats {
 // `ingest --all` and scheduled runs in `serve`: it starts a row in
 // ingest_runs, syncs and maps, and finishes the row as success or failed
 // with the error's text.
-func (s *Source) Ingest(ctx context.Context, db *warehouse.DB, progress io.Writer) (*ingest.Run, error) {
-	if progress == nil {
-		progress = io.Discard
-	}
-	run, err := ingest.StartRun(ctx, db, Name, s.Target(), s.now())
-	if err != nil {
-		return nil, fmt.Errorf("pagerduty: record run: %w", err)
-	}
-	syncErr := s.Sync(ctx, &ingest.Env{
-		DB: db, Run: run, Progress: progress, Now: s.now,
-		State: &ingest.State{DB: db, Source: Name, Now: s.now},
-	})
-	// Finish on a context that outlives a cancelled run, so it is recorded.
-	if err := run.Finish(context.WithoutCancel(ctx), db, syncErr, false, s.now()); err != nil && syncErr == nil {
-		syncErr = fmt.Errorf("pagerduty: record run: %w", err)
-	}
-	return run, syncErr
+func (s *Source) Ingest(ctx context.Context, db *warehouse.DB, progress io.Writer) (*ingest.RunRecord, error) {
+	return ingest.Run(ctx, s, &ingest.Env{DB: db, Progress: progress, Now: s.now})
 }

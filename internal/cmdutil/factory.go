@@ -2,9 +2,12 @@ package cmdutil
 
 import (
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"time"
 
+	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -53,9 +56,40 @@ func (f *Factory) Config() (*config.Config, error) {
 // SetConfig replaces the configuration (tests).
 func (f *Factory) SetConfig(cfg *config.Config) { f.cfg = cfg }
 
-// Warehouse opens the warehouse read-write, creating and migrating it.
+// Warehouse opens the warehouse read-write, creating and migrating it, and
+// marks the ingest runs a killed process left running as interrupted
+// (ingest.MarkInterrupted), saying so on stderr.
 func (f *Factory) Warehouse(ctx context.Context) (*warehouse.DB, error) {
-	return warehouse.Open(ctx, f.dbPath(), warehouse.Options{})
+	db, err := warehouse.Open(ctx, f.dbPath(), warehouse.Options{})
+	if err != nil {
+		return nil, err
+	}
+	now, w := time.Now, io.Discard
+	if f.Now != nil {
+		now = f.Now
+	}
+	if f.IOStreams != nil {
+		w = f.IOStreams.ErrOut
+	}
+	if err := ReportInterrupted(ctx, db, now(), w); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+// ReportInterrupted marks the runs left running as interrupted and prints
+// one line for each to w. Every process that opens the warehouse for
+// writing calls it once, right after opening.
+func ReportInterrupted(ctx context.Context, db *warehouse.DB, now time.Time, w io.Writer) error {
+	runs, err := ingest.MarkInterrupted(ctx, db, now)
+	if err != nil {
+		return err
+	}
+	for _, r := range runs {
+		fmt.Fprintf(w, "warehouse: ingest run %d (%s %s) was left running by a process that stopped; marked interrupted\n", r.ID, r.Source, r.Target)
+	}
+	return nil
 }
 
 // WarehouseReadOnly opens the warehouse so that nothing can change it.

@@ -82,8 +82,9 @@ func (s *Server) runScheduled(ctx context.Context, job Job) {
 }
 
 // RunJob runs one job now, holding the write lock, and records it in
-// /metrics. Jobs that are not source syncs (transform, reports) are also
-// recorded in ingest_runs under their own name; source syncs record their
+// /metrics with the rows it wrote. Jobs that are not source syncs
+// (transform, reports) go through ingest.Run too, so they are recorded in
+// ingest_runs under their own name like any run; source syncs record their
 // own runs with their counts and cursors.
 func (s *Server) RunJob(ctx context.Context, name string) error {
 	job, ok := s.jobByName[name]
@@ -96,24 +97,36 @@ func (s *Server) RunJob(ctx context.Context, name string) error {
 		return ctx.Err()
 	}
 	start := s.clock.Now()
-	var run *ingest.Run
-	if !job.Ingest {
-		r, err := ingest.StartRun(ctx, s.opts.DB, name, "scheduled", start)
-		if err == nil {
-			run = r
+	var rows int64
+	var err error
+	if job.Ingest {
+		rows, err = job.Run(ctx)
+	} else {
+		var run *ingest.RunRecord
+		run, err = ingest.Run(ctx, jobSource{job}, &ingest.Env{DB: s.opts.DB, Now: s.clock.Now})
+		if run != nil {
+			rows = run.Written
 		}
 	}
-	rows, err := job.Run(ctx)
 	end := s.clock.Now()
-	if run != nil {
-		run.Written = rows
-		_ = run.Finish(context.WithoutCancel(ctx), s.opts.DB, err, false, end)
-	}
 	s.metrics.jobDone(name, end.Sub(start), rows, err, end)
 	if err != nil {
 		fmt.Fprintf(s.opts.Log, "serve: job %s failed after %s: %v\n", name, end.Sub(start).Round(time.Millisecond), err)
 	} else {
 		fmt.Fprintf(s.opts.Log, "serve: job %s done in %s (%d rows)\n", name, end.Sub(start).Round(time.Millisecond), rows)
 	}
+	return err
+}
+
+// jobSource runs a job that is not a source sync (transform, reports)
+// through ingest.Run, its rows counted as written.
+type jobSource struct{ job Job }
+
+func (j jobSource) Name() string   { return j.job.Name }
+func (j jobSource) Target() string { return "scheduled" }
+
+func (j jobSource) Sync(ctx context.Context, env *ingest.Env) error {
+	rows, err := j.job.Run(ctx)
+	env.Run.Written = rows
 	return err
 }

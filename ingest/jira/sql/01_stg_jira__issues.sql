@@ -1,9 +1,20 @@
 -- Staging: the live issues of every section, with the fields every mapping
 -- reads, and the raw values of the configured fields taken out once here.
--- Each payload is parsed once: json_extract with a list of paths. The
--- {{...}} paths are filled in from the configuration before this runs
--- (field ids are checked to be plain identifiers); an unset field reads a
--- path that never exists. Issues a full sync found gone are left out.
+-- Each payload is parsed once: json_extract with a list of paths. The paths
+-- of the configured fields are run values ('$.fields.ID'; an unset field
+-- reads a path that never exists), read with getvariable so that the list
+-- is a constant when DuckDB plans it. Issues a full sync found gone are
+-- left out.
+-- param: severity_path text '$.shiplog_unset_field'
+-- param: service_path text '$.shiplog_unset_field'
+-- param: ticket_service_path text '$.shiplog_unset_field'
+-- param: deployment_path text '$.shiplog_unset_field'
+-- param: commit_path text '$.shiplog_unset_field'
+-- param: risk_path text '$.shiplog_unset_field'
+-- param: planned_start_path text '$.shiplog_unset_field'
+-- param: planned_end_path text '$.shiplog_unset_field'
+-- param: services_path text '$.shiplog_unset_field'
+-- param: reviewed_path text '$.shiplog_unset_field'
 CREATE OR REPLACE TEMP TABLE stg_jira__issues AS
 WITH
 parsed AS (
@@ -12,9 +23,9 @@ parsed AS (
             '$.fields.summary', '$.fields.description', '$.fields.created', '$.fields.resolutiondate',
             '$.fields.status.name', '$.fields.status.statusCategory.key', '$.fields.priority.name',
             '$.fields.resolution.name', '$.fields.issuetype.name', '$.fields.reporter', '$.fields.creator',
-            '{{severity_field}}', '{{service_field}}', '{{ticket_service_field}}', '{{deployment_field}}',
-            '{{commit_field}}', '{{risk_field}}', '{{planned_start_field}}', '{{planned_end_field}}',
-            '{{services_field}}', '{{reviewed_field}}'
+            getvariable('severity_path'), getvariable('service_path'), getvariable('ticket_service_path'), getvariable('deployment_path'),
+            getvariable('commit_path'), getvariable('risk_path'), getvariable('planned_start_path'), getvariable('planned_end_path'),
+            getvariable('services_path'), getvariable('reviewed_path')
         ]) AS v
     FROM raw_jira_issues
     WHERE gone_at IS NULL

@@ -156,6 +156,9 @@ func TestPeriodNeverNull(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := transform.Run(ctx, db, config.Default(), transform.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 	run := func(tty bool, from, to time.Time) (map[string]any, string) {
 		t.Helper()
@@ -196,6 +199,9 @@ func TestPeriodNeverNull(t *testing.T) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := transform.Run(ctx, db, config.Default(), transform.Options{}); err != nil {
+		t.Fatal(err)
 	}
 	db.Close()
 	// all data: from the change request's day to the day after the deployment

@@ -115,6 +115,7 @@ func TestUnknownService(t *testing.T) {
 			db, err := warehouse.OpenMemory(ctx)
 			if err == nil {
 				fixture.Load(t, db, "../../../testdata/calendar/calendar.jsonl")
+				err = transform.Run(ctx, db, config.Default(), transform.Options{})
 			}
 			return db, err
 		},

@@ -143,6 +143,9 @@ func TestUnknownService(t *testing.T) {
 		  ('r1', 'checkout-api', '2.0', 'go', 'store', '2026-03-20 10:00:00+00', 50, 50, 0, 'junit')`); err != nil {
 		t.Fatal(err)
 	}
+	if err := transform.Run(ctx, db, config.Default(), transform.Options{}); err != nil {
+		t.Fatal(err)
+	}
 	db.Close()
 	ios, _, out, _ := iostreams.Test()
 	opts := &Options{IO: ios, Format: "text",

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"io"
 	"strings"
@@ -109,28 +108,20 @@ func RunAll(ctx context.Context, opts *AllOptions) error {
 	var failed []string
 	for i, r := range runners {
 		fmt.Fprintf(w, "ingest: [%d/%d] %s\n", i+1, len(runners), r)
-		before, err := lastRunID(ctx, db)
-		if err != nil {
-			return err
-		}
 		start := time.Now()
-		runErr := r.Run(ctx, db)
+		run, runErr := r.Run(ctx, db)
 		took := time.Since(start).Seconds()
-		row, err := runRow(ctx, db, before)
-		if err != nil {
-			return err
-		}
-		status := row.status
-		if runErr != nil {
-			status = "failed"
-			failed = append(failed, r.String())
-			fmt.Fprintf(w, "ingest: %s failed: %v\n", r, runErr)
+		status, read, written, rejected := ingestpkg.StatusFailed, int64(0), int64(0), int64(0)
+		if run != nil {
+			status, read, written, rejected = run.Status, run.Read, run.Written, run.Rejected
 		}
 		msg := ""
 		if runErr != nil {
+			failed = append(failed, r.String())
+			fmt.Fprintf(w, "ingest: %s %s: %v\n", r, status, runErr)
 			msg = oneLine(runErr.Error())
 		}
-		t.Rows = append(t.Rows, []any{r.Name, r.Target, status, row.read, row.written, row.rejected,
+		t.Rows = append(t.Rows, []any{r.Name, r.Target, status, read, written, rejected,
 			fmt.Sprintf("%.1f", took), msg})
 		if ctx.Err() != nil {
 			break
@@ -167,35 +158,6 @@ func configName(cfg *config.Config) string {
 		return cfg.Path
 	}
 	return config.DefaultPath
-}
-
-// runTotals sums the ingest_runs rows a runner wrote.
-type runTotals struct {
-	status                  string
-	read, written, rejected int64
-}
-
-func lastRunID(ctx context.Context, db *warehouse.DB) (int64, error) {
-	var id sql.NullInt64
-	err := db.QueryRowContext(ctx, `SELECT max(id) FROM ingest_runs`).Scan(&id)
-	return id.Int64, err
-}
-
-// runRow reads the rows of ingest_runs recorded after id: their summed
-// counters, and the worst status (failed, partial, success).
-func runRow(ctx context.Context, db *warehouse.DB, after int64) (runTotals, error) {
-	var t runTotals
-	var status sql.NullString
-	err := db.QueryRowContext(ctx, `SELECT coalesce(sum(rows_read), 0), coalesce(sum(rows_written), 0),
-		coalesce(sum(rows_rejected), 0),
-		CASE WHEN bool_or(status = 'failed') THEN 'failed' WHEN bool_or(status = 'partial') THEN 'partial'
-		     WHEN bool_or(status = 'running') THEN 'running' WHEN count(*) > 0 THEN 'success' END
-		FROM ingest_runs WHERE id > ?`, after).Scan(&t.read, &t.written, &t.rejected, &status)
-	t.status = status.String
-	if t.status == "" {
-		t.status = "success"
-	}
-	return t, err
 }
 
 func oneLine(s string) string {

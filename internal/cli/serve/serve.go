@@ -230,19 +230,26 @@ func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 		}
 		w.ingest[name] = true
 		w.jobs = append(w.jobs, server.Job{Name: name, Ingest: true, Run: func(ctx context.Context) (int64, error) {
+			// The job's rows are the rows its runs wrote, as ingest_runs
+			// records them.
 			var errs []error
+			var written int64
 			for _, r := range rs {
 				if ctx.Err() != nil {
 					break
 				}
-				if err := r.Run(ctx, db); err != nil {
+				run, err := r.Run(ctx, db)
+				if run != nil {
+					written += run.Written
+				}
+				if err != nil {
 					errs = append(errs, fmt.Errorf("%s: %w", r, err))
 				}
 			}
 			if len(errs) == 0 {
-				return 0, ctx.Err()
+				return written, ctx.Err()
 			}
-			return 0, errors.Join(errs...)
+			return written, errors.Join(errs...)
 		}})
 	}
 

@@ -345,3 +345,50 @@ func TestRunNowTransform(t *testing.T) {
 		t.Errorf("GET /dashboards/leadership: %d\n%.300s", resp.StatusCode, page)
 	}
 }
+
+// A scheduled source job reports the rows its runs wrote (they reach
+// /metrics as shiplog_job_rows_written_total), the same count ingest_runs
+// records; a second run writes the same rows again.
+func TestSourceJobReportsRows(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	// 3 records: a team, a service, a deployment.
+	if err := os.WriteFile(events, []byte(`{"kind":"team","id":"pay","name":"Payments"}
+{"kind":"service","id":"web","name":"Web","team":"pay"}
+{"kind":"deployment","id":"d1","service":"web","environment":"production","status":"success","finished_at":"2026-11-20T10:00:00Z"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := warehouse.Open(ctx, filepath.Join(dir, "w.duckdb"), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	cfg := config.Default()
+	cfg.Sources.Files = []config.Files{{Paths: []string{events}}}
+	ios, _, _, _ := iostreams.Test()
+	w, err := wire(db, cfg, &Options{IO: ios, Getenv: getenv, Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		var rows int64
+		found := false
+		for _, j := range w.jobs {
+			if j.Name == "files" {
+				found = true
+				if rows, err = j.Run(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		if !found || rows != 3 {
+			t.Fatalf("run %d: files job wrote %d rows (found %v), want 3", i+1, rows, found)
+		}
+	}
+	var n int64
+	if err := db.QueryRow(`SELECT sum(rows_written) FROM ingest_runs WHERE source = 'file' AND status = 'success'`).Scan(&n); err != nil || n != 6 {
+		t.Errorf("ingest_runs holds %d rows written, %v; want 6", n, err)
+	}
+}

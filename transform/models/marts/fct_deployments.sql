@@ -27,6 +27,7 @@
 -- test: accepted_values(unplanned_reason: rollback, hotfix, pattern)
 -- test: accepted_values(approval_state: no_change_request, request_not_found, pre_approved, rejected, cancelled, draft, unapproved, approved_after_start, approved)
 -- test: accepted_values(window_state: inside, outside)
+-- param: hotfix_regex text null
 with
 
 settings as (
@@ -39,9 +40,9 @@ flagged as (
         case
             when d.is_rollback then 'rollback'
             when d.is_hotfix then 'hotfix'
-            when coalesce(regexp_matches(d.version, {{cfg.hotfix_regex}})
-                       or regexp_matches(d.branch, {{cfg.hotfix_regex}})
-                       or regexp_matches(d.title, {{cfg.hotfix_regex}}), false) then 'pattern'
+            when coalesce(regexp_matches(d.version, getvariable('hotfix_regex'))
+                       or regexp_matches(d.branch, getvariable('hotfix_regex'))
+                       or regexp_matches(d.title, getvariable('hotfix_regex')), false) then 'pattern'
         end as unplanned_reason,
         list_contains(c.production_environments, d.environment) as is_production,
         list_contains(c.staging_environments, d.environment) as is_staging,

@@ -1,6 +1,7 @@
 -- Daily feature adoption, one row per service, feature and day (when
 -- several sources send a day, the first source by name wins); service is a
 -- key (trimmed, lower-cased).
+-- param: several_sources_adoption bool 'false'
 select
     lower(trim(service)) as service,
     feature,
@@ -9,10 +10,10 @@ select
     eligible_users,
     version
 from adoption a
--- the same anti join on a run constant as stg_changes: with one source the
+-- the same anti join on a run value as stg_changes: with one source the
 -- other side is empty and DuckDB drops the join
 anti join (
     select service, feature, day, source from adoption
-    where {{several_sources.adoption}}
+    where getvariable('several_sources_adoption')
 ) other on other.service = a.service and other.feature = a.feature
        and other.day = a.day and other.source < a.source

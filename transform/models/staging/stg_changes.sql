@@ -6,6 +6,7 @@
 -- change_row is the row's position in the changes table: an integer that
 -- linking carries in place of the change's id (stable while the transform
 -- runs, which reads the table in one transaction).
+-- param: several_sources_changes bool 'false'
 select
     c.rowid                         as change_row,
     id                              as change_id,
@@ -28,9 +29,9 @@ from changes c
 -- one row per id: the first source by name wins (an anti join is cheaper
 -- than a window over millions of rows)
 anti join (
-    -- the run constant several_sources.changes says whether more than one
+    -- the run value several_sources_changes says whether more than one
     -- source had sent changes when the run started: false (the usual case)
     -- leaves this side empty, and DuckDB drops the join from the plan
     select id, source from changes
-    where {{several_sources.changes}}
+    where getvariable('several_sources_changes')
 ) other on other.id = c.id and other.source < c.source

@@ -10,6 +10,7 @@
 -- (hotfix_of) a hotfix, whatever its flags say. Branch and title are
 -- lifted from extra.
 -- test: accepted_values(status: success, failure, cancelled)
+-- param: several_sources_deployments bool 'false'
 select
     id                                  as deployment_id,
     lower(trim(service))                as service,
@@ -35,9 +36,9 @@ from deployments d
 -- one row per id: the first source by name wins (an anti join is cheaper
 -- than a window over millions of rows)
 anti join (
-    -- the run constant several_sources.deployments says whether more than one
+    -- the run value several_sources_deployments says whether more than one
     -- source had sent deployments when the run started: false (the usual case)
     -- leaves this side empty, and DuckDB drops the join from the plan
     select id, source from deployments
-    where {{several_sources.deployments}}
+    where getvariable('several_sources_deployments')
 ) other on other.id = d.id and other.source < d.source

@@ -1,5 +1,6 @@
 -- Support tickets, one row per id (when several sources send a ticket, the
 -- first source by name wins); service is a key (trimmed, lower-cased).
+-- param: several_sources_support_tickets bool 'false'
 select
     id          as ticket_id,
     lower(trim(service)) as service,
@@ -10,9 +11,9 @@ select
     version,
     incident
 from support_tickets t
--- the same anti join on a run constant as stg_changes: with one source the
+-- the same anti join on a run value as stg_changes: with one source the
 -- other side is empty and DuckDB drops the join
 anti join (
     select id, source from support_tickets
-    where {{several_sources.support_tickets}}
+    where getvariable('several_sources_support_tickets')
 ) other on other.id = t.id and other.source < t.source

@@ -113,7 +113,7 @@ func Run(ctx context.Context, opts *Options) (Paths, error) {
 	if err := transform.Run(ctx, db, cfg, transform.Options{Progress: errOut}); err != nil {
 		return p, err
 	}
-	if err := recordGates(ctx, db, cfg, errOut); err != nil {
+	if err := RecordGates(ctx, db, cfg, errOut); err != nil {
 		return p, err
 	}
 
@@ -176,14 +176,14 @@ func selfName() string {
 	return "shiplog"
 }
 
-// recordGates asks the release gate about the last production release of
+// RecordGates asks the release gate about the last production release of
 // a few services, and about the releases that went out under a rejected
 // change request, as each was about to go out (at its start) and under its
 // change request, as a pipeline would have: it records what the gate said,
 // and one NO-GO that a release manager overrode with a reason. Together with the
 // deployments that followed, they give the gate-override control something
 // to find.
-func recordGates(ctx context.Context, db *warehouse.DB, cfg *config.Config, errOut io.Writer) error {
+func RecordGates(ctx context.Context, db *warehouse.DB, cfg *config.Config, errOut io.Writer) error {
 	rows, err := db.QueryContext(ctx, `
 		SELECT service, version, effective_started_at, coalesce(change_request, '') FROM (
 			SELECT * FROM (

@@ -121,27 +121,12 @@ func Run(ctx context.Context, opts *Options) error {
 	return errors.Join(errs...)
 }
 
-// SyncOne runs one source with its ingest_runs record.
+// SyncOne runs one source (ingest.Run records it in ingest_runs).
 func SyncOne(ctx context.Context, db *warehouse.DB, s *gitsrc.Source, io *iostreams.IOStreams, now func() time.Time) error {
-	if now == nil {
-		now = time.Now
-	}
-	run, err := ingest.StartRun(ctx, db, gitsrc.SourceName, s.Config().Repo, now())
-	if err != nil {
-		return err
-	}
-	env := &ingest.Env{
-		DB: db, Run: run, Progress: io.ErrOut, Now: now,
-		State: &ingest.State{DB: db, Source: gitsrc.SourceName, Now: now},
-	}
 	start := time.Now()
-	syncErr := s.Sync(ctx, env)
-	// Finish on a context that outlives a cancelled run, so it is recorded.
-	if err := run.Finish(context.WithoutCancel(ctx), db, syncErr, false, now()); err != nil && syncErr == nil {
-		syncErr = err
-	}
-	if syncErr == nil {
+	run, err := ingest.Run(ctx, s, &ingest.Env{DB: db, Progress: io.ErrOut, Now: now})
+	if err == nil {
 		fmt.Fprintf(io.ErrOut, "git: %s: done in %s (run %d)\n", s.Config().Name, time.Since(start).Round(time.Millisecond), run.ID)
 	}
-	return syncErr
+	return err
 }

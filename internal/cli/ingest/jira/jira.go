@@ -216,27 +216,16 @@ func Run(ctx context.Context, opts *Options) error {
 	return RunSource(ctx, db, src, opts.IO, opts.Now)
 }
 
-// RunSource runs one sync of src with its ingest_runs row and summary; it
-// is what `ingest --all` and `serve` call with a Source from jira.New.
+// RunSource runs one sync of src (ingest.Run records it in ingest_runs)
+// and prints its summary.
 func RunSource(ctx context.Context, db *warehouse.DB, src *jirasrc.Source, io *iostreams.IOStreams, now func() time.Time) error {
 	if now == nil {
 		now = time.Now
 	}
 	started := now()
-	run, err := ingest.StartRun(ctx, db, src.Name(), src.Target(), started)
+	run, err := ingest.Run(ctx, src, &ingest.Env{DB: db, Now: now, Progress: io.ErrOut})
 	if err != nil {
-		return fmt.Errorf("jira: record run: %w", err)
-	}
-	env := &ingest.Env{
-		DB: db, Run: run, Now: now, Progress: io.ErrOut,
-		State: &ingest.State{DB: db, Source: src.Name(), Now: now},
-	}
-	syncErr := src.Sync(ctx, env)
-	if ferr := run.Finish(context.WithoutCancel(ctx), db, syncErr, false, now()); ferr != nil && syncErr == nil {
-		syncErr = fmt.Errorf("jira: record run: %w", ferr)
-	}
-	if syncErr != nil {
-		return syncErr
+		return err
 	}
 	counts, err := jirasrc.CanonicalCounts(ctx, db)
 	if err != nil {

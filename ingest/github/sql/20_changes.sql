@@ -14,6 +14,10 @@
 -- to each service whose paths (services.paths globs) match a file it touched,
 -- or to the first listed service when none match; it gets the id
 -- owner/repo#N:service only when it belongs to more than one.
+-- The rows of source github are replaced as a whole: a mapping rule that
+-- changed applies to every row.
+DELETE FROM changes WHERE source = 'github';
+
 INSERT INTO changes (id, service, repo, title, author, commit_shas, merge_commit_sha, first_commit_at,
                      opened_at, first_review_at, approved_at, merged_at, reviewers, approvals,
                      is_revert, labels, extra, source)

@@ -1,5 +1,9 @@
 -- Commits of GitHub pull requests → canonical commits, one row per (repo, sha)
 -- even when a commit belongs to several pull requests.
+-- The rows of source github are replaced as a whole: a mapping rule that
+-- changed applies to every row.
+DELETE FROM commits WHERE source = 'github';
+
 INSERT INTO commits (sha, repo, parents, authored_at, committed_at, author, extra, source)
 WITH pull_commits AS (
     SELECT repo, sha, number, payload

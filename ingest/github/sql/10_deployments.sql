@@ -7,6 +7,10 @@
 -- its newest status other than `inactive` (by created_at, then id); success →
 -- success, failure or error → failure; anything else (queued, pending,
 -- in_progress) or no status at all → not finished, left out.
+-- The rows of source github are replaced as a whole: a mapping rule that
+-- changed applies to every row.
+DELETE FROM deployments WHERE source = 'github';
+
 INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version,
                          commit_sha, triggered_by, url, extra, source)
 WITH settings AS (

@@ -1,0 +1,9 @@
+-- metrics.View velocity (metric_velocity).
+-- param: level text 'service'
+-- param: unit text ''
+-- param: from timestamp null
+-- param: to timestamp null
+-- param: services text[] ''
+-- param: teams text[] ''
+from metric_velocity(getvariable('level'), getvariable('unit'), getvariable('from'), getvariable('to'),
+    services := getvariable('services'), teams := getvariable('teams'))

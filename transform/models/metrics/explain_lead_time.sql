@@ -1,0 +1,15 @@
+-- The changes behind lead time: every change deployed in the window by a
+-- deployment of a service in scope (a change counts at the service and
+-- team of the deployment that shipped it, shown here), included ones
+-- first, then those left out with their reason. stage_anomaly names the
+-- stages that were negative and are counted as zero.
+-- materialized: table_macro
+-- arguments: lo, hi, services := [], teams := []
+select c.change_id, s.service, s.team, c.author, c.deployment_id, c.deployed_at, c.link_rule,
+       c.first_commit_at, c.lead_time_hours, c.coding_hours, c.pickup_hours, c.review_hours,
+       c.deploy_hours, c.excluded_reason, c.stage_anomaly
+from fct_changes c
+join fct_deployments d on d.deployment_id = c.deployment_id
+join metric_scope('service', services, teams) s on s.service = d.service
+where c.deployment_id is not null and metric_in_window(c.deployed_at, lo, hi)
+order by c.excluded_reason nulls first, c.deployed_at, c.change_id

@@ -1,0 +1,5 @@
+-- The latest window end of a list of metric requests (see
+-- metric_rows_many).
+-- materialized: macro
+-- arguments: requests
+list_max(list_transform(requests, q -> q.hi))
