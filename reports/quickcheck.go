@@ -25,8 +25,8 @@ import (
 //	change fail rate and rework rate: ≤ 15 %, ≤ 30 %, ≤ 45 %, ≤ 60 %,
 //	  ≤ 75 %, more
 var quickRanges = map[string]struct {
-	col           string
-	bounds        []float64
+	col            string
+	bounds         []float64
 	higherIsBetter bool
 }{
 	DeploymentFrequency: {"deployments_per_day", []float64{2, 1, 1.0 / 7, 1.0 / 30, 1.0 / 182}, true},
