@@ -19,6 +19,14 @@ func (w *writer) newPage(title, subtitle, file string) *page {
 		pg.stem = strings.TrimSuffix(file, ".html")
 	}
 	w.withCoverage(pg)
+	pg.freezes = w.opts.Freezes
+	if w.cov != nil {
+		r := w.cov.Range(periodKinds...)
+		if !r.First.IsZero() {
+			first, through := day(r.First), day(r.Through)
+			pg.covered = func(d string) bool { return d >= first && d <= through }
+		}
+	}
 	return pg
 }
 

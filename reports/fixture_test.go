@@ -262,7 +262,7 @@ func newFixture(t testing.TB) *fakeData {
 			return metricsTable(f.Level)
 		},
 		queries: map[string]*output.Table{
-			"retro-timeline": {Columns: []string{"day", "kind", "events"}, Rows: [][]any{
+			"retro-timeline-days": {Columns: []string{"day", "kind", "events"}, Rows: [][]any{
 				{"2026-10-05", "deployment", int64(3)}, {"2026-10-05", "incident", int64(1)},
 				{"2026-10-06", "failed deployment", int64(1)}, {"2026-10-06", "rollback", int64(1)},
 				{"2026-10-07", "deployment", int64(2)},

@@ -64,6 +64,11 @@ type page struct {
 	// csvs collects them until the page is added.
 	stem string
 	csvs []rendered
+	// from and to are the period; covered says whether the data covers a
+	// day (YYYY-MM-DD; nil: every day); freezes are shaded on day axes.
+	from, to time.Time
+	covered  func(day string) bool
+	freezes  []Freeze
 }
 
 // tileGroup is a row of tiles under a heading.
@@ -226,6 +231,8 @@ func newPage(title, subtitle string, from, to, now time.Time) *page {
 		Period:   periodText(from, to),
 		Now:      now.UTC().Format("2006-01-02 15:04 UTC"),
 		Script:   EChartsPath,
+		from:     from,
+		to:       to,
 	}
 }
 

@@ -231,12 +231,27 @@ func (w *writer) panelBlock(ctx context.Context, pg *page, p dashboards.Panel, s
 		return b, err
 	}
 	b.Notes = append(b.Notes, notes...)
+	if p.Axis == "days" {
+		b.Notes = append(b.Notes, pg.freezeNotes()...)
+	}
 	if b.Table != nil {
 		if err := pg.attachCSV(b.Table, display, p.Title); err != nil {
 			return b, err
 		}
 	}
 	return b, nil
+}
+
+// freezeNotes says the freezes that overlap the page's period, in words
+// (they are shaded on a day axis).
+func (pg *page) freezeNotes() []string {
+	var out []string
+	for _, f := range pg.freezes {
+		if f.End.After(pg.from) && f.Start.Before(pg.to) {
+			out = append(out, fmt.Sprintf("Freeze %q: %s to %s (shaded).", f.Name, f.Start.UTC().Format("2006-01-02 15:04"), f.End.UTC().Format("2006-01-02 15:04")))
+		}
+	}
+	return out
 }
 
 // markPeriods applies the coverage to a table with period_start and
@@ -404,6 +419,9 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 		global = append(global, charts.WithColorsOpts(opts.Colors(p.Colors)))
 	}
 	cats, series, names := pivot(t, xi, yi, si)
+	if p.Axis == "days" && !pg.from.IsZero() {
+		cats, series = pg.fillDays(cats, series)
+	}
 	// Rates and shares are drawn as percentages, like the tables show them.
 	if isRate(t.Columns[yi[0]]) {
 		for _, s := range series {
@@ -492,6 +510,10 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 		option, assets = c.JSON(), c.JSAssets.Values
 	default:
 		return nil, fmt.Errorf("panel %q: chart %q cannot be drawn", p.Title, p.Chart)
+	}
+	option, err := pg.decorate(option, p.Axis == "days")
+	if err != nil {
+		return nil, fmt.Errorf("panel %q: %w", p.Title, err)
 	}
 	for _, a := range assets {
 		if a != EChartsPath {

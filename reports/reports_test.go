@@ -29,7 +29,7 @@ func writeFixture(t testing.TB) (string, *Result) {
 	// October is the last complete month, nothing is stale.
 	fx.cov = fixtureCoverage(fixedNow, time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC), ts("2026-11-14T10:00:00Z"))
 	data := covData{fx}
-	opts := Options{Out: out, Now: fixedNow, Leadership: LeadershipOptions{
+	opts := Options{Out: out, Now: fixedNow, Freezes: []Freeze{{Name: "quarter close", Start: ts("2026-10-24T00:00:00Z"), End: ts("2026-10-29T00:00:00Z")}}, Leadership: LeadershipOptions{
 		QuickCheck: true,
 		Targets:    Targets{Org: map[string]float64{LeadTime: 24, ChangeFailureRate: 0.10}, Teams: map[string]map[string]float64{"payments": {LeadTime: 48}}},
 		Commentary: "## October\n\nA **good** month; see [the plan](plan.html) and ![chart](https://cdn.example/x.png).\n\n<script>alert(1)</script>\n\n[bad](javascript:alert(1))\n",
@@ -286,7 +286,7 @@ func TestRenderDashboard(t *testing.T) {
 	}
 	fx := newFixture(t)
 	fx.cov = fixtureCoverage(fixedNow, time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC), ts("2026-11-14T10:00:00Z"))
-	b, err := RenderDashboard(context.Background(), covData{fx}, Options{Now: fixedNow}, spec)
+	b, err := RenderDashboard(context.Background(), covData{fx}, Options{Now: fixedNow, Freezes: []Freeze{{Name: "quarter close", Start: ts("2026-10-24T00:00:00Z"), End: ts("2026-10-29T00:00:00Z")}}}, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
