@@ -25,7 +25,9 @@ deployments as (
 
 failures as (
     select r.deployment_id, 'failure', f.deployment_id, f.service, f.finished_at,
-           f.reason || coalesce(', restored by ' || f.restored_by_deployment, ', not recovered'),
+           f.reason || coalesce(', restored by ' || f.restored_by_deployment,
+                                case when f.recovered_at is not null then ', recovered when its incidents were resolved'
+                                     else ', not recovered' end),
            f.recovery_hours
     from fct_failures f
     join releases r using (deployment_id)
