@@ -19,7 +19,7 @@ import (
 // still planned. Plans for other environments (staging) are not tracked.
 const slipsSQL = `
 WITH plans AS (
-    SELECT id, service, version, planned_at, window_end
+    SELECT id, service, version, planned_at, window_start, window_end
     FROM release_plans
     WHERE planned_at >= $from AND planned_at < $to
       AND list_contains($production::VARCHAR[], lower(coalesce(environment, 'production')))
@@ -42,7 +42,10 @@ slips AS (
                 WHEN s.shipped_at <= coalesce(p.window_end, p.planned_at) THEN 'on_time'
                 ELSE 'late' END AS status,
            CASE WHEN s.shipped_at IS NULL AND p.planned_at < $now
-                THEN (epoch($now) - epoch(p.planned_at)) / 86400.0 END AS days_overdue
+                THEN (epoch($now) - epoch(p.planned_at)) / 86400.0 END AS days_overdue,
+           p.window_start, p.window_end,
+           CASE WHEN p.window_end IS NOT NULL THEN 'on time when shipped by the window end'
+                ELSE 'on time when shipped by the planned time (no window)' END AS rule
     FROM plans p
     LEFT JOIN owners o USING (service)
     LEFT JOIN shipped s USING (service, version)
@@ -50,7 +53,7 @@ slips AS (
 `
 
 const slipRowsSQL = slipsSQL + `
-SELECT plan_id, service, team, version, planned_at, shipped_at, slip_days, status, days_overdue
+SELECT plan_id, service, team, version, planned_at, window_start, window_end, shipped_at, slip_days, status, rule, days_overdue
 FROM slips
 WHERE len($services::VARCHAR[]) = 0 OR list_contains($services::VARCHAR[], service)
 ORDER BY planned_at, plan_id`
