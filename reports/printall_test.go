@@ -97,7 +97,7 @@ func TestEveryPagePrints(t *testing.T) {
   const s = document.createElement('style');
   s.textContent = 'table { min-width: 1400px !important } .tablewrap { overflow: visible !important }';
   document.head.appendChild(s);
-  return ` + clipJS + `;
+  return `+clipJS+`;
 })()`))
 		if err != nil {
 			t.Fatal(err)
