@@ -91,8 +91,15 @@ type Panel struct {
 	// Limit caps the rows shown in the data table (0 = all).
 	Limit int `yaml:"limit"`
 	// Colors are the series colours in order (#rgb or #rrggbb); empty
-	// means the default palette.
+	// means the default palette (series named after an event kind —
+	// deployment, rollback, hotfix, failed deployment, incident — always
+	// take that kind's colour).
 	Colors []string `yaml:"colors"`
+	// Axis "days" draws x (dates, YYYY-MM-DD) as a continuous axis: every
+	// day of the period has its place, a day without events is drawn
+	// empty (and a day the data does not cover as a gap), and the
+	// configured freezes are shaded.
+	Axis string `yaml:"axis"`
 }
 
 // MetricsSource asks the metrics engine for one level and period size.
@@ -181,6 +188,15 @@ func (p Panel) validate() error {
 	}
 	if p.Limit < 0 {
 		return errors.New("limit: must not be negative")
+	}
+	switch p.Axis {
+	case "":
+	case "days":
+		if p.Chart != Line && p.Chart != Bar && p.Chart != StackedBar {
+			return fmt.Errorf("axis: days needs a line, bar or stacked_bar chart, not %s", p.Chart)
+		}
+	default:
+		return fmt.Errorf("axis: %q is not days", p.Axis)
 	}
 	switch p.Chart {
 	case Table:

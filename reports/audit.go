@@ -32,7 +32,7 @@ func (w *writer) audit(ctx context.Context) error {
 		// Controls are organisation-wide: a team filter does not apply.
 		who = "Organisation (controls are not filtered by team)"
 	}
-	pg := newPage("Governance audit", who, w.from, w.to, w.opts.Now)
+	pg := w.newPage("Governance audit", who, "")
 
 	// Evidence tables first: their hash is the fingerprint.
 	sc := scope{Team: w.opts.Team, From: w.from, To: w.to}
@@ -63,6 +63,18 @@ func (w *writer) audit(ctx context.Context) error {
 		{"Period", w.from.Format(time.RFC3339) + " to " + w.to.Format(time.RFC3339) + " (end excluded)"},
 		{"Generated", w.opts.Now.Format(time.RFC3339)},
 		{"Data fingerprint", "sha256:" + hex.EncodeToString(h.Sum(nil))},
+	}
+	// What the data covers, on the cover too: an auditor signs for a
+	// period, and must see when it had no or partial data.
+	if pg.PeriodNote != "" {
+		pg.Facts = append(pg.Facts, fact{"Period chosen", pg.PeriodNote})
+	}
+	if pg.Notice != "" {
+		pg.Facts = append(pg.Facts, fact{"Period coverage", pg.Notice})
+	}
+	pg.Facts = append(pg.Facts, fact{"Data", pg.DataLine})
+	if pg.Stale != "" {
+		pg.Facts = append(pg.Facts, fact{"Warning", pg.Stale})
 	}
 	pg.Cover = newCover(who, pg.Facts, results)
 
@@ -128,12 +140,7 @@ func (w *writer) audit(ctx context.Context) error {
 		pg.Blocks = append(pg.Blocks, b)
 	}
 	pg.Blocks = append(pg.Blocks, evidence...)
-	body, err := pg.render()
-	if err != nil {
-		return err
-	}
-	w.add("audit.html", "Governance audit", Audit, body)
-	return nil
+	return w.addPage(pg, "audit.html", "Governance audit", Audit)
 }
 
 // findingsShown caps each control's findings table on the page: a control
@@ -330,18 +337,28 @@ func evidenceCell(col string, v any) cell {
 	if l, ok := v.([]any); ok {
 		items := make([]string, len(l))
 		for i, x := range l {
-			items[i] = formatCell(col, x)
+			items[i] = evidenceText(col, x)
 		}
 		c.Text = strings.Join(items, ", ")
 		if len(l) == 0 {
 			c.Text = "none"
 		}
 	} else {
-		c.Text = formatCell(col, v)
+		c.Text = evidenceText(col, v)
 		_, c.Num = number(v)
 	}
 	c.Break = longToken(c.Text)
 	return c
+}
+
+// evidenceText is a value as the tables show it, except that times keep
+// their seconds: an auditor compares an approval with a deployment's start
+// to the second.
+func evidenceText(col string, v any) string {
+	if t, ok := v.(time.Time); ok {
+		return category(t)
+	}
+	return cellText(nil, col, v)
 }
 
 // longToken reports whether text has a run longer than breakAfter

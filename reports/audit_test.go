@@ -60,7 +60,7 @@ func TestEvidenceLayout(t *testing.T) {
 		{0, 5, "a529a4c86b78c901f06577894ad885ed8ac7ad40", true},
 		{1, 1, "2026-10-29 11:25:39", false},
 		{1, 3, "4", false},
-		{2, 1, "—", false},
+		{2, 1, "–", false},
 		{2, 3, gateOverrideRow[14].(string), true},
 		{2, 5, "", false},
 	} {

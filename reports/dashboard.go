@@ -14,48 +14,43 @@ func (w *writer) retro(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	pg, err := w.specPage(ctx, spec)
+	file := scopedFile("retro", w.opts.Team)
+	pg, err := w.specPageFile(ctx, spec, file)
 	if err != nil {
 		return err
 	}
-	body, err := pg.render()
-	if err != nil {
-		return err
-	}
-	w.add(scopedFile("retro", w.opts.Team), pg.Title+" — "+pg.Subtitle, Retro, body)
-	return nil
+	return w.addPage(pg, file, pg.Title+" — "+pg.Subtitle, Retro)
 }
 
 // dashboard writes any spec as dashboard-NAME.html.
 func (w *writer) dashboard(ctx context.Context, spec dashboards.Spec) error {
-	pg, err := w.specPage(ctx, spec)
+	file := scopedFile("dashboard-"+spec.Name, w.opts.Team)
+	pg, err := w.specPageFile(ctx, spec, file)
 	if err != nil {
 		return err
 	}
-	body, err := pg.render()
-	if err != nil {
-		return err
-	}
-	w.add(scopedFile("dashboard-"+spec.Name, w.opts.Team), pg.Title+" — "+pg.Subtitle, "dashboard", body)
-	return nil
+	return w.addPage(pg, file, pg.Title+" — "+pg.Subtitle, "dashboard")
 }
 
+// specPage renders a spec as a page in memory, without CSV files.
 func (w *writer) specPage(ctx context.Context, spec dashboards.Spec) (*page, error) {
+	return w.specPageFile(ctx, spec, "")
+}
+
+// specPageFile renders a spec as the page file (its tables as CSV beside
+// it when file is given).
+func (w *writer) specPageFile(ctx context.Context, spec dashboards.Spec, file string) (*page, error) {
 	who := "Organisation"
 	if w.opts.Team != "" {
 		who = "Team " + w.opts.Team
 	}
-	pg := newPage(spec.Title, who, w.from, w.to, w.opts.Now)
+	pg := w.newPage(spec.Title, who, file)
 	if spec.Description != "" {
 		pg.Summary = []string{spec.Description}
 	}
 	sc := scope{Team: w.opts.Team, From: w.from, To: w.to}
 	for _, p := range spec.Panels {
-		t, err := w.panelTable(ctx, p, sc)
-		if err != nil {
-			return nil, fmt.Errorf("dashboard %s: %w", spec.Name, err)
-		}
-		b, err := pg.renderPanel(p, t)
+		b, err := w.panelBlock(ctx, pg, p, sc)
 		if err != nil {
 			return nil, fmt.Errorf("dashboard %s: %w", spec.Name, err)
 		}

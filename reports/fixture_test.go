@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shiplog/shiplog/internal/coverage"
 	"github.com/shiplog/shiplog/internal/output"
 )
 
@@ -99,6 +100,8 @@ type fakeData struct {
 	queries map[string]*output.Table
 	audit   []ControlResult
 	failOn  string
+	// cov is what Coverage returns (nil: the data layer cannot say).
+	cov *coverage.Coverage
 
 	mu    sync.Mutex
 	calls []string
@@ -151,6 +154,28 @@ func (d *fakeData) Metrics(ctx context.Context, f MetricsFilter) (*output.Table,
 		return out, nil
 	}
 	return t, nil
+}
+
+// covData is a fakeData that reports its coverage (a CoverageData).
+type covData struct{ *fakeData }
+
+func (d covData) Coverage(ctx context.Context, now time.Time) (*coverage.Coverage, error) {
+	return d.cov, nil
+}
+
+// fixtureCoverage is deployments (source "file") on every day from first
+// to last, incidents on the same days, and one successful ingest at
+// ingest.
+func fixtureCoverage(now, first, last, ingest time.Time) *coverage.Coverage {
+	var counts []coverage.Count
+	for d := first; !d.After(last); d = d.AddDate(0, 0, 1) {
+		counts = append(counts, coverage.Count{Source: "file", Kind: "deployment", Day: d, N: 2},
+			coverage.Count{Source: "pagerduty", Kind: "incident", Day: d, N: 1})
+	}
+	return coverage.New(now, 7*24*time.Hour, counts, []coverage.Ingest{
+		{Source: "file", LastSuccess: ingest, LastRun: ingest, LastStatus: "success", Runs: 1},
+		{Source: "pagerduty", LastSuccess: ingest, LastRun: ingest, LastStatus: "success", Runs: 1},
+	})
 }
 
 func (d *fakeData) Audit(ctx context.Context, from, to time.Time) ([]ControlResult, error) {
@@ -237,7 +262,7 @@ func newFixture(t testing.TB) *fakeData {
 			return metricsTable(f.Level)
 		},
 		queries: map[string]*output.Table{
-			"retro-timeline": {Columns: []string{"day", "kind", "events"}, Rows: [][]any{
+			"retro-timeline-days": {Columns: []string{"day", "kind", "events"}, Rows: [][]any{
 				{"2026-10-05", "deployment", int64(3)}, {"2026-10-05", "incident", int64(1)},
 				{"2026-10-06", "failed deployment", int64(1)}, {"2026-10-06", "rollback", int64(1)},
 				{"2026-10-07", "deployment", int64(2)},
@@ -268,6 +293,10 @@ func newFixture(t testing.TB) *fakeData {
 			}},
 			"retro-adoption": {Columns: []string{"feature", "day", "share"}, Rows: [][]any{
 				{"checkout: " + injection, "day 1", 0.1}, {"checkout: " + injection, "day 7", 0.3}, {"checkout: " + injection, "day 30", 0.55},
+			}},
+			"report-major-incidents": {Columns: []string{"incident_id", "severity", "service", "title", "opened_at", "resolved_at", "resolve_hours", "attributed_deployment"}, Rows: [][]any{
+				{"inc-3", "sev1", "billing", "Payments declined", ts("2026-10-12T08:00:00Z"), ts("2026-10-12T14:30:00Z"), 6.5, "d-8"},
+				{"inc-7", "sev2", "checkout", injection, ts("2026-10-05T11:15:00Z"), nil, nil, nil},
 			}},
 			"audit-row-counts": {Columns: []string{"table", "rows"}, Rows: [][]any{{"deployments", int64(44)}, {"incidents", int64(7)}}},
 			"audit-ingest-runs": {Columns: []string{"id", "source", "target", "started_at", "finished_at", "rows_read", "rows_written", "rows_rejected", "status"}, Rows: [][]any{

@@ -11,22 +11,99 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog/dashboards"
+	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/output"
 )
 
-// metricTile describes how one of the five DORA metrics is shown.
-type metricTile struct {
-	label, value, tier string
-	lowerIsBetter      bool
-	kind               string // count, hours, rate
+// Metric keys: the names of the five DORA metrics in the configuration
+// (reports.no_change_band, reports.targets) and in the tier columns.
+const (
+	DeploymentFrequency = "deployment_frequency"
+	LeadTime            = "lead_time"
+	ChangeFailureRate   = "change_failure_rate"
+	RecoveryTime        = "recovery_time"
+	ReworkRate          = "rework_rate"
+)
+
+// MetricKeys lists the metric keys in the order of the page: DORA's
+// throughput metrics, then its instability metrics.
+var MetricKeys = []string{LeadTime, DeploymentFrequency, RecoveryTime, ChangeFailureRate, ReworkRate}
+
+// DefaultBands is the "no material change" band of each metric: a change
+// within it reads "no material change" instead of better or worse.
+// Deployments, lead time and recovery time compare relatively (0.10: a
+// change of less than 10 % of the previous value); the two rates compare
+// in absolute terms (0.01: less than one percentage point).
+var DefaultBands = map[string]float64{
+	DeploymentFrequency: 0.10, LeadTime: 0.10, RecoveryTime: 0.10,
+	ChangeFailureRate: 0.01, ReworkRate: 0.01,
 }
 
+// LeadershipOptions are what the leadership pages show beside the
+// metrics.
+type LeadershipOptions struct {
+	// Bands overrides DefaultBands per metric key.
+	Bands map[string]float64
+	// Targets are the organisation's and each team's targets.
+	Targets Targets
+	// Commentary is Markdown shown near the top of the organisation's page
+	// (or the team's page with --team). It is rendered as a safe subset:
+	// raw HTML is dropped and links that are not http, https or mailto are
+	// left out.
+	Commentary string
+	// QuickCheck adds the quick-check-style 0–10 score (see quickcheck.go).
+	QuickCheck bool
+	// MajorSeverities are the incident severities the pages list (default
+	// sev1 and sev2).
+	MajorSeverities []string
+	// FrequencyBasis says which figure a deployment frequency tier rests
+	// on, "median" (deployment days in the median week) or "mean" (days
+	// per week on average); nil says median.
+	FrequencyBasis func(tier string) string
+}
+
+// Targets are per metric key, in the unit of the metric's value:
+// deployment days per week (median week, at least), hours (lead and
+// recovery time, at most) and fractions of 1 (rates, at most). A team's
+// target replaces the organisation's for that metric.
+type Targets struct {
+	Org   map[string]float64
+	Teams map[string]map[string]float64
+}
+
+// target returns the target of a metric for a team ("" = organisation).
+func (t Targets) target(team, key string) (float64, bool) {
+	if v, ok := t.Teams[team][key]; ok && team != "" {
+		return v, true
+	}
+	v, ok := t.Org[key]
+	return v, ok
+}
+
+// metricTile describes how one of the five DORA metrics is shown.
+type metricTile struct {
+	key, label, value, tier string
+	lowerIsBetter           bool
+	kind                    string // count, hours, rate
+	group                   string
+}
+
+const (
+	throughput  = "Throughput"
+	instability = "Instability"
+)
+
 var fiveMetrics = []metricTile{
-	{label: "Deployment frequency", value: "deployments", tier: "deployment_frequency_tier", kind: "count"},
-	{label: "Change lead time", value: "lead_time_median_hours", tier: "lead_time_tier", lowerIsBetter: true, kind: "hours"},
-	{label: "Change failure rate", value: "change_failure_rate", tier: "change_failure_rate_tier", lowerIsBetter: true, kind: "rate"},
-	{label: "Recovery time", value: "recovery_median_hours", tier: "recovery_time_tier", lowerIsBetter: true, kind: "hours"},
-	{label: "Rework rate", value: "rework_rate", tier: "rework_rate_tier", lowerIsBetter: true, kind: "rate"},
+	{key: LeadTime, label: "Change lead time", value: "lead_time_median_hours", tier: "lead_time_tier", lowerIsBetter: true, kind: "hours", group: throughput},
+	{key: DeploymentFrequency, label: "Deployment frequency", value: "deployments", tier: "deployment_frequency_tier", kind: "count", group: throughput},
+	{key: RecoveryTime, label: "Failed deployment recovery time", value: "recovery_median_hours", tier: "recovery_time_tier", lowerIsBetter: true, kind: "hours", group: throughput},
+	{key: ChangeFailureRate, label: "Change fail rate", value: "change_failure_rate", tier: "change_failure_rate_tier", lowerIsBetter: true, kind: "rate", group: instability},
+	{key: ReworkRate, label: "Deployment rework rate", value: "rework_rate", tier: "rework_rate_tier", lowerIsBetter: true, kind: "rate", group: instability},
+}
+
+var groupText = map[string]string{
+	throughput:  "How fast changes reach production: lead time, deployment frequency and recovery from failed deployments.",
+	instability: "How often deployments go wrong: deployments that needed immediate intervention, and unplanned deployments.",
 }
 
 func (w *writer) leadership(ctx context.Context) error {
@@ -94,37 +171,55 @@ func (w *writer) leadership(ctx context.Context) error {
 		if len(prev) > 0 {
 			p = prev[0]
 		}
-		pg := newPage("Delivery performance", "Organisation", w.from, w.to, w.opts.Now)
+		pg := w.newPage("Delivery performance", "Organisation", "leadership.html")
 		if err := w.scorecard(ctx, pg, spec, "The organisation", "", c, p); err != nil {
 			return err
 		}
-		pg.Blocks = append(pg.Blocks, teamBlock(teams, curTeams, byTeam))
-		body, err := pg.render()
-		if err != nil {
+		b := w.levelBlock("Teams", "Each team's figures for the period; follow a name for its page.", "team", teams, curTeams, teamFile)
+		if err := pg.attachCSV(b.Table, b.raw, b.Heading); err != nil {
 			return err
 		}
-		w.add("leadership.html", "Delivery performance — Organisation", Leadership, body)
+		pg.Blocks = append(pg.Blocks, b)
+		if err := w.addPage(pg, "leadership.html", "Delivery performance — Organisation", Leadership); err != nil {
+			return err
+		}
 	}
 	for _, team := range teams {
-		pg := newPage("Delivery performance", "Team "+team, w.from, w.to, w.opts.Now)
+		file := teamFile(team)
+		pg := w.newPage("Delivery performance", "Team "+team, file)
 		if err := w.scorecard(ctx, pg, spec, "Team "+team, team, byTeam(curTeams, team), byTeam(prevTeams, team)); err != nil {
 			return err
 		}
-		body, err := pg.render()
-		if err != nil {
+		if err := w.addPage(pg, file, "Delivery performance — Team "+team, Leadership); err != nil {
 			return err
 		}
-		w.add(teamFile(team), "Delivery performance — Team "+team, Leadership, body)
 	}
+	return nil
+}
+
+// addPage renders a page and keeps it, with the CSV files of its tables
+// and of its coverage.
+func (w *writer) addPage(pg *page, file, title, kind string) error {
+	if pg.CoverageTable != nil {
+		if err := pg.attachCSV(pg.CoverageTable, pg.coverageRaw, "data coverage"); err != nil {
+			return err
+		}
+	}
+	body, err := pg.render()
+	if err != nil {
+		return err
+	}
+	w.add(file, title, kind, body)
+	w.extras = append(w.extras, pg.csvs...)
 	return nil
 }
 
 // leadershipFilters lists the metrics filters that leadership and
 // scorecard ask for when the team pages are answered from the
 // organisation-wide tables (see metrics): the teams, the organisation and
-// the services for the period and the previous one, and the trend panels.
-// A team that the organisation-wide tables do not show is still asked for
-// on its own.
+// the services for the period and the previous one, the weeks of the
+// period, and the trend panels. A team that the organisation-wide tables
+// do not show is still asked for on its own.
 func (w *writer) leadershipFilters(spec dashboards.Spec) []MetricsFilter {
 	pf, pt := previous(w.from, w.to)
 	var teams []string
@@ -139,8 +234,11 @@ func (w *writer) leadershipFilters(spec dashboards.Spec) []MetricsFilter {
 		}
 		fs = append(fs, MetricsFilter{Teams: teams, From: win[0], To: win[1], Level: "service"})
 	}
-	trendTo := w.to
-	trendFrom := monthStart(trendTo.Add(-time.Nanosecond)).AddDate(0, -11, 0)
+	fs = append(fs, MetricsFilter{Teams: teams, From: w.from, To: w.to, By: "week", Level: "team"})
+	if w.opts.Team == "" {
+		fs = append(fs, MetricsFilter{From: w.from, To: w.to, By: "week", Level: "org"})
+	}
+	trendFrom, trendTo := w.trendWindow()
 	for _, p := range spec.Panels {
 		if f, ok := panelFilter(p, scope{Team: w.opts.Team, From: trendFrom, To: trendTo}); ok {
 			fs = append(fs, f)
@@ -159,13 +257,92 @@ func (w *writer) leadershipFilters(spec dashboards.Spec) []MetricsFilter {
 	return fs
 }
 
-// scorecard fills a leadership page: summary, the five tiles, top risks and
-// the trend panels of the spec.
+// trendWindow is the twelve months ending with the period.
+func (w *writer) trendWindow() (time.Time, time.Time) {
+	return monthStart(w.to.Add(-time.Nanosecond)).AddDate(0, -11, 0), w.to
+}
+
+// meanDays is the mean number of deployment days per week of the period
+// for a team ("" = organisation): the mean, over the weeks the metrics
+// engine splits the period into, of their deployment days — the figure a
+// deployment frequency tier below one day a week rests on.
+func (w *writer) meanDays(ctx context.Context, team string) (float64, bool) {
+	f := MetricsFilter{From: w.from, To: w.to, By: "week", Level: "org"}
+	if team != "" {
+		f.Level, f.Teams = "team", []string{team}
+	}
+	t, err := w.metrics(ctx, f)
+	if err != nil || t == nil {
+		return 0, false
+	}
+	var sum float64
+	var n int
+	for _, r := range rowsOf(t) {
+		if team != "" && r.text("team") != team {
+			continue
+		}
+		d, ok := r.num("deployment_days_per_week")
+		if !ok {
+			continue
+		}
+		sum += d
+		n++
+	}
+	if n == 0 {
+		return 0, false
+	}
+	return sum / float64(n), true
+}
+
+// scorecard fills a leadership page: summary, commentary, the tiles in
+// DORA's groups (with bands, targets and the optional score), top risks,
+// major incidents, the team's services and the trend panels of the spec.
 func (w *writer) scorecard(ctx context.Context, pg *page, spec dashboards.Spec, who, team string, cur, prev row) error {
 	pf, pt := previous(w.from, w.to)
-	pg.Summary = summarize(who, cur)
+	lo := w.opts.Leadership
+	empty := w.period.State == "empty"
+	mean, meanOK := w.meanDays(ctx, team)
+	basis := "median"
+	if lo.FrequencyBasis != nil {
+		basis = lo.FrequencyBasis(strings.ToLower(cur.text("deployment_frequency_tier")))
+	}
+	if empty {
+		pg.Summary = []string{fmt.Sprintf("There is no deployment data for %s (%s), so no metric is shown: an empty period is not a period of zero deployments.", pg.Period, w.period.Reason)}
+	} else {
+		pg.Summary = summarize(who, cur, basis == "mean" && meanOK, mean)
+	}
+	if lo.Commentary != "" && (team == "" || w.opts.Team != "") {
+		html, err := renderMarkdown(lo.Commentary)
+		if err != nil {
+			return fmt.Errorf("leadership: commentary: %w", err)
+		}
+		pg.Commentary = html
+	}
+	groupIdx := map[string]int{}
+	var points []quickPoints
 	for _, m := range fiveMetrics {
-		pg.Tiles = append(pg.Tiles, metricTileOf(m, cur, prev))
+		gi, ok := groupIdx[m.group]
+		if !ok {
+			gi = len(pg.TileGroups)
+			groupIdx[m.group] = gi
+			pg.TileGroups = append(pg.TileGroups, tileGroup{Title: m.group, Text: groupText[m.group]})
+		}
+		var t tile
+		if empty {
+			t = tile{Label: m.label, Value: "no data", Detail: "nothing to measure in this period"}
+		} else {
+			t = w.metricTileOf(m, team, cur, prev, mean, meanOK, basis)
+			if lo.QuickCheck {
+				if p, ok := quickCheck(m.key, cur); ok {
+					t.Score = fmt.Sprintf("score %s of 10", format.Decimal(p))
+					points = append(points, quickPoints{m.group, p})
+				}
+			}
+		}
+		pg.TileGroups[gi].Tiles = append(pg.TileGroups[gi].Tiles, t)
+	}
+	if lo.QuickCheck && !empty {
+		pg.Score = overallScore(points)
 	}
 	var teams []string
 	if team != "" {
@@ -180,16 +357,42 @@ func (w *writer) scorecard(ctx context.Context, pg *page, spec dashboards.Spec, 
 		return fmt.Errorf("leadership: metrics (service): %w", err)
 	}
 	pg.RisksTitle = "Top risks"
-	pg.Risks = topRisks(rowsOf(sc), rowsOf(sp), 5)
-
-	trendTo := w.to
-	trendFrom := monthStart(trendTo.Add(-time.Nanosecond)).AddDate(0, -11, 0)
-	for _, p := range spec.Panels {
-		t, err := w.panelTable(ctx, p, scope{Team: team, From: trendFrom, To: trendTo})
-		if err != nil {
-			return fmt.Errorf("leadership: %w", err)
+	switch {
+	case empty:
+		pg.Risks = []string{"No data for this period, so there is nothing to compare."}
+	case w.prev.State == "empty":
+		pg.Risks = append(unrecoveredRisks(rowsOf(sc)), "The previous period has no data, so no service can be compared with it.")
+	default:
+		pg.Risks = topRisks(rowsOf(sc), rowsOf(sp), 5)
+		if w.prev.State == "partial" {
+			pg.Risks = append(pg.Risks, "The previous period is partial ("+w.prev.Reason+"): rises against it may not be like for like.")
 		}
-		b, err := pg.renderPanel(p, t)
+	}
+
+	inc, err := w.majorIncidents(ctx, pg, team)
+	if err != nil {
+		return err
+	}
+	pg.Blocks = append(pg.Blocks, inc)
+	if team != "" {
+		var svcs []string
+		for _, r := range rowsOf(sc) {
+			svcs = append(svcs, r.text("service"))
+		}
+		sort.Strings(svcs)
+		b := w.levelBlock("Services", "Each of the team's services over the period.", "service", svcs, rowsOf(sc), nil)
+		if empty {
+			b.Table, b.raw, b.Empty = nil, nil, "No data for this period."
+		}
+		if err := pg.attachCSV(b.Table, b.raw, b.Heading); err != nil {
+			return err
+		}
+		pg.Blocks = append(pg.Blocks, b)
+	}
+
+	trendFrom, trendTo := w.trendWindow()
+	for _, p := range spec.Panels {
+		b, err := w.panelBlock(ctx, pg, p, scope{Team: team, From: trendFrom, To: trendTo})
 		if err != nil {
 			return fmt.Errorf("leadership: %w", err)
 		}
@@ -198,26 +401,39 @@ func (w *writer) scorecard(ctx context.Context, pg *page, spec dashboards.Spec, 
 	return nil
 }
 
-func metricTileOf(m metricTile, cur, prev row) tile {
-	t := tile{Label: m.label, Value: "—", Tier: strings.ToLower(cur.text(m.tier))}
+// band is the "no material change" band of a metric.
+func (w *writer) band(key string) float64 {
+	if b, ok := w.opts.Leadership.Bands[key]; ok {
+		return b
+	}
+	return DefaultBands[key]
+}
+
+func (w *writer) metricTileOf(m metricTile, team string, cur, prev row, mean float64, meanOK bool, basis string) tile {
+	t := tile{Label: m.label, Value: format.Dash, Tier: strings.ToLower(cur.text(m.tier))}
 	v, ok := cur.num(m.value)
 	if ok {
 		switch m.kind {
 		case "count":
-			t.Value = decimal(v)
+			t.Value = format.Human(format.Count, v)
 		case "hours":
-			t.Value = humanHours(v)
+			t.Value = format.Duration(v)
 		case "rate":
-			t.Value = percent(v)
+			t.Value = format.Percent(v)
 		}
 	}
 	deploys := cur.count("deployments")
+	median, medianOK := cur.num("deployment_days_per_week")
 	switch m.value {
 	case "deployments":
-		t.Value = decimal(v)
 		t.Detail = "production deployments"
-		if d, ok := cur.num("deployment_days_per_week"); ok {
-			t.Detail += fmt.Sprintf(", on %s a week (median week)", daysText(d))
+		if medianOK {
+			t.Detail += fmt.Sprintf(", on %s in the median week", daysText(median))
+		}
+		if basis == "mean" && meanOK && t.Tier != "" {
+			t.Basis = fmt.Sprintf("Tier %s rests on the mean, %s a week: below one day a week the tier compares the mean, since the median week of a monthly cadence is empty.", t.Tier, daysText(mean))
+		} else if medianOK && t.Tier != "" {
+			t.Basis = fmt.Sprintf("Tier %s rests on the median week: %s.", t.Tier, daysText(median))
 		}
 	case "lead_time_median_hours":
 		if n := cur.count("lead_time_changes"); n > 0 {
@@ -250,34 +466,244 @@ func metricTileOf(m metricTile, cur, prev row) tile {
 			t.Detail = fmt.Sprintf("%d of %d deployments unplanned", cur.count("unplanned_deployments"), deploys)
 		}
 	}
+	w.compare(&t, m, v, ok, prev)
+	w.targetOf(&t, m, team, cur)
+	return t
+}
+
+// compare fills the tile's change against the previous period: an arrow,
+// a verdict in words and the figures. A change within the metric's band is
+// "no material change"; a previous period with no data is not compared
+// with; one with partial data is compared but marked not comparable.
+func (w *writer) compare(t *tile, m metricTile, v float64, ok bool, prev row) {
+	if !ok {
+		return
+	}
+	if w.prev.State == "empty" {
+		t.Change = "no data for the previous period"
+		return
+	}
 	pv, pok := prev.num(m.value)
+	if !pok {
+		t.Change = "no figure for the previous period"
+		return
+	}
+	d := v - pv
+	band := w.band(m.key)
+	within := math.Abs(d) <= band*math.Abs(pv)+1e-9
+	if m.kind == "rate" {
+		within = math.Abs(d) <= band+1e-9
+	}
+	t.Arrow = "▲"
+	if d < 0 {
+		t.Arrow = "▼"
+	}
+	var figures string
+	switch m.kind {
+	case "count":
+		figures = fmt.Sprintf("%s from %s", format.Human(format.Count, math.Abs(d)), format.Human(format.Count, pv))
+		if d > 0 {
+			figures = "up " + figures
+		} else {
+			figures = "down " + figures
+		}
+	case "hours":
+		figures = "from " + format.Duration(pv)
+	case "rate":
+		figures = fmt.Sprintf("%s points from %s", format.Decimal(math.Abs(d)*100), format.Percent(pv))
+		if d > 0 {
+			figures = "up " + figures
+		} else {
+			figures = "down " + figures
+		}
+	}
+	if math.Abs(d) < 1e-9 {
+		figures = "same as"
+	}
+	figures += " in the previous period"
+	switch {
+	case w.prev.State == "partial":
+		t.Verdict = "not comparable"
+		figures += ", which has partial data (" + w.prev.Reason + ")"
+	case within:
+		t.Arrow, t.Verdict = "≈", "no material change"
+		if math.Abs(d) >= 1e-9 {
+			figures += " (within the band of " + bandText(m, band) + ")"
+		}
+	default:
+		better := (d < 0) == m.lowerIsBetter
+		t.Better, t.Worse = better, !better
+		t.Verdict = "worse"
+		if better {
+			t.Verdict = "better"
+		}
+	}
+	t.Change = figures
+}
+
+func bandText(m metricTile, band float64) string {
+	if m.kind == "rate" {
+		return "±" + format.Decimal(band*100) + " points"
+	}
+	return "±" + format.Percent(band)
+}
+
+// targetOf fills the tile's target line: the team's target, else the
+// organisation's.
+func (w *writer) targetOf(t *tile, m metricTile, team string, cur row) {
+	tg, ok := w.opts.Leadership.Targets.target(team, m.key)
+	if !ok {
+		return
+	}
+	col, atLeast := m.value, false
+	var want string
+	switch m.kind {
+	case "hours":
+		want = "at most " + format.Duration(tg)
+	case "rate":
+		want = "at most " + format.Percent(tg)
+	case "count":
+		col, atLeast = "deployment_days_per_week", true
+		want = "at least " + daysText(tg) + " a week (median week)"
+	}
+	t.Target = "Target " + want
+	v, ok := cur.num(col)
 	switch {
 	case !ok:
-	case !pok:
-		t.Change = "no figure for the previous period"
+		t.Target += ": no figure to compare"
+	case atLeast && v >= tg || !atLeast && v <= tg:
+		t.Target += ": met"
+		t.TargetMet = true
 	default:
-		d := v - pv
-		if math.Abs(d) < 1e-9 {
-			t.Change = "same as the previous period"
-			break
-		}
-		arrow := "▲"
-		if d < 0 {
-			arrow = "▼"
-		}
-		switch m.kind {
-		case "count":
-			t.Change = fmt.Sprintf("%s %s from %s", arrow, decimal(math.Abs(d)), decimal(pv))
-		case "hours":
-			t.Change = fmt.Sprintf("%s from %s", arrow, humanHours(pv))
-		case "rate":
-			t.Change = fmt.Sprintf("%s %s pts from %s", arrow, decimal(math.Abs(d)*100), percent(pv))
-		}
-		t.Change += " in the previous period"
-		t.Better = (d < 0) == m.lowerIsBetter
-		t.Worse = !t.Better
+		t.Target += ": not met"
+		t.TargetBad = true
 	}
-	return t
+}
+
+// unrecoveredRisks lists the services with failed deployments not yet
+// recovered, which need no previous period to be a risk.
+func unrecoveredRisks(cur []row) []string {
+	var out []string
+	for _, r := range cur {
+		if u := r.count("unrecovered_failures"); u > 0 {
+			out = append(out, fmt.Sprintf("%s: %s not recovered.", r.text("service"), pluralCount(u, "failed deployment is", "failed deployments are")))
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// majorIncidents is the block of the period's major incidents (sev1 and
+// sev2 by default) with their services and how long each took to resolve.
+func (w *writer) majorIncidents(ctx context.Context, pg *page, team string) (block, error) {
+	sev := w.opts.Leadership.MajorSeverities
+	if len(sev) == 0 {
+		sev = []string{"sev1", "sev2"}
+	}
+	title := "Major incidents (" + strings.Join(sev, ", ") + ")"
+	b := block{Heading: title, TableOpen: true}
+	t, err := w.data.Query(ctx, "report-major-incidents", map[string]string{
+		"team": team, "from": w.from.Format(time.RFC3339), "to": w.to.Format(time.RFC3339), "severities": strings.Join(sev, ","),
+	})
+	if err != nil {
+		return b, fmt.Errorf("leadership: major incidents: %w", err)
+	}
+	if len(t.Rows) == 0 {
+		if w.period.State == "empty" {
+			b.Empty = "No data for this period."
+		} else {
+			b.Empty = "No " + strings.Join(sev, " or ") + " incident was opened in this period."
+		}
+		return b, nil
+	}
+	count := map[string]int{}
+	longest, longestID := -1.0, ""
+	open := 0
+	for _, r := range rowsOf(t) {
+		count[r.text("severity")]++
+		if h, ok := r.num("resolve_hours"); ok {
+			if h > longest {
+				longest, longestID = h, r.text("incident_id")
+			}
+		} else {
+			open++
+		}
+	}
+	var parts []string
+	for _, s := range sev {
+		if n := count[s]; n > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", n, s))
+		}
+	}
+	b.Text = "Opened in the period: " + strings.Join(parts, ", ") + "."
+	if longest >= 0 {
+		b.Text += fmt.Sprintf(" The longest, %s, took %s to resolve.", longestID, format.DurationWords(longest))
+	}
+	if open > 0 {
+		b.Text += fmt.Sprintf(" %s not resolved yet.", capitalize(pluralCount(int64(open), "is", "are")))
+	}
+	ht, err := htmlTableOf(t, nil, 0)
+	if err != nil {
+		return b, err
+	}
+	b.Table = ht
+	return b, pg.attachCSV(ht, t, title)
+}
+
+// levelBlock is a table of teams or services with their figures for the
+// period; href links a key to its page (nil: no links).
+func (w *writer) levelBlock(heading, text, level string, keys []string, cur []row, href func(string) string) block {
+	b := block{Heading: heading, Text: text, TableOpen: true}
+	if len(keys) == 0 {
+		b.Empty = "No " + level + " has metrics for this period."
+		return b
+	}
+	cols := []struct{ col, head string }{
+		{"deployments", "Deployments"}, {"deployment_frequency_tier", "Frequency tier"},
+		{"lead_time_median_hours", "Lead time (median)"}, {"lead_time_tier", "Lead time tier"},
+		{"change_failure_rate", "Change fail rate"}, {"change_failure_rate_tier", "Fail rate tier"},
+		{"recovery_median_hours", "Recovery (median)"}, {"recovery_time_tier", "Recovery tier"},
+		{"rework_rate", "Rework rate"},
+	}
+	raw := &output.Table{Columns: []string{level}}
+	t := &htmlTable{Columns: []string{capitalize(level)}}
+	for _, c := range cols {
+		t.Columns = append(t.Columns, c.head)
+		raw.Columns = append(raw.Columns, c.col)
+	}
+	empty := w.period.State == "empty"
+	for _, key := range keys {
+		var r row
+		for _, x := range cur {
+			if x.text(level) == key {
+				r = x
+			}
+		}
+		line := []cell{{Text: key}}
+		if href != nil {
+			line[0].Href = href(key)
+		}
+		rawLine := []any{key}
+		for _, c := range cols {
+			v := r[c.col]
+			if empty {
+				v = nil
+			}
+			ce := cell{Text: cellText(nil, c.col, v)}
+			if _, ok := number(v); ok {
+				ce.Num = true
+			}
+			if strings.HasSuffix(c.col, "_tier") && v != nil {
+				ce.Tier = strings.ToLower(output.Text(v))
+			}
+			line = append(line, ce)
+			rawLine = append(rawLine, v)
+		}
+		t.Rows = append(t.Rows, line)
+		raw.Rows = append(raw.Rows, rawLine)
+	}
+	b.Table, b.raw = t, raw
+	return b
 }
 
 // topRisks names the services whose change failure rate or recovery time
@@ -337,45 +763,6 @@ func topRisks(cur, prev []row, n int) []string {
 		out = append(out, r.text)
 	}
 	return out
-}
-
-// teamBlock is the organisation page's table of teams, linking each to its
-// page.
-func teamBlock(teams []string, cur []row, byTeam func([]row, string) row) block {
-	b := block{Heading: "Teams", Text: "Each team's figures for the period; follow a name for its page.", TableOpen: true}
-	if len(teams) == 0 {
-		b.Empty = "No team has metrics for this period."
-		return b
-	}
-	cols := []struct{ col, head string }{
-		{"deployments", "Deployments"}, {"deployment_frequency_tier", "Frequency tier"},
-		{"lead_time_median_hours", "Lead time (median h)"}, {"lead_time_tier", "Lead time tier"},
-		{"change_failure_rate", "Change failure rate"}, {"change_failure_rate_tier", "Failure tier"},
-		{"recovery_median_hours", "Recovery (median h)"}, {"recovery_time_tier", "Recovery tier"},
-		{"rework_rate", "Rework rate"},
-	}
-	t := &htmlTable{Columns: []string{"Team"}}
-	for _, c := range cols {
-		t.Columns = append(t.Columns, c.head)
-	}
-	for _, team := range teams {
-		r := byTeam(cur, team)
-		line := []cell{{Text: team, Href: teamFile(team)}}
-		for _, c := range cols {
-			v := r[c.col]
-			ce := cell{Text: formatCell(c.col, v)}
-			if _, ok := number(v); ok {
-				ce.Num = true
-			}
-			if strings.HasSuffix(c.col, "_tier") && v != nil {
-				ce.Tier = strings.ToLower(output.Text(v))
-			}
-			line = append(line, ce)
-		}
-		t.Rows = append(t.Rows, line)
-	}
-	b.Table = t
-	return b
 }
 
 // teamFile is the leadership page of one team.

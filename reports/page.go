@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/shiplog/shiplog/internal/output"
 )
 
 //go:embed templates/*.tmpl
@@ -25,6 +27,23 @@ type page struct {
 	Subtitle string
 	Period   string
 	Now      string
+	// PeriodNote says how the period was chosen when it was not given.
+	PeriodNote string
+	// Notice says, in words, that the period has no or partial data.
+	Notice string
+	// Stale warns that the warehouse has not been ingested for too long.
+	Stale string
+	// DataLine is the data's range in one line; CoverageTable the range
+	// per source and kind (at the end of the page).
+	DataLine      string
+	CoverageTable *htmlTable
+	coverageRaw   *output.Table
+	// TileGroups are the headline tiles in DORA's groups (leadership).
+	TileGroups []tileGroup
+	// Score is the quick-check-style score (leadership, optional).
+	Score *score
+	// Commentary is the rendered Markdown commentary (leadership).
+	Commentary template.HTML
 	// Facts are label/value lines under the heading (audit: fingerprint).
 	Facts []fact
 	// Summary is the plain-language reading of the numbers.
@@ -41,6 +60,21 @@ type page struct {
 	ChartHeights []chartHeight
 
 	charts int
+	// stem names the CSV files of the page's tables ("" = no CSV files);
+	// csvs collects them until the page is added.
+	stem string
+	csvs []rendered
+	// from and to are the period; covered says whether the data covers a
+	// day (YYYY-MM-DD; nil: every day); freezes are shaded on day axes.
+	from, to time.Time
+	covered  func(day string) bool
+	freezes  []Freeze
+}
+
+// tileGroup is a row of tiles under a heading.
+type tileGroup struct {
+	Title, Text string
+	Tiles       []tile
 }
 
 // chartHeight is the CSS height of one chart, by element id.
@@ -59,9 +93,22 @@ type tile struct {
 	Detail string
 	// Tier is elite, high, medium, low or "" (no tier).
 	Tier string
-	// Change is the comparison with the previous period; Better/Worse colour it.
+	// Change is the comparison with the previous period: an arrow and a
+	// verdict in words (Verdict: better, worse, no material change, not
+	// comparable), so that it reads the same printed in black and white;
+	// Better/Worse colour it as a second signal.
 	Change        string
+	Verdict       string
+	Arrow         string
 	Better, Worse bool
+	// Target is the configured target and whether it was met.
+	Target    string
+	TargetMet bool
+	TargetBad bool
+	// Score is the quick-check-style points of the metric ("" = none).
+	Score string
+	// Basis says which figure the tier rests on (deployment frequency).
+	Basis string
 }
 
 // block is one section: a heading, a sentence, a chart or tiles, and the
@@ -80,6 +127,10 @@ type block struct {
 	Status string
 	// Evidence is a findings table split over lines (audit).
 	Evidence *evidenceTable
+	// Notes are sentences under the table (coverage of its periods).
+	Notes []string
+
+	raw *output.Table // the rows of Table, raw, for its CSV file
 }
 
 type chartView struct {
@@ -93,6 +144,8 @@ type htmlTable struct {
 	Rows    [][]cell
 	// More counts rows left out by a limit.
 	More int
+	// CSV is the file beside the page with every row of the table.
+	CSV string
 
 	body     template.HTML // Body, once rendered
 	bodyDone bool
@@ -178,6 +231,8 @@ func newPage(title, subtitle string, from, to, now time.Time) *page {
 		Period:   periodText(from, to),
 		Now:      now.UTC().Format("2006-01-02 15:04 UTC"),
 		Script:   EChartsPath,
+		from:     from,
+		to:       to,
 	}
 }
 
@@ -248,10 +303,16 @@ func (w *writer) index() ([]byte, error) {
 		return entries[i].File < entries[j].File
 	})
 	var buf bytes.Buffer
+	cov := &page{}
+	w.withCoverage(cov)
 	err := pageTmpl.ExecuteTemplate(&buf, "index.html.tmpl", map[string]any{
-		"Now":     w.opts.Now.Format("2006-01-02 15:04 UTC"),
-		"Period":  periodText(w.from, w.to),
-		"Entries": entries,
+		"Now":        w.opts.Now.Format("2006-01-02 15:04 UTC"),
+		"Period":     periodText(w.from, w.to),
+		"PeriodNote": cov.PeriodNote,
+		"DataLine":   cov.DataLine,
+		"Stale":      cov.Stale,
+		"Notice":     cov.Notice,
+		"Entries":    entries,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reports: render index: %w", err)

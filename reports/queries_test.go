@@ -85,6 +85,9 @@ var headerParam = regexp.MustCompile(`^--\s*param:\s*(\w+)\s+(\w+)\s+'([^']*)'`)
 func runReportQuery(t *testing.T, db *warehouse.DB, name string, params map[string]string) *output.Table {
 	t.Helper()
 	path := filepath.Join("..", "queries", "reports", name+".sql")
+	if _, err := os.Stat(path); err != nil {
+		path = filepath.Join("..", "queries", "retro", name+".sql")
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
@@ -241,6 +244,39 @@ func TestReportQueries(t *testing.T) {
 		{"retro-support-impact", with(map[string]string{"team": "pay"}), []string{"billing v3|d5|billing|2026-10-05 10:45|1|1|1"}},
 		{"retro-adoption", oct, []string{"checkout: one-click|day 1|0.1", "checkout: one-click|day 7|0.3", "checkout: one-click|day 30|0.55"}},
 		{"retro-events", with(map[string]string{"team": "pay"}), []string{"2026-10-05 10:45|deployment|billing|d5|v3"}},
+		// d2 failed and was rolled back by d3: counted once, as failed.
+		{"retro-timeline-days", oct, []string{
+			"2026-10-05|deployment|1",
+			"2026-10-06|failed deployment|1", "2026-10-06|incident|1", "2026-10-06|rollback|1",
+			"2026-10-07|hotfix|1", "2026-10-07|incident|1",
+		}},
+		// sev1 first; inc-3 is a false positive.
+		{"report-major-incidents", oct, []string{
+			"inc-2|sev1|search|search down|2026-10-07 11:00|2026-10-07 13:00|2|",
+			"inc-1|sev2|checkout|checkout errors|2026-10-06 08:20|2026-10-06 09:30|1.1666666666666667|d2",
+		}},
+		{"report-major-incidents", with(map[string]string{"severities": "SEV1"}), []string{
+			"inc-2|sev1|search|search down|2026-10-07 11:00|2026-10-07 13:00|2|",
+		}},
+		// d2 (08:00) failed: the rollback reason, restored by d3 after 1.5
+		// h; inc-1 (08:20) is blamed on it and took 70 min = 7/6 h; d3
+		// rolled it back at 09:30, 1.5 h after it.
+		{"release-impact", map[string]string{"deployment": "d2"}, []string{
+			"d2|deployment|d2|checkout|2026-10-06 08:00|success, failed|",
+			"d2|failure|d2|checkout|2026-10-06 08:00|rollback, restored by d3|1.5",
+			"d2|incident|inc-1|checkout|2026-10-06 08:20|sev2: checkout errors|1.1666666666666667",
+			"d2|rollback|d3|checkout|2026-10-06 09:30|v1|1.5",
+		}},
+		// checkout v1 is d1 and d3 (the rollback redeployed it): each with
+		// its support tickets (9 after d1 where 3 were expected; 2 after
+		// d3, 3 expected).
+		{"release-impact", map[string]string{"service": "checkout", "version": "v1"}, []string{
+			"d1|deployment|d1|checkout|2026-10-05 10:00|success|",
+			"d1|support tickets|d1|checkout|2026-10-05 10:00|9 after it, 3.0 expected from the baseline|",
+			"d3|deployment|d3|checkout|2026-10-06 09:30|success|",
+			"d3|support tickets|d3|checkout|2026-10-06 09:30|2 after it, 3.0 expected from the baseline|",
+		}},
+		{"release-impact", map[string]string{"deployment": "nope"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

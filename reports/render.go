@@ -217,15 +217,138 @@ func (w *writer) metricsOnce(ctx context.Context, f MetricsFilter) (*output.Tabl
 	return t, nil
 }
 
+// panelBlock fetches a panel's rows and renders it: periods the data does
+// not cover are marked (see markPeriods) and the table is written beside
+// the page as CSV.
+func (w *writer) panelBlock(ctx context.Context, pg *page, p dashboards.Panel, sc scope) (block, error) {
+	t, err := w.panelTable(ctx, p, sc)
+	if err != nil {
+		return block{}, err
+	}
+	display, chart, notes := w.markPeriods(t)
+	b, err := pg.renderPanelWith(p, display, chart)
+	if err != nil {
+		return b, err
+	}
+	b.Notes = append(b.Notes, notes...)
+	if p.Axis == "days" {
+		b.Notes = append(b.Notes, pg.freezeNotes()...)
+	}
+	if b.Table != nil {
+		if err := pg.attachCSV(b.Table, display, p.Title); err != nil {
+			return b, err
+		}
+	}
+	return b, nil
+}
+
+// freezeNotes says the freezes that overlap the page's period, in words
+// (they are shaded on a day axis).
+func (pg *page) freezeNotes() []string {
+	var out []string
+	for _, f := range pg.freezes {
+		if f.End.After(pg.from) && f.Start.Before(pg.to) {
+			out = append(out, fmt.Sprintf("Freeze %q: %s to %s (shaded).", f.Name, f.Start.UTC().Format("2006-01-02 15:04"), f.End.UTC().Format("2006-01-02 15:04")))
+		}
+	}
+	return out
+}
+
+// markPeriods applies the coverage to a table with period_start and
+// period_end (a metrics panel): periods that end before the data begins
+// are left out; a period with no data has every value unknown, so it is
+// drawn as a gap and shows a dash, never a zero with a tier; a period with
+// partial data keeps its figures in the table without a tier and is not
+// drawn. A "coverage" column says which is which. It returns the table to
+// show, the one to draw and sentences saying what was done.
+func (w *writer) markPeriods(t *output.Table) (display, chart *output.Table, notes []string) {
+	si, ei := t.Index("period_start"), t.Index("period_end")
+	if w.cov == nil || si < 0 || ei < 0 || len(t.Rows) == 0 {
+		return t, t, nil
+	}
+	first := w.cov.Range(periodKinds...).First
+	keep := func(i int) bool { return i == 0 || i == si || i == ei }
+	display = &output.Table{Columns: t.Columns, Kinds: t.Kinds, Labels: t.Labels}
+	chart = &output.Table{Columns: t.Columns, Kinds: t.Kinds, Labels: t.Labels}
+	var states []string
+	dropped, empties := 0, 0
+	var partial []string
+	for _, r := range t.Rows {
+		s, ok1 := r[si].(time.Time)
+		e, ok2 := r[ei].(time.Time)
+		if !ok1 || !ok2 {
+			display.Rows, chart.Rows = append(display.Rows, r), append(chart.Rows, r)
+			states = append(states, "")
+			continue
+		}
+		p := w.state(s, e)
+		if p.State == "empty" && !first.IsZero() && !e.After(coverageDay(first)) {
+			dropped++
+			continue
+		}
+		d, c := append([]any(nil), r...), append([]any(nil), r...)
+		switch p.State {
+		case "empty":
+			empties++
+			for i := range d {
+				if !keep(i) {
+					d[i], c[i] = nil, nil
+				}
+			}
+			states = append(states, "no data")
+		case "partial":
+			partial = append(partial, periodText(s, e)+" ("+p.Reason+")")
+			for i, col := range t.Columns {
+				if strings.HasSuffix(col, "_tier") {
+					d[i] = nil
+				}
+				if !keep(i) {
+					c[i] = nil
+				}
+			}
+			states = append(states, "partial: "+p.Reason)
+		default:
+			states = append(states, "complete")
+		}
+		display.Rows, chart.Rows = append(display.Rows, d), append(chart.Rows, c)
+	}
+	if dropped > 0 {
+		notes = append(notes, fmt.Sprintf("The data begins %s: %s before it %s left out.", day(first), pluralCount(int64(dropped), "period", "periods"), map[bool]string{true: "is", false: "are"}[dropped == 1]))
+	}
+	if empties > 0 || len(partial) > 0 {
+		display.Columns = append(append([]string(nil), t.Columns...), "coverage")
+		for i := range display.Rows {
+			display.Rows[i] = append(display.Rows[i], states[i])
+		}
+	}
+	if empties > 0 {
+		notes = append(notes, "A period without data is a gap in the chart and a dash in the table, not a zero.")
+	}
+	if len(partial) > 0 {
+		notes = append(notes, "Partial data: "+strings.Join(partial, "; ")+". Its figures are in the table without a tier, and not drawn.")
+	}
+	return display, chart, notes
+}
+
 // renderPanel turns a panel and its rows into a page block: a chart (or KPI
 // tiles) and the table equivalent.
 func (pg *page) renderPanel(p dashboards.Panel, t *output.Table) (block, error) {
+	return pg.renderPanelWith(p, t, t)
+}
+
+// renderPanelWith renders the table t and draws the chart from chartT (the
+// same rows, with the values not to draw unknown).
+func (pg *page) renderPanelWith(p dashboards.Panel, t, chartT *output.Table) (block, error) {
 	b := block{Heading: p.Title, Text: p.Description}
 	if len(t.Rows) == 0 {
 		b.Empty = "No data for this period."
 		return b, nil
 	}
-	tbl, err := htmlTableOf(t, p.Columns, p.Limit)
+	cols := p.Columns
+	if len(cols) > 0 && colIndex(t, "coverage") >= 0 && colIndex(&output.Table{Columns: cols}, "coverage") < 0 {
+		cols = append(append([]string(nil), cols...), "coverage")
+	}
+	tbl, err := htmlTableOf(t, cols, p.Limit)
 	if err != nil {
 		return b, fmt.Errorf("panel %q: %w", p.Title, err)
 	}
@@ -239,10 +362,10 @@ func (pg *page) renderPanel(p dashboards.Panel, t *output.Table) (block, error) 
 			if i < 0 {
 				return b, fmt.Errorf("panel %q: y: no column %q in the result (columns: %s)", p.Title, y, strings.Join(t.Columns, ", "))
 			}
-			b.Tiles = append(b.Tiles, tile{Label: label(y), Value: formatCell(y, t.Rows[0][i])})
+			b.Tiles = append(b.Tiles, tile{Label: label(y), Value: cellText(t, y, t.Rows[0][i])})
 		}
 	default:
-		c, err := pg.chart(p, t)
+		c, err := pg.chart(p, chartT)
 		if err != nil {
 			return b, err
 		}
@@ -296,6 +419,9 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 		global = append(global, charts.WithColorsOpts(opts.Colors(p.Colors)))
 	}
 	cats, series, names := pivot(t, xi, yi, si)
+	if p.Axis == "days" && !pg.from.IsZero() {
+		cats, series = pg.fillDays(cats, series)
+	}
 	// Rates and shares are drawn as percentages, like the tables show them.
 	if isRate(t.Columns[yi[0]]) {
 		for _, s := range series {
@@ -384,6 +510,10 @@ func (pg *page) chart(p dashboards.Panel, t *output.Table) (*chartView, error) {
 		option, assets = c.JSON(), c.JSAssets.Values
 	default:
 		return nil, fmt.Errorf("panel %q: chart %q cannot be drawn", p.Title, p.Chart)
+	}
+	option, err := pg.decorate(option, p.Axis == "days")
+	if err != nil {
+		return nil, fmt.Errorf("panel %q: %w", p.Title, err)
 	}
 	for _, a := range assets {
 		if a != EChartsPath {
@@ -567,55 +697,6 @@ func category(v any) string {
 	return output.Text(v)
 }
 
-// formatCell renders a value for people: rates ("…_rate", "…_share") as
-// percentages, hours rounded, times in UTC minutes, NULL as a dash.
-func formatCell(col string, v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "—"
-	case time.Time:
-		return category(x)
-	case bool:
-		if x {
-			return "yes"
-		}
-		return "no"
-	case string:
-		return x
-	}
-	if f, ok := number(v); ok {
-		if isRate(col) {
-			return percent(f)
-		}
-		return decimal(f)
-	}
-	if _, isNum := v.(float64); isNum {
-		return "—"
-	}
-	return output.Text(v)
-}
-
-func decimal(f float64) string {
-	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
-		return strconv.FormatFloat(f, 'f', 0, 64)
-	}
-	if math.Abs(f) >= 100 {
-		return strconv.FormatFloat(f, 'f', 0, 64)
-	}
-	if math.Abs(f) >= 10 {
-		return strconv.FormatFloat(f, 'f', 1, 64)
-	}
-	return strconv.FormatFloat(f, 'f', 2, 64)
-}
-
-func percent(f float64) string {
-	p := math.Round(f*1000) / 10 // one decimal, rounded half away from zero
-	if p == math.Trunc(p) {
-		return strconv.FormatFloat(p, 'f', 0, 64) + "%"
-	}
-	return strconv.FormatFloat(p, 'f', 1, 64) + "%"
-}
-
 // label turns a column name into a heading: lead_time_median_hours →
 // "Lead time median hours".
 func label(col string) string {
@@ -653,7 +734,7 @@ func htmlTableOf(t *output.Table, columns []string, limit int) (*htmlTable, erro
 		}
 		row := make([]cell, len(idx))
 		for k, i := range idx {
-			row[k] = cell{Text: formatCell(t.Columns[i], r[i])}
+			row[k] = cell{Text: cellText(t, t.Columns[i], r[i])}
 			if _, ok := number(r[i]); ok {
 				row[k].Num = true
 			}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog/dashboards"
+	"github.com/shiplog/shiplog/internal/coverage"
 	"github.com/shiplog/shiplog/internal/output"
 )
 
@@ -81,8 +82,10 @@ type Options struct {
 	// Team restricts the reports to one team ("" = the whole organisation;
 	// the leadership report then has one page per team as well).
 	Team string
-	// From and To bound the period (To exclusive). Zero values default to
-	// the last full calendar month before Now.
+	// From and To bound the period (To exclusive). Without either, the
+	// period is the last complete month that has deployment data (see
+	// internal/coverage), or the last full calendar month before Now when
+	// the data layer cannot say what it holds.
 	From, To time.Time
 	// Now is the generation time printed on every page.
 	Now time.Time
@@ -91,6 +94,18 @@ type Options struct {
 	Dashboards []fs.FS
 	// Progress receives one line per page written (nil = silent).
 	Progress io.Writer
+
+	// Leadership holds what the leadership pages add to the metrics:
+	// no-change bands, targets, commentary, incidents and the score.
+	Leadership LeadershipOptions
+	// Freezes are drawn on the retrospective's timeline.
+	Freezes []Freeze
+}
+
+// Freeze is a period in which production releases are not allowed.
+type Freeze struct {
+	Name       string
+	Start, End time.Time
 }
 
 // Report kinds accepted by Write.
@@ -113,6 +128,9 @@ type Result struct {
 	// From and To are the period the pages cover, resolved from
 	// Options.From and Options.To (To exclusive).
 	From, To time.Time
+	// Period is that period with how much of it the data covers (State
+	// complete when the data layer cannot say).
+	Period coverage.Period
 }
 
 // WriteAll writes the leadership, retrospective and audit reports and the
@@ -131,7 +149,7 @@ func Write(ctx context.Context, data Data, opts Options, kinds ...string) (*Resu
 	if opts.Out == "" {
 		return nil, errors.New("reports: no output folder")
 	}
-	w, err := newWriter(data, opts)
+	w, err := newWriter(ctx, data, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -158,7 +176,7 @@ func WriteDashboard(ctx context.Context, data Data, opts Options, spec dashboard
 	if opts.Out == "" {
 		return nil, errors.New("reports: no output folder")
 	}
-	w, err := newWriter(data, opts)
+	w, err := newWriter(ctx, data, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +197,16 @@ type writer struct {
 	metricsCache map[string]*output.Table
 	svcTeams     map[string]string
 	svcTeamsErr  bool
+
+	// cov is what the warehouse holds (nil when the data layer cannot
+	// say); period and prev are the period and the one before with their
+	// coverage; periodNote says how the period was chosen.
+	cov          *coverage.Coverage
+	period, prev coverage.Period
+	periodNote   string
+	// csv writes every table beside its page as CSV and links it (not for
+	// a page served from memory).
+	csv bool
 }
 
 type rendered struct {
@@ -186,21 +214,52 @@ type rendered struct {
 	body              []byte
 }
 
-func newWriter(data Data, opts Options) (*writer, error) {
+func newWriter(ctx context.Context, data Data, opts Options) (*writer, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
 	opts.Now = opts.Now.UTC()
-	from, to, err := Period(opts.From, opts.To, opts.Now)
+	cov, err := loadCoverage(ctx, data, opts.Now)
 	if err != nil {
 		return nil, err
 	}
-	return &writer{data: data, opts: opts, from: from, to: to}, nil
+	w := &writer{data: data, opts: opts, cov: cov, csv: true}
+	given := !opts.From.IsZero() || !opts.To.IsZero()
+	var def coverage.Period
+	if !given && cov != nil {
+		def = cov.Default("month", periodKinds...)
+	}
+	if !def.From.IsZero() && !def.To.IsZero() {
+		w.from, w.to = def.From, def.To
+	} else if w.from, w.to, err = Period(opts.From, opts.To, opts.Now); err != nil {
+		return nil, err
+	}
+	w.period = w.state(w.from, w.to)
+	w.period.Default = !given
+	pf, pt := previous(w.from, w.to)
+	w.prev = w.state(pf, pt)
+	if cov != nil {
+		w.periodNote = periodNote(def, given)
+	} else if !given {
+		w.periodNote = "the last full calendar month; --from and --to choose another"
+	}
+	if opts.Progress != nil {
+		line := "period: " + day(w.from) + " to " + day(w.to.Add(-time.Nanosecond))
+		if w.periodNote != "" {
+			line += " (" + w.periodNote + ")"
+		}
+		if w.period.State != coverage.Complete {
+			line += "; " + string(w.period.State) + ": " + w.period.Reason
+		}
+		fmt.Fprintln(opts.Progress, line)
+	}
+	return w, nil
 }
 
-// Period resolves the report window: both given → as given; only To → the
-// calendar month before To; only From → From to now; neither → the last
-// full calendar month before now.
+// Period resolves a report window without coverage: both given → as
+// given; only To → the calendar month before To; only From → From to now;
+// neither → the last full calendar month before now. (With coverage, the
+// default is the last complete month that has data: see Options.)
 func Period(from, to, now time.Time) (time.Time, time.Time, error) {
 	from, to = from.UTC(), to.UTC()
 	switch {
@@ -252,7 +311,7 @@ func (w *writer) flush() (*Result, error) {
 	if err := os.MkdirAll(filepath.Join(out, "assets"), 0o755); err != nil {
 		return nil, fmt.Errorf("reports: %w", err)
 	}
-	res := &Result{From: w.from, To: w.to}
+	res := &Result{From: w.from, To: w.to, Period: w.period}
 	if err := writeFile(filepath.Join(out, filepath.FromSlash(EChartsPath)), echartsJS); err != nil {
 		return nil, err
 	}
@@ -305,10 +364,11 @@ func writeFile(path string, data []byte) error {
 // serves it (with EChartsJS at EChartsPath beside it) instead of writing
 // files.
 func RenderDashboard(ctx context.Context, data Data, opts Options, spec dashboards.Spec) ([]byte, error) {
-	w, err := newWriter(data, opts)
+	w, err := newWriter(ctx, data, opts)
 	if err != nil {
 		return nil, err
 	}
+	w.csv = false // served from memory: no files beside the page
 	pg, err := w.specPage(ctx, spec)
 	if err != nil {
 		return nil, err

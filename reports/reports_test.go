@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shiplog/shiplog/dashboards"
 	"github.com/shiplog/shiplog/internal/output"
@@ -23,8 +24,16 @@ var update = flag.Bool("update", false, "rewrite testdata/*.golden.html")
 func writeFixture(t testing.TB) (string, *Result) {
 	t.Helper()
 	out := t.TempDir()
-	data := newFixture(t)
-	opts := Options{Out: out, Now: fixedNow}
+	fx := newFixture(t)
+	// Data from 1 August to 31 October, ingested the day before the clock:
+	// October is the last complete month, nothing is stale.
+	fx.cov = fixtureCoverage(fixedNow, time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC), ts("2026-11-14T10:00:00Z"))
+	data := covData{fx}
+	opts := Options{Out: out, Now: fixedNow, Freezes: []Freeze{{Name: "quarter close", Start: ts("2026-10-24T00:00:00Z"), End: ts("2026-10-29T00:00:00Z")}}, Leadership: LeadershipOptions{
+		QuickCheck: true,
+		Targets:    Targets{Org: map[string]float64{LeadTime: 24, ChangeFailureRate: 0.10}, Teams: map[string]map[string]float64{"payments": {LeadTime: 48}}},
+		Commentary: "## October\n\nA **good** month; see [the plan](plan.html) and ![chart](https://cdn.example/x.png).\n\n<script>alert(1)</script>\n\n[bad](javascript:alert(1))\n",
+	}}
 	res, err := Write(context.Background(), data, opts, Kinds...)
 	if err != nil {
 		t.Fatal(err)
@@ -88,24 +97,47 @@ func TestLeadershipWording(t *testing.T) {
 	org := read("leadership.html")
 	for _, want := range []string{
 		"The organisation shipped 24 deployments to production, on a median of 4 days a week.",
-		"A typical change reached production 30 hours after its first commit; 1 in 10 took longer than 3 days.",
-		"1 in 8 production deployments needed immediate intervention; recovery took a median of 3 hours.",
-		"8.3% of deployments (2) were unplanned rollbacks or hotfixes.",
+		"A typical change reached production 30 hours after its first commit; 1 in 10 took longer than 3.0 days.",
+		"1 in 8 production deployments needed immediate intervention; recovery took a median of 3.0 hours.",
+		"8.3 % of deployments (2) were unplanned rollbacks or hotfixes.",
 		"There were 5 incidents; resolving one took a median of 4.5 hours.",
 		// Risks: unrecovered first, then the failure rate rise, then recovery.
 		"billing: 1 failed deployment is not recovered.",
-		"checkout: change failure rate rose from 0% to 25% (2 of 8 deployments failed).",
-		"search: recovery took a median of 9 hours, up from 2 hours.",
-		// Tiles against September.
-		"▲ 4 from 20 in the previous period",
-		"▼ from 36 hours in the previous period",
-		"▲ 7.50 pts from 5% in the previous period",
+		"checkout: change failure rate rose from 0 % to 25.0 % (2 of 8 deployments failed).",
+		"search: recovery took a median of 9.0 hours, up from 2.0 hours.",
+		// Tiles against September, each beyond its band (10 % of the
+		// previous value; 1 point for rates).
+		"<strong>better</strong>: up 4 from 20 in the previous period",
+		"<strong>better</strong>: from 36 h in the previous period",
+		"<strong>worse</strong>: up 7.5 points from 5.0 % in the previous period",
+		"<strong>worse</strong>: from 2.0 h in the previous period",
+		"<strong>worse</strong>: up 3.33 points from 5.0 % in the previous period",
 		"3 of 24 deployments failed",
 		`<span class="badge medium">medium</span>`,
 		`<a href="` + teamFile(coreTeam) + `">core &lt;platform&gt;</a>`,
+		// Targets: lead time 30 h over 24 h, failure rate 12.5 % over 10 %.
+		"Target at most 24 h: not met",
+		"Target at most 10.0 %: not met",
+		// Quick check: 6 (0.77 a day), 6 (30 h), 8 (3 h), 10 (12.5 %), 10
+		// (8.3 %): throughput 20 / 3 = 6.7, instability 10, all 40 / 5 = 8.
+		"8.0 of 10</strong> · throughput 6.7 · instability 10.0",
+		// Major incidents: 1 sev1 and 1 sev2; the longest resolved took 6.5 h.
+		"Opened in the period: 1 sev1, 1 sev2. The longest, inc-3, took 6.5 hours to resolve. 1 is not resolved yet.",
+		// Commentary: Markdown, with raw HTML, images and javascript: left out.
+		"<h2>October</h2>\n<p>A <strong>good</strong> month; see <a href=\"plan.html\">the plan</a> and chart.</p>",
+		// The groups of DORA's current model.
+		"<h2>Throughput</h2>", "<h2>Instability</h2>",
+		// Coverage.
+		"Period: October 2026 (the last complete month with deployment data; --from and --to choose another)",
+		"Data: deployments 2026-08-01 to 2026-10-31; incidents 2026-08-01 to 2026-10-31. Last successful ingest 2026-11-14 10:00 UTC.",
 	} {
 		if !strings.Contains(org, want) {
 			t.Errorf("leadership.html lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"<script>alert", "javascript:", "cdn.example"} {
+		if strings.Contains(org, bad) {
+			t.Errorf("leadership.html contains %q from the commentary", bad)
 		}
 	}
 	if i, j := strings.Index(org, "billing:"), strings.Index(org, "checkout: change"); i < 0 || j < 0 || i > j {
@@ -239,7 +271,7 @@ func TestKPIPanel(t *testing.T) {
 		got = append(got, tl.Label+"="+tl.Value)
 	}
 	// 0.125 is 12.5%; NULL is a dash, never 0.
-	if want := "Deployments=24 Change failure rate=12.5% Lead time median hours=—"; strings.Join(got, " ") != want {
+	if want := "Deployments=24 Change failure rate=12.5 % Lead time median hours=–"; strings.Join(got, " ") != want {
 		t.Errorf("tiles %q, want %q", strings.Join(got, " "), want)
 	}
 	if _, err := pg.renderPanel(dashboards.Panel{Title: "Bad", Chart: dashboards.Line, Query: "q", X: "day", Y: []string{"deployments"}}, tbl); err == nil || !strings.Contains(err.Error(), `x: no column "day"`) {
@@ -252,7 +284,9 @@ func TestRenderDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := RenderDashboard(context.Background(), newFixture(t), Options{Now: fixedNow}, spec)
+	fx := newFixture(t)
+	fx.cov = fixtureCoverage(fixedNow, time.Date(2026, 8, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 10, 31, 0, 0, 0, 0, time.UTC), ts("2026-11-14T10:00:00Z"))
+	b, err := RenderDashboard(context.Background(), covData{fx}, Options{Now: fixedNow, Freezes: []Freeze{{Name: "quarter close", Start: ts("2026-10-24T00:00:00Z"), End: ts("2026-10-29T00:00:00Z")}}}, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +294,9 @@ func TestRenderDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The same page as the file report writes.
+	// The same page as the file report writes, without the links to CSV
+	// files (a served page has none beside it).
+	golden = regexp.MustCompile(`<p class="csv">.*?</p>`).ReplaceAll(golden, nil)
 	if !bytes.Equal(b, golden) {
 		t.Errorf("RenderDashboard(retro) differs from retro.golden.html")
 	}

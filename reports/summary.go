@@ -2,11 +2,12 @@ package reports
 
 import (
 	"fmt"
-
-	"github.com/shiplog/shiplog/internal/output"
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/shiplog/shiplog/internal/format"
+	"github.com/shiplog/shiplog/internal/output"
 )
 
 // row is one metrics row by column name.
@@ -44,29 +45,13 @@ func (r row) text(col string) string {
 	return strings.TrimSpace(fmt.Sprint(r[col]))
 }
 
-// humanHours says a duration in hours the way people say it.
-func humanHours(h float64) string {
-	switch {
-	case h < 0:
-		return "less than a minute"
-	case h < 1.0/60:
-		return "less than a minute"
-	case h < 1:
-		m := int(math.Round(h * 60))
-		return plural(m, "minute")
-	case h < 48:
-		if h < 10 && math.Abs(h-math.Round(h)) >= 0.05 {
-			return strconv.FormatFloat(h, 'f', 1, 64) + " hours"
-		}
-		return plural(int(math.Round(h)), "hour")
-	default:
-		d := h / 24
-		if d < 10 && math.Abs(d-math.Round(d)) >= 0.05 {
-			return strconv.FormatFloat(d, 'f', 1, 64) + " days"
-		}
-		return plural(int(math.Round(d)), "day")
-	}
-}
+// humanHours says a duration in hours in words, with the units of the
+// shared formatter ("30 hours", "3.0 days").
+func humanHours(h float64) string { return format.DurationWords(h) }
+
+func percent(f float64) string { return format.Percent(f) }
+
+func decimal(f float64) string { return format.Decimal(f) }
 
 func plural(n int, word string) string {
 	if n == 1 {
@@ -96,15 +81,19 @@ func oneIn(failed, total int64) string {
 }
 
 // summarize translates one metrics row into business terms. who names the
-// scope ("The organisation", "Team Payments").
-func summarize(who string, r row) []string {
+// scope ("The organisation", "Team Payments"). byMean says that the
+// deployment frequency tier rests on the mean days per week, mean: then
+// the sentence says the mean, not a median week that may be empty.
+func summarize(who string, r row, byMean bool, mean float64) []string {
 	var out []string
 	deploys := r.count("deployments")
 	if deploys == 0 {
 		out = append(out, who+" made no production deployments in this period, so there is no change failure rate, recovery time or rework rate to report.")
 	} else {
 		s := fmt.Sprintf("%s shipped %s to production", who, pluralCount(deploys, "deployment", "deployments"))
-		if d, ok := r.num("deployment_days_per_week"); ok {
+		if byMean {
+			s += fmt.Sprintf(", on an average of %s a week", daysText(mean))
+		} else if d, ok := r.num("deployment_days_per_week"); ok {
 			s += fmt.Sprintf(", on a median of %s a week", daysText(d))
 		}
 		out = append(out, s+".")
@@ -167,10 +156,10 @@ func summarize(who string, r row) []string {
 }
 
 func daysText(d float64) string {
-	if d == math.Trunc(d) {
-		return plural(int(d), "day")
+	if d == 1 {
+		return "1 day"
 	}
-	return strconv.FormatFloat(d, 'f', 1, 64) + " days"
+	return format.Decimal(d) + " days"
 }
 
 func capitalize(s string) string {

@@ -19,7 +19,7 @@ func TestSummarize(t *testing.T) {
 		// 3 of 24 = exactly 1 in 8.
 		{"one in eight", row{"deployments": int64(24), "failed_deployments": int64(3), "recovery_median_hours": 3.0, "lead_time_median_hours": 0.5},
 			[]string{"Team x shipped 24 deployments to production.", "A typical change reached production 30 minutes after its first commit.",
-				"1 in 8 production deployments needed immediate intervention; recovery took a median of 3 hours."}},
+				"1 in 8 production deployments needed immediate intervention; recovery took a median of 3.0 hours."}},
 		// 10 / 3 = 3.33 → about 1 in 3; one of the three still open.
 		{"about one in three", row{"deployments": int64(10), "failed_deployments": int64(3), "unrecovered_failures": int64(1)},
 			[]string{"Team x shipped 10 deployments to production.", "No change could be traced from its first commit to production, so lead time is unknown.",
@@ -37,7 +37,7 @@ func TestSummarize(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := summarize("Team x", tt.r)
+			got := summarize("Team x", tt.r, false, 0)
 			if strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
 				t.Errorf("got\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(tt.want, "\n"))
 			}
@@ -45,11 +45,13 @@ func TestSummarize(t *testing.T) {
 	}
 }
 
-func TestHumanHours(t *testing.T) {
-	for h, want := range map[float64]string{0.005: "less than a minute", 0.5: "30 minutes", 1: "1 hour", 2.5: "2.5 hours", 30: "30 hours", 72: "3 days", 100: "4.2 days", 24 * 45: "45 days"} {
-		if got := humanHours(h); got != want {
-			t.Errorf("humanHours(%v) = %q, want %q", h, got, want)
-		}
+// A monthly cadence: the median week had no deployment and the tier
+// (medium) rests on the mean, 2 days in 5 weeks = 0.4; the sentence says
+// the mean, never "a median of 0 days a week".
+func TestSummarizeOnTheMean(t *testing.T) {
+	got := summarize("Team x", row{"deployments": int64(2), "failed_deployments": int64(0), "deployment_days_per_week": 0.0}, true, 0.4)
+	if want := "Team x shipped 2 deployments to production, on an average of 0.4 days a week."; got[0] != want {
+		t.Errorf("got %q, want %q", got[0], want)
 	}
 }
 

@@ -139,3 +139,33 @@ func TestThousands(t *testing.T) {
 		}
 	}
 }
+
+func TestDurationWords(t *testing.T) {
+	for _, c := range []struct {
+		hours float64
+		want  string
+	}{
+		{1.0 / 3600, "1 second"},
+		{0.5, "30 minutes"},
+		{1, "1.0 hours"}, // a decimal takes the plural
+		{6.44, "6.4 hours"},
+		{30, "30 hours"},
+		{52.8, "2.2 days"},
+		{24 * 21.2, "21 days"},
+	} {
+		if got := DurationWords(c.hours); got != c.want {
+			t.Errorf("DurationWords(%v) = %q, want %q", c.hours, got, c.want)
+		}
+	}
+}
+
+func TestKindByName(t *testing.T) {
+	for col, want := range map[string]Kind{
+		"change_failure_rate": Rate, "day7_share": Rate, "share": Rate, "recovery_hours": Hours,
+		"slip_days": Days, "opened_at": Time, "service": Auto, "deployments": Auto,
+	} {
+		if got := KindByName(col); got != want {
+			t.Errorf("KindByName(%q) = %v, want %v", col, got, want)
+		}
+	}
+}

@@ -55,8 +55,10 @@ parameters of shiplog.yaml's controls section, and print per control how many
 subjects it checked, how many failed and how many findings an exemption
 covers, then every finding with its evidence.
 
---to is exclusive. Without --from and --to the audit covers all the data;
-the period it covers and the data's coverage are said on stderr, and in
+--to is exclusive. Without --from and --to the audit covers the period
+"shiplog report audit" takes: the last complete month with deployment data
+(the last month with any, marked partial, when none is complete). The
+period it covers and the data's coverage are said on stderr, and in
 JSON as from, to, "period" and "coverage". --format json prints one document
 {controls, exemptions, from, to, period, coverage}; csv prints one row per
 finding (and one per control without findings) with the evidence as a JSON
@@ -100,7 +102,7 @@ object. On a terminal, tables fit the width (--wide shows every column).
 			return Run(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&from, "from", "", "start of the period (YYYY-MM-DD or RFC 3339, UTC)")
+	cmd.Flags().StringVar(&from, "from", "", "start of the period (YYYY-MM-DD or RFC 3339, UTC; default: the last complete month with deployment data)")
 	cmd.Flags().StringVar(&to, "to", "", "end of the period, exclusive")
 	cmd.Flags().StringArrayVar(&opts.Controls, "control", nil, "run only the control `NAME` (repeatable)")
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, tsv, json or csv")
@@ -120,18 +122,18 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.Now != nil {
 		now = opts.Now
 	}
-	aopts := audit.Options{From: opts.From, To: opts.To, Controls: opts.Controls, Now: now()}
 	var db *warehouse.DB
 	var q output.QueryFunc
+	var remote output.QueryFunc
 	if opts.Server != "" {
 		token, err := query.ServerToken(opts.Config, opts.Getenv)
 		if err != nil {
 			return err
 		}
-		aopts.Remote = func(ctx context.Context, sql string) (*output.Table, error) {
+		remote = func(ctx context.Context, sql string) (*output.Table, error) {
 			return server.RemoteQuery(ctx, opts.Server, token, sql)
 		}
-		q = aopts.Remote
+		q = remote
 	} else {
 		if db, err = opts.Warehouse(ctx); err != nil {
 			return err
@@ -139,28 +141,40 @@ func Run(ctx context.Context, opts *Options) error {
 		defer db.Close()
 		q = output.DB(db)
 	}
-	res, err := audit.Run(ctx, db, cfg, aopts)
+	cov, err := coverage.Load(ctx, q, now(), cfg.Reports.StaleAfter.D())
 	if err != nil {
 		return err
 	}
-	cov, err := coverage.Load(ctx, q, aopts.Now, cfg.Reports.StaleAfter.D())
+	// Without --from and --to, the period is the one `report audit` takes:
+	// the last complete month with deployment data (coverage.DefaultKinds).
+	from, to, what := opts.From, opts.To, ""
+	if from.IsZero() && to.IsZero() {
+		if def := cov.Default("month", coverage.DefaultKinds...); !def.From.IsZero() {
+			from, to = def.From, def.To
+			what = "the last complete month with deployment data; --from and --to choose"
+			if def.State != coverage.Complete {
+				what = "the last month with deployment data; --from and --to choose"
+			}
+		} else {
+			what = "all data; --from and --to choose"
+		}
+	}
+	aopts := audit.Options{From: from, To: to, Controls: opts.Controls, Now: now(), Remote: remote}
+	res, err := audit.Run(ctx, db, cfg, aopts)
 	if err != nil {
 		return err
 	}
 	// The period covered: as given, an open end from the data the controls
 	// judge (deployments and change requests; a change's first commit may
 	// be far older, a plan far later).
-	period := cov.Period(opts.From, opts.To, auditKinds...)
+	period := cov.Period(from, to, auditKinds...)
+	period.Default = opts.From.IsZero() && opts.To.IsZero()
 	if opts.IO.IsStderrTTY() {
-		what := ""
-		if opts.From.IsZero() && opts.To.IsZero() {
-			what = "all data; --from and --to choose"
-		}
 		cov.Note(opts.IO.ErrOut, period, what, auditKinds...)
 	}
 	// With no data to take an open end from, the bounds are those the
 	// controls ran with.
-	bounds, err := audit.Params(cfg, opts.From, opts.To, aopts.Now)
+	bounds, err := audit.Params(cfg, from, to, aopts.Now)
 	if err != nil {
 		return err
 	}

@@ -204,16 +204,18 @@ func TestPeriodNeverNull(t *testing.T) {
 		t.Fatal(err)
 	}
 	db.Close()
-	// all data: from the change request's day to the day after the deployment
+	// No dates: the period `report audit` takes, the last month with
+	// deployment data — March, partial (the only deployment is on the 5th,
+	// and the data is known up to the ingest on the 6th).
 	doc, errOut := run(true, time.Time{}, time.Time{})
-	if doc["from"] != "2026-03-01T00:00:00Z" || doc["to"] != "2026-03-06T00:00:00Z" {
-		t.Errorf("all data: from %v to %v", doc["from"], doc["to"])
+	if doc["from"] != "2026-03-01T00:00:00Z" || doc["to"] != "2026-04-01T00:00:00Z" || doc["period"].(map[string]any)["default"] != true {
+		t.Errorf("default: from %v to %v, period %v", doc["from"], doc["to"], doc["period"])
 	}
 	cov := doc["coverage"].(map[string]any)
 	if cov["generated_at"] != "2026-04-01T00:00:00Z" || cov["last_ingest"] != "2026-03-06T00:01:00Z" || cov["stale"] != true {
 		t.Errorf("coverage: %v", cov)
 	}
-	want := "period: 2026-03-01 to 2026-03-05 (all data; --from and --to choose)\n" +
+	want := "period: 2026-03-01 to 2026-03-31, partial: deployments and change requests known up to 2026-03-06 (the last month with deployment data; --from and --to choose)\n" +
 		"data: deployments and change requests 2026-03-01 to 2026-03-05; last ingest 2026-03-06 00:01 UTC (f); STALE: 26 days old, over 7 days\n"
 	if errOut != want {
 		t.Errorf("stderr:\n%s\nwant\n%s", errOut, want)

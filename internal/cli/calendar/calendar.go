@@ -6,6 +6,7 @@ package calendar
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -32,6 +33,8 @@ type Options struct {
 	Wide        bool
 	Columns     []string
 	Conflicts   bool
+	Each        bool
+	Teams       []string
 	Slips       bool
 	SlipSummary bool
 }
@@ -56,11 +59,19 @@ Windows that only touch (one ends when the next starts) do not overlap.
 Freezes and windows come from the calendar section of the configuration,
 each in its own time zone.
 
+--conflicts groups them: the same pair of services (or one service in a
+freeze or outside the windows) once per kind and environment, with how many
+conflicts it had, the first and last, and one example; ranked dependency,
+freeze, outside_window, environment, then most conflicts first. Only
+conflicts whose overlap falls in --from/--to count. --each lists every
+conflict instead; --team keeps the conflicts that involve a team's services.
+
 --slips lists each plan against its first successful production deployment
 of the same version (slip in days, on time, late, missed); --slip-summary
 gives the slip distribution per team.`,
 		Example: `  shiplog calendar --from 2026-03-01 --to 2026-04-01
   shiplog calendar --conflicts --service api
+  shiplog calendar --conflicts --team payments --from 2026-08-01 --to 2026-11-01
   shiplog calendar --format ics > releases.ics
   shiplog calendar --slips --format csv
   shiplog calendar --slip-summary`,
@@ -85,6 +96,9 @@ gives the slip distribution per team.`,
 			if views > 1 {
 				return cmdutil.FlagErrorf("choose one of --conflicts, --slips and --slip-summary")
 			}
+			if opts.Each && !opts.Conflicts {
+				return cmdutil.FlagErrorf("--each goes with --conflicts")
+			}
 			allowed := output.Formats
 			if views == 0 {
 				allowed = append(append([]string{}, output.Formats...), "ics")
@@ -104,7 +118,9 @@ gives the slip distribution per team.`,
 	cmd.Flags().StringVar(&opts.Format, "format", "table", "output format: table, tsv, json, csv, or ics for the calendar")
 	cmd.Flags().BoolVar(&opts.Wide, "wide", false, "on a terminal, show every column, unfitted")
 	cmd.Flags().StringSliceVar(&opts.Columns, "columns", nil, "print only these `COLUMNS`, in this order (comma-separated)")
-	cmd.Flags().BoolVar(&opts.Conflicts, "conflicts", false, "list the conflicts only")
+	cmd.Flags().BoolVar(&opts.Conflicts, "conflicts", false, "list the conflicts only, grouped by pair of services and ranked")
+	cmd.Flags().BoolVar(&opts.Each, "each", false, "with --conflicts, one row per conflict instead of per pair")
+	cmd.Flags().StringSliceVar(&opts.Teams, "team", nil, "only the services of these teams (repeat or comma-separate)")
 	cmd.Flags().BoolVar(&opts.Slips, "slips", false, "list each release plan with its slip")
 	cmd.Flags().BoolVar(&opts.SlipSummary, "slip-summary", false, "slip distribution per team (median, p90, share on time, missed)")
 	return cmd
@@ -137,6 +153,11 @@ func Run(ctx context.Context, opts *Options) error {
 	if opts.Services, err = checkServices(ctx, db, opts.Services); err != nil {
 		return err
 	}
+	if len(opts.Teams) > 0 {
+		if opts.Services, err = teamServices(ctx, db, opts.Teams, opts.Services); err != nil {
+			return err
+		}
+	}
 	tf := cmdutil.TableFlags{Format: opts.Format, Wide: opts.Wide, Columns: opts.Columns}
 	if opts.Slips || opts.SlipSummary {
 		f := calendar.SlipFilter{From: opts.From, To: opts.To, Services: opts.Services, Now: opts.Now()}
@@ -157,8 +178,14 @@ func Run(ctx context.Context, opts *Options) error {
 	switch {
 	case opts.Format == "ics":
 		err = calendar.WriteICS(opts.IO.Out, cal, opts.Now())
-	case opts.Conflicts:
+	case opts.Conflicts && opts.Each:
 		err = tf.Print(opts.IO, describe(cal.ConflictsTable()), nil)
+	case opts.Conflicts:
+		groups := calendar.Groups(cal.Conflicts, opts.From, opts.To)
+		err = tf.Print(opts.IO, describe(calendar.GroupsTable(groups)), nil)
+		if err == nil && opts.Format != "json" {
+			fmt.Fprintf(opts.IO.ErrOut, "%d conflicts in %d groups (--each lists every conflict)\n", len(cal.Conflicts), len(groups))
+		}
 	default:
 		err = tf.Print(opts.IO, describe(cal.EventsTable()), nil)
 	}
@@ -169,6 +196,37 @@ func Run(ctx context.Context, opts *Options) error {
 		fmt.Fprintf(opts.IO.ErrOut, "%d conflicts (shiplog calendar --conflicts lists them)\n", n)
 	}
 	return nil
+}
+
+// teamServices returns the services of the --team teams (checked, with
+// the closest names for a typo), intersected with --service when given.
+func teamServices(ctx context.Context, db *warehouse.DB, teams, services []string) ([]string, error) {
+	cat, err := catalog.Load(ctx, output.DB(db))
+	if err != nil {
+		return nil, err
+	}
+	teams, err = cat.CheckTeams(teams)
+	if err != nil {
+		return nil, err
+	}
+	in := map[string]bool{}
+	for _, t := range teams {
+		in[t] = true
+	}
+	want := map[string]bool{}
+	for _, s := range services {
+		want[s] = true
+	}
+	var out []string
+	for _, s := range cat.Services {
+		if in[s.Team] && (len(services) == 0 || want[s.Service]) {
+			out = append(out, s.Service)
+		}
+	}
+	if len(out) == 0 {
+		return nil, cmdutil.FlagErrorf("no service of team %s matches --service", strings.Join(teams, ", "))
+	}
+	return out, nil
 }
 
 // checkServices returns the --service names in the warehouse's spelling,

@@ -84,7 +84,7 @@ func runWith(t *testing.T, opts *Options) (string, string) {
 
 func TestRun(t *testing.T) {
 	// Conflicts as CSV: the seven of testdata/calendar/README.md.
-	out, _ := runWith(t, &Options{Conflicts: true, Format: "csv"})
+	out, _ := runWith(t, &Options{Conflicts: true, Each: true, Format: "csv"})
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 8 || !strings.HasPrefix(lines[0], "conflict,environment,start,end,") {
 		t.Fatalf("conflicts CSV:\n%s", out)
@@ -92,8 +92,26 @@ func TestRun(t *testing.T) {
 	if !strings.HasPrefix(lines[7], "dependency,production,2026-04-06T08:30:00Z,2026-04-06T09:00:00Z,plan,p-web-2,web,w2,plan,p-api-3,api,v1.3,") {
 		t.Errorf("last conflict: %s", lines[7])
 	}
+	// Grouped: the same seven as six groups (cr-1 and d-web-1, db and web,
+	// collide twice), ranked dependency, freeze, outside_window,
+	// environment.
+	out, msg := runWith(t, &Options{Conflicts: true, Format: "csv"})
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 7 || lines[0] != "rank,conflict,environment,services,other_services,conflicts,first,last,example" ||
+		!strings.HasPrefix(lines[1], "1,dependency,production,api,web,1,") || !strings.HasPrefix(lines[6], "6,environment,production,db,web,2,2026-03-26T09:00:00Z,2026-03-26T09:30:00Z,") {
+		t.Errorf("grouped conflicts:\n%s", out)
+	}
+	if !strings.Contains(msg, "7 conflicts in 6 groups") {
+		t.Errorf("stderr %q", msg)
+	}
+	// --team data: batch's freeze and window conflicts only.
+	out, _ = runWith(t, &Options{Conflicts: true, Teams: []string{"data"}, Format: "csv"})
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 || !strings.Contains(lines[1], ",freeze,production,batch,") || !strings.Contains(lines[2], ",outside_window,production,batch,") {
+		t.Errorf("--team data:\n%s", out)
+	}
 	// The event table tells on stderr how many conflicts there are.
-	_, msg := runWith(t, &Options{})
+	_, msg = runWith(t, &Options{})
 	if !strings.Contains(msg, "7 conflicts") {
 		t.Errorf("stderr %q; want the conflict count", msg)
 	}

@@ -12,6 +12,8 @@ var kinds = map[string]format.Kind{
 	"start": format.Time, "end": format.Time, "planned_at": format.Time, "shipped_at": format.Time,
 	"slip_days": format.Days, "days_overdue": format.Days, "slip_median_days": format.Days, "slip_p90_days": format.Days,
 	"on_time_share": format.Rate, "plans": format.Count, "shipped": format.Count, "missed": format.Count,
+	"rank": format.Count, "conflicts": format.Count, "first": format.Time, "last": format.Time,
+	"window_start": format.Time, "window_end": format.Time, "rule": format.Text,
 }
 
 var labels = map[string]string{
@@ -25,7 +27,8 @@ var labels = map[string]string{
 var primary = map[string][]string{
 	"start":    {"start", "kind", "id", "services", "environment", "version", "conflicts", "status", "end"},
 	"conflict": {"conflict", "start", "id", "services", "other_id", "other_services", "environment"},
-	"plan_id":  {"plan_id", "service", "version", "planned_at", "slip_days", "status", "shipped_at"},
+	"plan_id":  {"plan_id", "service", "version", "window_start", "window_end", "shipped_at", "slip_days", "status", "rule"},
+	"rank":     {"rank", "conflict", "services", "other_services", "conflicts", "environment", "first", "last"},
 }
 
 // describe attaches the calendar's kinds, headings and primary columns.

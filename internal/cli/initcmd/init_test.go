@@ -197,8 +197,13 @@ var configPkg = reflect.TypeOf(config.Config{}).PkgPath()
 func walk(typ reflect.Type, nodes []*yaml.Node, at string, missing *[]string) {
 	for i := 0; i < typ.NumField(); i++ {
 		f := typ.Field(i)
-		name, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+		name, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
 		if name == "-" || !f.IsExported() {
+			continue
+		}
+		if opts == "inline" {
+			// an inlined struct's keys sit in the same mapping
+			walk(deref(f.Type), nodes, at, missing)
 			continue
 		}
 		if name == "" {

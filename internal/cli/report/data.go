@@ -7,6 +7,7 @@ import (
 	"github.com/shiplog/shiplog/audit"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/coverage"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/metrics"
@@ -50,7 +51,18 @@ func (d *warehouseData) Query(ctx context.Context, name string, params map[strin
 }
 
 func (d *warehouseData) Metrics(ctx context.Context, f reports.MetricsFilter) (*output.Table, error) {
-	return metrics.Compute(ctx, d.db, d.cfg, metrics.Filter(f))
+	t, err := metrics.Compute(ctx, d.db, d.cfg, metrics.Filter(f))
+	if err == nil {
+		metrics.Describe(t)
+	}
+	return t, err
+}
+
+// Coverage says what the warehouse holds (it makes warehouseData a
+// reports.CoverageData): the pages state it and take their default period
+// from it.
+func (d *warehouseData) Coverage(ctx context.Context, now time.Time) (*coverage.Coverage, error) {
+	return coverage.Load(ctx, output.DB(d.db), now, d.cfg.Reports.StaleAfter.D())
 }
 
 // MetricsMany answers several filters with one pass over the marts (see
@@ -60,7 +72,11 @@ func (d *warehouseData) MetricsMany(ctx context.Context, fs []reports.MetricsFil
 	for i, f := range fs {
 		mf[i] = metrics.Filter(f)
 	}
-	return metrics.ComputeMany(ctx, d.db, d.cfg, mf)
+	ts, err := metrics.ComputeMany(ctx, d.db, d.cfg, mf)
+	for _, t := range ts {
+		metrics.Describe(t)
+	}
+	return ts, err
 }
 
 func (d *warehouseData) Audit(ctx context.Context, from, to time.Time) ([]reports.ControlResult, error) {

@@ -12,11 +12,14 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/calendar"
 	"github.com/shiplog/shiplog/dashboards"
 	"github.com/shiplog/shiplog/internal/catalog"
 	"github.com/shiplog/shiplog/internal/cmdutil"
@@ -24,6 +27,7 @@ import (
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/version"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/metrics"
 	"github.com/shiplog/shiplog/reports"
 )
 
@@ -60,6 +64,9 @@ type Options struct {
 	Team     string
 	From, To time.Time
 	Archive  string
+	// Commentary is a Markdown file for the leadership pages (replaces
+	// reports.commentary).
+	Commentary string
 }
 
 // NewCmdReport returns the report noun with its verbs.
@@ -97,13 +104,14 @@ func newOptions(f *cmdutil.Factory) *Options {
 	}
 }
 
-type dateFlags struct{ out, team, from, to, archive string }
+type dateFlags struct{ out, team, from, to, archive, commentary string }
 
 func (d *dateFlags) register(cmd *cobra.Command, archive bool) {
 	cmd.Flags().StringVar(&d.out, "out", "", "folder to write the pages to (required)")
 	cmd.Flags().StringVar(&d.team, "team", "", "one team only (default: the organisation, with a page per team)")
-	cmd.Flags().StringVar(&d.from, "from", "", "start of the period, YYYY-MM-DD or RFC 3339 (default: the last full month)")
+	cmd.Flags().StringVar(&d.from, "from", "", "start of the period, YYYY-MM-DD or RFC 3339 (default: the last complete month with deployment data)")
 	cmd.Flags().StringVar(&d.to, "to", "", "end of the period, excluded, YYYY-MM-DD or RFC 3339")
+	cmd.Flags().StringVar(&d.commentary, "commentary", "", "Markdown `FILE` shown on the leadership pages (default: reports.commentary)")
 	if archive {
 		cmd.Flags().StringVar(&d.archive, "archive", "", "also copy the pages into a dated folder of this archive, chain the run in its manifest (signed when "+SigningKeyEnv+" is set) and record it in the warehouse")
 	}
@@ -113,7 +121,7 @@ func (d *dateFlags) apply(opts *Options) error {
 	if d.out == "" {
 		return cmdutil.FlagErrorf("--out is required")
 	}
-	opts.Out, opts.Team, opts.Archive = d.out, d.team, d.archive
+	opts.Out, opts.Team, opts.Archive, opts.Commentary = d.out, d.team, d.archive, d.commentary
 	var err error
 	if opts.From, err = parseTime("--from", d.from); err != nil {
 		return err
@@ -186,6 +194,10 @@ func RunWrite(ctx context.Context, opts *Options) error {
 		closeData()
 		return err
 	}
+	if ropts.Leadership.Targets.Teams, err = checkTargetTeams(ctx, data, ropts.Leadership.Targets.Teams); err != nil {
+		closeData()
+		return err
+	}
 	res, err := reports.Write(ctx, data, ropts, opts.Kinds...)
 	// The read-only warehouse is closed before the archive run opens it
 	// to write.
@@ -214,7 +226,68 @@ func (opts *Options) reportOptions() (reports.Options, error) {
 		}
 		ro.Dashboards = []fs.FS{os.DirFS(dir)}
 	}
+	if ro.Leadership, err = LeadershipOptions(cfg, opts.Commentary); err != nil {
+		return ro, err
+	}
+	if ro.Freezes, err = Freezes(cfg); err != nil {
+		return ro, err
+	}
 	return ro, nil
+}
+
+// Freezes are the configured freezes (calendar.freezes) as the reports
+// draw them.
+func Freezes(cfg *config.Config) ([]reports.Freeze, error) {
+	rules, err := calendar.NewRules(&cfg.Calendar)
+	if err != nil {
+		return nil, err
+	}
+	var out []reports.Freeze
+	for _, f := range rules.Freezes {
+		out = append(out, reports.Freeze{Name: f.Name, Start: f.Start, End: f.End})
+	}
+	return out, nil
+}
+
+// LeadershipOptions reads the leadership report's settings: bands,
+// targets, the commentary file (commentary, else reports.commentary
+// relative to the configuration file), the score, the major incident
+// severities and the deployment frequency tier's basis.
+func LeadershipOptions(cfg *config.Config, commentary string) (reports.LeadershipOptions, error) {
+	lo := reports.LeadershipOptions{
+		Bands:           cfg.Reports.NoChangeBand,
+		QuickCheck:      cfg.Reports.QuickCheck,
+		MajorSeverities: cfg.Metrics.FailureSeverities,
+		Targets:         reports.Targets{Org: cfg.Reports.Targets.MetricTargets.Values()},
+	}
+	for team, t := range cfg.Reports.Targets.Teams {
+		if lo.Targets.Teams == nil {
+			lo.Targets.Teams = map[string]map[string]float64{}
+		}
+		lo.Targets.Teams[team] = t.Values()
+	}
+	if set, err := cfg.BenchmarkSet(); err == nil {
+		bounds := set.DeploymentDaysPerWeek
+		lo.FrequencyBasis = func(tier string) string { return metrics.FrequencyBasis(bounds, tier) }
+	}
+	file, flag := commentary, "--commentary"
+	if file == "" && cfg.Reports.Commentary != "" {
+		file, flag = cfg.Reports.Commentary, "reports.commentary"
+		if !filepath.IsAbs(file) && cfg.Path != "" {
+			file = filepath.Join(filepath.Dir(cfg.Path), file)
+		}
+	}
+	if file != "" {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			return lo, fmt.Errorf("%s: %w", flag, err)
+		}
+		if !utf8.Valid(b) {
+			return lo, fmt.Errorf("%s: %s is not UTF-8 text", flag, file)
+		}
+		lo.Commentary = string(b)
+	}
+	return lo, nil
 }
 
 // signingKey reads ARCHIVE_SIGNING_KEY when the run archives; nil when it
@@ -468,6 +541,33 @@ func RunVerify(ctx context.Context, opts *Options) error {
 	}
 	fmt.Fprintln(opts.IO.Out, v.Head)
 	return nil
+}
+
+// checkTargetTeams returns the teams of reports.targets.teams in the
+// warehouse's spelling, or an error naming an unknown one with the closest
+// known teams: a target for a misspelt team would silently never apply.
+func checkTargetTeams(ctx context.Context, data reports.Data, targets map[string]map[string]float64) (map[string]map[string]float64, error) {
+	if len(targets) == 0 {
+		return targets, nil
+	}
+	t, err := data.Query(ctx, "report-service-teams", nil)
+	if err != nil {
+		return nil, err
+	}
+	names := make([]string, 0, len(targets))
+	for n := range targets {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	known, err := catalog.FromTable(t).CheckTeams(names)
+	if err != nil {
+		return nil, fmt.Errorf("reports.targets.teams: %w", err)
+	}
+	out := make(map[string]map[string]float64, len(names))
+	for i, n := range names {
+		out[known[i]] = targets[n]
+	}
+	return out, nil
 }
 
 // checkTeam returns --team in the warehouse's spelling, or an error with
