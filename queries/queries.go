@@ -388,18 +388,11 @@ func (q Query) run(ctx context.Context, db *warehouse.DB, text string, params ma
 	if err != nil {
 		return nil, err
 	}
-	conn, err := db.Conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer conn.Close()
-	if err := warehouse.CheckReadOnly(ctx, conn, text); err != nil {
-		return nil, fmt.Errorf("query %s (%s): %w", q.Name, q.Path, err)
-	}
-	rows, err := conn.QueryContext(ctx, text, args...)
+	rows, done, err := db.QueryReadOnly(ctx, text, warehouse.Policy{}, args...)
 	if err != nil {
 		return nil, fmt.Errorf("query %s (%s): %w", q.Name, q.Path, err)
 	}
+	defer done()
 	t, err := output.FromRows(rows)
 	if err != nil {
 		return nil, fmt.Errorf("query %s (%s): %w", q.Name, q.Path, err)

@@ -150,7 +150,7 @@ func LoadReader(ctx context.Context, db *warehouse.DB, name string, r io.Reader,
 			return nil, unknownKind(opts.Kind)
 		}
 	}
-	dir, err := os.MkdirTemp("", "shiplog-load-")
+	dir, err := os.MkdirTemp(db.SpoolDir(), "shiplog-load-")
 	if err != nil {
 		return nil, err
 	}

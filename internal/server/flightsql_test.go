@@ -62,7 +62,7 @@ func TestFlightSQLRefusesWrites(t *testing.T) {
 		if _, err := cl.ExecuteUpdate(ctx, q); err == nil || !strings.Contains(err.Error(), "read-only") {
 			t.Errorf("ExecuteUpdate(%q) = %v, want refused as read-only", q, err)
 		}
-		if _, err := cl.Execute(ctx, q); err == nil || !strings.Contains(err.Error(), "only read-only statements") {
+		if _, err := cl.Execute(ctx, q); err == nil || !strings.Contains(err.Error(), "statements are refused") {
 			t.Errorf("Execute(%q) = %v, want refused", q, err)
 		}
 		if _, err := cl.Prepare(ctx, q); err == nil {

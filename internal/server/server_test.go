@@ -75,7 +75,9 @@ type harness struct {
 func startServer(t *testing.T, mutate func(*Options)) *harness {
 	t.Helper()
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
+	// Sealed as `shiplog serve` opens it: no file but the warehouse and
+	// the spool folder.
+	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{Sandbox: true, SpoolDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,8 +71,11 @@ func startIn(t *testing.T, dir string, runNow ...string) *running {
 	opts := &Options{
 		IO:     ios,
 		Config: func() (*config.Config, error) { return cfg, nil },
-		Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
-			return warehouse.Open(ctx, r.dbPath, warehouse.Options{})
+		WarehouseWith: func(ctx context.Context, o warehouse.Options) (*warehouse.DB, error) {
+			if !o.Sandbox || o.SpoolDir == "" {
+				t.Errorf("serve opened the warehouse unsealed: %+v", o)
+			}
+			return warehouse.Open(ctx, r.dbPath, o)
 		},
 		Getenv:       getenv,
 		Now:          func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) },
