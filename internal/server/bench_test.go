@@ -74,7 +74,9 @@ func webhookLoad(b *testing.B, perDelivery int) {
 					return
 				}
 				req, _ := http.NewRequest("POST", h.base+"/api/v1/events", strings.NewReader(bodies[i]))
-				req.Header.Set("X-Shiplog-Signature-256", Sign([]byte(secret), []byte(bodies[i])))
+				ts, sig := SignPush([]byte(secret), time.Now(), []byte(bodies[i]))
+				req.Header.Set("X-Shiplog-Timestamp", ts)
+				req.Header.Set("X-Shiplog-Signature-256", sig)
 				req.Header.Set("X-Shiplog-Delivery", fmt.Sprintf("bench-%d", i))
 				t0 := time.Now()
 				resp, err := client.Do(req)

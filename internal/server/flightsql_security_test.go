@@ -4,6 +4,8 @@ package server
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/fixture"
 )
 
@@ -95,5 +98,57 @@ func TestFlightSQLRefusesHostileStatements(t *testing.T) {
 	}
 	if len(tab.Rows) != 1 || tab.Rows[0][0] != int64(1) || tab.Rows[0][1] != "failure" {
 		t.Errorf("after the refusals: %v, want 1 team and the deployment still failed", tab.Rows)
+	}
+}
+
+// A served query is stopped at serve.query_timeout, and at most
+// serve.max_queries run at once: the others wait for a slot within their
+// own time, and a client that gives up first is told the server is busy.
+func TestFlightSQLQueryLimits(t *testing.T) {
+	h := startServer(t, func(o *Options) {
+		o.Config.Serve.QueryTimeout = config.Duration(2 * time.Second)
+		o.Config.Serve.MaxQueries = 1
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	// A query that would run for minutes is stopped after two seconds.
+	start := time.Now()
+	_, err := RemoteQuery(ctx, h.srv.FlightAddr(), "", `SELECT sum(hash(i)) AS h FROM range(100000000000) t(i)`)
+	took := time.Since(start)
+	if status.Code(errors.Unwrap(err)) != codes.DeadlineExceeded && !strings.Contains(fmt.Sprint(err), "stopped after 2s (serve.query_timeout)") {
+		t.Fatalf("long query: %v, want stopped after 2s", err)
+	}
+	if took < 2*time.Second || took > 10*time.Second {
+		t.Errorf("the long query was stopped after %s, want about 2s", took)
+	}
+
+	// One slot: a stream nobody reads holds it until its time is up.
+	cl, err := flightsql.NewClient(h.srv.FlightAddr(), nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	tkt, _ := flightsql.CreateStatementQueryTicket([]byte(`SELECT i FROM range(5000000) t(i)`))
+	held := time.Now()
+	rdr, err := cl.DoGet(ctx, &flight.Ticket{Ticket: tkt})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rdr.Release()
+	// A client that waits 300 ms hears the server is busy.
+	short, cancelShort := context.WithTimeout(ctx, 300*time.Millisecond)
+	_, err = RemoteQuery(short, h.srv.FlightAddr(), "", "SELECT 1")
+	cancelShort()
+	if err == nil {
+		t.Error("a second query ran while the only slot was held")
+	}
+	// One that waits longer runs once the slot is free again.
+	tab, err := RemoteQuery(ctx, h.srv.FlightAddr(), "", "SELECT 42 AS answer")
+	if err != nil || len(tab.Rows) != 1 || tab.Rows[0][0] != int32(42) {
+		t.Fatalf("queued query: %v, %v", tab, err)
+	}
+	if waited := time.Since(held); waited < 1500*time.Millisecond {
+		t.Errorf("the queued query ran after %s, before the held slot's 2s were up", waited)
 	}
 }

@@ -16,7 +16,7 @@ import (
 
 func TestFlightSQLReadsWhatTheWebhookWrote(t *testing.T) {
 	h := startServer(t, nil)
-	if code, body := h.post("/api/v1/events", twoDeployments, Sign([]byte(secret), []byte(twoDeployments)), "f-1", nil); code != 202 {
+	if code, body := h.push(twoDeployments, "f-1"); code != 202 {
 		t.Fatalf("push: %d %s", code, body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

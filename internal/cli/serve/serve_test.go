@@ -119,12 +119,13 @@ func (r *running) stop() {
 func (r *running) post(path, event, delivery, body string) (int, string) {
 	r.t.Helper()
 	req, _ := http.NewRequest("POST", r.base+path, strings.NewReader(body))
-	sig := server.Sign([]byte(secret), []byte(body))
 	if event != "" {
-		req.Header.Set("X-Hub-Signature-256", sig)
+		req.Header.Set("X-Hub-Signature-256", server.Sign([]byte(secret), []byte(body)))
 		req.Header.Set("X-GitHub-Event", event)
 		req.Header.Set("X-GitHub-Delivery", delivery)
 	} else {
+		ts, sig := server.SignPush([]byte(secret), time.Now(), []byte(body))
+		req.Header.Set("X-Shiplog-Timestamp", ts)
 		req.Header.Set("X-Shiplog-Signature-256", sig)
 		req.Header.Set("X-Shiplog-Delivery", delivery)
 	}
