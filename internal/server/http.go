@@ -42,7 +42,39 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/dashboards/", http.StatusFound)
 	})
-	return mux
+	return securityHeaders(mux)
+}
+
+// strictCSP is the policy of every answer that is not an HTML page: it may
+// load nothing and be framed by nothing.
+const strictCSP = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+// securityHeaders sets on every answer: no MIME sniffing, no framing (the
+// dashboards cannot be clickjacked), no referrer sent from a dashboard's
+// links, and the strict policy, which the HTML handlers replace by their
+// page's own.
+func securityHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Content-Security-Policy", strictCSP)
+		h.ServeHTTP(w, r)
+	})
+}
+
+// pageCSP is the policy of a dashboard page: scripts only from this server
+// (ECharts from /dashboards/assets/) and the inline scripts of the page
+// templates, by their SHA-256 (Options.PageScripts), so that a script
+// injected into a page cannot run; inline styles (the page's and ECharts'
+// tooltips); images from the server or data: URLs (ECharts' image export);
+// nothing else.
+func (s *Server) pageCSP() string {
+	src := append([]string{"'self'"}, s.opts.PageScripts...)
+	return "default-src 'none'; script-src " + strings.Join(src, " ") +
+		"; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'" +
+		"; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -63,7 +95,7 @@ func (s *Server) requireToken(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r)
 			return
 		}
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		got, ok := bearer(r.Header.Get("Authorization"))
 		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="shiplog"`)
 			http.Error(w, "a valid bearer token is required (Authorization: Bearer <token>)", http.StatusUnauthorized)
@@ -71,6 +103,18 @@ func (s *Server) requireToken(h http.Handler) http.Handler {
 		}
 		h.ServeHTTP(w, r)
 	})
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header.
+// The scheme is case-insensitive (RFC 9110, section 11.1): "bearer" and
+// "BEARER" are the same.
+func bearer(header string) (string, bool) {
+	scheme, token, ok := strings.Cut(strings.TrimSpace(header), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
 }
 
 // deliveryBody is a request body already read in full (readBody), kept
@@ -459,6 +503,7 @@ func (s *Server) dashboardIndex(w http.ResponseWriter, r *http.Request) {
 		list = s.opts.Dashboards.List()
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 	indexTmpl.Execute(w, list)
 }
 
@@ -478,10 +523,12 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	var buf bytes.Buffer
 	if err := s.opts.Dashboards.Render(r.Context(), name, "/dashboards/assets/", &buf); err != nil {
-		http.Error(w, "render dashboard: "+err.Error(), http.StatusInternalServerError)
+		fmt.Fprintf(s.opts.Log, "serve: dashboard %s: %v\n", name, err)
+		http.Error(w, "the dashboard could not be rendered; the server's log has the details", http.StatusInternalServerError)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", s.pageCSP())
 	w.Write(buf.Bytes())
 }
 

@@ -78,6 +78,9 @@ type Options struct {
 	Events     EventSink
 	GitHub     GitHubSink
 	Dashboards Dashboards
+	// PageScripts are the Content-Security-Policy sources ('sha256-…') of
+	// the inline scripts dashboard pages may run (reports.InlineScriptHashes).
+	PageScripts []string
 
 	// HTTPListener and FlightListener, when set, replace listening on the
 	// configured addresses (tests pass ":0" listeners).

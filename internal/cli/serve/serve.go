@@ -166,7 +166,7 @@ func Run(ctx context.Context, opts *Options) (err error) {
 	}
 	srv, err := server.New(server.Options{
 		DB: db, Config: &cfg, Getenv: opts.Getenv, Log: stderr,
-		Jobs: w.jobs, Events: w.events, GitHub: w.github, Dashboards: w.dashboards,
+		Jobs: w.jobs, Events: w.events, GitHub: w.github, Dashboards: w.dashboards, PageScripts: reports.InlineScriptHashes(),
 		HTTPListener: opts.HTTPListener, FlightListener: opts.FlightListener,
 		Jitter: cfg.Serve.Jitter.D(),
 	})
