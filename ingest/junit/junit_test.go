@@ -122,6 +122,13 @@ func TestParseErrors(t *testing.T) {
 		`<testsuite name="s" tests="two"/>`: `testsuite "s": tests="two" is not a count`,
 		`<testsuite name="s" tests="1" failures="2"/>`:                      "add up to more than tests=1",
 		"<testsuites>\n<testsuite name='a'>\n<testcase name='x' time='1'\n": "x.xml:3:1: malformed XML",
+		// Invalid UTF-8 is named where its token starts (line 2, column 1).
+		"<testsuite name='a'>\n<testcase name='x\xff'/></testsuite>": "x.xml:2:1: malformed XML: invalid UTF-8",
+		// A report cut short.
+		"<testsuite name='a'>\n  <testcase name='x'/>": "x.xml:2:23: malformed XML: unexpected EOF",
+		// A test needs a name: blank is none.
+		"<testsuite name='a'>\n  <testcase name='x'/>\n  <testcase name=' ' classname='c'/>\n</testsuite>": `x.xml:3:3: <testcase> in testsuite "a" has no name`,
+		"<testsuite name='a'><testcase classname='c'/></testsuite>":                                        `x.xml:1:21: <testcase> in testsuite "a" has no name`,
 	} {
 		_, err := Parse("x.xml", strings.NewReader(src))
 		if err == nil || !strings.Contains(err.Error(), want) {

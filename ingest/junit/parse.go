@@ -83,10 +83,11 @@ type Case struct {
 // node is a generic element tree; the formats differ too much for struct
 // tags to be worth it.
 type node struct {
-	name     string
-	attrs    map[string]string
-	children []*node
-	text     strings.Builder
+	name      string
+	attrs     map[string]string
+	children  []*node
+	text      strings.Builder
+	line, col int // where the element starts, for messages
 }
 
 func (n *node) attr(k string) (string, bool) {
@@ -148,6 +149,7 @@ func parseTree(name string, data []byte) (*node, error) {
 		switch t := tok.(type) {
 		case xml.StartElement:
 			n := &node{name: t.Name.Local, attrs: map[string]string{}}
+			n.line, n.col = position(data, start)
 			for _, a := range t.Attr {
 				key := a.Name.Local
 				if a.Name.Space != "" && key == "noNamespaceSchemaLocation" {
@@ -214,7 +216,11 @@ func (rep *Report) addSuite(file string, n *node, parent string) error {
 				return err
 			}
 		case "testcase":
-			s.Cases = append(s.Cases, parseCase(c))
+			tc := parseCase(c)
+			if strings.TrimSpace(tc.Name) == "" {
+				return fmt.Errorf("%s:%d:%d: <testcase> in testsuite %q has no name", file, c.line, c.col, full)
+			}
+			s.Cases = append(s.Cases, tc)
 		}
 	}
 	if len(s.Cases) > 0 {

@@ -338,3 +338,23 @@ func TestRunNowTransform(t *testing.T) {
 		t.Errorf("GET /dashboards/leadership: %d\n%.300s", resp.StatusCode, page)
 	}
 }
+
+// A push with invalid UTF-8 is a bad record: 400 naming its line and field,
+// nothing stored, no DuckDB internals in the answer.
+func TestPushInvalidUTF8(t *testing.T) {
+	r := start(t)
+	body := `{"kind":"deployment","id":"d1","service":"web","environment":"production","status":"success","finished_at":"2026-11-26T10:04:00Z"}` + "\n" +
+		`{"kind":"deployment","id":"d2","service":"w` + "\xff" + `eb","environment":"production","status":"success","finished_at":"2026-11-26T10:04:00Z"}` + "\n"
+	code, got := r.post("/api/v1/events", "", "utf-1", body)
+	if code != http.StatusBadRequest || !strings.Contains(got, `push:utf-1: line 2: field \"service\": invalid UTF-8 (byte 0xff at byte 44 of the line)`) {
+		t.Errorf("got %d %s", code, got)
+	}
+	for _, internal := range []string{"Invalid Input Error", "Possible Solution", "delimiter"} {
+		if strings.Contains(got, internal) {
+			t.Errorf("the answer shows DuckDB's internals: %s", got)
+		}
+	}
+	if got := r.remote(`SELECT count(*) AS n FROM deployments`); got != "n\n0\n" {
+		t.Errorf("deployments after the refused push: %q", got)
+	}
+}
