@@ -204,7 +204,10 @@ func Guard(ctx context.Context, conn *sql.Conn, text string, p Policy) (string, 
 	}
 	for _, t := range c.Tables {
 		if !known[t] {
-			return "", refused("no table or view named %q (files are not read here; `shiplog query --allow-files` reads local files)", t)
+			if strings.ContainsAny(t, `./\:`) {
+				return "", refused("no table or view named %q (files are not read here; `shiplog query --allow-files` reads local files)", t)
+			}
+			return "", refused("no table or view named %q", t)
 		}
 	}
 	return c.SQL, nil

@@ -7,6 +7,20 @@ import (
 	"fmt"
 )
 
+// Conn is the part of *sql.Conn that CheckReadOnly takes.
+type Conn interface {
+	Raw(func(any) error) error
+}
+
+// CheckReadOnly returns an error unless the guard accepts sqlText (Parse:
+// one SELECT, or EXPLAIN of one, reaching no file). It only checks; it
+// neither prepares nor runs the text. QueryReadOnly and QueryArrow check
+// and run a query in a read-only transaction, and check its tables too.
+func CheckReadOnly(_ context.Context, _ Conn, sqlText string) error {
+	_, err := Parse(sqlText, Policy{})
+	return err
+}
+
 // ReadConn is a connection of its own inside a READ ONLY transaction: DuckDB
 // refuses every write on it (to the warehouse, a temporary table, a
 // sequence, any attached database), whatever statement reaches it.

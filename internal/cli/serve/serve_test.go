@@ -4,6 +4,7 @@ package serve
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -53,10 +54,19 @@ func start(t *testing.T, runNow ...string) *running {
 
 func startIn(t *testing.T, dir string, runNow ...string) *running {
 	t.Helper()
+	return startWith(t, dir, nil, runNow...)
+}
+
+// startWith is startIn with the configuration changed by mutate first.
+func startWith(t *testing.T, dir string, mutate func(*config.Config), runNow ...string) *running {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Sources.GitHub = &config.GitHub{APIURL: "http://127.0.0.1:1/", Repos: []string{"acme/payments"},
 		Deployments: config.GitHubDeployments{ProductionEnvironments: []string{"production", "prod"}}}
 	cfg.Serve.ReportsDir = filepath.Join(dir, "reports")
+	if mutate != nil {
+		mutate(cfg)
+	}
 	httpLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -356,5 +366,41 @@ func TestPushInvalidUTF8(t *testing.T) {
 	}
 	if got := r.remote(`SELECT count(*) AS n FROM deployments`); got != "n\n0\n" {
 		t.Errorf("deployments after the refused push: %q", got)
+	}
+}
+
+// The files job runs in serve's sealed instance: it reads the folder of
+// its sources.files pattern and decompresses a .gz input into the spool
+// folder, the only places DuckDB may read; a reader of the same instance
+// still cannot read that folder through a query.
+func TestFilesJobUnderSeal(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(data, "teams.jsonl"), []byte(`{"kind":"team","id":"payments"}`+"\n"), 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"kind":"deployment","id":"d1","service":"web","environment":"production","status":"success","finished_at":"2026-11-26T10:04:00Z"}` + "\n"))
+	zw.Close()
+	os.WriteFile(filepath.Join(data, "deployments.jsonl.gz"), gz.Bytes(), 0o644)
+	r := startWith(t, dir, func(c *config.Config) {
+		c.Sources.Files = []config.Files{{Paths: []string{filepath.Join(data, "*.jsonl"), filepath.Join(data, "*.jsonl.gz")}}}
+	}, "files")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := r.remote(`SELECT (SELECT count(*) FROM teams) AS teams, (SELECT count(*) FROM deployments) AS deployments`)
+		if got == "teams,deployments\n1,1\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("files job: %q\n%s", got, r.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_, err := server.RemoteQuery(context.Background(), r.flight, token, "SELECT * FROM read_text('"+filepath.Join(data, "teams.jsonl")+"')")
+	if err == nil || !strings.Contains(err.Error(), "read_text reads files") {
+		t.Errorf("a query read the data folder: %v", err)
 	}
 }
