@@ -42,7 +42,33 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/dashboards/", http.StatusFound)
 	})
-	return securityHeaders(mux)
+	return securityHeaders(s.bufferBodies(mux))
+}
+
+// bufferBodies reads the body of every POST in full (readBody: bounded in
+// size and, by serve.read_timeout, in time) before the route's handler
+// runs, and leaves it on the request, so that deliver hashes exactly the
+// bytes the handler authenticated and parsed, whichever way the handler
+// reads them.
+func (s *Server) bufferBodies(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			if _, ok := s.readBody(w, r, endpointOf(r.URL.Path)); !ok {
+				return
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// endpointOf names an endpoint for /metrics from its path: "events" for
+// the push API, the last segment for a webhook (/webhooks/github → github).
+func endpointOf(path string) string {
+	if path == "/api/v1/events" {
+		return "events"
+	}
+	path = strings.TrimRight(path, "/")
+	return path[strings.LastIndexByte(path, '/')+1:]
 }
 
 // strictCSP is the policy of every answer that is not an HTML page: it may
@@ -128,11 +154,14 @@ type deliveryBody struct {
 func (deliveryBody) Close() error { return nil }
 
 // readBody reads a request's body, bounded by serve.max_body_bytes (and in
-// time by serve.read_timeout), and leaves it on the request for deliver.
-// Every endpoint that calls deliver reads its body with readBody (through
-// signedDelivery or pushDelivery, or directly). It writes the error answer
-// itself and returns ok=false when the request must not be processed.
+// time by serve.read_timeout), and leaves it on the request for deliver;
+// bufferBodies does so for every POST before its handler runs, so a
+// handler may read r.Body as usual. It writes the error answer itself and
+// returns ok=false when the request must not be processed.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request, endpoint string) (body []byte, ok bool) {
+	if rb, ok := r.Body.(deliveryBody); ok {
+		return rb.data, true // read already (bufferBodies)
+	}
 	limit := s.opts.Config.Serve.MaxBodyBytes
 	if limit <= 0 {
 		limit = 10 << 20

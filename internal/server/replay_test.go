@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -105,5 +106,32 @@ func TestDeliverNeedsReadBody(t *testing.T) {
 	})
 	if w.Code != http.StatusInternalServerError {
 		t.Errorf("got %d, want 500", w.Code)
+	}
+}
+
+// An endpoint that reads its body its own way (as a GitLab or PagerDuty
+// handler may) still gets replays refused: bufferBodies kept the bytes.
+func TestDeliverAfterTheHandlerReadTheBody(t *testing.T) {
+	h := startServer(t, nil)
+	stored := 0
+	handler := h.srv.bufferBodies(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		if len(body) == 0 {
+			t.Error("the handler read an empty body")
+		}
+		h.srv.deliver(w, r, "custom", "", r.Header.Get("X-Id"), func(context.Context) (int64, error) { stored++; return 1, nil })
+	}))
+	for i, id := range []string{"a", "b"} {
+		req := httptest.NewRequest("POST", "/webhooks/custom", strings.NewReader(`{"event":1}`))
+		req.Header.Set("X-Id", id)
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, req)
+		want := []int{http.StatusAccepted, http.StatusOK}[i]
+		if w.Code != want {
+			t.Errorf("delivery %s: %d %s, want %d", id, w.Code, w.Body, want)
+		}
+	}
+	if stored != 1 {
+		t.Errorf("stored %d times, want once", stored)
 	}
 }
