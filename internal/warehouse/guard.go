@@ -271,7 +271,7 @@ func (w *walker) visit(v any) error {
 		case typ == "TABLE_FUNCTION":
 			fn, _ := x["function"].(map[string]any)
 			name, _ := fn["function_name"].(string)
-			if err := w.tableFunction(name); err != nil {
+			if err := w.tableFunction(name, fn); err != nil {
 				return err
 			}
 		case typ == "BASE_TABLE":
@@ -299,12 +299,15 @@ func (w *walker) visit(v any) error {
 	return nil
 }
 
-func (w *walker) tableFunction(name string) error {
+func (w *walker) tableFunction(name string, node any) error {
 	n := strings.ToLower(name)
 	switch {
 	case safeTableFunctions[n]:
 		return nil
 	case fileTableFunctions[n] && w.policy.Files:
+		if u := findURL(node); u != "" {
+			return refused("%s of %q: files may be read, the network may not", name, u)
+		}
 		return nil
 	case fileTableFunctions[n]:
 		return refused("the table function %s reads files and is refused here (`shiplog query --allow-files` reads local files; the query endpoint never does)", name)
@@ -335,10 +338,38 @@ func (w *walker) table(ref map[string]any) error {
 		return nil
 	}
 	if w.policy.Files {
+		if strings.Contains(n, "://") {
+			return refused("%q: files may be read, the network may not", name)
+		}
 		return nil
 	}
 	w.tables[n] = true
 	return nil
+}
+
+// findURL returns the first string constant under node that names a URL
+// (scheme://…), or "".
+func findURL(node any) string {
+	switch x := node.(type) {
+	case map[string]any:
+		if v, ok := x["value"].(map[string]any); ok {
+			if s, ok := v["value"].(string); ok && strings.Contains(s, "://") {
+				return s
+			}
+		}
+		for _, c := range x {
+			if u := findURL(c); u != "" {
+				return u
+			}
+		}
+	case []any:
+		for _, c := range x {
+			if u := findURL(c); u != "" {
+				return u
+			}
+		}
+	}
+	return ""
 }
 
 func sortedKeys(m map[string]bool) []string {

@@ -52,6 +52,8 @@ func TestParse(t *testing.T) {
 		{sql: "SELECT * FROM read_csv('x.csv')", err: "table function read_csv reads files"},
 		{sql: "SELECT * FROM read_csv('x.csv')", files: true, run: "SELECT * FROM read_csv('x.csv')"},
 		{sql: "SELECT * FROM glob('*')", files: true, run: "SELECT * FROM glob('*')"},
+		{sql: "SELECT * FROM read_csv(['a.csv', 'https://example.com/b.csv'])", files: true, err: `read_csv of "https://example.com/b.csv": files may be read, the network may not`},
+		{sql: "SELECT * FROM 's3://bucket/x.parquet'", files: true, err: `"s3://bucket/x.parquet": files may be read, the network may not`},
 		{sql: "SELECT * FROM query('SELECT 1')", files: true, err: "table function query is refused"},
 		{sql: "SELECT * FROM checkpoint()", files: true, err: "table function checkpoint is refused"},
 		{sql: "SELECT * FROM arrow_scan(1, 2, 3)", err: "table function arrow_scan is refused"},

@@ -39,6 +39,11 @@ type Options struct {
 	// instance. DuckDB shares one instance per file within a process, so the
 	// seal holds for every handle on the same file in this process.
 	Sandbox bool
+	// Locked locks the configuration (as Sandbox does) and turns extension
+	// autoloading off, without turning file access off: `shiplog query
+	// --allow-files` reads local files but cannot change a setting or
+	// fetch an extension (httpfs) to reach the network.
+	Locked bool
 	// AllowedDirs are folders a sandboxed instance may still read and
 	// write: the inputs of the configured file sources.
 	AllowedDirs []string
@@ -113,7 +118,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
-	if opts.Sandbox {
+	if opts.Sandbox || opts.Locked {
 		if err := db.seal(ctx, opts); err != nil {
 			db.Close()
 			return nil, err
@@ -122,7 +127,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	return db, nil
 }
 
-// seal applies Options.Sandbox. The order matters: the allowed folders and
+// seal applies Options.Sandbox and Options.Locked. The order matters: the allowed folders and
 // settings can only be set while external access is on and the
 // configuration unlocked.
 func (db *DB) seal(ctx context.Context, opts Options) error {
@@ -149,9 +154,11 @@ func (db *DB) seal(ctx context.Context, opts Options) error {
 		"SET allowed_configs = ["+strings.Join(configs, ", ")+"]",
 		"SET autoinstall_known_extensions = false",
 		"SET autoload_known_extensions = false",
-		"SET enable_external_access = false",
-		"SET lock_configuration = true",
 	)
+	if opts.Sandbox {
+		stmts = append(stmts, "SET enable_external_access = false")
+	}
+	stmts = append(stmts, "SET lock_configuration = true")
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -162,7 +169,7 @@ func (db *DB) seal(ctx context.Context, opts Options) error {
 			return fmt.Errorf("warehouse: seal %s: %s: %w", db.path, s, err)
 		}
 	}
-	db.sandboxed = true
+	db.sandboxed = opts.Sandbox
 	return nil
 }
 

@@ -99,7 +99,7 @@ every control with the parameters from shiplog.yaml and counts them.`,
 				// unless --allow-files.
 				allow := opts.AllowFiles
 				opts.Warehouse = func(ctx context.Context) (*warehouse.DB, error) {
-					return f.WarehouseWith(ctx, warehouse.Options{ReadOnly: true, Sandbox: !allow})
+					return f.WarehouseWith(ctx, warehouse.Options{ReadOnly: true, Sandbox: !allow, Locked: true})
 				}
 			}
 			opts.Params = map[string]string{}
