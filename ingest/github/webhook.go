@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -51,6 +52,10 @@ type webhook struct {
 // It returns the number of raw rows written. A payload that is not the
 // event's shape is a *WebhookError.
 func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, event string, body []byte) (int64, error) {
+	if !utf8.Valid(body) {
+		// Go's JSON reader lets invalid UTF-8 through; the warehouse does not.
+		return 0, &WebhookError{fmt.Errorf("github %s webhook: the payload is not valid UTF-8", event)}
+	}
 	var w webhook
 	if err := json.Unmarshal(body, &w); err != nil {
 		return 0, &WebhookError{fmt.Errorf("github %s webhook: %v", event, err)}

@@ -73,7 +73,7 @@ type batchState struct {
 // result counts what the trials saw.
 type result struct {
 	trials, kills                  map[string]int
-	acked, deliveries              int
+	acked, deliveries, cut         int
 	lost, halfWritten, openFailed  int
 	transformFailed, notConverged  int
 	runningRows, duplicateAnswered int
@@ -319,7 +319,12 @@ func (t *trial) serve(delay time.Duration, res *result) (bool, error) {
 				req.Header.Set("X-Shiplog-Delivery", prefix+"delivery")
 				resp, err := client.Do(req)
 				if err != nil {
-					continue // the server was killed mid-request: not acknowledged
+					// Killed mid-request: not acknowledged, and must be
+					// all there or not at all.
+					mu.Lock()
+					res.cut++
+					mu.Unlock()
+					continue
 				}
 				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
@@ -341,12 +346,14 @@ func (t *trial) serve(delay time.Duration, res *result) (bool, error) {
 	killed := false
 	select {
 	case <-exited:
+		close(stop)
 	case <-time.After(200*time.Millisecond + delay):
+		// No new delivery starts; those in flight are cut by the kill.
+		close(stop)
 		cmd.Process.Signal(syscall.SIGKILL)
 		<-exited
 		killed = true
 	}
-	close(stop)
 	wg.Wait()
 	return killed, nil
 }
@@ -448,7 +455,7 @@ func report(res *result, seed uint64, trials int) {
 	for _, k := range kinds {
 		fmt.Printf("%-10s %7d %7d\n", k, res.trials[k], res.kills[k])
 	}
-	fmt.Printf("pushes sent %d, acknowledged %d (%d answered as duplicates)\n", res.deliveries, res.acked, res.duplicateAnswered)
+	fmt.Printf("pushes answered %d, acknowledged %d (%d as duplicates), cut by the kill %d\n", res.deliveries, res.acked, res.duplicateAnswered, res.cut)
 	fmt.Printf("lost acknowledged batches %d, half-written batches %d, warehouse failed to open %d, transform failed %d, re-runs not converged %d\n",
 		res.lost, res.halfWritten, res.openFailed, res.transformFailed, res.notConverged)
 	fmt.Printf("ingest_runs rows left running at the end: %d\n", res.runningRows)
