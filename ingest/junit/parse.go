@@ -85,11 +85,11 @@ type Case struct {
 // node is a generic element tree; the formats differ too much for struct
 // tags to be worth it.
 type node struct {
-	name      string
-	attrs     map[string]string
-	children  []*node
-	text      strings.Builder
-	off       int64 // where the element starts, for messages (see position)
+	name     string
+	attrs    map[string]string
+	children []*node
+	text     strings.Builder
+	off      int64 // where the element starts, for messages (see position)
 }
 
 func (n *node) attr(k string) (string, bool) {
