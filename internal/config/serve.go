@@ -60,7 +60,7 @@ func defaultServe() Serve {
 		WriteTimeout:      Duration(5 * time.Minute),
 		IdleTimeout:       Duration(2 * time.Minute),
 		QueryTimeout:      Duration(5 * time.Minute),
-		MaxQueries:        4,
+		MaxQueries:        2,
 	}
 }
 

@@ -127,20 +127,21 @@ func BenchmarkFlightSQLLargeResult(b *testing.B) {
 
 // BenchmarkPushUnderQueryLoad measures what readers cost the writers: one
 // sender pushes b.N deliveries of 10 deployments (stored by the canonical
-// file loader, as serve does) while 0 or serve.max_queries (4) Flight SQL
-// clients each run, back to back, a query that keeps DuckDB's threads busy
-// until serve.query_timeout (3 s here) stops it. It reports the push p50
-// and p99 latency and how many queries ran.
+// file loader, as serve does) while 0 or 4 Flight SQL clients each run,
+// back to back, a query that keeps DuckDB's threads busy until
+// serve.query_timeout (3 s here) stops it, with serve.max_queries at 4 or
+// 1. It reports the push p50 and p99 latency and how many queries ended.
 func BenchmarkPushUnderQueryLoad(b *testing.B) {
-	for _, readers := range []int{0, 4} {
-		b.Run(fmt.Sprintf("readers=%d", readers), func(b *testing.B) { pushUnderLoad(b, readers) })
+	for _, c := range []struct{ readers, max int }{{0, 2}, {4, 4}, {4, 2}, {4, 1}} {
+		b.Run(fmt.Sprintf("readers=%d/max_queries=%d", c.readers, c.max), func(b *testing.B) { pushUnderLoad(b, c.readers, c.max) })
 	}
 }
 
-func pushUnderLoad(b *testing.B, readers int) {
+func pushUnderLoad(b *testing.B, readers, maxQueries int) {
 	h := startServer(&testing.T{}, func(o *Options) {
 		o.Config.Serve.MaxBodyBytes = 1 << 20
 		o.Config.Serve.QueryTimeout = config.Duration(3 * time.Second)
+		o.Config.Serve.MaxQueries = maxQueries
 		db := o.DB
 		o.Events = func(ctx context.Context, body io.Reader, id string) (int64, error) {
 			res, err := file.LoadReader(ctx, db, "push:"+id, body, file.Options{Source: "push"})
