@@ -315,19 +315,22 @@ func (q Query) run(ctx context.Context, db *warehouse.DB, text string, params ma
 	if err != nil {
 		return nil, fmt.Errorf("query %s (%s): %w", q.Name, q.Path, err)
 	}
-	conn, err := db.Conn(ctx)
+	// The library's own text goes through the same guard as any query,
+	// on a connection inside a read-only transaction.
+	conn, err := db.ReadOnlyConn(ctx)
 	if err != nil {
 		return nil, err
 	}
 	defer conn.Close()
-	if err := warehouse.CheckReadOnly(ctx, conn, text); err != nil {
+	if _, err := warehouse.Guard(ctx, conn.Conn, text, warehouse.Policy{}); err != nil {
 		return nil, fmt.Errorf("query %s (%s): %w", q.Name, q.Path, err)
 	}
 	script := &sqlrun.Script{Path: "query " + q.Name + " (" + q.Path + ")", Params: q.Params}
-	rows, err := script.QueryStatement(ctx, conn, st, vals)
+	rows, err := script.QueryStatement(ctx, conn.Conn, st, vals)
 	if err != nil {
 		return nil, err
 	}
+	defer rows.Close()
 	t, err := output.FromRows(rows)
 	if err != nil {
 		return nil, fmt.Errorf("query %s (%s): %w", q.Name, q.Path, err)

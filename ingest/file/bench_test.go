@@ -118,10 +118,16 @@ func generate(b *testing.B, total int) *benchSet {
 	rng := rand.New(rand.NewPCG(20260301, uint64(total)))
 	set := &benchSet{dir: dir}
 	base := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	ts := func() string {
-		t := base.Add(time.Duration(rng.Int64N(365*24*3600)) * time.Second)
-		zones := []string{"Z", "+02:00", "-05:00", "+05:30"}
-		return t.Format("2006-01-02T15:04:05") + zones[rng.IntN(len(zones))]
+	zones := []*time.Location{time.UTC, time.FixedZone("", 2*3600), time.FixedZone("", -5*3600), time.FixedZone("", 5*3600+1800)}
+	at := func(t time.Time) string { return t.In(zones[rng.IntN(len(zones))]).Format(time.RFC3339) }
+	instant := func() time.Time { return base.Add(time.Duration(rng.Int64N(365*24*3600)) * time.Second) }
+	ts := func() string { return at(instant()) }
+	// pair returns two times in order (the loader refuses, say, a
+	// deployment finished before it started), up to three days apart, each
+	// in its own offset.
+	pair := func() (string, string) {
+		t := instant()
+		return at(t), at(t.Add(time.Duration(rng.Int64N(3*24*3600)) * time.Second))
 	}
 	services := []string{"checkout", "ledger", "auth", "search", "catalog", "billing", "notifications", "gateway"}
 	statuses := []string{"success", "success", "success", "failure", "cancelled"}
@@ -151,12 +157,14 @@ func generate(b *testing.B, total int) *benchSet {
 		for i := 0; i < nEvents; i++ {
 			svc := services[rng.IntN(len(services))]
 			if i%4 == 3 {
+				opened, resolved := pair()
 				fmt.Fprintf(w, `{"kind":"incident","id":"INC-%d","service":%q,"severity":"sev%d","title":"errors on %s","opened_at":%q,"resolved_at":%q,"is_false_positive":false}`+"\n",
-					i, svc, 1+rng.IntN(4), svc, ts(), ts())
+					i, svc, 1+rng.IntN(4), svc, opened, resolved)
 				continue
 			}
+			started, finished := pair()
 			fmt.Fprintf(w, `{"kind":"deployment","id":"j-%d","service":%q,"environment":"production","finished_at":%q,"started_at":%q,"status":%q,"version":"1.%d.%d","commit_sha":%q,"changes":["acme/%s#%d"],"triggered_by":"ci-bot","is_rollback":%t,"ci_run":%d}`+"\n",
-				i, svc, ts(), ts(), statuses[rng.IntN(len(statuses))], rng.IntN(50), rng.IntN(20), sha(), svc, rng.IntN(100000), rng.IntN(20) == 0, rng.IntN(1000000))
+				i, svc, finished, started, statuses[rng.IntN(len(statuses))], rng.IntN(50), rng.IntN(20), sha(), svc, rng.IntN(100000), rng.IntN(20) == 0, rng.IntN(1000000))
 		}
 		return int64(nEvents)
 	})
@@ -169,8 +177,9 @@ func generate(b *testing.B, total int) *benchSet {
 	write("changes.jsonl", func(w *bufio.Writer) int64 {
 		for i := 0; i < nChanges; i++ {
 			svc := services[rng.IntN(len(services))]
+			opened, merged := pair()
 			fmt.Fprintf(w, `{"kind":"change","id":"acme/%s#%d","service":%q,"repo":"acme/%s","title":"change %d","author":"dev%d","commit_shas":[%q,%q],"first_commit_at":%q,"opened_at":%q,"merged_at":%q,"approvals":%d,"is_revert":false,"labels":["team-%d"]}`+"\n",
-				svc, i, svc, svc, i, rng.IntN(300), sha(), sha(), ts(), ts(), ts(), rng.IntN(3), rng.IntN(10))
+				svc, i, svc, svc, i, rng.IntN(300), sha(), sha(), ts(), opened, merged, rng.IntN(3), rng.IntN(10))
 		}
 		return int64(nChanges)
 	})

@@ -92,10 +92,12 @@ func (e *DataError) Error() string {
 	var b strings.Builder
 	b.WriteString(location(e.File, e.CSV, e.Line))
 	b.WriteString(": ")
-	if e.Kind != "" {
-		b.WriteString(e.Kind + " ")
-	}
-	if e.Field != "" {
+	switch {
+	case e.Kind != "" && e.Field != "":
+		fmt.Fprintf(&b, "%s field %q: ", e.Kind, e.Field)
+	case e.Kind != "":
+		b.WriteString(e.Kind + " record: ")
+	case e.Field != "":
 		fmt.Fprintf(&b, "field %q: ", e.Field)
 	}
 	b.WriteString(e.Reason)
@@ -124,9 +126,13 @@ func plural(n int64) string {
 // input is one file of a batch.
 type input struct {
 	name string // as given (for messages)
-	path string // to read
+	path string // to read: the file, or a copy in the spool folder
 	csv  bool
 	kind *canonical.Kind // CSV: the file's kind
+	gz   bool            // the file is gzip-compressed (path is then the plain copy)
+	// sanitized marks a copy in which sanitize replaced the records
+	// DuckDB's reader cannot take by ones that say what is wrong.
+	sanitized bool
 }
 
 // Source is one batch of canonical files as an ingest.Source: ingest.Run
@@ -211,7 +217,7 @@ func LoadReader(ctx context.Context, db *warehouse.DB, name string, r io.Reader,
 			return nil, unknownKind(opts.Kind)
 		}
 	}
-	dir, err := os.MkdirTemp("", "shiplog-load-")
+	dir, err := os.MkdirTemp(db.SpoolDir(), "shiplog-load-")
 	if err != nil {
 		return nil, err
 	}
@@ -240,6 +246,7 @@ func unknownKind(k string) error {
 func resolve(name, path, kind string) (input, error) {
 	in := input{name: name, path: path}
 	base := strings.ToLower(filepath.Base(path))
+	in.gz = strings.HasSuffix(base, ".gz")
 	base = strings.TrimSuffix(base, ".gz")
 	ext := filepath.Ext(base)
 	stem := strings.TrimSuffix(base, ext)
@@ -284,8 +291,24 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run 
 		opts.Now = time.Now
 	}
 	res := &Result{Rows: map[string]int64{}, RunID: run.ID}
-	err := errSlowPath
-	if !forceSlow {
+	// Compressed files are read to their end before anything is loaded,
+	// into copies in a spool folder (on a copy of ins: the caller's batch
+	// keeps naming the files themselves).
+	ins = append([]input(nil), ins...)
+	spool, err := os.MkdirTemp(db.SpoolDir(), "shiplog-load-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(spool)
+	for i, in := range ins {
+		if in.gz && err == nil {
+			ins[i], err = gunzip(in, spool)
+		}
+	}
+	if err == nil {
+		err = errSlowPath
+	}
+	if !forceSlow && errors.Is(err, errSlowPath) {
 		lastPath.Store("quick")
 		err = loadBatch(ctx, db, ins, opts, run, res, true, true)
 		if errors.Is(err, errRepeatedKey) {
@@ -308,6 +331,12 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run 
 		*res = Result{Rows: map[string]int64{}, RunID: run.ID}
 		err = loadBatch(ctx, db, ins, opts, run, res, false, false)
 	}
+	if err != nil && ctx.Err() == nil && !IsDataError(err) && !errors.Is(err, errSlowPath) {
+		// DuckDB's reader refused a file: find the records it cannot take,
+		// and load the batch again with each replaced by a record that says
+		// what is wrong at its own line, as any bad record.
+		err = retrySanitized(ctx, db, ins, opts, run, res, spool, err)
+	}
 	if err != nil {
 		res.Written, res.Rejected, res.Rows = 0, 0, map[string]int64{}
 	}
@@ -326,6 +355,31 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run 
 		}
 	}
 	return res, nil
+}
+
+// retrySanitized handles a batch DuckDB's reader failed on (readErr): it
+// copies each file with the records the reader cannot take replaced
+// (sanitize), and loads the copies on the precise path. When no file has
+// such a record, the reader's own error is returned, cut to its first line.
+func retrySanitized(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run *ingest.RunRecord, res *Result, spool string, readErr error) error {
+	clean := make([]input, len(ins))
+	any := false
+	for i, in := range ins {
+		c, found, err := sanitize(in, spool)
+		if err != nil {
+			return err
+		}
+		clean[i] = c
+		any = any || found
+	}
+	if !any {
+		return readerError(readErr)
+	}
+	if opts.Progress != nil {
+		fmt.Fprintln(opts.Progress, "some records cannot be read as they are: reading the batch again with them set aside")
+	}
+	*res = Result{Rows: map[string]int64{}, RunID: run.ID}
+	return loadBatch(ctx, db, clean, opts, run, res, false, false)
 }
 
 // linesTable holds the JSON Lines that are not records of a known kind
@@ -553,7 +607,7 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 // the file again and types that kind's records into its staging table. The
 // file's text is never copied whole into the database.
 func stageJSON(ctx context.Context, conn *sql.Conn, i int, in input, defaultKind string, stage func(*canonical.Kind) error) (int64, error) {
-	classify := classifySQL(i, in.path, defaultKind)
+	classify := classifySQL(i, in.path, defaultKind, in.sanitized)
 	rows, err := conn.QueryContext(ctx, `SELECT kind, count(*), count(err) FROM (`+classify+`) GROUP BY ALL ORDER BY ALL`)
 	if err != nil {
 		return 0, fmt.Errorf("%s: %w", in.name, err)
@@ -601,8 +655,14 @@ func stageJSON(ctx context.Context, conn *sql.Conn, i int, in input, defaultKind
 
 // classifySQL reads a JSON Lines file as text, one row per non-blank line
 // with its number, and says each line's kind or what makes it unreadable:
-// columns file, line, text, kind, err.
-func classifySQL(i int, path, defaultKind string) string {
+// columns file, line, text, kind, err. In a sanitized copy, a line starting
+// with marker stands for one the reader could not take, and carries its
+// error and an excerpt.
+func classifySQL(i int, path, defaultKind string, sanitized bool) string {
+	markerTest := "false"
+	if sanitized {
+		markerTest = "starts_with(line, chr(1))"
+	}
 	kinds := make([]string, len(canonical.Kinds))
 	for j, k := range canonical.Kinds {
 		kinds[j] = warehouse.QuoteString(k.Name)
@@ -613,19 +673,21 @@ func classifySQL(i int, path, defaultKind string) string {
 	}
 	// delim: a NUL byte, which a text file does not hold, so each line is
 	// one column; quote and escape off so the line arrives untouched.
-	return fmt.Sprintf(`SELECT %[1]d AS file, line_no AS line, line AS text, CASE WHEN err IS NULL THEN k END AS kind, err FROM (
-			SELECT line_no, line, k, CASE
+	return fmt.Sprintf(`SELECT %[1]d AS file, line_no AS line, CASE WHEN marked THEN split_part(line, chr(9), 3) ELSE line END AS text,
+			CASE WHEN err IS NULL THEN k END AS kind, err FROM (
+			SELECT line_no, line, marked, k, CASE
+				WHEN marked THEN substr(split_part(line, chr(9), 1), 2) || chr(9) || split_part(line, chr(9), 2)
 				WHEN NOT ok THEN chr(9) || 'malformed JSON'
 				WHEN NOT is_object THEN chr(9) || 'a record must be a JSON object'
 				WHEN kj IS NOT NULL AND kj <> 'null' AND NOT starts_with(kj, '"') THEN 'kind' || chr(9) || 'wrong type: want text, got ' || kj
 				WHEN k IS NULL THEN 'kind' || chr(9) || 'required field is missing'
 				WHEN k NOT IN (%[3]s) THEN 'kind' || chr(9) || 'unknown kind "' || k || '" (want one of %[4]s)'
 			END AS err FROM (
-				SELECT line_no, line, ok, is_object, kj, %[5]s AS k FROM (
+				SELECT line_no, line, marked, ok, is_object, kj, %[5]s AS k FROM (
 					-- valid JSON whose first character is { is an object
-					SELECT line_no, line, ok, ok AND starts_with(ltrim(line), '{') AS is_object,
+					SELECT line_no, line, marked, ok, ok AND starts_with(ltrim(line), '{') AS is_object,
 						CASE WHEN ok AND starts_with(ltrim(line), '{') THEN json_extract(line, '$.kind') END AS kj FROM (
-						SELECT ordinality AS line_no, line, json_valid(line) AS ok
+						SELECT ordinality AS line_no, line, %[6]s AS marked, NOT %[6]s AND json_valid(line) AS ok
 						FROM read_csv(%[2]s, columns = {'line': 'VARCHAR'}, delim = '\0', quote = '', escape = '',
 							header = false, auto_detect = false, strict_mode = false, max_line_size = 8388608)
 							WITH ORDINALITY
@@ -633,11 +695,14 @@ func classifySQL(i int, path, defaultKind string) string {
 					)
 				)
 			)
-		)`, i, warehouse.QuoteString(path), strings.Join(kinds, ", "), strings.Join(canonical.Names(), ", "), kind)
+		)`, i, warehouse.QuoteString(path), strings.Join(kinds, ", "), strings.Join(canonical.Names(), ", "), kind, markerTest)
 }
 
-// stageCSV reads a CSV file with DuckDB's reader, every column as text, and
-// types its rows as the file's kind.
+// stageCSV reads a CSV file with DuckDB's reader, every column as text,
+// and types its rows as the file's kind. The columns are named from the
+// header as Go's CSV reader reads it (csvHeader), and the reader is strict,
+// so a row with a field too many or too few fails the read, which the
+// loader then pins to its row (sanitize).
 func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input, direct bool, source string) (int64, error) {
 	st, err := os.Stat(in.path)
 	if err != nil {
@@ -646,12 +711,16 @@ func stageCSV(ctx context.Context, conn *sql.Conn, i int, in input, direct bool,
 	if st.Size() == 0 {
 		return 0, nil
 	}
-	src := fmt.Sprintf(`read_csv(%s, header = true, all_varchar = true,
-		delim = ',', quote = '"', escape = '"', max_line_size = 8388608)`, warehouse.QuoteString(in.path))
-	header, err := queryStrings(ctx, conn, `SELECT column_name FROM (DESCRIBE SELECT * FROM `+src+`)`)
-	if err != nil {
-		return 0, fmt.Errorf("%s: %w", in.name, err)
+	header, err := csvHeader(in)
+	if err != nil || header == nil {
+		return 0, err
 	}
+	cols := make([]string, len(header))
+	for j, h := range header {
+		cols[j] = warehouse.QuoteString(h) + ": 'VARCHAR'"
+	}
+	src := fmt.Sprintf(`read_csv(%s, header = true, auto_detect = false, strict_mode = true, columns = {%s},
+		delim = ',', quote = '"', escape = '"', max_line_size = 8388608)`, warehouse.QuoteString(in.path), strings.Join(cols, ", "))
 	if direct {
 		// Only the staging table needs row numbers.
 		src = "(SELECT *, NULL AS ordinality FROM " + src + ")"
@@ -717,9 +786,11 @@ func queryStrings(ctx context.Context, conn *sql.Conn, query string) ([]string, 
 	return out, rows.Err()
 }
 
-// IsDataError reports whether err is a bad record (exit 1) rather than a
+// IsDataError reports whether err is bad data, a bad record or a file that
+// cannot be read as a whole (exit 1; answered 400 to a push), rather than a
 // usage mistake.
 func IsDataError(err error) bool {
 	var de *DataError
-	return errors.As(err, &de)
+	var fe *FileError
+	return errors.As(err, &de) || errors.As(err, &fe)
 }

@@ -32,6 +32,7 @@ type fieldSQL struct {
 	badTyp string // true when present with the wrong type or an unparsable value (may assume present)
 	value  string // the typed value (only read for rows without an error)
 	why    string // reason text when badTyp
+	text   string // the value as written, for messages
 }
 
 func q(s string) string { return warehouse.QuoteString(s) }
@@ -78,7 +79,7 @@ func dateChecks(s string) (bad, why string) {
 // each value again.
 func jsonField(f canonical.Field, r, s string) fieldSQL {
 	isString := "starts_with(" + r + `, '"')`
-	out := fieldSQL{absent: fmt.Sprintf("(%[1]s IS NULL OR %[1]s = 'null')", r)}
+	out := fieldSQL{absent: fmt.Sprintf("(%[1]s IS NULL OR %[1]s = 'null')", r), text: s}
 	wrong := fmt.Sprintf(`'wrong type: want %s, got ' || %s`, typeName(f), r)
 	out.why = wrong
 	switch f.Type {
@@ -119,7 +120,7 @@ func jsonField(f canonical.Field, r, s string) fieldSQL {
 // csvField builds the expressions for a field read from CSV text c (NULL
 // when the cell is empty or the column is missing).
 func csvField(f canonical.Field, c string) fieldSQL {
-	out := fieldSQL{absent: "(" + c + " IS NULL)"}
+	out := fieldSQL{absent: "(" + c + " IS NULL)", text: c}
 	out.why = fmt.Sprintf(`'wrong type: want %s, got "' || %s || '"'`, typeName(f), c)
 	t := "trim(" + c + ")"
 	switch f.Type {
@@ -159,8 +160,13 @@ func csvField(f canonical.Field, c string) fieldSQL {
 	return out
 }
 
+// blank is the white space that makes a required text empty.
+const blank = "chr(32) || chr(9) || chr(10) || chr(13)"
+
 // errorExpr returns the CASE expression giving "field\treason" for the first
-// problem of a record, or NULL.
+// problem of a record, or NULL. A field's own problems come first, in field
+// order; then a missing one-of pair; then an impossible order of two times
+// (canonical.Kind.Order).
 func errorExpr(k *canonical.Kind, fs []fieldSQL) string {
 	var b strings.Builder
 	b.WriteString("CASE")
@@ -170,6 +176,13 @@ func errorExpr(k *canonical.Kind, fs []fieldSQL) string {
 			fmt.Fprintf(&b, "\n  WHEN %s THEN %s", x.absent, q(f.Name+"\trequired field is missing"))
 		}
 		fmt.Fprintf(&b, "\n  WHEN NOT %s AND %s THEN %s || (%s)", x.absent, x.badTyp, q(f.Name+"\t"), x.why)
+		// A required value must say something: "" or blanks do not.
+		switch {
+		case f.Required && f.Type == canonical.Text:
+			fmt.Fprintf(&b, "\n  WHEN trim(%s, %s) = '' THEN %s", x.value, blank, q(f.Name+"\trequired field is empty"))
+		case f.Required && f.Type == canonical.TextList:
+			fmt.Fprintf(&b, "\n  WHEN len(%s) = 0 THEN %s", x.value, q(f.Name+"\trequired field is an empty list"))
+		}
 		if len(f.Enum) > 0 {
 			quoted := make([]string, len(f.Enum))
 			for j, e := range f.Enum {
@@ -189,6 +202,20 @@ func errorExpr(k *canonical.Kind, fs []fieldSQL) string {
 					q(f.Name+"\tone of "+f.Name+" or "+g.Name+" is required"))
 			}
 		}
+	}
+	for _, o := range k.Order {
+		var early, late fieldSQL
+		for i, f := range k.Fields {
+			switch f.Name {
+			case o.Earlier:
+				early = fs[i]
+			case o.Later:
+				late = fs[i]
+			}
+		}
+		fmt.Fprintf(&b, "\n  WHEN NOT %s AND NOT %s AND %s < %s THEN %s || %s || %s || %s",
+			early.absent, late.absent, late.value, early.value,
+			q(o.Later+"\t"), late.text, q(" is before "+o.Earlier+" "), early.text)
 	}
 	b.WriteString("\nEND")
 	return b.String()
@@ -274,6 +301,9 @@ func csvStageSQL(k *canonical.Kind, src string, file int, header []string, direc
 	}
 	var extras, all []string
 	for _, h := range header {
+		if h == invalidColumn {
+			continue
+		}
 		all = append(all, q(h), warehouse.QuoteIdent(h))
 		if _, known := k.Field(h); known || h == "kind" {
 			continue
@@ -289,6 +319,10 @@ func csvStageSQL(k *canonical.Kind, src string, file int, header []string, direc
 		// A kind column, when present, must agree with the file's kind.
 		errs = fmt.Sprintf("CASE WHEN \"kind\" IS NOT NULL AND \"kind\" NOT IN (%s, %s) THEN 'kind\tvalue \"' || \"kind\" || '\" does not match the file''s kind %s' ELSE %s END",
 			q(k.Name), q(k.Table), k.Name, errs)
+	}
+	if has[invalidColumn] {
+		// A row sanitize replaced: its error is written in the column.
+		errs = fmt.Sprintf("CASE WHEN %[1]s IS NOT NULL THEN %[1]s ELSE %[2]s END", warehouse.QuoteIdent(invalidColumn), errs)
 	}
 	var b strings.Builder
 	b.WriteString(insertHead(k, fmt.Sprintf("%d, ordinality + 1, CASE WHEN err IS NOT NULL THEN CAST(json_object(%s) AS VARCHAR) END", file, strings.Join(all, ", ")), direct, source))

@@ -138,7 +138,6 @@ func New(cfg *config.GitHub, getenv func(string) string, opts ...Option) (*Sourc
 	s.stats.Rows = map[string]int64{}
 	s.tr = &transport{
 		base:     http.DefaultTransport,
-		token:    token,
 		sleep:    ingest.Sleep,
 		now:      time.Now,
 		backoff:  ingest.DefaultBackoff,
@@ -155,6 +154,13 @@ func New(cfg *config.GitHub, getenv func(string) string, opts ...Option) (*Sourc
 	}
 	if !strings.HasSuffix(base.Path, "/") {
 		base.Path += "/"
+	}
+	if token != "" {
+		// The token goes to api_url's origin only: a redirect elsewhere
+		// (another host, port or scheme) is followed without it.
+		s.tr.base = &ingest.Credentials{Base: s.tr.base, Origin: base, Set: func(h http.Header) {
+			h.Set("Authorization", "Bearer "+token)
+		}}
 	}
 	s.client = gh.NewClient(&http.Client{Transport: s.tr})
 	s.client.BaseURL = base
@@ -369,8 +375,13 @@ func (s *Source) get(ctx context.Context, what, p string, q url.Values, etag str
 }
 
 // explain turns an API failure into an error naming the repository and
-// what to check. The token is never part of it.
+// what to check. The token is never part of it, even when the API echoed
+// it in its answer (ingest.ScrubError).
 func (s *Source) explain(what, p string, resp *gh.Response, err error) error {
+	return ingest.ScrubError(s.explainRaw(what, p, resp, err), s.token)
+}
+
+func (s *Source) explainRaw(what, p string, resp *gh.Response, err error) error {
 	if isRateLimited(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}

@@ -41,9 +41,10 @@ func (e *RateLimitedError) Error() string {
 	return fmt.Sprintf("github: %s rate limit exhausted until %s; stopped without waiting (--no-wait)", e.Kind, e.Reset.UTC().Format(time.RFC3339))
 }
 
-// transport is the http.RoundTripper under the go-github client. It adds the
-// token, counts requests, and handles every form of limit and transient
-// fault itself, so that go-github only ever sees final answers:
+// transport is the http.RoundTripper under the go-github client. It counts
+// requests and handles every form of limit and transient fault itself, so
+// that go-github only ever sees final answers (the token is added below it,
+// by ingest.Credentials, to requests for the configured API only):
 //
 //   - primary rate limit (403 or 429 with X-RateLimit-Remaining: 0): wait
 //     until X-RateLimit-Reset, or stop when noWait;
@@ -55,7 +56,6 @@ func (e *RateLimitedError) Error() string {
 //     for the reset before it is sent.
 type transport struct {
 	base     http.RoundTripper
-	token    string
 	sleep    func(context.Context, time.Duration) error
 	now      func() time.Time
 	backoff  ingest.Backoff
@@ -80,9 +80,6 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		r := req.Clone(ctx)
-		if t.token != "" {
-			r.Header.Set("Authorization", "Bearer "+t.token)
-		}
 		t.count(func(s *Stats) { s.Requests++ })
 		resp, err := t.base.RoundTrip(r)
 		tries++

@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -50,6 +52,10 @@ type webhook struct {
 // It returns the number of raw rows written. A payload that is not the
 // event's shape is a *WebhookError.
 func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, event string, body []byte) (int64, error) {
+	if !utf8.Valid(body) {
+		// Go's JSON reader lets invalid UTF-8 through; the warehouse does not.
+		return 0, &WebhookError{fmt.Errorf("github %s webhook: the payload is not valid UTF-8", event)}
+	}
 	var w webhook
 	if err := json.Unmarshal(body, &w); err != nil {
 		return 0, &WebhookError{fmt.Errorf("github %s webhook: %v", event, err)}
@@ -146,6 +152,12 @@ func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, event strin
 		return 0, fmt.Errorf("github %s webhook: %w", event, err)
 	}
 	if err := s.mapTx(ctx, tx); err != nil {
+		// The raw tables mapped before this delivery: a value the mapping
+		// cannot take (a missing created_at, a number out of range) came
+		// with it. The sender should not retry it unchanged.
+		if payloadFault(err) {
+			return 0, &WebhookError{fmt.Errorf("github %s webhook: the payload cannot be mapped: %s", event, firstLine(err.Error()))}
+		}
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -166,4 +178,22 @@ func nullTime(t time.Time) any {
 		return nil
 	}
 	return t
+}
+
+// payloadFault reports whether a mapping error comes from a value (DuckDB's
+// constraint, conversion and range errors) rather than from the mapping
+// or the database.
+func payloadFault(err error) bool {
+	msg := err.Error()
+	for _, kind := range []string{"Constraint Error", "Conversion Error", "Out of Range Error", "Invalid Input Error"} {
+		if strings.Contains(msg, kind) {
+			return true
+		}
+	}
+	return false
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
 }

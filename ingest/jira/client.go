@@ -29,6 +29,9 @@ type client struct {
 	backoff  ingest.Backoff
 	sleep    func(context.Context, time.Duration) error
 	requests int64 // requests sent, retries included
+	// secrets are redacted from Jira's answers before they reach an error
+	// (the token, and the Basic credential made of it).
+	secrets []string
 }
 
 // errNotFound is returned for a 404 answer.
@@ -144,7 +147,13 @@ func jiraMessages(body []byte) string {
 	return strings.Join(msgs, "; ")
 }
 
+// statusError explains an error answer, quoting what Jira said with the
+// credential redacted (a server may echo it).
 func (c *client) statusError(u string, status int, body []byte, attempts int) error {
+	return ingest.ScrubError(c.statusErrorRaw(u, status, body, attempts), c.secrets...)
+}
+
+func (c *client) statusErrorRaw(u string, status int, body []byte, attempts int) error {
 	addr := c.address(u)
 	if i := strings.IndexByte(addr, '?'); i >= 0 {
 		addr = addr[:i]
@@ -159,7 +168,7 @@ func (c *client) statusError(u string, status int, body []byte, attempts int) er
 		return errors.New(s)
 	case status == http.StatusBadRequest:
 		if msg == "" {
-			msg = strings.TrimSpace(string(body))
+			msg = excerpt(body)
 		}
 		return fmt.Errorf("jira: %s rejected the request (400): %s", addr, msg)
 	case status == http.StatusGone && strings.HasSuffix(strings.TrimRight(addr, "/"), "/rest/api/2/search"):
@@ -178,4 +187,15 @@ func (c *client) statusError(u string, status int, body []byte, attempts int) er
 		}
 		return fmt.Errorf("jira: %s answered %d: %s", addr, status, msg)
 	}
+}
+
+// excerpt returns the start of an answer that is not Jira's JSON (a proxy's
+// page, say) on one line, cut at 200 bytes: enough to recognise it, never a
+// page dumped into an error.
+func excerpt(body []byte) string {
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(body), "?")), " ")
+	if len(s) > 200 {
+		s = strings.ToValidUTF8(s[:200], "") + "…"
+	}
+	return s
 }

@@ -13,9 +13,11 @@ package jira
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -131,12 +133,22 @@ func New(cfg *config.Jira, getenv func(string) string, opts ...Option) (*Source,
 		base = s.httpClient.Transport
 	}
 	hc := &http.Client{Transport: base, Timeout: 2 * time.Minute}
-	switch {
-	case token == "":
-	case c.User != "":
-		hc.Transport = &gojira.BasicAuthTransport{Username: c.User, Password: token, Transport: base}
-	default:
-		hc.Transport = &gojira.BearerAuthTransport{Token: token, Transport: base}
+	if token != "" {
+		origin, err := url.Parse(c.URL)
+		if err != nil {
+			return nil, fmt.Errorf("jira: url %q: %w", c.URL, err)
+		}
+		// The credential goes to the configured site's origin only: a
+		// redirect to another host is followed without it.
+		user := c.User
+		hc.Transport = &ingest.Credentials{Base: base, Origin: origin, Set: func(h http.Header) {
+			if user != "" {
+				h.Set("Authorization", "Basic "+base64.StdEncoding.EncodeToString([]byte(user+":"+token)))
+			} else {
+				h.Set("Authorization", "Bearer "+token)
+			}
+		}}
+		s.client.secrets = []string{token, base64.StdEncoding.EncodeToString([]byte(user + ":" + token))}
 	}
 	jc, err := gojira.NewClient(hc, c.URL)
 	if err != nil {

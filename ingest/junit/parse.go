@@ -36,6 +36,8 @@ type Report struct {
 	// unknown.
 	Framework string
 	Suites    []Suite
+
+	data []byte // the document, while it is parsed (for positions in errors)
 }
 
 // Suite is one <testsuite> that holds test cases (or, holding none, carries
@@ -87,6 +89,7 @@ type node struct {
 	attrs    map[string]string
 	children []*node
 	text     strings.Builder
+	off      int64 // where the element starts, for messages (see position)
 }
 
 func (n *node) attr(k string) (string, bool) {
@@ -104,7 +107,8 @@ func Parse(name string, r io.Reader) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
-	rep := &Report{File: name}
+	rep := &Report{File: name, data: data}
+	defer func() { rep.data = nil }()
 	switch root.name {
 	case "testsuites":
 		for _, c := range root.children {
@@ -147,7 +151,7 @@ func parseTree(name string, data []byte) (*node, error) {
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
-			n := &node{name: t.Name.Local, attrs: map[string]string{}}
+			n := &node{name: t.Name.Local, attrs: map[string]string{}, off: start}
 			for _, a := range t.Attr {
 				key := a.Name.Local
 				if a.Name.Space != "" && key == "noNamespaceSchemaLocation" {
@@ -214,7 +218,12 @@ func (rep *Report) addSuite(file string, n *node, parent string) error {
 				return err
 			}
 		case "testcase":
-			s.Cases = append(s.Cases, parseCase(c))
+			tc := parseCase(c)
+			if strings.TrimSpace(tc.Name) == "" {
+				line, col := position(rep.data, c.off)
+				return fmt.Errorf("%s:%d:%d: <testcase> in testsuite %q has no name", file, line, col, full)
+			}
+			s.Cases = append(s.Cases, tc)
 		}
 	}
 	if len(s.Cases) > 0 {

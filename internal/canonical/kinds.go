@@ -92,6 +92,16 @@ type Kind struct {
 	// Key lists the fields that, with source, identify a record. Ingesting a
 	// record whose key already exists replaces it.
 	Key []string
+	// Order lists pairs of time fields whose order is certain: a record
+	// with both set and the second before the first is impossible (an
+	// incident resolved before it opened) and refused.
+	Order []Order
+}
+
+// Order says that time field Later cannot be before time field Earlier.
+// A violation is reported on Later.
+type Order struct {
+	Earlier, Later string
 }
 
 // Field returns the named field.
@@ -147,7 +157,7 @@ var Kinds = []Kind{
 		{Name: "rollback_authority", Type: TextList},
 		{Name: "allowed_deployers", Type: TextList},
 	}},
-	{Name: "deployment", Table: "deployments", Key: []string{"id"}, Fields: []Field{
+	{Name: "deployment", Table: "deployments", Key: []string{"id"}, Order: []Order{{"started_at", "finished_at"}}, Fields: []Field{
 		{Name: "id", Type: Text, Required: true},
 		{Name: "service", Type: Text, Required: true},
 		{Name: "environment", Type: Text, Required: true},
@@ -166,7 +176,11 @@ var Kinds = []Kind{
 		{Name: "change_request", Type: Text},
 		{Name: "url", Type: Text},
 	}},
-	{Name: "change", Table: "changes", Key: []string{"id"}, Fields: []Field{
+	// A change's commits may be older than the pull request (first_commit_at
+	// before opened_at is normal); reviews, approval and merge cannot be.
+	{Name: "change", Table: "changes", Key: []string{"id"}, Order: []Order{
+		{"opened_at", "first_review_at"}, {"opened_at", "approved_at"}, {"opened_at", "merged_at"},
+	}, Fields: []Field{
 		{Name: "id", Type: Text, Required: true},
 		{Name: "service", Type: Text, Required: true},
 		{Name: "repo", Type: Text},
@@ -192,7 +206,9 @@ var Kinds = []Kind{
 		{Name: "committed_at", Type: Time},
 		{Name: "author", Type: Text},
 	}},
-	{Name: "incident", Table: "incidents", Key: []string{"id"}, Fields: []Field{
+	{Name: "incident", Table: "incidents", Key: []string{"id"}, Order: []Order{
+		{"opened_at", "acknowledged_at"}, {"opened_at", "resolved_at"},
+	}, Fields: []Field{
 		{Name: "id", Type: Text, Required: true},
 		{Name: "service", Type: Text, Required: true},
 		{Name: "severity", Type: Text, Required: true, Enum: severities},
@@ -206,7 +222,10 @@ var Kinds = []Kind{
 		{Name: "postmortem_url", Type: Text},
 		{Name: "customer_impact", Type: Text},
 	}},
-	{Name: "change_request", Table: "change_requests", Key: []string{"id"}, Fields: []Field{
+	// A change request may be written after the change it covers (an
+	// emergency change recorded afterwards): only its planned window is
+	// ordered.
+	{Name: "change_request", Table: "change_requests", Key: []string{"id"}, Order: []Order{{"planned_start", "planned_end"}}, Fields: []Field{
 		{Name: "id", Type: Text, Required: true},
 		{Name: "services", Type: TextList, Required: true},
 		{Name: "title", Type: Text},
@@ -226,7 +245,7 @@ var Kinds = []Kind{
 		{Name: "decision", Type: Text, Required: true, Enum: decisions},
 		{Name: "decided_at", Type: Time, Required: true},
 	}},
-	{Name: "support_ticket", Table: "support_tickets", Key: []string{"id"}, Fields: []Field{
+	{Name: "support_ticket", Table: "support_tickets", Key: []string{"id"}, Order: []Order{{"created_at", "resolved_at"}}, Fields: []Field{
 		{Name: "id", Type: Text, Required: true},
 		{Name: "service", Type: Text, Required: true},
 		{Name: "created_at", Type: Time, Required: true},
@@ -259,7 +278,7 @@ var Kinds = []Kind{
 		{Name: "eligible_users", Type: Int},
 		{Name: "version", Type: Text},
 	}},
-	{Name: "release_plan", Table: "release_plans", Key: []string{"id"}, Fields: []Field{
+	{Name: "release_plan", Table: "release_plans", Key: []string{"id"}, Order: []Order{{"window_start", "window_end"}}, Fields: []Field{
 		{Name: "id", Type: Text, Required: true},
 		{Name: "service", Type: Text, Required: true},
 		{Name: "version", Type: Text, Required: true},

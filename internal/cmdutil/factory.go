@@ -97,6 +97,12 @@ func (f *Factory) WarehouseReadOnly(ctx context.Context) (*warehouse.DB, error) 
 	return warehouse.Open(ctx, f.dbPath(), warehouse.Options{ReadOnly: true})
 }
 
+// WarehouseWith opens the warehouse with opts (`shiplog query` opens it
+// sandboxed, `shiplog serve` sealed around its loaders' folders).
+func (f *Factory) WarehouseWith(ctx context.Context, opts warehouse.Options) (*warehouse.DB, error) {
+	return warehouse.Open(ctx, f.dbPath(), opts)
+}
+
 func (f *Factory) dbPath() string {
 	if f.DBPath != "" {
 		return f.DBPath

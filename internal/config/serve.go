@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"regexp"
 	"time"
 )
 
@@ -17,19 +18,53 @@ type Serve struct {
 	// Jitter caps the random delay before each scheduled run, so that many
 	// shiplog instances do not hit an API at the same second.
 	Jitter Duration `yaml:"jitter"`
+
+	// ReadHeaderTimeout bounds how long a client may take to send a
+	// request's headers, ReadTimeout the whole request with its body (a
+	// sender trickling a body is cut off), WriteTimeout the answer, and
+	// IdleTimeout how long a kept-alive connection may wait for its next
+	// request.
+	ReadHeaderTimeout Duration `yaml:"read_header_timeout"`
+	ReadTimeout       Duration `yaml:"read_timeout"`
+	WriteTimeout      Duration `yaml:"write_timeout"`
+	IdleTimeout       Duration `yaml:"idle_timeout"`
+
+	// QueryTimeout bounds one query of the Flight SQL endpoint, from its
+	// start to the last batch read; MaxQueries is how many may run at once
+	// (others wait for a slot within their QueryTimeout).
+	QueryTimeout Duration `yaml:"query_timeout"`
+	MaxQueries   int      `yaml:"max_queries"`
+	// MemoryLimit ("4GB") and Threads cap the DuckDB instance that serve
+	// runs, jobs and queries together (empty, 0: DuckDB's defaults).
+	MemoryLimit string `yaml:"memory_limit"`
+	Threads     int    `yaml:"threads"`
+
+	// AllowBodyOnlySignatures accepts pushes to /api/v1/events signed over
+	// the body alone, without X-Shiplog-Timestamp, for senders written
+	// before timestamps were required. Such a push can be replayed with a
+	// new delivery id until its body is applied once; leave it off.
+	AllowBodyOnlySignatures bool `yaml:"allow_body_only_signatures"`
 }
 
 func defaultServe() Serve {
 	return Serve{
-		Listen:           "127.0.0.1:8787",
-		FlightSQL:        "127.0.0.1:8815",
-		TokenEnv:         "SHIPLOG_TOKEN",
-		WebhookSecretEnv: "SHIPLOG_WEBHOOK_SECRET",
-		ReportsDir:       "./reports",
-		MaxBodyBytes:     10 << 20,
-		Jitter:           Duration(30 * time.Second),
+		Listen:            "127.0.0.1:8787",
+		FlightSQL:         "127.0.0.1:8815",
+		TokenEnv:          "SHIPLOG_TOKEN",
+		WebhookSecretEnv:  "SHIPLOG_WEBHOOK_SECRET",
+		ReportsDir:        "./reports",
+		MaxBodyBytes:      10 << 20,
+		Jitter:            Duration(30 * time.Second),
+		ReadHeaderTimeout: Duration(10 * time.Second),
+		ReadTimeout:       Duration(60 * time.Second),
+		WriteTimeout:      Duration(5 * time.Minute),
+		IdleTimeout:       Duration(2 * time.Minute),
+		QueryTimeout:      Duration(5 * time.Minute),
+		MaxQueries:        2,
 	}
 }
+
+var memoryLimitRE = regexp.MustCompile(`^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
 
 func (s *Serve) validate() error {
 	if _, _, err := net.SplitHostPort(s.Listen); err != nil || s.Listen == "" {
@@ -45,6 +80,29 @@ func (s *Serve) validate() error {
 	}
 	if s.Jitter < 0 {
 		return fmt.Errorf("serve.jitter: must not be negative")
+	}
+	for _, d := range []struct {
+		name string
+		v    Duration
+	}{
+		{"read_header_timeout", s.ReadHeaderTimeout}, {"read_timeout", s.ReadTimeout},
+		{"write_timeout", s.WriteTimeout}, {"idle_timeout", s.IdleTimeout}, {"query_timeout", s.QueryTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("serve.%s: must be positive (for example 30s)", d.name)
+		}
+	}
+	if s.ReadHeaderTimeout > s.ReadTimeout {
+		return fmt.Errorf("serve.read_header_timeout (%s) must not be longer than serve.read_timeout (%s)", s.ReadHeaderTimeout, s.ReadTimeout)
+	}
+	if s.MaxQueries < 1 {
+		return fmt.Errorf("serve.max_queries: must be at least 1, not %d", s.MaxQueries)
+	}
+	if s.MemoryLimit != "" && !memoryLimitRE.MatchString(s.MemoryLimit) {
+		return fmt.Errorf("serve.memory_limit: %q is not a size (for example 4GB or 512MB)", s.MemoryLimit)
+	}
+	if s.Threads < 0 {
+		return fmt.Errorf("serve.threads: must not be negative")
 	}
 	return nil
 }

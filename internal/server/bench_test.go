@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog/ingest/file"
+	"github.com/shiplog/shiplog/internal/config"
 )
 
 // BenchmarkWebhookLoad drives /api/v1/events from a bounded loopback load
@@ -74,7 +75,9 @@ func webhookLoad(b *testing.B, perDelivery int) {
 					return
 				}
 				req, _ := http.NewRequest("POST", h.base+"/api/v1/events", strings.NewReader(bodies[i]))
-				req.Header.Set("X-Shiplog-Signature-256", Sign([]byte(secret), []byte(bodies[i])))
+				ts, sig := SignPush([]byte(secret), time.Now(), []byte(bodies[i]))
+				req.Header.Set("X-Shiplog-Timestamp", ts)
+				req.Header.Set("X-Shiplog-Signature-256", sig)
 				req.Header.Set("X-Shiplog-Delivery", fmt.Sprintf("bench-%d", i))
 				t0 := time.Now()
 				resp, err := client.Do(req)
@@ -120,4 +123,76 @@ func BenchmarkFlightSQLLargeResult(b *testing.B) {
 		}
 		b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
 	}
+}
+
+// BenchmarkPushUnderQueryLoad measures what readers cost the writers: one
+// sender pushes b.N deliveries of 10 deployments (stored by the canonical
+// file loader, as serve does) while 0 or 4 Flight SQL clients each run,
+// back to back, a query that keeps DuckDB's threads busy until
+// serve.query_timeout (3 s here) stops it, with serve.max_queries at 4 or
+// 1. It reports the push p50 and p99 latency and how many queries ended.
+func BenchmarkPushUnderQueryLoad(b *testing.B) {
+	for _, c := range []struct{ readers, max int }{{0, 2}, {4, 4}, {4, 2}, {4, 1}} {
+		b.Run(fmt.Sprintf("readers=%d/max_queries=%d", c.readers, c.max), func(b *testing.B) { pushUnderLoad(b, c.readers, c.max) })
+	}
+}
+
+func pushUnderLoad(b *testing.B, readers, maxQueries int) {
+	h := startServer(&testing.T{}, func(o *Options) {
+		o.Config.Serve.MaxBodyBytes = 1 << 20
+		o.Config.Serve.QueryTimeout = config.Duration(3 * time.Second)
+		o.Config.Serve.MaxQueries = maxQueries
+		db := o.DB
+		o.Events = func(ctx context.Context, body io.Reader, id string) (int64, error) {
+			res, err := file.LoadReader(ctx, db, "push:"+id, body, file.Options{Source: "push"})
+			if err != nil {
+				return 0, &BadRequestError{Err: err}
+			}
+			return res.Written, nil
+		}
+	})
+	defer h.stop()
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	queries := 0
+	for r := 0; r < readers; r++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for ctx.Err() == nil {
+				RemoteQuery(ctx, h.srv.FlightAddr(), "", `SELECT sum(hash(i)) AS h FROM range(100000000000) t(i)`)
+				mu.Lock()
+				queries++
+				mu.Unlock()
+			}
+		}()
+	}
+	time.Sleep(500 * time.Millisecond) // let the readers start
+	lat := make([]time.Duration, b.N)
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var sb strings.Builder
+		sb.WriteString("[")
+		for j := 0; j < 10; j++ {
+			if j > 0 {
+				sb.WriteString(",")
+			}
+			fmt.Fprintf(&sb, `{"kind":"deployment","id":"q%d-%d","service":"svc%d","environment":"production","finished_at":"2026-03-01T10:00:00Z","status":"success"}`, i, j, j)
+		}
+		sb.WriteString("]")
+		t0 := time.Now()
+		code, body := h.post("/api/v1/events", sb.String(), "", fmt.Sprintf("ql-%d", i), signPush(sb.String()))
+		lat[i] = time.Since(t0)
+		if code != http.StatusAccepted {
+			b.Fatalf("push %d: %d %s", i, code, body)
+		}
+	}
+	b.StopTimer()
+	cancel()
+	wg.Wait()
+	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+	b.ReportMetric(float64(queries), "queries")
 }

@@ -5,8 +5,11 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"net"
 	"sync"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/flight"
@@ -20,8 +23,15 @@ import (
 
 // flightServer answers read-only SQL over Arrow Flight SQL, so that ADBC,
 // the JDBC Flight SQL driver, DBeaver and `shiplog query --server` can read
-// the live warehouse while serve holds the file. Every statement passes
-// warehouse.CheckReadOnly; updates and transactions are refused.
+// the live warehouse while serve holds the file and keeps writing it.
+//
+// A query runs in the server's own DuckDB instance (the only one that may
+// hold the file), on a connection of its own inside a READ ONLY
+// transaction, after warehouse.Guard has accepted its text; the instance is
+// sealed (no external access, configuration locked). Updates and
+// transactions are refused. DuckDB's memory_limit and threads are
+// instance-wide, so one query is bounded by time (limits.timeout) and by
+// the number that may run at once (limits.slots).
 type flightServer struct {
 	flightsql.BaseServer
 	db       *warehouse.DB
@@ -29,6 +39,23 @@ type flightServer struct {
 	ln       net.Listener
 	prepared sync.Map // handle → query text
 	onQuery  func(ok bool)
+	limits   queryLimits
+}
+
+// queryLimits bound the served queries.
+type queryLimits struct {
+	timeout time.Duration
+	slots   chan struct{} // one token per query that may run
+}
+
+func newQueryLimits(timeout time.Duration, max int) queryLimits {
+	if timeout <= 0 {
+		timeout = 5 * time.Minute
+	}
+	if max < 1 {
+		max = 1
+	}
+	return queryLimits{timeout: timeout, slots: make(chan struct{}, max)}
 }
 
 type tokenValidator struct{ token string }
@@ -49,8 +76,8 @@ func (v tokenValidator) IsValid(bearer string) (any, error) {
 	return "shiplog", nil
 }
 
-func newFlightServer(db *warehouse.DB, token string, ln net.Listener) (*flightServer, error) {
-	fs := &flightServer{db: db, ln: ln}
+func newFlightServer(db *warehouse.DB, token string, ln net.Listener, limits queryLimits) (*flightServer, error) {
+	fs := &flightServer{db: db, ln: ln, limits: limits}
 	fs.Alloc = memory.DefaultAllocator
 	for id, v := range map[flightsql.SqlInfo]any{
 		flightsql.SqlInfoFlightSqlServerName:         "shiplog",
@@ -87,12 +114,12 @@ func (f *flightServer) counted(err error) error {
 // checkQuery refuses anything but a read-only statement before a ticket is
 // handed out, so a client learns at once.
 func (f *flightServer) checkQuery(ctx context.Context, query string) error {
-	conn, err := f.db.Conn(ctx)
+	conn, err := f.db.ReadOnlyConn(ctx)
 	if err != nil {
 		return status.Error(codes.Unavailable, err.Error())
 	}
 	defer conn.Close()
-	if err := warehouse.CheckReadOnly(ctx, conn, query); err != nil {
+	if _, err := warehouse.Guard(ctx, conn.Conn, query, warehouse.Policy{}); err != nil {
 		return status.Error(codes.InvalidArgument, err.Error())
 	}
 	return nil
@@ -122,28 +149,47 @@ func (f *flightServer) DoGetStatement(ctx context.Context, cmd flightsql.Stateme
 }
 
 // stream runs query and sends its record batches. The connection is held
-// until the client has read the last batch or gone away.
+// until the client has read the last batch or gone away, or the query's
+// time is up; it takes one of the limited query slots meanwhile.
 func (f *flightServer) stream(ctx context.Context, query string) (*arrow.Schema, <-chan flight.StreamChunk, error) {
-	rdr, release, err := f.db.QueryArrow(ctx, query)
+	qctx, cancel := context.WithTimeout(ctx, f.limits.timeout)
+	select {
+	case f.limits.slots <- struct{}{}:
+	case <-qctx.Done():
+		cancel()
+		return nil, nil, f.counted(status.Errorf(codes.ResourceExhausted,
+			"query: %d queries were already running for the whole query time (%s); try again later (serve.max_queries, serve.query_timeout)", cap(f.limits.slots), f.limits.timeout))
+	}
+	done := func() { <-f.limits.slots; cancel() }
+	rdr, release, err := f.db.QueryArrow(qctx, query)
 	if err != nil {
-		return nil, nil, f.counted(status.Error(codes.InvalidArgument, err.Error()))
+		code := codes.InvalidArgument
+		if errors.Is(qctx.Err(), context.DeadlineExceeded) {
+			code, err = codes.DeadlineExceeded, f.timeoutError(qctx, err)
+		}
+		done()
+		return nil, nil, f.counted(status.Error(code, err.Error()))
 	}
 	f.counted(nil)
 	ch := make(chan flight.StreamChunk)
 	go func() {
 		defer close(ch)
+		defer done()
 		defer release()
 		for rdr.Next() {
 			rec := rdr.RecordBatch()
 			rec.Retain()
 			select {
 			case ch <- flight.StreamChunk{Data: rec}:
-			case <-ctx.Done():
+			case <-qctx.Done():
 				rec.Release()
 				return
 			}
 		}
 		if err := rdr.Err(); err != nil {
+			if errors.Is(qctx.Err(), context.DeadlineExceeded) {
+				err = status.Error(codes.DeadlineExceeded, f.timeoutError(qctx, err).Error())
+			}
 			select {
 			case ch <- flight.StreamChunk{Err: err}:
 			case <-ctx.Done():
@@ -151,6 +197,15 @@ func (f *flightServer) stream(ctx context.Context, query string) (*arrow.Schema,
 		}
 	}()
 	return rdr.Schema(), ch, nil
+}
+
+// timeoutError says a query was stopped at its time limit (or why else its
+// context ended).
+func (f *flightServer) timeoutError(qctx context.Context, err error) error {
+	if errors.Is(qctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("query: stopped after %s (serve.query_timeout)", f.limits.timeout)
+	}
+	return err
 }
 
 func (f *flightServer) CreatePreparedStatement(ctx context.Context, req flightsql.ActionCreatePreparedStatementRequest) (flightsql.ActionCreatePreparedStatementResult, error) {

@@ -16,7 +16,7 @@ import (
 
 func TestFlightSQLReadsWhatTheWebhookWrote(t *testing.T) {
 	h := startServer(t, nil)
-	if code, body := h.post("/api/v1/events", twoDeployments, Sign([]byte(secret), []byte(twoDeployments)), "f-1", nil); code != 202 {
+	if code, body := h.push(twoDeployments, "f-1"); code != 202 {
 		t.Fatalf("push: %d %s", code, body)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -62,7 +62,7 @@ func TestFlightSQLRefusesWrites(t *testing.T) {
 		if _, err := cl.ExecuteUpdate(ctx, q); err == nil || !strings.Contains(err.Error(), "read-only") {
 			t.Errorf("ExecuteUpdate(%q) = %v, want refused as read-only", q, err)
 		}
-		if _, err := cl.Execute(ctx, q); err == nil || !strings.Contains(err.Error(), "only read-only statements") {
+		if _, err := cl.Execute(ctx, q); err == nil || !strings.Contains(err.Error(), "statements are refused") {
 			t.Errorf("Execute(%q) = %v, want refused", q, err)
 		}
 		if _, err := cl.Prepare(ctx, q); err == nil {

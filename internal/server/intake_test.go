@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 func pdSign(secret, body string) string {
@@ -111,27 +112,45 @@ func TestCDEventsEndpoint(t *testing.T) {
 	bin := map[string]string{"ce-specversion": "1.0", "ce-id": "e-1", "ce-source": "/argocd", "ce-type": "dev.cdevents.service.deployed.0.2.0", "Content-Type": "application/json"}
 	body := `{"context":{}}`
 	// Signed like the push API, with no X-Shiplog-Delivery: the events carry their ids.
-	if code, b := h.post("/api/v1/cdevents", body, Sign([]byte(secret), []byte(body)), "", bin); code != http.StatusAccepted {
+	if code, b := h.post("/api/v1/cdevents", body, "", "", merge(bin, signPush(body))); code != http.StatusAccepted {
 		t.Fatalf("signed: %d %s", code, b)
 	}
-	if code, b := h.post("/api/v1/cdevents", body, Sign([]byte(secret), []byte(body)), "", bin); code != http.StatusOK || !strings.Contains(b, "duplicate") {
+	if code, b := h.post("/api/v1/cdevents", body, "", "", merge(bin, signPush(body))); code != http.StatusOK || !strings.Contains(b, "duplicate") {
 		t.Errorf("replay: %d %s", code, b)
 	}
-	if code, _ := h.post("/api/v1/cdevents", body, Sign([]byte("nope"), []byte(body)), "", bin); code != http.StatusUnauthorized {
+	if code, _ := h.post("/api/v1/cdevents", body, "", "", merge(bin, signPushWith("nope", body))); code != http.StatusUnauthorized {
 		t.Errorf("bad signature: %d, want 401", code)
 	}
 	if code, _ := h.post("/api/v1/cdevents", body, "", "", bin); code != http.StatusUnauthorized {
 		t.Errorf("unsigned: %d, want 401", code)
 	}
 	inv := `{"invalid":true}`
-	if code, b := h.post("/api/v1/cdevents", inv, Sign([]byte(secret), []byte(inv)), "", bin); code != http.StatusBadRequest || !strings.Contains(b, "subject.content.environment.id") {
+	if code, b := h.post("/api/v1/cdevents", inv, "", "", merge(bin, signPush(inv))); code != http.StatusBadRequest || !strings.Contains(b, "subject.content.environment.id") {
 		t.Errorf("invalid: %d %s", code, b)
 	}
 	tr := `{"taskrun":true}`
-	if code, b := h.post("/api/v1/cdevents", tr, Sign([]byte(secret), []byte(tr)), "", bin); code != http.StatusAccepted || !strings.Contains(b, "ignored") {
+	if code, b := h.post("/api/v1/cdevents", tr, "", "", merge(bin, signPush(tr))); code != http.StatusAccepted || !strings.Contains(b, "ignored") {
 		t.Errorf("ignored: %d %s", code, b)
 	}
 	if calls != 1 {
 		t.Errorf("store called %d times, want 1", calls)
 	}
+}
+
+// merge returns the headers of a and b in one map.
+func merge(a, b map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		out[k] = v
+	}
+	return out
+}
+
+// signPushWith signs body as a push sent now with another secret.
+func signPushWith(key, body string) map[string]string {
+	ts, sig := SignPush([]byte(key), time.Now(), []byte(body))
+	return map[string]string{"X-Shiplog-Timestamp": ts, "X-Shiplog-Signature-256": sig}
 }

@@ -87,6 +87,9 @@ type Options struct {
 	// /api/v1/cdevents (nil: not accepted).
 	PagerDuty *PagerDutyWebhooks
 	CDEvents  CDEventsSink
+	// PageScripts are the Content-Security-Policy sources ('sha256-…') of
+	// the inline scripts dashboard pages may run (reports.InlineScriptHashes).
+	PageScripts []string
 
 	// HTTPListener and FlightListener, when set, replace listening on the
 	// configured addresses (tests pass ":0" listeners).
@@ -229,7 +232,13 @@ func (s *Server) listen() error {
 		ln.Close()
 		return fmt.Errorf("serve: listen %s is not a loopback address, so every endpoint needs a token: set the variable %s", ln.Addr(), cfg.TokenEnv)
 	}
-	s.httpSrv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	s.httpSrv = &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: orDefault(cfg.ReadHeaderTimeout.D(), 10*time.Second),
+		ReadTimeout:       orDefault(cfg.ReadTimeout.D(), time.Minute),
+		WriteTimeout:      orDefault(cfg.WriteTimeout.D(), 5*time.Minute),
+		IdleTimeout:       orDefault(cfg.IdleTimeout.D(), 2*time.Minute),
+	}
 
 	fln := s.opts.FlightListener
 	if fln == nil && cfg.FlightSQL != "" {
@@ -245,7 +254,7 @@ func (s *Server) listen() error {
 			fln.Close()
 			return fmt.Errorf("serve: flight_sql %s is not a loopback address, so it needs a token: set the variable %s", fln.Addr(), cfg.TokenEnv)
 		}
-		f, err := newFlightServer(s.opts.DB, s.token, fln)
+		f, err := newFlightServer(s.opts.DB, s.token, fln, newQueryLimits(cfg.QueryTimeout.D(), cfg.MaxQueries))
 		if err != nil {
 			ln.Close()
 			fln.Close()
@@ -284,6 +293,13 @@ func (s *Server) shutdown() {
 	s.writeMu.Lock()
 	s.writeMu.Unlock() //nolint:staticcheck // an empty critical section: waits for the writer
 
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d
 }
 
 func isLoopback(a net.Addr) bool {

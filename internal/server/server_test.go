@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -75,7 +76,9 @@ type harness struct {
 func startServer(t *testing.T, mutate func(*Options)) *harness {
 	t.Helper()
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
+	// Sealed as `shiplog serve` opens it: no file but the warehouse and
+	// the spool folder.
+	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{Sandbox: true, SpoolDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,31 +176,43 @@ const twoDeployments = `[
  {"kind":"deployment","id":"d2","service":"api","environment":"production","finished_at":"2026-03-02T10:00:00Z","status":"failure"}
 ]`
 
+// signPush signs body as a push sent now: the headers of pushDelivery.
+func signPush(body string) map[string]string {
+	ts, sig := SignPush([]byte(secret), time.Now(), []byte(body))
+	return map[string]string{"X-Shiplog-Timestamp": ts, "X-Shiplog-Signature-256": sig}
+}
+
+func (h *harness) push(body, delivery string) (int, string) {
+	h.t.Helper()
+	return h.post("/api/v1/events", body, "", delivery, signPush(body))
+}
+
 func TestPushEvents(t *testing.T) {
 	h := startServer(t, nil)
-	sign := func(b string) string { return Sign([]byte(secret), []byte(b)) }
-
+	now := strconv.FormatInt(time.Now().Unix(), 10)
+	signed := func(b string) map[string]string { return signPush(b) }
 	tests := []struct {
 		name      string
-		body, sig string
+		body      string
+		headers   map[string]string
 		delivery  string
 		wantCode  int
 		wantText  string
 		wantDepls int
 	}{
-		{"unsigned", twoDeployments, "", "a", 401, "missing X-Shiplog-Signature-256", 0},
-		{"wrong secret", twoDeployments, Sign([]byte("other"), []byte(twoDeployments)), "a", 401, "does not match", 0},
-		{"signature of another body", twoDeployments, sign("[]"), "a", 401, "does not match", 0},
-		{"no delivery id", twoDeployments, sign(twoDeployments), "", 400, "X-Shiplog-Delivery", 0},
-		{"oversized", strings.Repeat(" ", 5000) + twoDeployments, sign(strings.Repeat(" ", 5000) + twoDeployments), "big", 413, "over the limit of 4096 bytes", 0},
-		{"malformed array", `[{"kind":"deployment",]`, sign(`[{"kind":"deployment",]`), "m1", 400, "not a JSON array", 0},
-		{"invalid record", `{"kind":"incident","id":"i1"}`, sign(`{"kind":"incident","id":"i1"}`), "m2", 400, "line 1: field kind", 0},
-		{"good array", twoDeployments, sign(twoDeployments), "del-1", 202, `"records":2`, 2},
-		{"replayed delivery", twoDeployments, sign(twoDeployments), "del-1", 200, `"duplicate":true`, 2},
+		{"unsigned", twoDeployments, nil, "a", 401, "missing X-Shiplog-Signature-256", 0},
+		{"wrong secret", twoDeployments, map[string]string{"X-Shiplog-Timestamp": now, "X-Shiplog-Signature-256": Sign([]byte("other"), []byte(now+"."+twoDeployments))}, "a", 401, "does not match", 0},
+		{"signature of another body", twoDeployments, signed("[]"), "a", 401, "does not match", 0},
+		{"no delivery id", twoDeployments, signed(twoDeployments), "", 400, "X-Shiplog-Delivery", 0},
+		{"oversized", strings.Repeat(" ", 5000) + twoDeployments, signed(strings.Repeat(" ", 5000) + twoDeployments), "big", 413, "over the limit of 4096 bytes", 0},
+		{"malformed array", `[{"kind":"deployment",]`, signed(`[{"kind":"deployment",]`), "m1", 400, "not a JSON array", 0},
+		{"invalid record", `{"kind":"incident","id":"i1"}`, signed(`{"kind":"incident","id":"i1"}`), "m2", 400, "line 1: field kind", 0},
+		{"good array", twoDeployments, signed(twoDeployments), "del-1", 202, `"records":2`, 2},
+		{"replayed delivery", twoDeployments, signed(twoDeployments), "del-1", 200, `"duplicate":true`, 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, body := h.post("/api/v1/events", tt.body, tt.sig, tt.delivery, nil)
+			code, body := h.post("/api/v1/events", tt.body, "", tt.delivery, tt.headers)
 			if code != tt.wantCode || !strings.Contains(body, tt.wantText) {
 				t.Fatalf("got %d %q, want %d containing %q", code, body, tt.wantCode, tt.wantText)
 			}
@@ -219,7 +234,7 @@ func TestPushEvents(t *testing.T) {
 	}
 	// JSON Lines with a fresh delivery id replaces rows by key (idempotent sink).
 	jl := `{"kind":"deployment","id":"d1","service":"api","environment":"production","finished_at":"2026-03-01T08:00:00Z","status":"success"}` + "\n"
-	if code, body := h.post("/api/v1/events", jl, sign(jl), "del-2", nil); code != 202 {
+	if code, body := h.push(jl, "del-2"); code != 202 {
 		t.Fatalf("json lines: %d %s", code, body)
 	}
 	if n := h.count(`SELECT count(*) FROM deployments`); n != 2 {

@@ -12,22 +12,24 @@ import (
 	"github.com/duckdb/duckdb-go/v2"
 )
 
-// QueryArrow runs a read-only query on its own connection and returns its
-// result as an Arrow record reader. The caller must call release once done
-// with the reader, which returns the connection to the pool.
+// QueryArrow checks query with Guard and runs it on a ReadConn (a READ
+// ONLY transaction of its own), returning its result as an Arrow record
+// reader. The caller must call release once done with the reader, which
+// ends the transaction and returns the connection to the pool.
 func (db *DB) QueryArrow(ctx context.Context, query string) (array.RecordReader, func(), error) {
-	conn, err := db.Conn(ctx)
+	conn, err := db.ReadOnlyConn(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := CheckReadOnly(ctx, conn, query); err != nil {
+	run, err := Guard(ctx, conn.Conn, query, Policy{})
+	if err != nil {
 		conn.Close()
 		return nil, nil, err
 	}
 	var rdr array.RecordReader
-	err = WithArrow(conn, func(a *ArrowConn) error {
+	err = WithArrow(conn.Conn, func(a *ArrowConn) error {
 		var err error
-		rdr, err = a.Query(ctx, query)
+		rdr, err = a.Query(ctx, run)
 		return err
 	})
 	if err != nil {

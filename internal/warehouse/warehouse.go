@@ -30,7 +30,34 @@ type Options struct {
 	MemoryLimit string
 	// Threads caps DuckDB's worker threads; 0 keeps the default (all cores).
 	Threads int
+
+	// Sandbox seals the DuckDB instance once the schema is current: external
+	// access off (no file outside the warehouse, AllowedDirs and SpoolDir;
+	// no network; no extension installed or loaded), and the configuration
+	// locked but for SessionSettings. `shiplog query` and `shiplog serve`
+	// open their warehouse so; nothing can undo it for the life of the
+	// instance. DuckDB shares one instance per file within a process, so the
+	// seal holds for every handle on the same file in this process.
+	Sandbox bool
+	// Locked locks the configuration (as Sandbox does) and turns extension
+	// autoloading off, without turning file access off: `shiplog query
+	// --allow-files` reads local files but cannot change a setting or
+	// fetch an extension (httpfs) to reach the network.
+	Locked bool
+	// AllowedDirs are folders a sandboxed instance may still read and
+	// write: the inputs of the configured file sources.
+	AllowedDirs []string
+	// SpoolDir is where loaders put streams and decompressed files for
+	// DuckDB to read (a sandboxed instance may use it); empty means the
+	// system's temporary folder, which a sandboxed instance cannot read.
+	SpoolDir string
 }
+
+// SessionSettings are the settings shiplog's own writers change on their
+// connections (SET … and RESET …, see ingest/file and transform). They stay
+// changeable when Options.Sandbox locks the configuration; a writer that
+// needs another setting must name it here, or it fails under `serve`.
+var SessionSettings = []string{"TimeZone", "preserve_insertion_order", "asof_loop_join_threshold", "disabled_compression_methods"}
 
 // DB is an open warehouse.
 type DB struct {
@@ -38,6 +65,8 @@ type DB struct {
 	connector *duckdb.Connector
 	path      string
 	readOnly  bool
+	sandboxed bool
+	spool     string
 }
 
 // Open opens (creating if needed) the warehouse at path and, unless read-only,
@@ -80,7 +109,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	db := &DB{DB: sql.OpenDB(connector), connector: connector, path: path, readOnly: opts.ReadOnly}
+	db := &DB{DB: sql.OpenDB(connector), connector: connector, path: path, readOnly: opts.ReadOnly, spool: opts.SpoolDir}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, openError(path, err)
@@ -89,8 +118,67 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if opts.Sandbox || opts.Locked {
+		if err := db.seal(ctx, opts); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	return db, nil
 }
+
+// seal applies Options.Sandbox and Options.Locked. The order matters: the allowed folders and
+// settings can only be set while external access is on and the
+// configuration unlocked.
+func (db *DB) seal(ctx context.Context, opts Options) error {
+	var dirs []string
+	for _, d := range append(append([]string{}, opts.AllowedDirs...), opts.SpoolDir) {
+		if d == "" {
+			continue
+		}
+		abs, err := filepath.Abs(d)
+		if err != nil {
+			return fmt.Errorf("warehouse: allowed folder %s: %w", d, err)
+		}
+		dirs = append(dirs, QuoteString(strings.TrimSuffix(abs, string(filepath.Separator))+string(filepath.Separator)))
+	}
+	configs := make([]string, len(SessionSettings))
+	for i, s := range SessionSettings {
+		configs[i] = QuoteString(s)
+	}
+	stmts := []string{}
+	if len(dirs) > 0 {
+		stmts = append(stmts, "SET allowed_directories = ["+strings.Join(dirs, ", ")+"]")
+	}
+	stmts = append(stmts,
+		"SET allowed_configs = ["+strings.Join(configs, ", ")+"]",
+		"SET autoinstall_known_extensions = false",
+		"SET autoload_known_extensions = false",
+	)
+	if opts.Sandbox {
+		stmts = append(stmts, "SET enable_external_access = false")
+	}
+	stmts = append(stmts, "SET lock_configuration = true")
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	for _, s := range stmts {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("warehouse: seal %s: %s: %w", db.path, s, err)
+		}
+	}
+	db.sandboxed = opts.Sandbox
+	return nil
+}
+
+// Sandboxed reports whether the instance was sealed (Options.Sandbox).
+func (db *DB) Sandboxed() bool { return db.sandboxed }
+
+// SpoolDir is the folder loaders put streams and decompressed files in
+// for DuckDB to read ("" for the system's temporary folder).
+func (db *DB) SpoolDir() string { return db.spool }
 
 // OpenMemory opens a throw-away in-memory warehouse with the current schema.
 // Tests and benchmarks use it.

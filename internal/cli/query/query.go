@@ -4,7 +4,6 @@ package query
 
 import (
 	"context"
-	"fmt"
 	"strings"
 	"time"
 
@@ -39,6 +38,10 @@ type Options struct {
 	// Wide and Columns choose the columns on a terminal (see output).
 	Wide    bool
 	Columns []string
+	// AllowFiles lets an ad hoc query read local files (read_csv, read_json,
+	// read_parquet, FROM 'file.csv' …). Without it the warehouse is opened
+	// sandboxed, with no file access at all. Nothing lets a query write.
+	AllowFiles bool
 
 	// Server, when set, is the HOST:PORT of a running `shiplog serve`'s
 	// Flight SQL endpoint, asked instead of opening the file; the token is
@@ -50,7 +53,7 @@ type Options struct {
 // NewCmdQuery returns the query command. runF replaces the run function in
 // tests of flag parsing.
 func NewCmdQuery(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now, Getenv: f.Getenv}
+	opts := &Options{IO: f.IOStreams, Config: f.Config, Now: f.Now, Getenv: f.Getenv}
 	var params []string
 	cmd := &cobra.Command{
 		Use:   "query [SQL | --name NAME [--param k=v]... | --list]",
@@ -59,14 +62,20 @@ func NewCmdQuery(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 or run one of shiplog's named queries (retrospective questions, leadership
 summaries and the governance controls) by name with typed parameters.
 
-Statements that would change the warehouse (INSERT, UPDATE, DELETE, CREATE,
-COPY, ATTACH, SET …) are refused, and the file is opened read-only.
-A control run by name prints only its findings; ` + "`shiplog audit`" + ` runs
+The text must be one SELECT statement (WITH, FROM, VALUES, DESCRIBE,
+SUMMARIZE, or EXPLAIN of one), as DuckDB parses it; anything else (INSERT,
+UPDATE, DELETE, CREATE, COPY, ATTACH, SET, PRAGMA, EXPLAIN ANALYZE, several
+statements …) is refused before any of it runs. The file is opened
+read-only, the query runs in a read-only transaction, and DuckDB is started
+without access to any other file. --allow-files lets the query read local
+files (read_csv, read_json, read_parquet, FROM 'file.csv'); nothing lets it
+write one. A control run by name prints only its findings; ` + "`shiplog audit`" + ` runs
 every control with the parameters from shiplog.yaml and counts them.`,
 		Example: `  shiplog query "select service, count(*) from fct_deployments where is_production group by 1"
   shiplog query --format json "select * from fct_incidents where severity = 'sev1'"
   shiplog query --list
   shiplog query --name slowest-changes --param team=payments --param from=2026-01-01
+  shiplog query --allow-files "select count(*) from read_json('events.jsonl')"
   shiplog query --server 127.0.0.1:8815 "select count(*) from fct_deployments"`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -84,6 +93,17 @@ every control with the parameters from shiplog.yaml and counts them.`,
 			}
 			if len(params) > 0 && opts.Name == "" {
 				return cmdutil.FlagErrorf("--param needs --name")
+			}
+			if opts.AllowFiles && (opts.Server != "" || opts.SQL == "") {
+				return cmdutil.FlagErrorf("--allow-files applies to an SQL statement run on the local warehouse, not to --name, --list or --server")
+			}
+			if opts.Warehouse == nil {
+				// Sandboxed: DuckDB reaches no file but the warehouse,
+				// unless --allow-files.
+				allow := opts.AllowFiles
+				opts.Warehouse = func(ctx context.Context) (*warehouse.DB, error) {
+					return f.WarehouseWith(ctx, warehouse.Options{ReadOnly: true, Sandbox: !allow, Locked: true})
+				}
 			}
 			opts.Params = map[string]string{}
 			for _, p := range params {
@@ -113,6 +133,7 @@ every control with the parameters from shiplog.yaml and counts them.`,
 	cmd.Flags().StringArrayVar(&params, "param", nil, "parameter `NAME=VALUE` of the named query (repeatable)")
 	cmd.Flags().StringVar(&opts.Server, "server", "", "ask the query endpoint of a running `shiplog serve` at `HOST:PORT` instead of opening the file")
 	cmd.Flags().BoolVar(&opts.List, "list", false, "list the named queries with their audience, description and parameters")
+	cmd.Flags().BoolVar(&opts.AllowFiles, "allow-files", false, "let the statement read local files (read_csv, read_json, read_parquet …); it can never write one")
 	return cmd
 }
 
@@ -174,7 +195,7 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 		t, err = q.Run(ctx, db, opts.Params)
 	} else {
-		t, err = ReadOnly(ctx, db, opts.SQL)
+		t, err = ReadOnly(ctx, db, opts.SQL, warehouse.Policy{Files: opts.AllowFiles})
 	}
 	if err != nil {
 		return err
@@ -231,22 +252,16 @@ func ListTable(qs []queries.Query) *output.Table {
 	return t
 }
 
-// ReadOnly runs one statement after checking that DuckDB classifies it as a
-// query (SELECT, or EXPLAIN of one). Anything else is refused before it runs,
-// whatever mode the warehouse was opened in.
-func ReadOnly(ctx context.Context, db *warehouse.DB, sqlText string) (*output.Table, error) {
-	conn, err := db.Conn(ctx)
+// ReadOnly runs one statement that the guard accepts (warehouse.Guard: one
+// SELECT, or EXPLAIN of one, as DuckDB parses it, reaching no file unless
+// p.Files) in a read-only transaction. Anything else is refused before any
+// of it is prepared, whatever mode the warehouse was opened in.
+func ReadOnly(ctx context.Context, db *warehouse.DB, sqlText string, p warehouse.Policy) (*output.Table, error) {
+	rows, done, err := db.QueryReadOnly(ctx, sqlText, p)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close()
-	if err := warehouse.CheckReadOnly(ctx, conn, sqlText); err != nil {
-		return nil, err
-	}
-	rows, err := conn.QueryContext(ctx, sqlText)
-	if err != nil {
-		return nil, fmt.Errorf("query: %w", err)
-	}
+	defer done()
 	return output.FromRows(rows)
 }
 

@@ -44,6 +44,13 @@ func TestFlags(t *testing.T) {
 		{args: []string{"--name", "x", "--param", "novalue"}, wantErr: `--param "novalue": write NAME=VALUE`},
 		{args: []string{"--name", "x", "--param", "a=1", "--param", "a=2"}, wantErr: "--param a given twice"},
 		{args: []string{"--list", "--format", "xml"}, wantErr: "--format must be one of"},
+		{args: []string{"--allow-files", "select 1"}, check: func(t *testing.T, o *Options) {
+			if !o.AllowFiles || o.Warehouse == nil {
+				t.Errorf("opts = %+v", o)
+			}
+		}},
+		{args: []string{"--allow-files", "--name", "x"}, wantErr: "--allow-files applies to an SQL statement"},
+		{args: []string{"--allow-files", "--server", "127.0.0.1:8815", "select 1"}, wantErr: "--allow-files applies to an SQL statement"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {

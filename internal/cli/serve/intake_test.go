@@ -116,7 +116,8 @@ func jsonOf(v any) string {
 func TestServeCDEvents(t *testing.T) {
 	r := startIntake(t)
 	signed := func(body string, h map[string]string) map[string]string {
-		out := map[string]string{"X-Shiplog-Signature-256": server.Sign([]byte(secret), []byte(body))}
+		ts, sig := server.SignPush([]byte(secret), time.Now(), []byte(body))
+		out := map[string]string{"X-Shiplog-Timestamp": ts, "X-Shiplog-Signature-256": sig}
 		for k, v := range h {
 			out[k] = v
 		}

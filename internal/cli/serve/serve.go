@@ -42,11 +42,17 @@ import (
 
 // Options are the inputs of `shiplog serve`.
 type Options struct {
-	IO        *iostreams.IOStreams
-	Config    func() (*config.Config, error)
-	Warehouse func(context.Context) (*warehouse.DB, error)
-	Getenv    func(string) string
-	Now       func() time.Time
+	IO     *iostreams.IOStreams
+	Config func() (*config.Config, error)
+	// WarehouseWith opens the warehouse with the options serve needs: sealed
+	// (no file access but the file sources' folders and a private spool
+	// folder, configuration locked) and sized by serve.memory_limit and
+	// serve.threads. Warehouse, used when WarehouseWith is nil, opens it
+	// as it is (tests of other parts).
+	WarehouseWith func(context.Context, warehouse.Options) (*warehouse.DB, error)
+	Warehouse     func(context.Context) (*warehouse.DB, error)
+	Getenv        func(string) string
+	Now           func() time.Time
 
 	// Listen and FlightSQL replace serve.listen and serve.flight_sql when
 	// set (FlightSQL "off" turns the endpoint off).
@@ -66,7 +72,7 @@ type Options struct {
 // NewCmdServe returns the serve command. runF replaces the run function in
 // tests of flag parsing.
 func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{IO: f.IOStreams, Config: f.Config, Warehouse: f.Warehouse, Getenv: f.Getenv, Now: f.Now}
+	opts := &Options{IO: f.IOStreams, Config: f.Config, WarehouseWith: f.WarehouseWith, Getenv: f.Getenv, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--flight-sql ADDR] [--run-now JOB]...",
 		Short: "Run the schedules, webhooks, live dashboards and the query endpoint",
@@ -130,8 +136,23 @@ func Run(ctx context.Context, opts *Options) (err error) {
 	}
 	stderr := opts.IO.ErrOut
 
-	db, err := opts.Warehouse(ctx)
-	if err != nil {
+	var db *warehouse.DB
+	if opts.WarehouseWith != nil {
+		// Pushed bodies and decompressed files wait in a folder of serve's
+		// own, the only one DuckDB may use besides the file sources'.
+		spool, err := os.MkdirTemp("", "shiplog-spool-")
+		if err != nil {
+			return fmt.Errorf("serve: spool folder: %w", err)
+		}
+		defer os.RemoveAll(spool)
+		db, err = opts.WarehouseWith(ctx, warehouse.Options{
+			Sandbox: true, AllowedDirs: FileSourceDirs(&cfg), SpoolDir: spool,
+			MemoryLimit: cfg.Serve.MemoryLimit, Threads: cfg.Serve.Threads,
+		})
+		if err != nil {
+			return err
+		}
+	} else if db, err = opts.Warehouse(ctx); err != nil {
 		return err
 	}
 	defer func() {
@@ -157,7 +178,7 @@ func Run(ctx context.Context, opts *Options) (err error) {
 	srv, err := server.New(server.Options{
 		DB: db, Config: &cfg, Getenv: opts.Getenv, Log: stderr,
 		Jobs: w.jobs, Events: w.events, GitHub: w.github, GitLab: w.gitlab, Dashboards: w.dashboards,
-		PagerDuty: w.pagerduty, CDEvents: w.cdevents,
+		PagerDuty: w.pagerduty, CDEvents: w.cdevents, PageScripts: reports.InlineScriptHashes(),
 		HTTPListener: opts.HTTPListener, FlightListener: opts.FlightListener,
 		Jitter: cfg.Serve.Jitter.D(),
 	})
@@ -317,6 +338,31 @@ func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 		return int64(len(res.Files)), nil
 	}})
 	return w, nil
+}
+
+// FileSourceDirs returns the folders the configured file sources read
+// (sources.files paths, relative to the working folder): for a glob
+// pattern, the folder before its first wildcard; for a file, its folder.
+// A sealed warehouse may read these and no others.
+func FileSourceDirs(cfg *config.Config) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, f := range cfg.Sources.Files {
+		for _, p := range f.Paths {
+			dir := filepath.Dir(p)
+			if i := strings.IndexAny(p, "*?[\\"); i >= 0 {
+				dir = filepath.Dir(p[:i] + "x")
+			}
+			abs, err := filepath.Abs(dir)
+			if err != nil || seen[abs] {
+				continue
+			}
+			seen[abs] = true
+			out = append(out, abs)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 func productionName(cfg *config.Config) string {

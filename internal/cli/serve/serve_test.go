@@ -4,6 +4,7 @@ package serve
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -53,10 +54,19 @@ func start(t *testing.T, runNow ...string) *running {
 
 func startIn(t *testing.T, dir string, runNow ...string) *running {
 	t.Helper()
+	return startWith(t, dir, nil, runNow...)
+}
+
+// startWith is startIn with the configuration changed by mutate first.
+func startWith(t *testing.T, dir string, mutate func(*config.Config), runNow ...string) *running {
+	t.Helper()
 	cfg := config.Default()
 	cfg.Sources.GitHub = &config.GitHub{APIURL: "http://127.0.0.1:1/", Repos: []string{"acme/payments"},
 		Deployments: config.GitHubDeployments{ProductionEnvironments: []string{"production", "prod"}}}
 	cfg.Serve.ReportsDir = filepath.Join(dir, "reports")
+	if mutate != nil {
+		mutate(cfg)
+	}
 	httpLn, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -71,8 +81,11 @@ func startIn(t *testing.T, dir string, runNow ...string) *running {
 	opts := &Options{
 		IO:     ios,
 		Config: func() (*config.Config, error) { return cfg, nil },
-		Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
-			return warehouse.Open(ctx, r.dbPath, warehouse.Options{})
+		WarehouseWith: func(ctx context.Context, o warehouse.Options) (*warehouse.DB, error) {
+			if !o.Sandbox || o.SpoolDir == "" {
+				t.Errorf("serve opened the warehouse unsealed: %+v", o)
+			}
+			return warehouse.Open(ctx, r.dbPath, o)
 		},
 		Getenv:       getenv,
 		Now:          func() time.Time { return time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC) },
@@ -116,12 +129,13 @@ func (r *running) stop() {
 func (r *running) post(path, event, delivery, body string) (int, string) {
 	r.t.Helper()
 	req, _ := http.NewRequest("POST", r.base+path, strings.NewReader(body))
-	sig := server.Sign([]byte(secret), []byte(body))
 	if event != "" {
-		req.Header.Set("X-Hub-Signature-256", sig)
+		req.Header.Set("X-Hub-Signature-256", server.Sign([]byte(secret), []byte(body)))
 		req.Header.Set("X-GitHub-Event", event)
 		req.Header.Set("X-GitHub-Delivery", delivery)
 	} else {
+		ts, sig := server.SignPush([]byte(secret), time.Now(), []byte(body))
+		req.Header.Set("X-Shiplog-Timestamp", ts)
 		req.Header.Set("X-Shiplog-Signature-256", sig)
 		req.Header.Set("X-Shiplog-Delivery", delivery)
 	}
@@ -390,5 +404,61 @@ func TestSourceJobReportsRows(t *testing.T) {
 	var n int64
 	if err := db.QueryRow(`SELECT sum(rows_written) FROM ingest_runs WHERE source = 'file' AND status = 'success'`).Scan(&n); err != nil || n != 6 {
 		t.Errorf("ingest_runs holds %d rows written, %v; want 6", n, err)
+	}
+}
+
+// A push with invalid UTF-8 is a bad record: 400 naming its line and field,
+// nothing stored, no DuckDB internals in the answer.
+func TestPushInvalidUTF8(t *testing.T) {
+	r := start(t)
+	body := `{"kind":"deployment","id":"d1","service":"web","environment":"production","status":"success","finished_at":"2026-11-26T10:04:00Z"}` + "\n" +
+		`{"kind":"deployment","id":"d2","service":"w` + "\xff" + `eb","environment":"production","status":"success","finished_at":"2026-11-26T10:04:00Z"}` + "\n"
+	code, got := r.post("/api/v1/events", "", "utf-1", body)
+	if code != http.StatusBadRequest || !strings.Contains(got, `push:utf-1: line 2: field \"service\": invalid UTF-8 (byte 0xff at byte 44 of the line)`) {
+		t.Errorf("got %d %s", code, got)
+	}
+	for _, internal := range []string{"Invalid Input Error", "Possible Solution", "delimiter"} {
+		if strings.Contains(got, internal) {
+			t.Errorf("the answer shows DuckDB's internals: %s", got)
+		}
+	}
+	if got := r.remote(`SELECT count(*) AS n FROM deployments`); got != "n\n0\n" {
+		t.Errorf("deployments after the refused push: %q", got)
+	}
+}
+
+// The files job runs in serve's sealed instance: it reads the folder of
+// its sources.files pattern and decompresses a .gz input into the spool
+// folder, the only places DuckDB may read; a reader of the same instance
+// still cannot read that folder through a query.
+func TestFilesJobUnderSeal(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if err := os.Mkdir(data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(data, "teams.jsonl"), []byte(`{"kind":"team","id":"payments"}`+"\n"), 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write([]byte(`{"kind":"deployment","id":"d1","service":"web","environment":"production","status":"success","finished_at":"2026-11-26T10:04:00Z"}` + "\n"))
+	zw.Close()
+	os.WriteFile(filepath.Join(data, "deployments.jsonl.gz"), gz.Bytes(), 0o644)
+	r := startWith(t, dir, func(c *config.Config) {
+		c.Sources.Files = []config.Files{{Paths: []string{filepath.Join(data, "*.jsonl"), filepath.Join(data, "*.jsonl.gz")}}}
+	}, "files")
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := r.remote(`SELECT (SELECT count(*) FROM teams) AS teams, (SELECT count(*) FROM deployments) AS deployments`)
+		if got == "teams,deployments\n1,1\n" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("files job: %q\n%s", got, r.stderr)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	_, err := server.RemoteQuery(context.Background(), r.flight, token, "SELECT * FROM read_text('"+filepath.Join(data, "teams.jsonl")+"')")
+	if err == nil || !strings.Contains(err.Error(), "read_text reads files") {
+		t.Errorf("a query read the data folder: %v", err)
 	}
 }
