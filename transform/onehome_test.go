@@ -42,11 +42,11 @@ var canonicalTables = []string{"teams", "services", "deployments", "changes", "c
 // homes may name canonical tables and decide rules: the models, the
 // sources and their SQL mappings (the file loader among them), the schema
 // (migrations and the canonical field list), the demo generator that
-// writes source files, export, which copies the canonical tables as
-// they are, test fixtures and the crash trial, and the model runner, which reads them only for the run
-// values the models declare (which sources fed a table, the latest
-// deployment month the macros' tests run on). Test files are never scanned: tests build fixtures in the
-// canonical tables.
+// writes source files, export, which copies the canonical tables as they
+// are, test fixtures and the crash trial, and the model runner, which
+// reads them only for the run values the models declare (which sources fed
+// a table, the latest deployment month the macros' tests run on). Test
+// files are never scanned: tests build fixtures in the canonical tables.
 var homes = []string{
 	"transform/models/",
 	"ingest/",
