@@ -178,7 +178,7 @@ func periods(t *output.Table) int {
 // first.
 var ExplainPrimary = map[string][]string{
 	"lead-time":            {"change_id", "service", "deployed_at", "lead_time_hours", "excluded_reason", "deploy_hours"},
-	"change-failure-rate":  {"deployment_id", "service", "finished_at", "failure_reason", "incident_ids"},
+	"change-failure-rate":  {"deployment_id", "failure_reason", "finished_at", "service", "incident_ids"},
 	"recovery-time":        {"deployment_id", "service", "finished_at", "recovery_hours", "reason", "restored_by_deployment"},
 	"deployment-frequency": {"deployment_id", "service", "finished_at", "hours_since_previous", "version"},
 	"rework-rate":          {"deployment_id", "service", "finished_at", "unplanned_reason", "version"},
