@@ -50,7 +50,13 @@ func (d *warehouseData) Query(ctx context.Context, name string, params map[strin
 }
 
 func (d *warehouseData) Metrics(ctx context.Context, f reports.MetricsFilter) (*output.Table, error) {
-	return metrics.Compute(ctx, d.db, d.cfg, metrics.Filter(f))
+	return metrics.Compute(ctx, d.db, d.cfg, metricsFilter(f))
+}
+
+// metricsFilter is a report's filter as the metrics engine takes it
+// (reports are never split by environment).
+func metricsFilter(f reports.MetricsFilter) metrics.Filter {
+	return metrics.Filter{Services: f.Services, Teams: f.Teams, From: f.From, To: f.To, By: f.By, Level: f.Level}
 }
 
 // MetricsMany answers several filters with one pass over the marts (see
@@ -58,7 +64,7 @@ func (d *warehouseData) Metrics(ctx context.Context, f reports.MetricsFilter) (*
 func (d *warehouseData) MetricsMany(ctx context.Context, fs []reports.MetricsFilter) ([]*output.Table, error) {
 	mf := make([]metrics.Filter, len(fs))
 	for i, f := range fs {
-		mf[i] = metrics.Filter(f)
+		mf[i] = metricsFilter(f)
 	}
 	return metrics.ComputeMany(ctx, d.db, d.cfg, mf)
 }

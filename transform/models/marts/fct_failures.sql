@@ -173,6 +173,7 @@ recovery as (
     select
         f.*,
         d.service,
+        d.environment,
         d.finished_at,
         r.restored_by_deployment,
         case
@@ -190,6 +191,7 @@ select
     r.deployment_id,
     r.service,
     s.team,
+    r.environment,
     r.finished_at,
     r.reason,
     r.incident_ids,
