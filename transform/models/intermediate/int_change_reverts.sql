@@ -17,6 +17,16 @@ changes as (
     select change_row, service, title, first_commit_at, message from int_changes
 ),
 
+-- the changes that say they revert something: a few among millions,
+-- found in one scan and kept (materialized)
+reverts as materialized (
+    select *
+    from changes
+    where starts_with(ltrim(title), 'Revert "')
+       or contains(title, 'This reverts commit')
+       or contains(message, 'This reverts commit')
+),
+
 -- revert trailers in commit messages: few commits among millions, kept
 -- apart before anything joins them (materialized)
 commit_trailers as materialized (
@@ -27,8 +37,7 @@ commit_trailers as materialized (
 
 trailers as (
     select change_row, unnest(regexp_extract_all(concat_ws(chr(10), title, message), 'This reverts commit ([0-9a-fA-F]{7,40})', 1)) as reverted_sha
-    from changes
-    where contains(concat_ws(chr(10), title, message), 'This reverts commit')
+    from reverts
     union
     select s.change_row, t.reverted_sha
     from int_change_shas s
@@ -45,9 +54,9 @@ by_sha as (
 ),
 
 titled as (
-    select change_row, service, first_commit_at, regexp_extract(title, '^\s*Revert "(.*)"', 1) as reverted_title
-    from changes
-    where regexp_matches(title, '^\s*Revert "(.*)"')
+    select change_row, service, first_commit_at, regexp_extract(title, '^ *Revert "(.*)"', 1) as reverted_title
+    from reverts
+    where regexp_matches(title, '^ *Revert "(.*)"')
       and change_row not in (select revert_row from by_sha)
 ),
 
