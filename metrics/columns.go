@@ -11,7 +11,7 @@ import (
 // column of Columns is here.
 var ColumnKinds = map[string]format.Kind{
 	// level keys and names
-	"service": format.Text, "team": format.Text, "department": format.Text, "org": format.Text,
+	"service": format.Text, "team": format.Text, "department": format.Text, "org": format.Text, "environment": format.Text,
 	"services": format.Text, "teams": format.Text, "departments": format.Text, "orgs": format.Text,
 	"author": format.Text, "feature": format.Text, "version": format.Text, "severity": format.Text,
 

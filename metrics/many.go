@@ -43,7 +43,7 @@ func ComputeMany(ctx context.Context, db *warehouse.DB, cfg *config.Config, fs [
 		}
 		if ok {
 			reqs = append(reqs, request{R: i, Level: f.level(), Unit: f.By, Lo: lo, Hi: hi,
-				Services: list(f.Services), Teams: list(f.Teams)})
+				Services: list(f.Services), Teams: list(f.Teams), Environments: list(f.Environments)})
 		}
 	}
 	if len(reqs) == 0 {
@@ -95,6 +95,8 @@ type request struct {
 	Hi       time.Time `json:"hi"`
 	Services []string  `json:"services"`
 	Teams    []string  `json:"teams"`
+	// Environments split the request by production environment.
+	Environments []string `json:"environments"`
 }
 
 // bounds resolves a filter's window (metric_bounds). An open end is taken

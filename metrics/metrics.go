@@ -40,8 +40,13 @@ type Filter struct {
 	From, To time.Time
 	// By splits the window into periods: "", week, month or quarter.
 	By string
-	// Level is the row key: service (default), team, department or org.
+	// Level is the row key: service (default), team, department, org or
+	// environment (one row per production environment).
 	Level string
+	// Environments restrict the DORA metrics (Compute) to the deployments
+	// of these production environments (empty = all); names are keys.
+	// The views and Explain do not take them.
+	Environments []string
 }
 
 // Columns are Compute's columns after the level key, in order.
@@ -68,9 +73,9 @@ func (f Filter) Check() error {
 		return fmt.Errorf("--by must be week, month or quarter, not %q", f.By)
 	}
 	switch f.Level {
-	case "", "service", "team", "department", "org":
+	case "", "service", "team", "department", "org", "environment":
 	default:
-		return fmt.Errorf("--level must be service, team, department or org, not %q", f.Level)
+		return fmt.Errorf("--level must be service, team, department, org or environment, not %q", f.Level)
 	}
 	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
 		return fmt.Errorf("--from (%s) must be before --to (%s)", f.From.Format(time.RFC3339), f.To.Format(time.RFC3339))

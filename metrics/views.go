@@ -39,6 +39,9 @@ func View(ctx context.Context, db *warehouse.DB, name string, f Filter) (*output
 	if err := f.Check(); err != nil {
 		return nil, err
 	}
+	if f.Level == "environment" || len(f.Environments) > 0 {
+		return nil, fmt.Errorf("--view %s is not split by environment: --level environment and --environment apply to the DORA metrics only", name)
+	}
 	if _, ok := Views[name]; !ok {
 		return nil, fmt.Errorf("unknown view %q (one of dora, %s)", name, strings.Join(ViewNames(), ", "))
 	}

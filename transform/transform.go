@@ -767,6 +767,11 @@ func HotfixRegexp(patterns []string) string {
 //
 //   - hotfix_regex (text): the configured hotfix patterns as one RE2
 //     expression (HotfixRegexp), NULL when there are none;
+//   - exclude_author_regex (text): metrics.exclude_authors as one
+//     anchored, case-insensitive RE2 expression (config.GlobRegexp), NULL
+//     when there are none;
+//   - exclude_title_regex (text): metrics.exclude_title_patterns joined
+//     like the hotfix patterns, NULL when there are none;
 //   - several_sources_changes, several_sources_deployments,
 //     several_sources_support_tickets, several_sources_adoption (bool):
 //     whether more than one source had sent rows of that kind when the run
@@ -778,9 +783,15 @@ func RunValues(ctx context.Context, q execer, cfg *config.Config) (map[string]an
 	if cfg == nil {
 		cfg = config.Default()
 	}
-	vals := map[string]any{"hotfix_regex": nil}
+	vals := map[string]any{"hotfix_regex": nil, "exclude_author_regex": nil, "exclude_title_regex": nil}
 	if re := HotfixRegexp(cfg.Metrics.HotfixPatterns); re != "" {
 		vals["hotfix_regex"] = re
+	}
+	if re := config.GlobRegexp(cfg.Metrics.ExcludeAuthors); re != "" {
+		vals["exclude_author_regex"] = re
+	}
+	if re := HotfixRegexp(cfg.Metrics.ExcludeTitlePatterns); re != "" {
+		vals["exclude_title_regex"] = re
 	}
 	for _, table := range []string{"changes", "deployments", "support_tickets", "adoption"} {
 		var several bool
@@ -845,17 +856,21 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]an
 		support_baseline_days   INTEGER,
 		staging_environments    VARCHAR[],
 		pre_approved_standard   BOOLEAN,
-		freezes                 STRUCT(name VARCHAR, start_at TIMESTAMPTZ, end_at TIMESTAMPTZ, services VARCHAR[])[])`); err != nil {
+		freezes                 STRUCT(name VARCHAR, start_at TIMESTAMPTZ, end_at TIMESTAMPTZ, services VARCHAR[])[],
+		failure_from_reverts    BOOLEAN,
+		failure_from_version_rollbacks BOOLEAN)`); err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
 	_, err = ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
 		json_transform(?::JSON, '["VARCHAR"]'), json_transform(?::JSON, '["VARCHAR"]'),
 		to_microseconds(?::BIGINT), ?, ?, ?, ?,
 		json_transform(?::JSON, '["VARCHAR"]'), ?,
-		json_transform(?::JSON, '[{"name":"VARCHAR","start_at":"TIMESTAMPTZ","end_at":"TIMESTAMPTZ","services":["VARCHAR"]}]'))`,
+		json_transform(?::JSON, '[{"name":"VARCHAR","start_at":"TIMESTAMPTZ","end_at":"TIMESTAMPTZ","services":["VARCHAR"]}]'),
+		?, ?)`,
 		string(envJSON), string(sevJSON), m.AttributionWindow.D().Microseconds(), hotfix,
 		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays,
-		string(stagingJSON), cfg.Controls.PreApprovedStandard, freezesJSON)
+		string(stagingJSON), cfg.Controls.PreApprovedStandard, freezesJSON,
+		m.FailureFromReverts, m.FailureFromVersionRollbacks)
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}

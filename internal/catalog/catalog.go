@@ -183,3 +183,26 @@ func (c *Catalog) Check(kind, value string) (string, error) {
 	}
 	return out[0], nil
 }
+
+// environmentsQuery lists the production environments that have a
+// successful deployment, keyed as fct_deployments has them.
+const environmentsQuery = `select distinct environment from fct_deployments where is_production and status = 'success' order by 1`
+
+// CheckEnvironments returns names as the production environments the
+// warehouse knows (`shiplog metrics --environment`), or an error naming
+// the first unknown one with the closest known names: a staging
+// environment, or a production one without a deployment, is unknown.
+func CheckEnvironments(ctx context.Context, q output.QueryFunc, names []string) ([]string, error) {
+	if len(names) == 0 {
+		return names, nil
+	}
+	t, err := q(ctx, environmentsQuery)
+	if err != nil {
+		return nil, fmt.Errorf("catalog: %w", err)
+	}
+	var known []string
+	for _, r := range t.Rows {
+		known = append(known, output.Text(r[0]))
+	}
+	return suggest.CheckAll("production environment", names, known)
+}

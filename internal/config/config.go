@@ -56,6 +56,23 @@ type Metrics struct {
 	// HotfixPatterns are regular expressions; a production deployment whose
 	// version, branch or title matches one is unplanned (rework).
 	HotfixPatterns []string `yaml:"hotfix_patterns"`
+	// FailureFromReverts marks a production deployment failed (reason
+	// revert) when a later one of its service, within AttributionWindow,
+	// ships a revert of one of its changes. Teams that revert as routine
+	// clean-up rather than as repair turn it off.
+	FailureFromReverts bool `yaml:"failure_from_reverts"`
+	// FailureFromVersionRollbacks marks a production deployment failed
+	// (reason version_rollback) when the next one of its service and
+	// environment runs an older version: a rollback nobody flagged.
+	FailureFromVersionRollbacks bool `yaml:"failure_from_version_rollbacks"`
+	// ExcludeAuthors are globs (`*` any run of characters, `?` one; every
+	// other character literal, so `*[bot]` means names ending in "[bot]"),
+	// compared case-insensitively with a change's trimmed author: such
+	// changes (bots, dependency updaters) leave lead time (reason bot).
+	ExcludeAuthors []string `yaml:"exclude_authors"`
+	// ExcludeTitlePatterns are regular expressions: a change whose title
+	// matches one leaves lead time (reason pattern).
+	ExcludeTitlePatterns []string `yaml:"exclude_title_patterns"`
 	// Benchmarks names the tier set: dora-2023 (default), dora-2021, or one
 	// defined under BenchmarkSets.
 	Benchmarks string `yaml:"benchmarks"`
@@ -85,14 +102,16 @@ type BenchmarkSet struct {
 func Default() *Config {
 	return &Config{
 		Metrics: Metrics{
-			ProductionEnvironments: []string{"production", "prod"},
-			AttributionWindow:      Duration(24 * time.Hour),
-			FailureSeverities:      []string{"sev1", "sev2"},
-			HotfixPatterns:         []string{`(?i)hotfix`},
-			Benchmarks:             "dora-2023",
-			AdoptionTarget:         0.5,
-			SupportWindowDays:      7,
-			SupportBaselineDays:    28,
+			ProductionEnvironments:      []string{"production", "prod"},
+			AttributionWindow:           Duration(24 * time.Hour),
+			FailureSeverities:           []string{"sev1", "sev2"},
+			HotfixPatterns:              []string{`(?i)hotfix`},
+			FailureFromReverts:          true,
+			FailureFromVersionRollbacks: true,
+			Benchmarks:                  "dora-2023",
+			AdoptionTarget:              0.5,
+			SupportWindowDays:           7,
+			SupportBaselineDays:         28,
 		},
 		Sources:  defaultSources(),
 		Controls: defaultControls(),
@@ -163,6 +182,16 @@ func (c *Config) Validate() error {
 	for _, p := range m.HotfixPatterns {
 		if err := checkRegexp(p); err != nil {
 			return fmt.Errorf("metrics.hotfix_patterns: %q: %w", p, err)
+		}
+	}
+	for _, g := range m.ExcludeAuthors {
+		if strings.TrimSpace(g) == "" {
+			return errors.New("metrics.exclude_authors: an empty pattern would match nobody; remove it")
+		}
+	}
+	for _, p := range m.ExcludeTitlePatterns {
+		if err := checkRegexp(p); err != nil {
+			return fmt.Errorf("metrics.exclude_title_patterns: %q: %w", p, err)
 		}
 	}
 	if _, err := c.BenchmarkSet(); err != nil {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -48,4 +49,32 @@ func ParseDuration(s string) (time.Duration, error) {
 func checkRegexp(p string) error {
 	_, err := regexp.Compile(p)
 	return err
+}
+
+// GlobRegexp turns the globs of metrics.exclude_authors into one RE2
+// expression, anchored and case-insensitive, or "" when there are none.
+// Only `*` (any run of characters) and `?` (one character) are special:
+// a bot's name such as `renovate[bot]` has brackets that a shell-style
+// character class would misread, so every other character is literal.
+// The expression is matched against the trimmed name.
+func GlobRegexp(globs []string) string {
+	if len(globs) == 0 {
+		return ""
+	}
+	parts := make([]string, len(globs))
+	for i, g := range globs {
+		var b strings.Builder
+		for _, r := range strings.TrimSpace(g) {
+			switch r {
+			case '*':
+				b.WriteString(".*")
+			case '?':
+				b.WriteString(".")
+			default:
+				b.WriteString(regexp.QuoteMeta(string(r)))
+			}
+		}
+		parts[i] = b.String()
+	}
+	return `(?is)^(?:` + strings.Join(parts, "|") + `)$`
 }

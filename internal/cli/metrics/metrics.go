@@ -148,15 +148,21 @@ func NewCmdMetrics(f *cmdutil.Factory, runF func(context.Context, *Options) erro
 		Use:   "metrics",
 		Short: "Show the DORA metrics, MTTR and their tiers",
 		Long: `Show deployment frequency, lead time, change failure rate, recovery time,
-rework rate and MTTR per service (or team, department, organisation), for a
-window and per week, month or quarter, with tiers from the configured
-benchmark set. Run 'shiplog transform' after loading data.
+rework rate and MTTR per service (or team, department, organisation, or
+production environment), for a window and per week, month or quarter, with
+tiers from the configured benchmark set. Run 'shiplog transform' after
+loading data.
 
 --from is inclusive and --to exclusive; a bare date means midnight UTC.
 Without them, the window is all the data. Rows are per service, or per team
 with --team and per department with --department, unless --level says
 otherwise. A name the warehouse does not know is an error with the closest
 known names.
+
+--environment counts only the deployments (and the changes and failures
+they carry) of those production environments; --level environment gives a
+row per production environment. Incidents carry no environment, so MTTR and
+incidents are empty then.
 
 On a terminal, the table shows the headline columns in human units (a tier
 beside each value) and fits the width; --wide shows every column and
@@ -171,13 +177,16 @@ stderr, and in JSON under "period" and "coverage".
   shiplog metrics --level org --format json
   shiplog metrics --wide
   shiplog metrics --columns team,deployments,change_failure_rate --level team
-  shiplog metrics --view velocity --level team --by week`,
+  shiplog metrics --view velocity --level team --by week
+  shiplog metrics --level environment --by month
+  shiplog metrics --team payments --environment prod-eu --environment prod-us`,
 		Args: cobra.NoArgs,
 	}
 	parse := FilterFlags(cmd, &opts.Filter)
 	DepartmentFlag(cmd, &opts.Departments)
 	cmd.Flags().StringVar(&opts.Filter.By, "by", "", "split into periods: week, month or quarter")
-	cmd.Flags().StringVar(&opts.Filter.Level, "level", "service", "row level: service, team, department or org (default: what --service, --department or --team names)")
+	cmd.Flags().StringVar(&opts.Filter.Level, "level", "service", "row level: service, team, department, org or environment (default: what --service, --department or --team names)")
+	cmd.Flags().StringArrayVar(&opts.Filter.Environments, "environment", nil, "only the deployments of this production environment (repeatable)")
 	cmd.Flags().StringVar(&opts.View, "view", "dora", "output: dora, "+strings.Join(metrics.ViewNames(), ", "))
 	opts.Table.Register(cmd)
 	cmd.RunE = func(cmd *cobra.Command, args []string) error {
@@ -195,6 +204,9 @@ stderr, and in JSON under "period" and "coverage".
 		}
 		if _, ok := metrics.Views[opts.View]; !ok && opts.View != "dora" {
 			return cmdutil.FlagErrorf("--view must be dora or one of %s, not %q", strings.Join(metrics.ViewNames(), ", "), opts.View)
+		}
+		if opts.View != "dora" && (opts.Filter.Level == "environment" || len(opts.Filter.Environments) > 0) {
+			return cmdutil.FlagErrorf("--level environment and --environment apply to the DORA metrics, not --view %s", opts.View)
 		}
 		if runF != nil {
 			return runF(cmd.Context(), opts)
@@ -217,6 +229,9 @@ func Run(ctx context.Context, opts *Options) error {
 	defer db.Close()
 	q := output.DB(db)
 	if err := ResolveNames(ctx, q, &opts.Filter, opts.Departments); err != nil {
+		return err
+	}
+	if opts.Filter.Environments, err = catalog.CheckEnvironments(ctx, q, opts.Filter.Environments); err != nil {
 		return err
 	}
 	var t *output.Table
@@ -363,6 +378,9 @@ func Meta(cfg *config.Config, f metrics.Filter, view string) map[string]any {
 		"benchmarks": cfg.Metrics.Benchmarks,
 		"services":   f.Services,
 		"teams":      f.Teams,
+	}
+	if len(f.Environments) > 0 {
+		m["environments"] = f.Environments
 	}
 	return m
 }

@@ -42,6 +42,12 @@ func TestFlags(t *testing.T) {
 		{args: "--from 2026-02-01 --to 2026-01-01", wantErr: "must be before"},
 		{args: "--format xml", wantErr: "--format must be one of"},
 		{args: "--view mood", wantErr: "--view must be dora or one of"},
+		{args: "--level environment --environment prod-eu --environment prod-us",
+			check: func(o *Options) bool {
+				return o.Filter.Level == "environment" && strings.Join(o.Filter.Environments, ",") == "prod-eu,prod-us"
+			}},
+		{args: "--view velocity --level environment", wantErr: "apply to the DORA metrics, not --view velocity"},
+		{args: "--view mttr --environment prod", wantErr: "apply to the DORA metrics, not --view mttr"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.args, func(t *testing.T) {
@@ -362,6 +368,7 @@ func TestUnknownNames(t *testing.T) {
 		{[]string{"--department", "finanse"}, `unknown department "finanse"; did you mean "finance"?`},
 		{[]string{"--team", "web", "--department", "finance"}, "no team of web is in department finance"},
 		{[]string{"--level", "team", "--columns", "team,rewrok_rate"}, `unknown column "rewrok_rate"; did you mean "rework_rate"?`},
+		{[]string{"--environment", "prodution"}, `unknown production environment "prodution"; did you mean "production"?`},
 	} {
 		out, _, err := run(t, path, 0, tt.args...)
 		if err == nil || !strings.Contains(err.Error(), tt.want) || cmdutil.ExitCode(err) != cmdutil.ExitUsage || out != "" {

@@ -51,11 +51,17 @@ func (d *warehouseData) Query(ctx context.Context, name string, params map[strin
 }
 
 func (d *warehouseData) Metrics(ctx context.Context, f reports.MetricsFilter) (*output.Table, error) {
-	t, err := metrics.Compute(ctx, d.db, d.cfg, metrics.Filter(f))
+	t, err := metrics.Compute(ctx, d.db, d.cfg, metricsFilter(f))
 	if err == nil {
 		metrics.Describe(t)
 	}
 	return t, err
+}
+
+// metricsFilter is a report's filter as the metrics engine takes it
+// (reports are never split by environment).
+func metricsFilter(f reports.MetricsFilter) metrics.Filter {
+	return metrics.Filter{Services: f.Services, Teams: f.Teams, From: f.From, To: f.To, By: f.By, Level: f.Level}
 }
 
 // Coverage says what the warehouse holds (it makes warehouseData a
@@ -70,7 +76,7 @@ func (d *warehouseData) Coverage(ctx context.Context, now time.Time) (*coverage.
 func (d *warehouseData) MetricsMany(ctx context.Context, fs []reports.MetricsFilter) ([]*output.Table, error) {
 	mf := make([]metrics.Filter, len(fs))
 	for i, f := range fs {
-		mf[i] = metrics.Filter(f)
+		mf[i] = metricsFilter(f)
 	}
 	ts, err := metrics.ComputeMany(ctx, d.db, d.cfg, mf)
 	for _, t := range ts {

@@ -18,6 +18,7 @@ select
     c.approved_at,
     c.merged_at,
     c.approvals,
-    c.is_revert
+    c.is_revert,
+    c.message
 from stg_changes c
 left join int_change_placements p on p.change_id = c.change_id

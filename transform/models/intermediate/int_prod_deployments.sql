@@ -20,6 +20,7 @@ deployments as (
     select
         d.deployment_id,
         d.service,
+        d.environment,
         d.start_ts,
         d.finished_at,
         d.version,

@@ -2,7 +2,12 @@
 -- columns): each change with its first production deployment, the rule
 -- that linked it (link_rule_code: 1 explicit, 2 commit_graph, 3 time) and
 -- why lead time leaves it out (excluded_code: 1 non_positive, 2
--- pre_tracking, 3 not_deployed). What the view can work out from a row
+-- pre_tracking, 3 not_deployed, 4 bot, 5 pattern), the first that applies
+-- in the order not_deployed, bot (its author matches
+-- metrics.exclude_authors), pattern (its title matches
+-- metrics.exclude_title_patterns), pre_tracking, non_positive: what the
+-- configuration excludes is named as such even when the data would have
+-- excluded it too. What the view can work out from a row
 -- alone (the rule and reason names, the hours) is not stored: writing seven
 -- million rows costs about half a second per text column.
 -- Each change's first deployment and its rule come from int_first_links.
@@ -14,7 +19,9 @@
 -- test: unique(change_id)
 -- test: not_null(change_id, service, first_commit_at)
 -- test: accepted_values(link_rule_code: 1, 2, 3)
--- test: accepted_values(excluded_code: 1, 2, 3)
+-- test: accepted_values(excluded_code: 1, 2, 3, 4, 5)
+-- param: exclude_author_regex text null
+-- param: exclude_title_regex text null
 with
 
 changes as (
@@ -46,6 +53,8 @@ select
     f.rule_rank::utinyint as link_rule_code,
     case
         when d.deployment_id is null then 3
+        when coalesce(regexp_matches(trim(c.author), getvariable('exclude_author_regex')), false) then 4
+        when coalesce(regexp_matches(c.title, getvariable('exclude_title_regex')), false) then 5
         when c.first_commit_at < fp.first_production_at then 2
         when d.finished_at <= c.first_commit_at then 1
     end::utinyint as excluded_code,

@@ -1,9 +1,11 @@
 -- materialized: view
 -- Changes with their first production deployment, lead time and stages
--- (hours). excluded_reason says why a change is left out of lead time:
--- not_deployed, pre_tracking (first commit before the first successful
--- production deployment of the service it shipped with finished) or
--- non_positive (lead time <= 0).
+-- (hours). excluded_reason says why a change is left out of lead time,
+-- the first that applies of: not_deployed, bot (author matches
+-- metrics.exclude_authors), pattern (title matches
+-- metrics.exclude_title_patterns), pre_tracking (first commit before the
+-- first successful production deployment of the service it shipped with
+-- finished) or non_positive (lead time <= 0).
 -- The first deployment is the earliest successful production deployment
 -- that claims the change (an explicit list, or the commit graph; explicit
 -- first on a tie), or, when none claims it, the earliest the time rule
@@ -48,7 +50,8 @@ select
          else (epoch_us(r.merged_at) - epoch_us(r.first_review_at)) / 3600e6 end      as review_hours,
     case when r.deployed_at < r.merged_at then 0
          else (epoch_us(r.deployed_at) - epoch_us(r.merged_at)) / 3600e6 end          as deploy_hours,
-    case r.excluded_code when 1 then 'non_positive' when 2 then 'pre_tracking' when 3 then 'not_deployed' end as excluded_reason,
+    case r.excluded_code when 1 then 'non_positive' when 2 then 'pre_tracking' when 3 then 'not_deployed'
+                         when 4 then 'bot' when 5 then 'pattern' end as excluded_reason,
     r.deployed_service,
     r.deployed_team,
     nullif(concat_ws(',',

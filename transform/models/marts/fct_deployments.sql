@@ -23,7 +23,7 @@
 --                   applying to its service; NULL when none
 -- test: unique(deployment_id)
 -- test: not_null(deployment_id, service, environment, status, finished_at, effective_started_at, is_production, is_staging, is_unplanned)
--- test: accepted_values(failure_reason: incident, root_cause_commit, rollback, hotfix, time_window)
+-- test: accepted_values(failure_reason: incident, root_cause_commit, rollback, hotfix, revert, version_rollback, time_window)
 -- test: accepted_values(unplanned_reason: rollback, hotfix, pattern)
 -- test: accepted_values(approval_state: no_change_request, request_not_found, pre_approved, rejected, cancelled, draft, unapproved, approved_after_start, approved)
 -- test: accepted_values(window_state: inside, outside)

@@ -1,11 +1,24 @@
 -- Failed successful production deployments, one row each, with the
 -- strongest reason (incident > root_cause_commit > rollback > hotfix >
--- time_window), every linked incident, and recovery: the earlier of the
--- finish of the first later deployment that rolled it back or fixed it and
+-- revert > version_rollback > time_window), every linked incident, and
+-- recovery: the earlier of the finish of the first later deployment that
+-- rolled it back, fixed it, reverted it or rolled its version back, and
 -- the resolution of its last linked incident (NULL while any is open).
+-- Found here, from the data alone (each with its switch in cfg):
+--   revert            a later deployment of the same service, finished
+--                     within the attribution window, first shipped a
+--                     change that reverts a change this one first shipped
+--                     (int_change_reverts; metrics.failure_from_reverts)
+--   version_rollback  the next deployment of the same service and
+--                     environment runs an older version: semantic-version
+--                     order when both versions parse ([v]MAJOR.MINOR[.PATCH]
+--                     [-PRERELEASE][+BUILD], pre-releases below their
+--                     release), else a version that service and environment
+--                     ran before this deployment finished
+--                     (metrics.failure_from_version_rollbacks)
 -- test: unique(deployment_id)
 -- test: not_null(deployment_id, service, finished_at, reason)
--- test: accepted_values(reason: incident, root_cause_commit, rollback, hotfix, time_window)
+-- test: accepted_values(reason: incident, root_cause_commit, rollback, hotfix, revert, version_rollback, time_window)
 -- test: relationships(deployment_id -> fct_deployments.deployment_id)
 with
 
@@ -18,10 +31,87 @@ incident_links as (
         l.incident_id,
         l.deployment_id,
         l.reason,
-        case l.reason when 'incident' then 1 when 'root_cause_commit' then 2 else 5 end as strength,
+        case l.reason when 'incident' then 1 when 'root_cause_commit' then 2 else 7 end as strength,
         i.resolved_at
     from int_incident_links l
     join stg_incidents i on i.incident_id = l.incident_id
+),
+
+settings as (
+    select * from cfg
+),
+
+-- a revert's deployment and the deployment that first shipped the change
+-- it reverts, when both are of one service and the revert came within
+-- the attribution window
+reverted as (
+    select dc.deployment_id as target, dr.deployment_id, dr.finished_at
+    from int_change_reverts v
+    join int_first_links lc on lc.change_row = v.reverted_row
+    join deployments dc on dc.dep_idx = lc.dep_idx
+    join int_first_links lr on lr.change_row = v.revert_row
+    join deployments dr on dr.dep_idx = lr.dep_idx
+    cross join settings s
+    where s.failure_from_reverts
+      and dr.service = dc.service
+      and dr.finished_at > dc.finished_at
+      and dr.finished_at <= dc.finished_at + s.attribution_window
+),
+
+sequenced as (
+    select
+        deployment_id,
+        service,
+        environment,
+        finished_at,
+        version,
+        lead(deployment_id) over w as next_id,
+        lead(finished_at) over w   as next_finished_at,
+        lead(version) over w       as next_version
+    from deployments
+    window w as (partition by service, environment order by finished_at, deployment_id)
+),
+
+-- each version deployed, with its semantic-version key when it parses:
+-- the numbers, then released above pre-release, then the pre-release
+-- identifiers (numeric ones below alphanumeric ones, numbers compared as
+-- numbers), which DuckDB's struct and list order compares as semver does
+versions as (
+    select
+        version,
+        case when m.major <> '' then {
+            core: [m.major::hugeint, m.minor::hugeint, coalesce(nullif(m.patch, '')::hugeint, 0)],
+            released: m.pre = '',
+            pre: list_transform(case when m.pre = '' then [] else string_split(m.pre, '.') end,
+                                x -> {alpha: not regexp_full_match(x, '[0-9]+'), n: try_cast(x as hugeint), s: x})
+        } end as semver
+    from (
+        select version,
+               regexp_extract(version, '^[vV]?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$',
+                              ['major', 'minor', 'patch', 'pre']) as m
+        from (select distinct version from deployments where version is not null)
+    )
+),
+
+first_deployed as (
+    select service, environment, version, min(finished_at) as first_at
+    from deployments
+    where version is not null
+    group by service, environment, version
+),
+
+version_rollbacks as (
+    select q.deployment_id as target, q.next_id as deployment_id, q.next_finished_at as finished_at
+    from sequenced q
+    cross join settings s
+    join versions a on a.version = q.version
+    join versions b on b.version = q.next_version
+    left join first_deployed f
+           on f.service = q.service and f.environment = q.environment and f.version = q.next_version
+    where s.failure_from_version_rollbacks
+      and q.next_version <> q.version
+      and case when a.semver is not null and b.semver is not null then b.semver < a.semver
+               else coalesce(f.first_at < q.finished_at, false) end
 ),
 
 restorers as (
@@ -32,6 +122,12 @@ restorers as (
     select r.hotfix_of, r.deployment_id, r.finished_at, 'hotfix', 4
     from deployments r
     where r.hotfix_of is not null
+    union all
+    select target, deployment_id, finished_at, 'revert', 5
+    from reverted
+    union all
+    select target, deployment_id, finished_at, 'version_rollback', 6
+    from version_rollbacks
     union all
     -- a hotfix naming an incident fixes the deployment the incident is blamed on
     select l.deployment_id, r.deployment_id, r.finished_at, null, null
@@ -77,6 +173,7 @@ recovery as (
     select
         f.*,
         d.service,
+        d.environment,
         d.finished_at,
         r.restored_by_deployment,
         case
@@ -94,6 +191,7 @@ select
     r.deployment_id,
     r.service,
     s.team,
+    r.environment,
     r.finished_at,
     r.reason,
     r.incident_ids,

@@ -1,12 +1,13 @@
 -- The DORA metrics of one request: one row per level key and period, as
 -- `shiplog metrics` shows them before their tiers. level: service, team,
--- department or org; unit: week, month, quarter, or '' (or null) for the
--- whole window; lo, hi: the window (hi exclusive), either end null for
--- open (metric_bounds closes it from the deployments in scope); services,
--- teams: the scope (empty: all). For example
+-- department, org or environment; unit: week, month, quarter, or '' (or
+-- null) for the whole window; lo, hi: the window (hi exclusive), either
+-- end null for open (metric_bounds closes it from the deployments in
+-- scope); services, teams: the scope (empty: all); environments: the
+-- production environments that count (empty: all). For example
 --   from metric_rows('team', 'month', timestamptz '2025-01-01', timestamptz '2025-04-01')
 -- materialized: table_macro
--- arguments: level, unit, lo, hi, services := [], teams := []
+-- arguments: level, unit, lo, hi, services := [], teams := [], environments := []
 -- The tests read the month of the latest deployment and the one before
 -- (run values of the transform), which keeps them cheap on a big warehouse.
 -- param: metric_test_lo timestamp null
@@ -22,5 +23,6 @@ from metric_rows_many([{
     lo: coalesce(lo::timestamptz, (select b.lo from metric_bounds(lo, hi, services, teams) b)),
     hi: coalesce(hi::timestamptz, (select b.hi from metric_bounds(lo, hi, services, teams) b)),
     services: coalesce(services::varchar[], []),
-    teams: coalesce(teams::varchar[], [])
+    teams: coalesce(teams::varchar[], []),
+    environments: coalesce(environments::varchar[], [])
 }])

@@ -1,10 +1,18 @@
 -- The DORA metrics for several requests in one pass over the marts: one
 -- row per request (r), level key and period, with the metrics `shiplog
 -- metrics` shows (metric_rows is this for a single request). A request is
--- {r, level, unit, lo, hi, services, teams}: level service, team,
--- department or org; unit week, month, quarter or '' (the whole window);
--- lo and hi the window (hi exclusive; both required here); services and
--- teams the scope (empty: all).
+-- {r, level, unit, lo, hi, services, teams, environments}: level service,
+-- team, department, org or environment; unit week, month, quarter or ''
+-- (the whole window); lo and hi the window (hi exclusive; both required
+-- here); services and teams the scope (empty: all); environments the
+-- production environments whose deployments count (empty: all).
+--
+-- A request at the environment level, or naming environments, is split:
+-- each service in scope is a row of svc per production environment it
+-- has deployed to (env), and facts of a deployment (its changes, its
+-- failure) count only at the row of its environment; the level key is the
+-- environment at that level. Incidents carry no environment: a split
+-- request has no MTTR and NULL incidents.
 --
 -- Each service in scope of a request is a row of svc with its level key
 -- and gid, a number for the pair (request, key) that the facts are grouped
@@ -28,8 +36,18 @@ with
 -- lo, hi, services, teams).
 req as (
     select x.r, x.level as lvl, x.unit as period_unit, x.lo as win_lo, x.hi as win_hi,
-           x.services as scope_services, x.teams as scope_teams
+           x.services as scope_services, x.teams as scope_teams,
+           list_transform(coalesce(x.environments, []), e -> lower(trim(e))) as scope_envs,
+           x.level = 'environment' or len(coalesce(x.environments, [])) > 0 as split
     from (select unnest(requests) as x)
+),
+
+-- the production environments each service has deployed to, which a
+-- split request's rows are made of
+prod_envs as (
+    select distinct service, environment
+    from fct_deployments
+    where is_production and status = 'success'
 ),
 
 -- svc carries each request's window and unit beside the service and its
@@ -37,8 +55,15 @@ req as (
 -- materialized so that the planner sees its true size and hashes it, not
 -- the facts, when they meet.
 svc_keys as (
-    select q.r, q.period_unit, q.win_lo, q.win_hi, s.service, s.key
+    select q.r, q.period_unit, q.win_lo, q.win_hi, s.service, null::varchar as env, s.key
     from req q, metric_scope(q.lvl, q.scope_services, q.scope_teams) s
+    where not q.split
+    union all
+    select q.r, q.period_unit, q.win_lo, q.win_hi, s.service, e.environment,
+           case when q.lvl = 'environment' then e.environment else s.key end
+    from req q, metric_scope(q.lvl, q.scope_services, q.scope_teams) s, prod_envs e
+    where q.split and e.service = s.service
+      and (len(q.scope_envs) = 0 or list_contains(q.scope_envs, e.environment))
 ),
 
 svc as materialized (
@@ -72,7 +97,7 @@ dep as (
     select q.gid, d.deployment_id, d.finished_at, d.is_failed, d.is_unplanned,
            metric_period_start(q.period_unit, q.win_lo, d.finished_at) as ps
     from fct_deployments d
-    join svc q on q.service = d.service
+    join svc q on q.service = d.service and (q.env is null or q.env = d.environment)
     where d.is_production and d.status = 'success'
       and d.finished_at >= metric_span_lo(requests) and d.finished_at < metric_span_hi(requests)
       and d.finished_at >= q.win_lo and d.finished_at < q.win_hi
@@ -96,7 +121,7 @@ dep_stats as (
 -- whichever comes first, the gaps between them are 0 and they fall in the
 -- same period, so each period's gaps are the same.
 prior_svc as (
-    select l.win_lo, d.service, max(d.finished_at) as finished_at
+    select l.win_lo, d.service, d.environment, max(d.finished_at) as finished_at
     from fct_deployments d, (select distinct win_lo from req) l
     where d.is_production and d.status = 'success' and d.finished_at < l.win_lo
       and d.finished_at < metric_span_hi(requests)
@@ -106,7 +131,7 @@ prior_svc as (
 prior as (
     select s.gid, max(p.finished_at) as finished_at
     from prior_svc p
-    join svc s on s.win_lo = p.win_lo and s.service = p.service
+    join svc s on s.win_lo = p.win_lo and s.service = p.service and (s.env is null or s.env = p.environment)
     group by all
 ),
 
@@ -179,7 +204,7 @@ recovery_q as (
         quantile_cont(f.recovery_hours, [0.5, 0.75, 0.9]) filter (where f.recovered_at is not null) as q,
         count(*) filter (where f.recovered_at is null) as unrecovered_failures
     from fct_failures f
-    join svc q on q.service = f.service
+    join svc q on q.service = f.service and (q.env is null or q.env = f.environment)
     where f.finished_at >= metric_span_lo(requests) and f.finished_at < metric_span_hi(requests)
       and f.finished_at >= q.win_lo and f.finished_at < q.win_hi
     group by all
@@ -191,7 +216,7 @@ mttr_stats as (
         quantile_cont(i.resolve_hours, 0.5) as mttr_median_hours,
         quantile_cont(i.ack_hours, 0.5)     as mtta_median_hours
     from fct_incidents i
-    join svc q on q.service = i.service
+    join svc q on q.service = i.service and q.env is null
     where not i.is_false_positive
       and i.resolved_at >= metric_span_lo(requests) and i.resolved_at < metric_span_hi(requests)
       and i.resolved_at >= q.win_lo and i.resolved_at < q.win_hi
@@ -201,7 +226,7 @@ mttr_stats as (
 incident_stats as (
     select q.gid, metric_period_start(q.period_unit, q.win_lo, i.opened_at) as ps, count(*) as incidents
     from fct_incidents i
-    join svc q on q.service = i.service
+    join svc q on q.service = i.service and q.env is null
     where not i.is_false_positive
       and i.opened_at >= metric_span_lo(requests) and i.opened_at < metric_span_hi(requests)
       and i.opened_at >= q.win_lo and i.opened_at < q.win_hi
@@ -232,9 +257,10 @@ select
     coalesce(d.unplanned_deployments, 0) as unplanned_deployments,
     m.mttr_median_hours,
     m.mtta_median_hours,
-    coalesce(n.incidents, 0) as incidents,
+    case when not rq.split then coalesce(n.incidents, 0) end as incidents,
     w.deployment_days_per_week_mean
 from grid g
+join req rq                 on rq.r = g.r
 left join dep_stats d       on d.gid = g.gid and d.ps = g.ps
 left join interval_stats i  on i.gid = g.gid and i.ps = g.ps
 left join week_stats w      on w.gid = g.gid and w.ps = g.ps

@@ -2,7 +2,8 @@
 -- send a change, the first source by name wins). service is a key, trimmed
 -- and lower-cased like every service name. extra.files lists the paths a
 -- change touched, used to place changes of a monorepo (its size is
--- stg_change_sizes').
+-- stg_change_sizes'). message is extra.message: a commit message or
+-- description a source sent beside the title (read for revert trailers).
 -- change_row is the row's position in the changes table: an integer that
 -- linking carries in place of the change's id (stable while the transform
 -- runs, which reads the table in one transaction).
@@ -24,7 +25,8 @@ select
     approvals,
     coalesce(is_revert, false)      as is_revert,
     labels,
-    cast(extra -> '$.files' as varchar[]) as files
+    cast(extra -> '$.files' as varchar[]) as files,
+    extra ->> '$.message'           as message
 from changes c
 -- one row per id: the first source by name wins (an anti join is cheaper
 -- than a window over millions of rows)
