@@ -78,6 +78,8 @@ var ColumnKinds = map[string]format.Kind{
 	"review_hours":           format.Hours,
 	"deploy_hours":           format.Hours,
 	"excluded_reason":        format.Text,
+	"granularity":            format.Text,
+	"stage_anomaly":          format.Text,
 	"finished_at":            format.Time,
 	"is_failed":              format.Bool,
 	"failure_reason":         format.Text,
@@ -201,7 +203,7 @@ func periods(t *output.Table) int {
 // ExplainPrimary lists, per metric of Explain, the columns a terminal shows
 // first.
 var ExplainPrimary = map[string][]string{
-	"lead-time":            {"change_id", "service", "deployed_at", "lead_time_hours", "excluded_reason", "deploy_hours"},
+	"lead-time":            {"change_id", "service", "deployed_at", "lead_time_hours", "excluded_reason", "deploy_hours", "granularity"},
 	"change-failure-rate":  {"deployment_id", "service", "finished_at", "failure_reason", "incident_ids"},
 	"recovery-time":        {"deployment_id", "service", "finished_at", "recovery_hours", "reason", "restored_by_deployment"},
 	"deployment-frequency": {"deployment_id", "service", "finished_at", "hours_since_previous", "version"},

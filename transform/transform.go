@@ -845,21 +845,30 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]an
 		support_baseline_days   INTEGER,
 		staging_environments    VARCHAR[],
 		pre_approved_standard   BOOLEAN,
-		freezes                 STRUCT(name VARCHAR, start_at TIMESTAMPTZ, end_at TIMESTAMPTZ, services VARCHAR[])[])`); err != nil {
+		freezes                 STRUCT(name VARCHAR, start_at TIMESTAMPTZ, end_at TIMESTAMPTZ, services VARCHAR[])[],
+		lead_time_from          VARCHAR)`); err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
 	_, err = ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
 		json_transform(?::JSON, '["VARCHAR"]'), json_transform(?::JSON, '["VARCHAR"]'),
 		to_microseconds(?::BIGINT), ?, ?, ?, ?,
 		json_transform(?::JSON, '["VARCHAR"]'), ?,
-		json_transform(?::JSON, '[{"name":"VARCHAR","start_at":"TIMESTAMPTZ","end_at":"TIMESTAMPTZ","services":["VARCHAR"]}]'))`,
+		json_transform(?::JSON, '[{"name":"VARCHAR","start_at":"TIMESTAMPTZ","end_at":"TIMESTAMPTZ","services":["VARCHAR"]}]'), ?)`,
 		string(envJSON), string(sevJSON), m.AttributionWindow.D().Microseconds(), hotfix,
 		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays,
-		string(stagingJSON), cfg.Controls.PreApprovedStandard, freezesJSON)
+		string(stagingJSON), cfg.Controls.PreApprovedStandard, freezesJSON, leadTimeFrom(m.LeadTimeFrom))
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
 	return RunValues(ctx, ex, cfg)
+}
+
+// leadTimeFrom is metrics.lead_time_from with its default.
+func leadTimeFrom(v string) string {
+	if v == "" {
+		return config.LeadTimeFromAuto
+	}
+	return v
 }
 
 // freezes returns calendar.freezes resolved to instants (each freeze's time

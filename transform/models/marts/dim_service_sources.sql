@@ -8,7 +8,9 @@
 -- (metric_rows_many) reads these flags and gives the reason beside the
 -- null (unknown_reason: 'no incident source' for change failure rate,
 -- recovery time and MTTR; 'no change source' for lead time). This is the
--- one home of that rule.
+-- one home of that rule. lead_time_from is what a change is for the
+-- service's lead time (int_lead_time_granularity decides it: commits or
+-- pull_requests; NULL for a service with no production deployment).
 -- test: unique(service)
 -- test: not_null(service, has_incident_source, has_change_source)
 with
@@ -26,7 +28,9 @@ change_services as (
 select
     s.service,
     i.service is not null as has_incident_source,
-    c.service is not null as has_change_source
+    c.service is not null as has_change_source,
+    g.lead_time_from
 from dim_services s
 left join incident_services i on i.service = s.service
 left join change_services c on c.service = s.service
+left join int_lead_time_granularity g on g.service = s.service
