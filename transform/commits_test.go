@@ -70,12 +70,13 @@ func TestCommitLevelLeadTime(t *testing.T) {
 	want := []string{
 		"c1 v1.0.0 48 pre_tracking", // 01-01 10:00 → 01-03 10:00
 		"c2 v1.0.0 24 pre_tracking",
-		"c3 v1.1.0 48 ", // 01-05 10:00 → 01-07 10:00
-		"c4 v1.1.0 22 ", // 01-06 12:00 → 01-07 10:00
-		"c5 v1.2.0 49 ", // 01-08 09:00 → 01-10 10:00 (through the merge)
-		"c6 v1.2.0 43 ", // 01-08 15:00 → 01-10 10:00
-		"c8 v1.3.0 56 ", // authored 01-10 08:00 → 01-12 16:00
-		"c7 v1.3.0 30 ", // 01-11 10:00 → 01-12 16:00
+		"c3 v1.1.0 48 ",  // 01-05 10:00 → 01-07 10:00
+		"c4 v1.1.0 22 ",  // 01-06 12:00 → 01-07 10:00
+		"c5 v1.2.0 49 ",  // 01-08 09:00 → 01-10 10:00 (through the merge)
+		"c6 v1.2.0 43 ",  // 01-08 15:00 → 01-10 10:00
+		"c8 v1.3.0 56 ",  // authored 01-10 08:00 → 01-12 16:00
+		"c7 v1.3.0 30 ",  // 01-11 10:00 → 01-12 16:00 (after v1.1.1, committed later)
+		"p1 v1.1.1 0.5 ", // 01-11 11:00 → 11:30, on the maintenance branch
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
 		t.Errorf("commit changes:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
@@ -97,8 +98,8 @@ func TestCommitLevelLeadTime(t *testing.T) {
 		}
 		perRelease[strings.TrimPrefix(dep, "git:acme/app:")] = med
 	}
-	if fmt.Sprint(perRelease) != "map[v1.1.0:35 v1.2.0:46 v1.3.0:43]" {
-		t.Errorf("median per release: %v, want v1.1.0 35, v1.2.0 46, v1.3.0 43", perRelease)
+	if fmt.Sprint(perRelease) != "map[v1.1.0:35 v1.1.1:0.5 v1.2.0:46 v1.3.0:43]" {
+		t.Errorf("median per release: %v, want v1.1.0 35, v1.1.1 0.5, v1.2.0 46, v1.3.0 43", perRelease)
 	}
 }
 
@@ -133,8 +134,8 @@ func TestLeadTimeFrom(t *testing.T) {
 	if err := db.QueryRow(`select excluded_reason from fct_changes where change_id = 'acme/app#1'`).Scan(&excluded); err != nil || excluded != "other_granularity" {
 		t.Errorf("commits: the pull request is left out as %q (%v), want other_granularity", excluded, err)
 	}
-	if err := db.QueryRow(`select count(*) from fct_changes where granularity = 'commit' and excluded_reason is null`).Scan(&n); err != nil || n != 6 {
-		t.Errorf("commits: %d counted commits (%v), want 6", n, err)
+	if err := db.QueryRow(`select count(*) from fct_changes where granularity = 'commit' and excluded_reason is null`).Scan(&n); err != nil || n != 7 {
+		t.Errorf("commits: %d counted commits (%v), want 7", n, err)
 	}
 	if err := db.QueryRow(`select lead_time_from from dim_service_sources where service = 'app'`).Scan(&from); err != nil || from != "commits" {
 		t.Errorf("dim_service_sources.lead_time_from = %q (%v)", from, err)

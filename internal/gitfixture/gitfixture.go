@@ -71,7 +71,8 @@ func (r *Repo) Tag(name, at string) {
 	r.Git(at, at, "tag", "-a", name, "-m", "release "+name)
 }
 
-// Release is the shared fixture: a repository with four releases, one
+// Release is the shared fixture: a repository with five releases (one a
+// patch of an older line, tagged on a maintenance branch), one
 // pre-release and one tag that is no release (times UTC, 2026):
 //
 //	c1  authored 01-01 10:00                     ┐ v1.0.0 tagged 01-03 10:00:
@@ -82,14 +83,22 @@ func (r *Repo) Tag(name, at string) {
 //	c6  authored 01-08 15:00 on main             │ 49 h, 43 h → median 46 h
 //	m1  merge of feature, 01-09 10:00            ┘ (a merge is not a change)
 //	    docs-snapshot tag on m1 (not a release)
-//	c7  authored 01-11 10:00, v1.3.0-rc1 tagged 01-11 12:00 (a pre-release)
+//	p1  authored 01-11 11:00 on branch maint from v1.1.0; v1.1.1 tagged
+//	    01-11 11:30: 0.5 h (never merged into main)
+//	c7  authored 01-11 10:00 on main, v1.3.0-rc1 tagged 01-11 12:00 (a
+//	    pre-release)
 //	c8  authored 01-10 08:00, committed 01-12 10:00 (rebased: lead time
 //	    counts from the author time); v1.3.0 tagged 01-12 16:00:
 //	    c7 30 h, c8 56 h → median 43 h
 //
-// All six tracked commits: 22, 30, 43, 48, 49, 56 h → median 45.5 h, two
-// left out as pre-tracking. Weeks (Monday, UTC): 2026-01-05 has v1.1.0 and
-// v1.2.0 (22, 43, 48, 49 → 45.5 h), 2026-01-12 has v1.3.0 (43 h).
+// c7 is first shipped by v1.3.0 although the release before it, v1.1.1,
+// was committed after c7: a walk from v1.3.0 that stopped at commits older
+// than the previous release's would lose it.
+//
+// All seven tracked commits: 0.5, 22, 30, 43, 48, 49, 56 h → median 43 h,
+// two left out as pre-tracking. Weeks (Monday, UTC): 2026-01-05 has
+// v1.1.0, v1.2.0 and v1.1.1 (0.5, 22, 43, 48, 49 → 43 h), 2026-01-12 has
+// v1.3.0 (30, 56 → 43 h).
 func Release(t testing.TB) (*Repo, map[string]string) {
 	t.Helper()
 	r := New(t)
@@ -108,6 +117,10 @@ func Release(t testing.TB) (*Repo, map[string]string) {
 	sha["m1"] = r.Git("", "", "rev-parse", "HEAD")
 	r.Tag("v1.2.0", "2026-01-10T10:00:00Z")
 	r.Tag("docs-snapshot", "2026-01-10T11:00:00Z")
+	r.Git("", "", "checkout", "-q", "-b", "maint", "v1.1.0")
+	sha["p1"] = r.Commit("p1", "2026-01-11T11:00:00Z", "2026-01-11T11:00:00Z")
+	r.Tag("v1.1.1", "2026-01-11T11:30:00Z")
+	r.Git("", "", "checkout", "-q", "main")
 	sha["c7"] = r.Commit("c7", "2026-01-11T10:00:00Z", "2026-01-11T10:00:00Z")
 	r.Tag("v1.3.0-rc1", "2026-01-11T12:00:00Z")
 	sha["c8"] = r.Commit("c8", "2026-01-10T08:00:00Z", "2026-01-12T10:00:00Z")

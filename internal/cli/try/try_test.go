@@ -74,26 +74,26 @@ func TestTryEndToEnd(t *testing.T) {
 		t.Fatalf("%v\n%s", err, stderr)
 	}
 
-	// The guessed pattern and what it matched: v1.0.0, v1.1.0, v1.2.0 and
-	// v1.3.0 of six tags (not docs-snapshot, not v1.3.0-rc1).
+	// The guessed pattern and what it matched: v1.0.0, v1.1.0, v1.2.0,
+	// v1.1.1 and v1.3.0 of seven tags (not docs-snapshot, not v1.3.0-rc1).
 	for _, want := range []string{
-		`try: tag pattern ^v\d+\.\d+\.\d+$ (like v1.2.3), guessed from the tags: 4 of 6 tags match`,
-		"try: each of the 4 release tags is taken as a production deployment of service app",
+		`try: tag pattern ^v\d+\.\d+\.\d+$ (like v1.2.3), guessed from the tags: 5 of 7 tags match`,
+		"try: each of the 5 release tags is taken as a production deployment of service app",
 		"Done. Everything is in " + dir,
 	} {
 		if !strings.Contains(stderr.String(), want) {
 			t.Errorf("stderr lacks %q:\n%s", want, stderr)
 		}
 	}
-	if res.Commits != 9 || res.Releases != 4 || res.Service != "app" || res.Index == "" {
-		t.Errorf("result: %d commits, %d releases, service %s, index %q; want 9, 4, app", res.Commits, res.Releases, res.Service, res.Index)
+	if res.Commits != 10 || res.Releases != 5 || res.Service != "app" || res.Index == "" {
+		t.Errorf("result: %d commits, %d releases, service %s, index %q; want 10, 5, app", res.Commits, res.Releases, res.Service, res.Index)
 	}
 
-	// The whole history: six tracked commits 22, 30, 43, 48, 49, 56 h →
-	// median 45.5 h; c1 and c2 pre-tracking; four releases.
+	// The whole history: seven tracked commits 0.5, 22, 30, 43, 48, 49,
+	// 56 h → median 43 h; c1 and c2 pre-tracking; five releases.
 	whole := rowOf(t, res.Metrics, 0)
 	wantWhole := map[string]any{
-		"deployments": int64(4), "lead_time_median_hours": 45.5, "lead_time_changes": int64(6),
+		"deployments": int64(5), "lead_time_median_hours": 43.0, "lead_time_changes": int64(7),
 		"lead_time_excluded": int64(2), "change_failure_rate": nil, "change_failure_rate_tier": nil,
 		"failure_unknown_reason": "no incident source", "lead_time_unknown_reason": nil,
 		"recovery_median_hours": nil, "mttr_median_hours": nil, "lead_time_tier": "high",
@@ -104,15 +104,15 @@ func TestTryEndToEnd(t *testing.T) {
 		}
 	}
 	// Per week (Monday, UTC; the first clipped to the first release's
-	// day): 01-03 v1.0.0 only (pre-tracking), 01-05 v1.1.0 and v1.2.0
-	// (22, 43, 48, 49 → 45.5 h), 01-12 v1.3.0 (30, 56 → 43 h).
+	// day): 01-03 v1.0.0 only (pre-tracking), 01-05 v1.1.0, v1.2.0 and
+	// v1.1.1 (0.5, 22, 43, 48, 49 → 43 h), 01-12 v1.3.0 (30, 56 → 43 h).
 	var weeks []string
 	for i := range res.ByPeriod.Rows {
 		w := rowOf(t, res.ByPeriod, i)
 		weeks = append(weeks, output.Text(w["period_start"])[:10]+" "+output.Text(w["deployments"])+" "+
 			output.Text(w["lead_time_changes"])+" "+output.Text(w["lead_time_median_hours"]))
 	}
-	if got := strings.Join(weeks, "; "); got != "2026-01-03 1 0 ; 2026-01-05 2 4 45.5; 2026-01-12 1 2 43" {
+	if got := strings.Join(weeks, "; "); got != "2026-01-03 1 0 ; 2026-01-05 3 5 43; 2026-01-12 1 2 43" {
 		t.Errorf("weeks: %s", got)
 	}
 	for _, want := range []string{"What git cannot give:", "change failure rate   unknown: no incident source", "sources:\n  # pull requests"} {
@@ -141,7 +141,7 @@ func TestTryEndToEnd(t *testing.T) {
 		t.Fatalf("json: %v\n%s", err, js.out)
 	}
 	if v, ok := doc.Rows[0]["change_failure_rate"]; !ok || v != nil || doc.Rows[0]["failure_unknown_reason"] != "no incident source" ||
-		doc.Rows[0]["change_failure_rate_tier"] != nil || doc.Rows[0]["lead_time_median_hours"] != 45.5 {
+		doc.Rows[0]["change_failure_rate_tier"] != nil || doc.Rows[0]["lead_time_median_hours"] != 43.0 {
 		t.Errorf("json row: %v", doc.Rows[0])
 	}
 	cs := runCmd(t, res.Warehouse, 0, metricscmd.NewCmdMetrics, "--format", "csv")
@@ -157,14 +157,14 @@ func TestTryEndToEnd(t *testing.T) {
 		t.Errorf("csv row: %v", csvRow)
 	}
 	tb := runCmd(t, res.Warehouse, 100, metricscmd.NewCmdMetrics)
-	if line := strings.Join(strings.Fields(strings.Split(tb.out, "\n")[1]), " "); !strings.HasPrefix(line, "app 4 ") ||
+	if line := strings.Join(strings.Fields(strings.Split(tb.out, "\n")[1]), " "); !strings.HasPrefix(line, "app 5 ") ||
 		!strings.Contains(line, " unknown unknown ") || !strings.Contains(tb.err, "unknown (no incident source): app\n") {
 		t.Errorf("table:\n%s\n%s", tb.out, tb.err)
 	}
 
 	// explain: the totals say why; lead time lists the commits, by sha.
 	ex := runCmd(t, res.Warehouse, 100, explain.NewCmdExplain, "change-failure-rate")
-	if !strings.HasSuffix(ex.out, "total: deployments 4 · failed 0 · rate unknown · unknown: no incident source\n") {
+	if !strings.HasSuffix(ex.out, "total: deployments 5 · failed 0 · rate unknown · unknown: no incident source\n") {
 		t.Errorf("explain change-failure-rate:\n%s", ex.out)
 	}
 	lt := runCmd(t, res.Warehouse, 0, explain.NewCmdExplain, "lead-time", "--format", "json")
@@ -179,13 +179,13 @@ func TestTryEndToEnd(t *testing.T) {
 		}
 		listed[row["change_id"]] = true
 	}
-	for _, c := range []string{"c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"} {
+	for _, c := range []string{"c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8", "p1"} {
 		if !listed[sha[c]] {
 			t.Errorf("explain lead-time does not list %s (%s)", c, sha[c])
 		}
 	}
-	if listed[sha["m1"]] || len(ltDoc.Rows) != 8 {
-		t.Errorf("explain lead-time: %d rows, merge listed %v; want the 8 commits, no merge", len(ltDoc.Rows), listed[sha["m1"]])
+	if listed[sha["m1"]] || len(ltDoc.Rows) != 9 {
+		t.Errorf("explain lead-time: %d rows, merge listed %v; want the 9 commits, no merge", len(ltDoc.Rows), listed[sha["m1"]])
 	}
 
 	// The leadership page, as a browser shows it.
