@@ -38,6 +38,8 @@ var ColumnKinds = map[string]format.Kind{
 	"mttr_median_hours":            format.Hours,
 	"mtta_median_hours":            format.Hours,
 	"incidents":                    format.Count,
+	"lead_time_unknown_reason":     format.Text,
+	"failure_unknown_reason":       format.Text,
 	"deployment_frequency_tier":    format.Text,
 	"lead_time_tier":               format.Text,
 	"change_failure_rate_tier":     format.Text,
@@ -76,6 +78,8 @@ var ColumnKinds = map[string]format.Kind{
 	"review_hours":           format.Hours,
 	"deploy_hours":           format.Hours,
 	"excluded_reason":        format.Text,
+	"granularity":            format.Text,
+	"stage_anomaly":          format.Text,
 	"finished_at":            format.Time,
 	"is_failed":              format.Bool,
 	"failure_reason":         format.Text,
@@ -132,6 +136,8 @@ var ColumnLabels = map[string]string{
 	"recovery_hours":               "RECOVERY",
 	"hours_since_previous":         "SINCE PREVIOUS",
 	"excluded_reason":              "LEFT OUT BECAUSE",
+	"lead_time_unknown_reason":     "LEAD TIME UNKNOWN",
+	"failure_unknown_reason":       "FAILURES UNKNOWN",
 	"mttr_p75_hours":               "MTTR P75",
 	"mttr_p90_hours":               "MTTR P90",
 }
@@ -159,6 +165,26 @@ func Describe(t *output.Table) {
 		"recovery_median_hours":  "recovery_time_tier",
 		"rework_rate":            "rework_rate_tier",
 	}
+	// A metric without a source for its inputs is null with a reason
+	// (decided in the metric SQL); a terminal says so in the cell.
+	t.Unknown = UnknownBecause
+}
+
+// UnknownBecause maps each metric that can be unknown for want of a source
+// to the column giving the reason (decided in the metric SQL,
+// metric_rows_many, from dim_service_sources): when the reason is set the
+// value is null and has no tier, and every output says "unknown" with the
+// reason rather than a dash or a zero.
+var UnknownBecause = map[string]string{
+	"lead_time_median_hours": "lead_time_unknown_reason",
+	"lead_time_p75_hours":    "lead_time_unknown_reason",
+	"lead_time_p90_hours":    "lead_time_unknown_reason",
+	"change_failure_rate":    "failure_unknown_reason",
+	"recovery_median_hours":  "failure_unknown_reason",
+	"recovery_p75_hours":     "failure_unknown_reason",
+	"recovery_p90_hours":     "failure_unknown_reason",
+	"mttr_median_hours":      "failure_unknown_reason",
+	"mtta_median_hours":      "failure_unknown_reason",
 }
 
 // periods counts the distinct period starts of a Compute table.
@@ -177,7 +203,7 @@ func periods(t *output.Table) int {
 // ExplainPrimary lists, per metric of Explain, the columns a terminal shows
 // first.
 var ExplainPrimary = map[string][]string{
-	"lead-time":            {"change_id", "service", "deployed_at", "lead_time_hours", "excluded_reason", "deploy_hours"},
+	"lead-time":            {"change_id", "service", "deployed_at", "lead_time_hours", "excluded_reason", "deploy_hours", "granularity"},
 	"change-failure-rate":  {"deployment_id", "failure_reason", "finished_at", "service", "incident_ids"},
 	"recovery-time":        {"deployment_id", "service", "finished_at", "recovery_hours", "reason", "restored_by_deployment"},
 	"deployment-frequency": {"deployment_id", "service", "finished_at", "hours_since_previous", "version"},

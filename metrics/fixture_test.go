@@ -289,8 +289,11 @@ func TestFixtureComputeServices(t *testing.T) {
 	check(t, "checkout", got["checkout"], map[string]string{
 		"deployments": "2", "deployment_days_per_week": "0", "deploy_interval_median_hours": "336",
 		"lead_time_median_hours": "24", "lead_time_changes": "1", "lead_time_excluded": "0",
-		"change_failure_rate": "0", "failed_deployments": "0", "recovery_median_hours": "-",
-		"rework_rate": "0", "deployment_frequency_tier": "medium", "change_failure_rate_tier": "elite",
+		// no incident of checkout was ever ingested: its failure rate is
+		// unknown, not 0 (elite)
+		"change_failure_rate": "-", "failed_deployments": "0", "recovery_median_hours": "-",
+		"failure_unknown_reason": "no incident source", "lead_time_unknown_reason": "-",
+		"rework_rate": "0", "deployment_frequency_tier": "medium", "change_failure_rate_tier": "-",
 		"recovery_time_tier": "-",
 	})
 	// cart never deployed: counts are 0, every rate is undefined.

@@ -54,7 +54,7 @@ func ComputeMany(ctx context.Context, db *warehouse.DB, cfg *config.Config, fs [
 		return nil, err
 	}
 	for _, r := range raw.Rows {
-		// r: request, key, period_start, period_end, 21 metric values, mean days per week
+		// r: request, key, period_start, period_end, 21 metric values, 2 unknown reasons, mean days per week
 		id, _ := normalise(r[0]).(int64)
 		t := out[id]
 		row := make([]any, 0, len(t.Columns))

@@ -14,7 +14,7 @@ var ErrNoMarts = errors.New("the warehouse has no marts yet: run `shiplog transf
 // marts are the tables and views the metrics read; macros the metric
 // macros they call (transform/models/metrics).
 var (
-	marts = []string{"dim_services", "fct_adoption", "fct_changes", "fct_deployment_changes",
+	marts = []string{"dim_services", "dim_service_sources", "fct_adoption", "fct_changes", "fct_deployment_changes",
 		"fct_deployments", "fct_failures", "fct_incidents", "fct_support_impact"}
 	macros = []string{"metric_rows_many", "metric_bounds", "metric_velocity", "metric_velocity_authors",
 		"metric_mttr", "metric_adoption", "metric_support", "explain_lead_time", "explain_change_failure_rate",

@@ -58,7 +58,8 @@ var Columns = []string{
 	"failed_deployments", "recovery_median_hours", "recovery_p75_hours",
 	"recovery_p90_hours", "unrecovered_failures", "rework_rate",
 	"unplanned_deployments", "mttr_median_hours", "mtta_median_hours",
-	"incidents", "deployment_frequency_tier", "lead_time_tier",
+	"incidents", "lead_time_unknown_reason", "failure_unknown_reason",
+	"deployment_frequency_tier", "lead_time_tier",
 	"change_failure_rate_tier", "recovery_time_tier", "rework_rate_tier",
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/shiplog/shiplog/dashboards"
 	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/metrics"
 )
 
 // Metric keys: the names of the five DORA metrics in the configuration
@@ -466,9 +467,30 @@ func (w *writer) metricTileOf(m metricTile, team string, cur, prev row, mean flo
 			t.Detail = fmt.Sprintf("%d of %d deployments unplanned", cur.count("unplanned_deployments"), deploys)
 		}
 	}
+	if reason := unknownReason(cur, m.value); !ok && reason != "" {
+		t.Value, t.Tier = "unknown", ""
+		t.Detail = reason + ": " + unknownText[reason]
+	}
 	w.compare(&t, m, v, ok, prev)
 	w.targetOf(&t, m, team, cur)
 	return t
+}
+
+// unknownReason is why the metric col of r is unknown ("no incident
+// source"), or "" when it is known or merely undefined (no deployments).
+// The metric SQL decides it; the page only says it.
+func unknownReason(r row, col string) string {
+	if u, ok := metrics.UnknownBecause[col]; ok && r[col] == nil {
+		return r.text(u)
+	}
+	return ""
+}
+
+// unknownText explains each reason on a tile, for readers who never saw
+// the warehouse.
+var unknownText = map[string]string{
+	"no incident source": "no incident of these services was ever ingested, so failed deployments cannot be known (add an incident source: PagerDuty, Jira or incident events)",
+	"no change source":   "no change of these services is known, so lead time cannot be measured (add a pull request source, or the git history)",
 }
 
 // compare fills the tile's change against the previous period: an arrow,
@@ -690,6 +712,9 @@ func (w *writer) levelBlock(heading, text, level string, keys []string, cur []ro
 				v = nil
 			}
 			ce := cell{Text: cellText(nil, c.col, v)}
+			if reason := unknownReason(r, c.col); reason != "" && !empty {
+				ce.Text = "unknown (" + reason + ")"
+			}
 			if _, ok := number(v); ok {
 				ce.Num = true
 			}

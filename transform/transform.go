@@ -858,7 +858,8 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]an
 		pre_approved_standard   BOOLEAN,
 		freezes                 STRUCT(name VARCHAR, start_at TIMESTAMPTZ, end_at TIMESTAMPTZ, services VARCHAR[])[],
 		failure_from_reverts    BOOLEAN,
-		failure_from_version_rollbacks BOOLEAN)`); err != nil {
+		failure_from_version_rollbacks BOOLEAN,
+		lead_time_from          VARCHAR)`); err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
 	_, err = ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
@@ -866,15 +867,23 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]an
 		to_microseconds(?::BIGINT), ?, ?, ?, ?,
 		json_transform(?::JSON, '["VARCHAR"]'), ?,
 		json_transform(?::JSON, '[{"name":"VARCHAR","start_at":"TIMESTAMPTZ","end_at":"TIMESTAMPTZ","services":["VARCHAR"]}]'),
-		?, ?)`,
+		?, ?, ?)`,
 		string(envJSON), string(sevJSON), m.AttributionWindow.D().Microseconds(), hotfix,
 		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays,
 		string(stagingJSON), cfg.Controls.PreApprovedStandard, freezesJSON,
-		m.FailureFromReverts, m.FailureFromVersionRollbacks)
+		m.FailureFromReverts, m.FailureFromVersionRollbacks, leadTimeFrom(m.LeadTimeFrom))
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
 	return RunValues(ctx, ex, cfg)
+}
+
+// leadTimeFrom is metrics.lead_time_from with its default.
+func leadTimeFrom(v string) string {
+	if v == "" {
+		return config.LeadTimeFromAuto
+	}
+	return v
 }
 
 // freezes returns calendar.freezes resolved to instants (each freeze's time

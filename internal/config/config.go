@@ -84,7 +84,21 @@ type Metrics struct {
 	SupportWindowDays int `yaml:"support_window_days"`
 	// SupportBaselineDays is how many days before a release form the baseline.
 	SupportBaselineDays int `yaml:"support_baseline_days"`
+	// LeadTimeFrom is the granularity of lead time: pull_requests (the
+	// change records sources send), commits (each commit a production
+	// deployment first ships, from the commit graph) or auto (commits for
+	// a service no change record names, else pull requests). auto lets a
+	// repository read from git alone have a lead time without mixing the
+	// two granularities in one service.
+	LeadTimeFrom string `yaml:"lead_time_from"`
 }
+
+// LeadTimeFrom values.
+const (
+	LeadTimeFromAuto         = "auto"
+	LeadTimeFromPullRequests = "pull_requests"
+	LeadTimeFromCommits      = "commits"
+)
 
 // BenchmarkSet gives the upper bounds of each tier per metric. Bounds are
 // inclusive "at most" values, listed elite, high, medium; anything beyond the
@@ -112,6 +126,7 @@ func Default() *Config {
 			AdoptionTarget:              0.5,
 			SupportWindowDays:           7,
 			SupportBaselineDays:         28,
+			LeadTimeFrom:                LeadTimeFromAuto,
 		},
 		Sources:  defaultSources(),
 		Controls: defaultControls(),
@@ -205,6 +220,11 @@ func (c *Config) Validate() error {
 	}
 	if m.SupportBaselineDays < 1 {
 		return errors.New("metrics.support_baseline_days: must be at least 1")
+	}
+	switch m.LeadTimeFrom {
+	case LeadTimeFromAuto, LeadTimeFromPullRequests, LeadTimeFromCommits:
+	default:
+		return fmt.Errorf("metrics.lead_time_from: %q is not one of auto, pull_requests, commits", m.LeadTimeFrom)
 	}
 	for _, v := range []func() error{c.Sources.validate, c.Controls.validate, c.Gate.validate, c.Calendar.validate, c.Serve.validate, c.Reports.validate} {
 		if err := v(); err != nil {

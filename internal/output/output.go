@@ -60,6 +60,11 @@ type Table struct {
 	// shown beside another column; an empty result adds nothing to that
 	// cell (a period's coverage only when it is not complete).
 	BesideText map[string]func(any) string
+	// Unknown maps a column to another that says why its value is unknown:
+	// a terminal shows a null value whose reason is set as "unknown
+	// (reason)" rather than a bare dash, so that a metric with no source is
+	// never read as a missing zero. Machine formats carry both columns.
+	Unknown map[string]string
 }
 
 // Index returns the position of column col, or -1.
@@ -120,7 +125,7 @@ func (t *Table) Select(cols []string) (*Table, error) {
 		idx = append(idx, i)
 		names = append(names, t.Columns[i])
 	}
-	out := &Table{Columns: names, Kinds: t.Kinds, Labels: t.Labels, Beside: t.Beside, BesideText: t.BesideText}
+	out := &Table{Columns: names, Kinds: t.Kinds, Labels: t.Labels, Beside: t.Beside, BesideText: t.BesideText, Unknown: t.Unknown}
 	for _, r := range t.Rows {
 		row := make([]any, len(idx))
 		for j, i := range idx {

@@ -111,11 +111,49 @@ func writeAligned(w io.Writer, t *Table, o Options) error {
 			return err
 		}
 	}
+	if o.Hints != nil {
+		writeUnknown(o.Hints, t, cols)
+	}
 	if len(hidden) > 0 && o.Hints != nil {
 		fmt.Fprintf(o.Hints, "%d more %s to fit %d characters: %s (--wide shows them, --columns picks)\n",
 			len(hidden), plural(len(hidden), "column", "columns"), o.Width, strings.Join(hidden, ", "))
 	}
 	return nil
+}
+
+// writeUnknown says, for every reason that made a shown value unknown, the
+// rows it applies to by their first column: "unknown (no incident source):
+// web, search".
+func writeUnknown(w io.Writer, t *Table, cols []*cellCol) {
+	var reasons []string
+	rows := map[string][]string{}
+	seen := map[[2]string]bool{}
+	for _, c := range cols {
+		u, ok := t.Unknown[c.name]
+		if !ok {
+			continue
+		}
+		i, ui := t.Index(c.name), t.Index(u)
+		if i < 0 || ui < 0 {
+			continue
+		}
+		for _, row := range t.Rows {
+			if row[i] != nil || row[ui] == nil {
+				continue
+			}
+			reason, key := Text(row[ui]), Text(row[0])
+			if _, ok := rows[reason]; !ok {
+				reasons = append(reasons, reason)
+			}
+			if !seen[[2]string{reason, key}] {
+				seen[[2]string{reason, key}] = true
+				rows[reason] = append(rows[reason], key)
+			}
+		}
+	}
+	for _, r := range reasons {
+		fmt.Fprintf(w, "unknown (%s): %s\n", r, strings.Join(rows[r], ", "))
+	}
 }
 
 func plural(n int, one, many string) string {
@@ -147,12 +185,19 @@ func buildCol(t *Table, name string, shown map[string]bool) *cellCol {
 	if b, ok := t.Beside[name]; ok && !shown[b] {
 		bi = t.Index(b)
 	}
+	ui := -1
+	if u, ok := t.Unknown[name]; ok {
+		ui = t.Index(u)
+	}
 	c.main = make([]string, len(t.Rows))
 	if bi >= 0 {
 		c.beside = make([]string, len(t.Rows))
 	}
 	for r, row := range t.Rows {
 		c.main[r] = format.Human(kind, row[i])
+		if row[i] == nil && ui >= 0 && row[ui] != nil {
+			c.main[r] = "unknown"
+		}
 		c.mainW = max(c.mainW, width(c.main[r]))
 		if bi >= 0 && row[bi] != nil {
 			if h, ok := t.BesideText[t.Columns[bi]]; ok {

@@ -93,12 +93,12 @@ type Total struct{ Label, Column string }
 var Totals = map[string][]Total{
 	"lead-time": {{"changes", "lead_time_changes"}, {"left out", "lead_time_excluded"},
 		{"median", "lead_time_median_hours"}, {"p75", "lead_time_p75_hours"}, {"p90", "lead_time_p90_hours"},
-		{"tier", "lead_time_tier"}},
+		{"tier", "lead_time_tier"}, {"unknown:", "lead_time_unknown_reason"}},
 	"change-failure-rate": {{"deployments", "deployments"}, {"failed", "failed_deployments"},
-		{"rate", "change_failure_rate"}, {"tier", "change_failure_rate_tier"}},
+		{"rate", "change_failure_rate"}, {"tier", "change_failure_rate_tier"}, {"unknown:", "failure_unknown_reason"}},
 	"recovery-time": {{"failed", "failed_deployments"}, {"unrecovered", "unrecovered_failures"},
 		{"median", "recovery_median_hours"}, {"p75", "recovery_p75_hours"}, {"p90", "recovery_p90_hours"},
-		{"tier", "recovery_time_tier"}},
+		{"tier", "recovery_time_tier"}, {"unknown:", "failure_unknown_reason"}},
 	"deployment-frequency": {{"deployments", "deployments"}, {"per day", "deployments_per_day"},
 		{"days a week (median week)", "deployment_days_per_week"}, {"median interval", "deploy_interval_median_hours"},
 		{"tier", "deployment_frequency_tier"}},
@@ -202,10 +202,14 @@ func totalsText(mt *output.Table, totals []Total) string {
 		if v == nil && mt.Kind(tot.Column) == format.Count {
 			v = int64(0)
 		}
-		if v == nil && strings.HasSuffix(tot.Column, "_tier") {
+		if v == nil && (strings.HasSuffix(tot.Column, "_tier") || strings.HasSuffix(tot.Column, "_unknown_reason")) {
 			continue
 		}
-		parts = append(parts, tot.Label+" "+format.Human(mt.Kind(tot.Column), v))
+		text := format.Human(mt.Kind(tot.Column), v)
+		if u, ok := mt.Unknown[tot.Column]; ok && v == nil && value(mt, u) != nil {
+			text = "unknown" // the reason follows as its own figure
+		}
+		parts = append(parts, tot.Label+" "+text)
 	}
 	return "total: " + strings.Join(parts, " · ")
 }

@@ -149,6 +149,19 @@ func TestTotals(t *testing.T) {
 	if err != nil || !strings.HasSuffix(out, "\ntotal: deployments 0 · failed 0 · rate –\n") {
 		t.Errorf("empty window: %v\n%s", err, out)
 	}
+	// Team web has no incident ever ingested: its failure rate is unknown
+	// with the reason, in the totals line and in JSON, not 0 % (elite).
+	out, _, err = run(t, path, 80, "change-failure-rate", "--team", "web")
+	if err != nil || !strings.HasSuffix(out, "\ntotal: deployments 2 · failed 0 · rate unknown · unknown: no incident source\n") {
+		t.Errorf("no incident source: %v\n%s", err, out)
+	}
+	out, _, err = run(t, path, 0, "change-failure-rate", "--team", "web", "--format", "json")
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := doc.Totals["change_failure_rate"]; !ok || v != nil || doc.Totals["failure_unknown_reason"] != "no incident source" {
+		t.Errorf("json, no incident source: %s", out)
+	}
 	// A typo'd service is an error with the closest names, exit 2.
 	_, _, err = run(t, path, 0, "lead-time", "--service", "nope")
 	if err == nil || err.Error() != `unknown service "nope"; known: api, payment-gateway, site` || cmdutil.ExitCode(err) != 2 {

@@ -313,13 +313,16 @@ func TestTerminalValues(t *testing.T) {
 		!strings.Contains(pay, " 25 h ") || !strings.Contains(pay, " 16.7 % ") || !strings.HasSuffix(pay, " 1.0 h") {
 		t.Errorf("pay row: %q", pay)
 	}
-	if !strings.HasPrefix(web, "web 2 ") || !strings.Contains(web, " 3.0 d ") || !strings.Contains(web, " 0 % elite – 0 % –") {
+	if !strings.HasPrefix(web, "web 2 ") || !strings.Contains(web, " 3.0 d ") || !strings.HasSuffix(web, " unknown unknown 0 % unknown") {
 		t.Errorf("web row: %q", web)
 	}
 	// The period shown and the coverage, on stderr: January, whose data
-	// begins on the 2nd; the file was loaded on 3 February.
+	// begins on the 2nd; the file was loaded on 3 February. Team web has
+	// no incident ever ingested: its failure rate, recovery time and MTTR
+	// are unknown, not 0 % (elite), and stderr says why.
 	want := "period: 2026-01-01 to 2026-01-31, partial: deployments begin 2026-01-02\n" +
-		"data: deployments 2026-01-02 to 2026-01-14; last ingest 2026-02-03 00:00 UTC (fixture)\n"
+		"data: deployments 2026-01-02 to 2026-01-14; last ingest 2026-02-03 00:00 UTC (fixture)\n" +
+		"unknown (no incident source): web\n"
 	if errOut != want {
 		t.Errorf("stderr:\n%s\nwant\n%s", errOut, want)
 	}
@@ -330,7 +333,7 @@ func TestTerminalValues(t *testing.T) {
 		t.Fatal(err, errOut)
 	}
 	if piped != "team\tchange_failure_rate\trecovery_median_hours\trework_rate\tlead_time_median_hours\n"+
-		"pay\t0.3333\t25\t0.1667\t24\nweb\t0\t\t0\t72\n" {
+		"pay\t0.3333\t25\t0.1667\t24\nweb\t\t\t0\t72\n" {
 		t.Errorf("piped:\n%s", piped)
 	}
 }

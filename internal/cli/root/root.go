@@ -21,6 +21,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/report"
 	"github.com/shiplog/shiplog/internal/cli/serve"
 	transformcmd "github.com/shiplog/shiplog/internal/cli/transform"
+	trycmd "github.com/shiplog/shiplog/internal/cli/try"
 	versioncmd "github.com/shiplog/shiplog/internal/cli/version"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 )
@@ -65,6 +66,7 @@ the DORA metrics and answers retrospective and audit questions.`,
 
 	// One line per verb; keep in DESIGN.md's order.
 	cmd.AddCommand(demo.NewCmdDemo(f))
+	cmd.AddCommand(trycmd.NewCmdTry(f, nil))
 	cmd.AddCommand(initcmd.NewCmdInit(f, nil))
 	cmd.AddCommand(ingest.NewCmdIngest(f))
 	cmd.AddCommand(transformcmd.NewCmdTransform(f, nil))

@@ -1,6 +1,9 @@
 -- materialized: view
 -- Rule (b): changes of the deployment's service whose commits the commit
--- graph walk reached (a change's shas are matched to commit ids once).
+-- graph walk reached (a change's shas are matched to commit ids once);
+-- and each commit-level change at the deployment that first shipped it
+-- (int_commit_changes, exact through the whole graph: the bounded walk can
+-- never claim it earlier, so the earliest claim is that one).
 with
 
 change_commits as (
@@ -18,3 +21,7 @@ walked as (
 select w.dep_idx, w.finished_at, s.change_row
 from walked w
 join change_commits s on s.commit_id = w.commit_id and s.service = w.service
+union all
+select c.dep_idx, d.finished_at, c.change_row
+from int_commit_changes c
+join int_prod_deployments d on d.dep_idx = c.dep_idx

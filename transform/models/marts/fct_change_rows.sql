@@ -2,12 +2,15 @@
 -- columns): each change with its first production deployment, the rule
 -- that linked it (link_rule_code: 1 explicit, 2 commit_graph, 3 time) and
 -- why lead time leaves it out (excluded_code: 1 non_positive, 2
--- pre_tracking, 3 not_deployed, 4 bot, 5 pattern), the first that applies
--- in the order not_deployed, bot (its author matches
+-- pre_tracking, 3 not_deployed, 4 bot, 5 pattern, 6 other_granularity),
+-- the first that applies in the order not_deployed, other_granularity (a
+-- change record of a service whose lead time is counted per commit,
+-- int_lead_time_granularity), bot (its author matches
 -- metrics.exclude_authors), pattern (its title matches
 -- metrics.exclude_title_patterns), pre_tracking, non_positive: what the
 -- configuration excludes is named as such even when the data would have
--- excluded it too. What the view can work out from a row
+-- excluded it too. is_commit marks a commit-level change
+-- (int_commit_changes). What the view can work out from a row
 -- alone (the rule and reason names, the hours) is not stored: writing seven
 -- million rows costs about half a second per text column.
 -- Each change's first deployment and its rule come from int_first_links.
@@ -19,7 +22,7 @@
 -- test: unique(change_id)
 -- test: not_null(change_id, service, first_commit_at)
 -- test: accepted_values(link_rule_code: 1, 2, 3)
--- test: accepted_values(excluded_code: 1, 2, 3, 4, 5)
+-- test: accepted_values(excluded_code: 1, 2, 3, 4, 5, 6)
 -- param: exclude_author_regex text null
 -- param: exclude_title_regex text null
 with
@@ -53,16 +56,19 @@ select
     f.rule_rank::utinyint as link_rule_code,
     case
         when d.deployment_id is null then 3
+        when not c.is_commit and g.lead_time_from = 'commits' then 6
         when coalesce(regexp_matches(trim(c.author), getvariable('exclude_author_regex')), false) then 4
         when coalesce(regexp_matches(c.title, getvariable('exclude_title_regex')), false) then 5
         when c.first_commit_at < fp.first_production_at then 2
         when d.finished_at <= c.first_commit_at then 1
     end::utinyint as excluded_code,
     d.service as deployed_service,
-    ds.team as deployed_team
+    ds.team as deployed_team,
+    c.is_commit
 from changes c
 left join int_first_links f on f.change_row = c.change_row
 left join int_prod_deployments d on d.dep_idx = f.dep_idx
 left join stg_services s on s.service = c.service
 left join dim_services ds on ds.service = d.service
 left join first_production fp on fp.service = d.service
+left join int_lead_time_granularity g on g.service = d.service

@@ -1,11 +1,17 @@
 -- materialized: view
 -- Changes with their first production deployment, lead time and stages
 -- (hours). excluded_reason says why a change is left out of lead time,
--- the first that applies of: not_deployed, bot (author matches
--- metrics.exclude_authors), pattern (title matches
+-- the first that applies of: not_deployed, other_granularity (a pull
+-- request of a service whose lead time is counted per commit), bot (author
+-- matches metrics.exclude_authors), pattern (title matches
 -- metrics.exclude_title_patterns), pre_tracking (first commit before the
 -- first successful production deployment of the service it shipped with
--- finished) or non_positive (lead time <= 0).
+-- finished) or non_positive (lead time <= 0). granularity is 'commit'
+-- for a commit-level change (a commit a production deployment first
+-- shipped, for a service with no change records or with
+-- metrics.lead_time_from: commits), else 'change' (a change record: a pull
+-- or merge request, or a change event). A commit has no pull request, so
+-- its coding, pickup, review and deploy stages are NULL, never 0.
 -- The first deployment is the earliest successful production deployment
 -- that claims the change (an explicit list, or the commit graph; explicit
 -- first on a tie), or, when none claims it, the earliest the time rule
@@ -51,12 +57,13 @@ select
     case when r.deployed_at < r.merged_at then 0
          else (epoch_us(r.deployed_at) - epoch_us(r.merged_at)) / 3600e6 end          as deploy_hours,
     case r.excluded_code when 1 then 'non_positive' when 2 then 'pre_tracking' when 3 then 'not_deployed'
-                         when 4 then 'bot' when 5 then 'pattern' end as excluded_reason,
+                         when 4 then 'bot' when 5 then 'pattern' when 6 then 'other_granularity' end as excluded_reason,
     r.deployed_service,
     r.deployed_team,
     nullif(concat_ws(',',
         case when r.opened_at < r.first_commit_at then 'coding' end,
         case when r.first_review_at < r.opened_at then 'pickup' end,
         case when r.merged_at < r.first_review_at then 'review' end,
-        case when r.deployed_at < r.merged_at then 'deploy' end), '') as stage_anomaly
+        case when r.deployed_at < r.merged_at then 'deploy' end), '') as stage_anomaly,
+    case when r.is_commit then 'commit' else 'change' end as granularity
 from fct_change_rows r

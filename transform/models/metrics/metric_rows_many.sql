@@ -85,6 +85,20 @@ periods as (
     select q.r, q.win_lo, q.win_hi from req q where q.period_unit = '' and q.win_lo < q.win_hi
 ),
 
+-- What sources cover each key (dim_service_sources, the one home of the
+-- rule): a key has an incident (change) source when any of its services
+-- has one. Without one, the metrics that need it are null, with the
+-- reason in unknown_reason columns, not zero.
+sources as (
+    select s.gid,
+           bool_or(c.has_incident_source) as has_incident_source,
+           bool_or(c.has_change_source)   as has_change_source
+    from svc s
+    join dim_service_sources c on c.service = s.service
+    where s.gid is not null
+    group by s.gid
+),
+
 grid as (
     select k.r, k.key, k.gid, p.period_start, p.period_end, epoch_us(p.period_start) as ps
     from (select distinct r, key, gid from svc) k
@@ -247,20 +261,23 @@ select
     l.q[3] as lead_time_p90_hours,
     coalesce(l.lead_time_changes, 0) as lead_time_changes,
     coalesce(l.lead_time_excluded, 0) as lead_time_excluded,
-    d.failed_deployments / d.deployments as change_failure_rate,
+    case when src.has_incident_source then d.failed_deployments / d.deployments end as change_failure_rate,
     coalesce(d.failed_deployments, 0) as failed_deployments,
-    rc.q[1] as recovery_median_hours,
-    rc.q[2] as recovery_p75_hours,
-    rc.q[3] as recovery_p90_hours,
+    case when src.has_incident_source then rc.q[1] end as recovery_median_hours,
+    case when src.has_incident_source then rc.q[2] end as recovery_p75_hours,
+    case when src.has_incident_source then rc.q[3] end as recovery_p90_hours,
     coalesce(rc.unrecovered_failures, 0) as unrecovered_failures,
     d.unplanned_deployments / d.deployments as rework_rate,
     coalesce(d.unplanned_deployments, 0) as unplanned_deployments,
     m.mttr_median_hours,
     m.mtta_median_hours,
     case when not rq.split then coalesce(n.incidents, 0) end as incidents,
+    case when not coalesce(src.has_change_source, false) then 'no change source' end as lead_time_unknown_reason,
+    case when not coalesce(src.has_incident_source, false) then 'no incident source' end as failure_unknown_reason,
     w.deployment_days_per_week_mean
 from grid g
 join req rq                 on rq.r = g.r
+left join sources src       on src.gid = g.gid
 left join dep_stats d       on d.gid = g.gid and d.ps = g.ps
 left join interval_stats i  on i.gid = g.gid and i.ps = g.ps
 left join week_stats w      on w.gid = g.gid and w.ps = g.ps
