@@ -93,7 +93,16 @@ func TestAuditCoverAndChart(t *testing.T) {
 		`<tr><td data-label="Control">deployer-not-allowed</td><td data-label="Version" class="version">99aa88bb77cc</td><td data-label="What it checks">Production deployment triggered by someone outside the allowed deployers.</td><td data-label="Result" class="failed">1 of 500 failed</td></tr>`,
 		`<td data-label="Result">0 of 12 failed</td>`,
 		`<tr><th scope="row">Prepared by</th>`, `<tr><th scope="row">Reviewed by</th>`, `<tr><th scope="row">Approved by</th>`,
-		"3 of 4 controls found problems: 4 findings out of 540 checked.",
+		// Per population, never added across: the largest control's count,
+		// the findings of its controls (2 + 1 + 1).
+		"Change requests (12 checked by 1 control): no findings.",
+		"Production deployments (500 checked by 3 controls): 4 findings in unapproved-production-change, deployer-not-allowed, gate-override. Failed attempts are included",
+		// The classes of unapproved-production-change: 10 + 12 + 2 = 24;
+		// deployer-not-allowed gave none, so 499 passed and 1 failed.
+		`<tr><td>unapproved-production-change</td><td>production deployments</td><td>5f4e3d2c1b0a</td><td class="num">24</td><td class="num">10</td><td class="num">12</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">2</td></tr>`,
+		`<tr><td>deployer-not-allowed</td><td>production deployments</td><td>99aa88bb77cc</td><td class="num">500</td><td class="num">499</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">1</td></tr>`,
+		`<div class="label">Pre-approved (standard)</div>`,
+		`<div class="label">Released by override</div>`,
 		// 100 px and 34 px for each of the 4 controls.
 		"#chart-1{height:236px}",
 	} {

@@ -305,18 +305,22 @@ func newFixture(t testing.TB) *fakeData {
 		},
 		audit: []ControlResult{
 			{Control: "self-approval", Description: "A change request approved only by its requester.", Version: "0a1b2c3d4e5f", Checked: 12, Failed: 0,
+				Population: "change requests",
 				Findings: &output.Table{Columns: []string{"change_request", "approver"}}},
 			{Control: "unapproved-production-change", Description: "Production deployment without an approved change request.", Version: "5f4e3d2c1b0a", Checked: 24, Failed: 2,
+				Population: "production deployments", Outcomes: map[string]int64{"evidence": 10, "pre_approved": 12, "failed": 2},
 				Findings: &output.Table{Columns: []string{"deployment_id", "service", "change_request", "reason"}, Rows: [][]any{
 					{"d-5", "checkout", nil, "no change request"},
 					{"d-9", "search", "CR-3", injection},
 				}}},
 			// One finding among 500: the chart must still show it.
 			{Control: "deployer-not-allowed", Description: "Production deployment triggered by someone outside the allowed deployers.", Version: "99aa88bb77cc", Checked: 500, Failed: 1,
+				Population: "production deployments",
 				Findings: &output.Table{Columns: []string{"subject", "deployment_id", "service", "triggered_by", "allowed_deployers", "rule", "exempt"}, Rows: [][]any{
 					{"d-77", "d-77", "ledger", "hana", []any{"deploy-bot", "alice", "bruno"}, "hana is not an allowed deployer", nil},
 				}}},
 			{Control: "gate-override", Description: "Release deployed after a NO-GO gate decision without a recorded override.", Version: "c0ffee123456", Checked: 4, Failed: 1,
+				Population: "production deployments", Outcomes: map[string]int64{"evidence": 2, "override": 1, "failed": 1},
 				Findings: &output.Table{Columns: gateOverrideColumns, Rows: [][]any{gateOverrideRow}}},
 		},
 	}

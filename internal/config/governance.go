@@ -23,8 +23,20 @@ type Controls struct {
 	Exemptions []Exemption `yaml:"exemptions"`
 }
 
+// ExemptionID is e's id, or EX-n (n = i + 1) when none is configured.
+func (e Exemption) ExemptionID(i int) string {
+	if id := strings.TrimSpace(e.ID); id != "" {
+		return id
+	}
+	return fmt.Sprintf("EX-%d", i+1)
+}
+
 // Exemption silences one control for matching subjects until Expires.
 type Exemption struct {
+	// ID names the exemption in audit evidence (a ticket or risk-register
+	// id); when empty the audit calls it EX-n, n its 1-based position in
+	// the list.
+	ID      string    `yaml:"id,omitempty"`
 	Control string    `yaml:"control"`
 	Subject string    `yaml:"subject"` // service, deployment or change id; "*" for all
 	Reason  string    `yaml:"reason"`
@@ -72,8 +84,14 @@ func (c *Controls) validate() error {
 	if c.EmergencyReviewDays < 0 {
 		return errors.New("controls.emergency_review_days: must be 0 or more")
 	}
+	ids := map[string]int{}
 	for i, e := range c.Exemptions {
 		field := fmt.Sprintf("controls.exemptions[%d]", i)
+		if id := e.ExemptionID(i); ids[id] > 0 {
+			return fmt.Errorf("%s.id: %q is also the id of controls.exemptions[%d]", field, id, ids[id]-1)
+		} else {
+			ids[id] = i + 1
+		}
 		known := false
 		for _, n := range ControlNames {
 			known = known || n == e.Control

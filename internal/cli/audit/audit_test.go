@@ -123,9 +123,18 @@ func TestRun(t *testing.T) {
 	// One row for the finding of unreviewed-change, one empty row for
 	// self-approval (no findings), evidence as a JSON object.
 	lines := strings.Split(strings.TrimSpace(csvOut), "\n")
-	if len(lines) != 3 || lines[0] != "control,checked,failed,exempt,subject,rule,exemption,evidence" ||
-		!strings.HasPrefix(lines[1], "unreviewed-change,2,1,0,org/r#1,merged with 0 of 1 required approving reviews,,") ||
-		!strings.Contains(lines[1], `""change_id"":""org/r#1""`) || lines[2] != "self-approval,0,0,0,,,," {
+	// Every row starts with the period, the time it was made (the test's
+	// clock), the build and the data's fingerprint; then the control, its
+	// population and version, checked 2 = 1 passed by evidence + 1 failed.
+	const head = "from,to,generated_at,shiplog_version,warehouse_fingerprint,control,population,version,checked," +
+		"passed_evidence,passed_pre_approved,passed_override,passed_not_required,passed_not_due,exempt,failed,findings," +
+		"subject,rule,outcome,exemption_id,exemption,exemption_expires,evidence"
+	if len(lines) != 3 || lines[0] != head ||
+		!strings.HasPrefix(lines[1], "1970-01-01T00:00:00Z,9999-12-31T00:00:00Z,2026-04-01T00:00:00Z,") ||
+		!strings.Contains(lines[1], ",unreviewed-change,changes,") ||
+		!strings.Contains(lines[1], ",2,1,0,0,0,0,0,1,1,org/r#1,merged with 0 of 1 required approving reviews,failed,,,,") ||
+		!strings.Contains(lines[1], `""change_id"":""org/r#1""`) ||
+		!strings.Contains(lines[2], ",self-approval,change requests,") || !strings.HasSuffix(lines[2], ",0,0,0,0,0,0,0,0,0,,,,,,,") {
 		t.Errorf("csv:\n%s", csvOut)
 	}
 	var ec *cmdutil.ExitCodeError
@@ -139,7 +148,10 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("exempt finding still fails: %v", err)
 	}
-	for _, want := range []string{"unreviewed-change\t2\t0\t1\tpass", "unreviewed-change: 1 finding(s), 1 exempt", "\tdocs only\n", "unreviewed-change\torg/r#1\tdocs only\t2026-05-01T00:00:00Z\tfalse\t1"} {
+	// checked 2: 1 by evidence, 1 exempt (its only finding is covered), 0 failed.
+	for _, want := range []string{"unreviewed-change\tchanges\t2\t1\t0\t0\t0\t0\t1\t0\t1\tpass", "unreviewed-change: 1 finding(s), 1 exempt",
+		"\tEX-1 (expires 2026-05-01): docs only\n", "EX-1\tunreviewed-change\torg/r#1\tdocs only\t2026-05-01T00:00:00Z\tfalse\t1",
+		"period 1970-01-01T00:00:00Z to 9999-12-31T00:00:00Z (end excluded)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
