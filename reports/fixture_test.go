@@ -306,7 +306,7 @@ func newFixture(t testing.TB) *fakeData {
 		audit: []ControlResult{
 			{Control: "self-approval", Description: "A change request approved only by its requester.", Version: "0a1b2c3d4e5f", Checked: 12, Failed: 0,
 				Population: "change requests",
-				Findings: &output.Table{Columns: []string{"change_request", "approver"}}},
+				Findings:   &output.Table{Columns: []string{"change_request", "approver"}}},
 			{Control: "unapproved-production-change", Description: "Production deployment without an approved change request.", Version: "5f4e3d2c1b0a", Checked: 24, Failed: 2,
 				Population: "production deployments", Outcomes: map[string]int64{"evidence": 10, "pre_approved": 12, "failed": 2},
 				Findings: &output.Table{Columns: []string{"deployment_id", "service", "change_request", "reason"}, Rows: [][]any{
