@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/demo/run"
 	"github.com/shiplog/shiplog/internal/demo"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/queries"
 	"github.com/shiplog/shiplog/transform"
 )
 
@@ -298,4 +300,75 @@ func TestDemoEvidence(t *testing.T) {
 func jsonText(v any) (string, error) {
 	b, err := json.Marshal(v)
 	return string(b), err
+}
+
+// TestDemoAuditorQueries runs the auditor's named queries on the demo's
+// planted cases (internal/demo/README.md).
+func TestDemoAuditorQueries(t *testing.T) {
+	db := demoWarehouse(t)
+	ctx := context.Background()
+	q := func(name string, params map[string]string) (cols []string, rows []map[string]string) {
+		t.Helper()
+		tab, err := queries.Run(ctx, db, name, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range tab.Rows {
+			m := map[string]string{}
+			for _, c := range tab.Columns {
+				m[c] = text(audit.Control{Columns: tab.Columns}, audit.Finding{Values: r}, c)
+			}
+			rows = append(rows, m)
+		}
+		return tab.Columns, rows
+	}
+
+	// elif.brandt approved CHG-110002 and deployed it (deploy-reporting-0004).
+	_, rows := q("approvals-by-person", map[string]string{"person": " Elif.Brandt "})
+	if n := count(t, `select count(*) from approvals where approver = 'elif.brandt'`); int64(len(rows)) != n || n == 0 {
+		t.Errorf("approvals-by-person elif.brandt: %d rows, canonical table %d", len(rows), n)
+	}
+	var sod []string
+	for _, r := range rows {
+		if r["deployed_it"] == "true" {
+			sod = append(sod, r["change_request"]+" "+r["role"]+" "+r["decision"])
+		}
+	}
+	if len(sod) != 1 || !strings.HasPrefix(sod[0], "CHG-110002 ") {
+		t.Errorf("approved and deployed: %v, want CHG-110002 only", sod)
+	}
+
+	// The two planted deployments without a change request, and nothing else.
+	_, rows = q("changes-without-ticket", nil)
+	deps := map[string]bool{}
+	for _, r := range rows {
+		deps[r["deployment_id"]+" "+r["why"]] = true
+	}
+	if !reflect.DeepEqual(deps, map[string]bool{"deploy-ledger-0012 no change request": true, "deploy-api-gateway-0023 no change request": true}) {
+		t.Errorf("changes-without-ticket deployments %v", deps)
+	}
+
+	// 19 emergency requests; CHG-40015 reviewed 8 days 3 hours after
+	// implementation (8.1 days, due on day 5), CHG-10010 never.
+	_, rows = q("emergency-changes-and-reviews", nil)
+	got := map[string]string{}
+	for _, r := range rows {
+		got[r["change_request"]] = r["review_days"] + " due " + r["review_due"]
+	}
+	if len(rows) != 19 || got["CHG-40015"] != "8.1 due 2026-05-30T00:00:00Z" || got["CHG-10010"] != " due 2026-05-13T00:00:00Z" {
+		t.Errorf("emergency-changes-and-reviews: %d rows, CHG-40015 %q, CHG-10010 %q", len(rows), got["CHG-40015"], got["CHG-10010"])
+	}
+
+	// hana.sato, a developer, deployed ledger to production once
+	// (deploy-ledger-0022): not an allowed deployer.
+	_, rows = q("access-to-deploy", map[string]string{"person": "hana.sato", "service": "ledger"})
+	var prod []string
+	for _, r := range rows {
+		if r["is_production"] == "true" {
+			prod = append(prod, r["deployer"]+" "+r["environment"]+" "+r["deployments"]+" allowed="+r["allowed"])
+		}
+	}
+	if len(prod) != 1 || prod[0] != "hana.sato production 1 allowed=false" {
+		t.Errorf("access-to-deploy hana.sato on ledger: %v", prod)
+	}
 }
