@@ -235,3 +235,30 @@ func textOf(v any) string {
 	}
 	return ""
 }
+
+// controls.allowed_deployers adds to the service records: "AP*" (service
+// keys are lower-cased, the glob too) lets mallory deploy api, so D-12
+// passes; team "front" gives web, which had no list and was not examined,
+// the list [wes]: its 8 March production deployments are examined, and
+// carol (D-03), frank (D-05) and hank (D-06) are not on it. 20 + 8 = 28.
+func TestConfiguredAllowedDeployers(t *testing.T) {
+	cfg := fixtureConfig()
+	cfg.Controls.AllowedDeployers = []config.AllowedDeployers{
+		{Service: "AP*", Deployers: []string{" Mallory "}},
+		{Team: "front", Deployers: []string{"wes"}},
+	}
+	db := fixtureDB(t, cfg)
+	res, err := Run(context.Background(), db, cfg, Options{From: march().From, To: march().To, Controls: []string{"deployer-not-allowed"}, Now: fixtureNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Controls[0]
+	var got []string
+	for _, f := range c.Findings {
+		got = append(got, textOf(f.value(c.Columns, "subject"))+" | "+textOf(f.value(c.Columns, "rule")))
+	}
+	want := []string{"D-03 | carol is not an allowed deployer", "D-05 | frank is not an allowed deployer", "D-06 | hank is not an allowed deployer"}
+	if c.Checked != 28 || c.Outcomes[Evidence] != 25 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("checked %d, evidence %d, findings:\n%s\nwant 28, 25:\n%s", c.Checked, c.Outcomes[Evidence], strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -827,6 +827,26 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]an
 	if err != nil {
 		return nil, err
 	}
+	type allowed struct {
+		Service   *string  `json:"service"`
+		Team      *string  `json:"team"`
+		Deployers []string `json:"deployers"`
+	}
+	deployers := []allowed{}
+	for _, a := range cfg.Controls.AllowedDeployers {
+		e := allowed{}
+		if k := config.Key(a.Service); k != "" {
+			e.Service = &k
+		}
+		if k := config.Key(a.Team); k != "" {
+			e.Team = &k
+		}
+		for _, d := range a.Deployers {
+			e.Deployers = append(e.Deployers, strings.TrimSpace(d))
+		}
+		deployers = append(deployers, e)
+	}
+	deployersJSON, _ := json.Marshal(deployers)
 	sevJSON, _ := json.Marshal(m.FailureSeverities)
 	if m.FailureSeverities == nil {
 		sevJSON = []byte("[]")
@@ -845,17 +865,19 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]an
 		support_baseline_days   INTEGER,
 		staging_environments    VARCHAR[],
 		pre_approved_standard   BOOLEAN,
-		freezes                 STRUCT(name VARCHAR, start_at TIMESTAMPTZ, end_at TIMESTAMPTZ, services VARCHAR[])[])`); err != nil {
+		freezes                 STRUCT(name VARCHAR, start_at TIMESTAMPTZ, end_at TIMESTAMPTZ, services VARCHAR[])[],
+		allowed_deployers       STRUCT(service VARCHAR, team VARCHAR, deployers VARCHAR[])[])`); err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
 	_, err = ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
 		json_transform(?::JSON, '["VARCHAR"]'), json_transform(?::JSON, '["VARCHAR"]'),
 		to_microseconds(?::BIGINT), ?, ?, ?, ?,
 		json_transform(?::JSON, '["VARCHAR"]'), ?,
-		json_transform(?::JSON, '[{"name":"VARCHAR","start_at":"TIMESTAMPTZ","end_at":"TIMESTAMPTZ","services":["VARCHAR"]}]'))`,
+		json_transform(?::JSON, '[{"name":"VARCHAR","start_at":"TIMESTAMPTZ","end_at":"TIMESTAMPTZ","services":["VARCHAR"]}]'),
+		json_transform(?::JSON, '[{"service":"VARCHAR","team":"VARCHAR","deployers":["VARCHAR"]}]'))`,
 		string(envJSON), string(sevJSON), m.AttributionWindow.D().Microseconds(), hotfix,
 		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays,
-		string(stagingJSON), cfg.Controls.PreApprovedStandard, freezesJSON)
+		string(stagingJSON), cfg.Controls.PreApprovedStandard, freezesJSON, string(deployersJSON))
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
