@@ -39,10 +39,11 @@ func TestEvidenceLayout(t *testing.T) {
 	for k, l := range et.Head {
 		head[k] = strings.Join(l, " | ")
 	}
+	// 18 columns: 3 lines of 6, subject and rule first, the exemption last.
 	want := []string{
 		"Subject | Rule | Deployment id | Service | Version | Commit sha",
-		"Triggered by | Started at | Finished at | Decision id | Decision | Decided by",
-		"Decided at | Override reason | Failed criteria | Link | Exempt | ",
+		"Triggered by | Started at | Finished at | Decision id | Decision | Failed criteria",
+		"Decided by | Decided at | Override reason | Deployment url | Outcome | Exempt",
 	}
 	if strings.Join(head, "\n") != strings.Join(want, "\n") {
 		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(head, "\n"), strings.Join(want, "\n"))
@@ -60,9 +61,9 @@ func TestEvidenceLayout(t *testing.T) {
 		{0, 5, "a529a4c86b78c901f06577894ad885ed8ac7ad40", true},
 		{1, 1, "2026-10-29 11:25:39", false},
 		{1, 3, "4", false},
-		{2, 1, "–", false},
+		{2, 2, "–", false},
 		{2, 3, gateOverrideRow[14].(string), true},
-		{2, 5, "", false},
+		{2, 5, "–", false},
 	} {
 		got := row[c.line][c.col]
 		if got.Text != c.text || got.Break != c.brk {

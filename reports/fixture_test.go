@@ -80,17 +80,19 @@ var orgSep = map[string]any{
 // Team payments, October: no production deployment at all.
 var paymentsOct = map[string]any{"deployments": int64(0), "failed_deployments": int64(0), "incidents": int64(0)}
 
-// gateOverrideColumns are wider than any page: 17 evidence columns, some
-// with long unbroken values (a commit hash, a link, a JSON list of
-// criteria). Each value is distinct, so a test can look for every one.
+// gateOverrideColumns are wider than any page: the gate-override
+// control's 17 evidence columns and the exemption, some
+// with long values (a commit hash, a link, the failed criteria with their
+// measured values and thresholds). Each value is distinct, so a test can look for every one.
 var gateOverrideColumns = []string{"subject", "deployment_id", "service", "version", "commit_sha", "triggered_by", "started_at", "finished_at",
-	"decision_id", "decision", "decided_by", "decided_at", "override_reason", "failed_criteria", "link", "rule", "exempt"}
+	"decision_id", "decision", "failed_criteria", "decided_by", "decided_at", "override_reason", "deployment_url", "outcome", "rule", "exempt"}
 
 var gateOverrideRow = []any{"deploy-checkout-api-0375", "deploy-checkout-api-0375", "checkout-api", "1.183.0", "a529a4c86b78c901f06577894ad885ed8ac7ad40",
-	"deploy-bot", ts("2026-10-29T11:25:39Z"), ts("2026-10-29T11:41:27Z"), int64(4), "no-go", "release-bot", ts("2026-10-29T09:41:27Z"), nil,
-	`[{"criterion":"tests","measured":0.912,"threshold":0.98},{"criterion":"change_failure_rate","measured":0.31,"threshold":0.25}]`,
-	"git.example/shop/checkout-api/commit/a529a4c86b78c901f06577894ad885ed8ac7ad40/checks?suite=integration_and_contract_tests",
-	"deployed after a NO-GO gate decision without an override reason", nil}
+	"deploy-bot", ts("2026-10-29T11:25:39Z"), ts("2026-10-29T11:41:27Z"), int64(4), "no-go",
+	"tests: pass rate 91.2% (1234 of 1353) (threshold: pass rate >= 98%); change failure rate: change failure rate 30.8% (4 of 13) (threshold: change failure rate <= 25%)",
+	"release-bot", ts("2026-10-29T09:41:27Z"), nil,
+	"ci.example/shop/checkout-api/deployments/deploy-checkout-api-0375/attempts/2?suite=integration_and_contract_tests",
+	"failed", "deployed after a NO-GO gate decision without an override reason", nil}
 
 // fakeData answers from tables in memory and checks every named query's
 // parameters against the header of its SQL file.
