@@ -80,8 +80,8 @@ func (w *writer) audit(ctx context.Context) error {
 
 	// The headline counts per population: deployments, change requests
 	// and changes are different things and are never added together.
-	summary := &output.Table{Columns: []string{"control", "population", "version", "checked", "passed by evidence",
-		"pre-approved (standard)", "override", "not required", "not due", "exempt", "failed"}}
+	summary := &output.Table{Columns: []string{"control", "version", "checked", "by evidence",
+		"pre-approved", "override", "not required", "not due", "exempt", "failed"}}
 	type population struct {
 		name             string
 		items            int64
@@ -91,7 +91,7 @@ func (w *writer) audit(ctx context.Context) error {
 	var pops []*population
 	for _, r := range results {
 		o := outcomesOf(r)
-		summary.Rows = append(summary.Rows, []any{r.Control, r.Population, r.Version, r.Checked, o["evidence"],
+		summary.Rows = append(summary.Rows, []any{r.Control, r.Version, r.Checked, o["evidence"],
 			o["pre_approved"], o["override"], o["not_required"], o["not_due"], o["exempt"], o["failed"]})
 		name := r.Population
 		if name == "" {
@@ -141,7 +141,9 @@ func (w *writer) audit(ctx context.Context) error {
 			return err
 		}
 		pg.Blocks = append(pg.Blocks, block{Heading: "Controls",
-			Text:  "Items each control checked in the period (grey) and how many of them failed (red), on a logarithmic scale so that a single finding among hundreds of items still shows; a control without a red mark had no findings. The table has the exact counts.",
+			Text: "Items each control checked in the period (grey) and how many of them failed (red), on a logarithmic scale so that a single finding among hundreds of items still shows; a control without a red mark had no findings. " +
+				"The table has the exact counts, each item in one class: passed by evidence (a recorded approval, review, window, allowed deployer, GO decision), pre-approved (a standard change, no decision needed), " +
+				"override (a NO-GO released with a recorded reason, listed with the findings), not required (nothing was asked of it, such as a deployment without a planned window), not due (a review whose due day is not over), exempt (covered by a configured exemption) or failed.",
 			Chart: c, Table: t, TableOpen: true})
 	}
 	for _, r := range results {

@@ -100,8 +100,8 @@ func TestAuditCoverAndChart(t *testing.T) {
 		"Production deployments (500 checked by 3 controls): 4 findings in unapproved-production-change, deployer-not-allowed, gate-override. Failed attempts are included",
 		// The classes of unapproved-production-change: 10 + 12 + 2 = 24;
 		// deployer-not-allowed gave none, so 499 passed and 1 failed.
-		`<tr><td>unapproved-production-change</td><td>production deployments</td><td>5f4e3d2c1b0a</td><td class="num">24</td><td class="num">10</td><td class="num">12</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">2</td></tr>`,
-		`<tr><td>deployer-not-allowed</td><td>production deployments</td><td>99aa88bb77cc</td><td class="num">500</td><td class="num">499</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">1</td></tr>`,
+		`<tr><td>unapproved-production-change</td><td>5f4e3d2c1b0a</td><td class="num">24</td><td class="num">10</td><td class="num">12</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">2</td></tr>`,
+		`<tr><td>deployer-not-allowed</td><td>99aa88bb77cc</td><td class="num">500</td><td class="num">499</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">1</td></tr>`,
 		`<div class="label">Pre-approved (standard)</div>`,
 		`<div class="label">Released by override</div>`,
 		// 100 px and 34 px for each of the 4 controls.
