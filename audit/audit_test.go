@@ -140,9 +140,22 @@ func TestControlsFindExactlyThePlantedViolations(t *testing.T) {
 		if c.Checked != w.checked || c.Failed != w.failed || c.Exempt != w.exempt {
 			t.Errorf("%s: checked/failed/exempt = %d/%d/%d, want %d/%d/%d", c.Name, c.Checked, c.Failed, c.Exempt, w.checked, w.failed, w.exempt)
 		}
-		var got []string
+		var got, listed []string
 		for _, f := range c.Findings {
+			if f.Passed {
+				listed = append(listed, textOf(f.value(c.Columns, "subject"))+" | "+f.Outcome(c.Columns)+" | "+textOf(f.value(c.Columns, "override_reason")))
+				continue
+			}
 			got = append(got, textOf(f.value(c.Columns, "subject"))+" | "+textOf(f.value(c.Columns, "rule")))
+		}
+		// Passes listed for their evidence: only api v1.7 (D-12), released
+		// over a NO-GO by rita's override.
+		wantListed := ""
+		if c.Name == "gate-override" {
+			wantListed = "D-12 | override | hotfix for outage"
+		}
+		if strings.Join(listed, "\n") != wantListed {
+			t.Errorf("%s listed passes: %q, want %q", c.Name, strings.Join(listed, "\n"), wantListed)
 		}
 		if strings.Join(got, "\n") != strings.Join(w.findings, "\n") {
 			t.Errorf("%s findings:\n%s\nwant:\n%s", c.Name, strings.Join(got, "\n"), strings.Join(w.findings, "\n"))
@@ -221,4 +234,31 @@ func textOf(v any) string {
 		return s
 	}
 	return ""
+}
+
+// controls.allowed_deployers adds to the service records: "AP*" (service
+// keys are lower-cased, the glob too) lets mallory deploy api, so D-12
+// passes; team "front" gives web, which had no list and was not examined,
+// the list [wes]: its 8 March production deployments are examined, and
+// carol (D-03), frank (D-05) and hank (D-06) are not on it. 20 + 8 = 28.
+func TestConfiguredAllowedDeployers(t *testing.T) {
+	cfg := fixtureConfig()
+	cfg.Controls.AllowedDeployers = []config.AllowedDeployers{
+		{Service: "AP*", Deployers: []string{" Mallory "}},
+		{Team: "front", Deployers: []string{"wes"}},
+	}
+	db := fixtureDB(t, cfg)
+	res, err := Run(context.Background(), db, cfg, Options{From: march().From, To: march().To, Controls: []string{"deployer-not-allowed"}, Now: fixtureNow})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Controls[0]
+	var got []string
+	for _, f := range c.Findings {
+		got = append(got, textOf(f.value(c.Columns, "subject"))+" | "+textOf(f.value(c.Columns, "rule")))
+	}
+	want := []string{"D-03 | carol is not an allowed deployer", "D-05 | frank is not an allowed deployer", "D-06 | hank is not an allowed deployer"}
+	if c.Checked != 28 || c.Outcomes[Evidence] != 25 || strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("checked %d, evidence %d, findings:\n%s\nwant 28, 25:\n%s", c.Checked, c.Outcomes[Evidence], strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }

@@ -51,11 +51,17 @@ type Options struct {
 	Now time.Time
 }
 
-// Criterion is one line of the decision.
+// Criterion is one line of the decision. Measured and Threshold say, in
+// short, what was found and what the policy asks, so that an audit of a
+// NO-GO released anyway (the gate-override control, through
+// fct_gate_decisions.failed_criteria) shows which criterion failed by how
+// much without parsing the evidence sentence.
 type Criterion struct {
-	Name     string `json:"name"`
-	Passed   bool   `json:"passed"`
-	Evidence string `json:"evidence"`
+	Name      string `json:"name"`
+	Passed    bool   `json:"passed"`
+	Evidence  string `json:"evidence"`
+	Measured  string `json:"measured,omitempty"`
+	Threshold string `json:"threshold,omitempty"`
 }
 
 // Decision is the outcome of one evaluation.
@@ -190,12 +196,15 @@ func (e *evaluator) passRate(ctx context.Context) (Criterion, error) {
 	}
 	min := e.cfg.Gate.MinPassRate
 	executed := tests.Int64 - skipped.Int64
+	c.Threshold = "pass rate >= " + pct(min)
 	if runs == 0 || executed <= 0 {
+		c.Measured = "no executed tests"
 		c.Evidence = fmt.Sprintf("no executed tests recorded for %s %s (minimum pass rate %s)", e.opts.Service, e.release(), pct(min))
 		return c, nil
 	}
 	rate := float64(passed.Int64) / float64(executed)
 	c.Passed = rate >= min
+	c.Measured = fmt.Sprintf("pass rate %s (%d of %d)", pct(rate), passed.Int64, executed)
 	c.Evidence = fmt.Sprintf("%s passed (%d of %d executed, %d skipped) in %d run(s) of %s; minimum %s",
 		pct(rate), passed.Int64, executed, skipped.Int64, runs, frameworks.String, pct(min))
 	return c, nil
@@ -255,9 +264,12 @@ func (e *evaluator) requiredSuites(ctx context.Context) (Criterion, error) {
 			problems = append(problems, fmt.Sprintf("%s: %d failed", s, failed[s]))
 		}
 	}
+	c.Threshold = "every required suite run, none failed"
+	c.Measured = fmt.Sprintf("%d required suite(s) green", len(names))
 	switch {
 	case len(problems) > 0:
 		c.Evidence = strings.Join(problems, "; ")
+		c.Measured = c.Evidence
 	case len(names) == 0:
 		c.Passed = true
 		c.Evidence = "no required suites"
@@ -306,8 +318,11 @@ func (e *evaluator) incidents(ctx context.Context) (Criterion, error) {
 	if err := rows.Err(); err != nil {
 		return c, err
 	}
+	c.Threshold = "no open " + strings.Join(sev, "/") + " incident"
+	c.Measured = fmt.Sprintf("%d open", len(open))
 	if len(open) > 0 {
 		c.Evidence = "open: " + strings.Join(open, ", ")
+		c.Measured += ": " + strings.Join(open, ", ")
 		return c, nil
 	}
 	c.Passed = true
@@ -368,6 +383,7 @@ func (e *evaluator) changeRequest(ctx context.Context) (Criterion, error) {
 	if err := rows.Err(); err != nil {
 		return c, err
 	}
+	c.Threshold = "an approved change request with its window open"
 	switch {
 	case len(ok) > 0:
 		c.Passed = true
@@ -379,6 +395,7 @@ func (e *evaluator) changeRequest(ctx context.Context) (Criterion, error) {
 	default:
 		c.Evidence = "no approved change request with its window open: " + strings.Join(why, "; ")
 	}
+	c.Measured = strings.TrimPrefix(c.Evidence, "no approved change request with its window open: ")
 	return c, nil
 }
 
@@ -399,13 +416,16 @@ func (e *evaluator) changeFailureRate(ctx context.Context) (Criterion, error) {
 	}
 	max := e.cfg.Gate.MaxChangeFailure
 	days := fmt.Sprintf("%g days", window.Hours()/24)
+	c.Threshold = "change failure rate <= " + pct(max)
 	if total == 0 {
+		c.Measured = "undefined (no deployment in " + days + ")"
 		c.Passed = true
 		c.Evidence = fmt.Sprintf("no successful production deployments of %s in the last %s (rate undefined); maximum %s", e.opts.Service, days, pct(max))
 		return c, nil
 	}
 	rate := float64(failed) / float64(total)
 	c.Passed = rate <= max
+	c.Measured = fmt.Sprintf("change failure rate %s (%d of %d)", pct(rate), failed, total)
 	c.Evidence = fmt.Sprintf("%s (%d failed of %d production deployments in the last %s); maximum %s",
 		pct(rate), failed, total, days, pct(max))
 	return c, nil
@@ -435,8 +455,11 @@ func (e *evaluator) freeze(ctx context.Context) (Criterion, error) {
 	if err := rows.Err(); err != nil {
 		return c, err
 	}
+	c.Threshold = "no freeze in force"
+	c.Measured = "none in force"
 	if len(in) > 0 {
 		c.Evidence = "in force: " + strings.Join(in, ", ")
+		c.Measured = c.Evidence
 		return c, nil
 	}
 	c.Passed = true

@@ -23,6 +23,30 @@ func (q Query) CheckedSQL() string {
 	return "SELECT count(DISTINCT subject) AS checked FROM (\n" + q.SQL + "\n) AS control"
 }
 
+// ListedSQL is the statement an audit lists a control's rows with: its
+// findings and the subjects that passed by override (a NO-GO released
+// with a recorded reason), which an auditor reads as closely as a
+// finding.
+func (q Query) ListedSQL() string {
+	return "SELECT * FROM (\n" + q.SQL + "\n) AS control WHERE rule IS NOT NULL OR outcome = 'override'"
+}
+
+// OutcomesSQL is the statement that sorts a control's subjects into
+// outcome classes: one row per class with the number of distinct subjects
+// in it. A subject with any finding (a row with a rule) is failed; a
+// passing subject takes the outcome its row gives (evidence,
+// pre_approved, override, not_required, not_due: the control decides it).
+// A subject whose rows contradict themselves (a rule with an outcome other
+// than failed, a failed outcome without a rule, no outcome) is counted as
+// "invalid", which the audit refuses: the class is the control's to
+// decide, and a caller must not guess it.
+func (q Query) OutcomesSQL() string {
+	return "SELECT outcome, count(*) AS subjects FROM (\n" +
+		"SELECT subject, CASE WHEN bool_or(outcome IS NULL OR (rule IS NULL) = (outcome = 'failed')) THEN 'invalid'" +
+		" WHEN count(rule) > 0 THEN 'failed' WHEN count(DISTINCT outcome) > 1 THEN 'invalid' ELSE min(outcome) END AS outcome" +
+		" FROM (\n" + q.SQL + "\n) AS control GROUP BY subject\n) AS subjects GROUP BY outcome ORDER BY outcome"
+}
+
 // Inline returns text (q's SQL or one built on it, such as FindingsSQL) with
 // every $name parameter of q replaced by its value as a typed SQL literal
 // (sqlrun.Literal), for a client that cannot bind named parameters (Flight

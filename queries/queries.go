@@ -57,7 +57,12 @@ type Query struct {
 	Description string
 	Audience    string
 	Kind        string
-	Params      []Param
+	// Population names what a control's subjects are (production
+	// deployments, change requests, changes …; header `population:`), so
+	// that totals are reported per population and never add up unrelated
+	// things.
+	Population string
+	Params     []Param
 	// SQL is the body after the header, without a trailing semicolon.
 	SQL string
 	// Path is the file the query came from, inside its fs.FS.
@@ -141,6 +146,8 @@ func (q *Query) setHeader(key, val, raw string, seen map[string]bool) error {
 			return fmt.Errorf("kind %q is not one of %s", val, strings.Join(Kinds, ", "))
 		}
 		q.Kind = val
+	case "population":
+		q.Population = raw
 	default:
 		// Unknown header keys are free-form notes (owner:, see: …).
 	}
@@ -304,6 +311,44 @@ func (q Query) Checked(ctx context.Context, db *warehouse.DB, params map[string]
 	default:
 		return strconv.ParseInt(output.Text(n), 10, 64)
 	}
+}
+
+// Listed returns a control's findings and its subjects passed by override
+// (ListedSQL).
+func (q Query) Listed(ctx context.Context, db *warehouse.DB, params map[string]string) (*output.Table, error) {
+	if !q.IsControl() {
+		return nil, fmt.Errorf("query %s is not a control", q.Name)
+	}
+	return q.run(ctx, db, q.ListedSQL(), params)
+}
+
+// Outcomes counts the distinct subjects of a control per outcome class
+// (OutcomesSQL).
+func (q Query) Outcomes(ctx context.Context, db *warehouse.DB, params map[string]string) (map[string]int64, error) {
+	if !q.IsControl() {
+		return nil, fmt.Errorf("query %s is not a control", q.Name)
+	}
+	t, err := q.run(ctx, db, q.OutcomesSQL(), params)
+	if err != nil {
+		return nil, err
+	}
+	return OutcomeCounts(q.Name, t)
+}
+
+// OutcomeCounts reads the result of OutcomesSQL: class → subjects.
+func OutcomeCounts(name string, t *output.Table) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, r := range t.Rows {
+		if len(r) != 2 {
+			return nil, fmt.Errorf("control %s: outcome counts have %d columns, want 2", name, len(r))
+		}
+		n, err := strconv.ParseInt(output.Text(r[1]), 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("control %s: outcome count: %w", name, err)
+		}
+		out[output.Text(r[0])] = n
+	}
+	return out, nil
 }
 
 func (q Query) run(ctx context.Context, db *warehouse.DB, text string, params map[string]string) (*output.Table, error) {

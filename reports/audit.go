@@ -78,25 +78,58 @@ func (w *writer) audit(ctx context.Context) error {
 	}
 	pg.Cover = newCover(who, pg.Facts, results)
 
-	var checked, failed int64
-	withFindings := 0
-	summary := &output.Table{Columns: []string{"control", "version", "checked", "passed", "failed"}}
-	for _, r := range results {
-		checked += r.Checked
-		failed += r.Failed
-		if r.Failed > 0 {
-			withFindings++
-		}
-		summary.Rows = append(summary.Rows, []any{r.Control, r.Version, r.Checked, r.Checked - r.Failed, r.Failed})
+	// The headline counts per population: deployments, change requests
+	// and changes are different things and are never added together.
+	summary := &output.Table{Columns: []string{"control", "version", "checked", "by evidence",
+		"pre-approved", "override", "not required", "not due", "exempt", "failed"}}
+	type population struct {
+		name             string
+		items            int64
+		findings         int64
+		controls, failed []string
 	}
-	switch {
-	case len(results) == 0:
+	var pops []*population
+	for _, r := range results {
+		o := outcomesOf(r)
+		summary.Rows = append(summary.Rows, []any{r.Control, r.Version, r.Checked, o["evidence"],
+			o["pre_approved"], o["override"], o["not_required"], o["not_due"], o["exempt"], o["failed"]})
+		name := r.Population
+		if name == "" {
+			name = "items of " + r.Control
+		}
+		var p *population
+		for _, q := range pops {
+			if q.name == name {
+				p = q
+			}
+		}
+		if p == nil {
+			p = &population{name: name}
+			pops = append(pops, p)
+		}
+		if r.Checked > p.items {
+			p.items = r.Checked
+		}
+		p.controls = append(p.controls, r.Control)
+		if r.Failed > 0 {
+			p.findings += r.Failed
+			p.failed = append(p.failed, r.Control)
+		}
+	}
+	if len(results) == 0 {
 		pg.Summary = []string{"No governance control was run."}
-	case failed == 0:
-		pg.Summary = []string{fmt.Sprintf("All %s passed: %s checked, no findings.", pluralCount(int64(len(results)), "control", "controls"), pluralCount(checked, "item", "items"))}
-	default:
-		pg.Summary = []string{fmt.Sprintf("%d of %s found problems: %s out of %s checked.",
-			withFindings, pluralCount(int64(len(results)), "control", "controls"), pluralCount(failed, "finding", "findings"), strconv.FormatInt(checked, 10))}
+	}
+	for _, p := range pops {
+		line := fmt.Sprintf("%s %s: ", upperFirst(p.name), fmt.Sprintf("(%d checked by %s)", p.items, pluralCount(int64(len(p.controls)), "control", "controls")))
+		if p.findings == 0 {
+			line += "no findings."
+		} else {
+			line += fmt.Sprintf("%s in %s.", pluralCount(p.findings, "finding", "findings"), strings.Join(p.failed, ", "))
+		}
+		if note, ok := populationNotes[p.name]; ok {
+			line += " " + note
+		}
+		pg.Summary = append(pg.Summary, line)
 	}
 	if len(results) > 0 {
 		t, err := htmlTableOf(summary, nil, 0)
@@ -108,7 +141,9 @@ func (w *writer) audit(ctx context.Context) error {
 			return err
 		}
 		pg.Blocks = append(pg.Blocks, block{Heading: "Controls",
-			Text:  "Items each control checked in the period (grey) and how many of them failed (red), on a logarithmic scale so that a single finding among hundreds of items still shows; a control without a red mark had no findings. The table has the exact counts.",
+			Text: "Items each control checked in the period (grey) and how many of them failed (red), on a logarithmic scale so that a single finding among hundreds of items still shows; a control without a red mark had no findings. " +
+				"The table has the exact counts, each item in one class: passed by evidence (a recorded approval, review, window, allowed deployer, GO decision), pre-approved (a standard change, no decision needed), " +
+				"override (a NO-GO released with a recorded reason, listed with the findings), not required (nothing was asked of it, such as a deployment without a planned window), not due (a review whose due day is not over), exempt (covered by a configured exemption) or failed.",
 			Chart: c, Table: t, TableOpen: true})
 	}
 	for _, r := range results {
@@ -117,10 +152,12 @@ func (w *writer) audit(ctx context.Context) error {
 			status = "fail"
 		}
 		b := block{Heading: r.Control, Status: status, Text: r.Description, TableOpen: true}
-		b.Tiles = []tile{
-			{Label: "Checked", Value: strconv.FormatInt(r.Checked, 10)},
-			{Label: "Passed", Value: strconv.FormatInt(r.Checked-r.Failed, 10)},
-			{Label: "Failed", Value: strconv.FormatInt(r.Failed, 10)},
+		o := outcomesOf(r)
+		b.Tiles = []tile{{Label: "Checked", Value: strconv.FormatInt(r.Checked, 10)}}
+		for _, c := range outcomeTiles {
+			if n := o[c.class]; n > 0 || c.always {
+				b.Tiles = append(b.Tiles, tile{Label: c.label, Value: strconv.FormatInt(n, 10)})
+			}
 		}
 		if r.Findings == nil || len(r.Findings.Rows) == 0 {
 			b.Empty = "No findings."
@@ -141,6 +178,43 @@ func (w *writer) audit(ctx context.Context) error {
 	}
 	pg.Blocks = append(pg.Blocks, evidence...)
 	return w.addPage(pg, "audit.html", "Governance audit", Audit)
+}
+
+// outcomeTiles are the outcome classes a control's block shows; a class
+// that is not always shown appears when it has items.
+var outcomeTiles = []struct {
+	class, label string
+	always       bool
+}{
+	{"evidence", "Passed by evidence", true},
+	{"pre_approved", "Pre-approved (standard)", false},
+	{"override", "Released by override", false},
+	{"not_required", "Nothing required", false},
+	{"not_due", "Not yet due", false},
+	{"exempt", "Exempt", false},
+	{"failed", "Failed", true},
+}
+
+// populationNotes explain how a population is counted where a reader may
+// compare it with another page.
+var populationNotes = map[string]string{
+	"production deployments": "Failed attempts are included: each changed production and needs an approved change request, so this count is larger than the leadership report's deployments, which are successful ones only.",
+}
+
+// outcomesOf is the control's outcome classes, or, when the data layer
+// gave none, every item not failed counted as passed by evidence.
+func outcomesOf(r ControlResult) map[string]int64 {
+	if r.Outcomes != nil {
+		return r.Outcomes
+	}
+	return map[string]int64{"evidence": r.Checked - r.Failed, "failed": r.Failed}
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // findingsShown caps each control's findings table on the page: a control

@@ -39,10 +39,11 @@ func TestEvidenceLayout(t *testing.T) {
 	for k, l := range et.Head {
 		head[k] = strings.Join(l, " | ")
 	}
+	// 18 columns: 3 lines of 6, subject and rule first, the exemption last.
 	want := []string{
 		"Subject | Rule | Deployment id | Service | Version | Commit sha",
-		"Triggered by | Started at | Finished at | Decision id | Decision | Decided by",
-		"Decided at | Override reason | Failed criteria | Link | Exempt | ",
+		"Triggered by | Started at | Finished at | Decision id | Decision | Failed criteria",
+		"Decided by | Decided at | Override reason | Deployment url | Outcome | Exempt",
 	}
 	if strings.Join(head, "\n") != strings.Join(want, "\n") {
 		t.Errorf("lines:\n%s\nwant:\n%s", strings.Join(head, "\n"), strings.Join(want, "\n"))
@@ -60,9 +61,9 @@ func TestEvidenceLayout(t *testing.T) {
 		{0, 5, "a529a4c86b78c901f06577894ad885ed8ac7ad40", true},
 		{1, 1, "2026-10-29 11:25:39", false},
 		{1, 3, "4", false},
-		{2, 1, "–", false},
+		{2, 2, "–", false},
 		{2, 3, gateOverrideRow[14].(string), true},
-		{2, 5, "", false},
+		{2, 5, "–", false},
 	} {
 		got := row[c.line][c.col]
 		if got.Text != c.text || got.Break != c.brk {
@@ -93,7 +94,16 @@ func TestAuditCoverAndChart(t *testing.T) {
 		`<tr><td data-label="Control">deployer-not-allowed</td><td data-label="Version" class="version">99aa88bb77cc</td><td data-label="What it checks">Production deployment triggered by someone outside the allowed deployers.</td><td data-label="Result" class="failed">1 of 500 failed</td></tr>`,
 		`<td data-label="Result">0 of 12 failed</td>`,
 		`<tr><th scope="row">Prepared by</th>`, `<tr><th scope="row">Reviewed by</th>`, `<tr><th scope="row">Approved by</th>`,
-		"3 of 4 controls found problems: 4 findings out of 540 checked.",
+		// Per population, never added across: the largest control's count,
+		// the findings of its controls (2 + 1 + 1).
+		"Change requests (12 checked by 1 control): no findings.",
+		"Production deployments (500 checked by 3 controls): 4 findings in unapproved-production-change, deployer-not-allowed, gate-override. Failed attempts are included",
+		// The classes of unapproved-production-change: 10 + 12 + 2 = 24;
+		// deployer-not-allowed gave none, so 499 passed and 1 failed.
+		`<tr><td>unapproved-production-change</td><td>5f4e3d2c1b0a</td><td class="num">24</td><td class="num">10</td><td class="num">12</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">2</td></tr>`,
+		`<tr><td>deployer-not-allowed</td><td>99aa88bb77cc</td><td class="num">500</td><td class="num">499</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">0</td><td class="num">1</td></tr>`,
+		`<div class="label">Pre-approved (standard)</div>`,
+		`<div class="label">Released by override</div>`,
 		// 100 px and 34 px for each of the 4 controls.
 		"#chart-1{height:236px}",
 	} {

@@ -80,17 +80,19 @@ var orgSep = map[string]any{
 // Team payments, October: no production deployment at all.
 var paymentsOct = map[string]any{"deployments": int64(0), "failed_deployments": int64(0), "incidents": int64(0)}
 
-// gateOverrideColumns are wider than any page: 17 evidence columns, some
-// with long unbroken values (a commit hash, a link, a JSON list of
-// criteria). Each value is distinct, so a test can look for every one.
+// gateOverrideColumns are wider than any page: the gate-override
+// control's 17 evidence columns and the exemption, some
+// with long values (a commit hash, a link, the failed criteria with their
+// measured values and thresholds). Each value is distinct, so a test can look for every one.
 var gateOverrideColumns = []string{"subject", "deployment_id", "service", "version", "commit_sha", "triggered_by", "started_at", "finished_at",
-	"decision_id", "decision", "decided_by", "decided_at", "override_reason", "failed_criteria", "link", "rule", "exempt"}
+	"decision_id", "decision", "failed_criteria", "decided_by", "decided_at", "override_reason", "deployment_url", "outcome", "rule", "exempt"}
 
 var gateOverrideRow = []any{"deploy-checkout-api-0375", "deploy-checkout-api-0375", "checkout-api", "1.183.0", "a529a4c86b78c901f06577894ad885ed8ac7ad40",
-	"deploy-bot", ts("2026-10-29T11:25:39Z"), ts("2026-10-29T11:41:27Z"), int64(4), "no-go", "release-bot", ts("2026-10-29T09:41:27Z"), nil,
-	`[{"criterion":"tests","measured":0.912,"threshold":0.98},{"criterion":"change_failure_rate","measured":0.31,"threshold":0.25}]`,
-	"git.example/shop/checkout-api/commit/a529a4c86b78c901f06577894ad885ed8ac7ad40/checks?suite=integration_and_contract_tests",
-	"deployed after a NO-GO gate decision without an override reason", nil}
+	"deploy-bot", ts("2026-10-29T11:25:39Z"), ts("2026-10-29T11:41:27Z"), int64(4), "no-go",
+	"tests: pass rate 91.2% (1234 of 1353) (threshold: pass rate >= 98%); change failure rate: change failure rate 30.8% (4 of 13) (threshold: change failure rate <= 25%)",
+	"release-bot", ts("2026-10-29T09:41:27Z"), nil,
+	"ci.example/shop/checkout-api/deployments/deploy-checkout-api-0375/attempts/2?suite=integration_and_contract_tests",
+	"failed", "deployed after a NO-GO gate decision without an override reason", nil}
 
 // fakeData answers from tables in memory and checks every named query's
 // parameters against the header of its SQL file.
@@ -305,18 +307,22 @@ func newFixture(t testing.TB) *fakeData {
 		},
 		audit: []ControlResult{
 			{Control: "self-approval", Description: "A change request approved only by its requester.", Version: "0a1b2c3d4e5f", Checked: 12, Failed: 0,
-				Findings: &output.Table{Columns: []string{"change_request", "approver"}}},
+				Population: "change requests",
+				Findings:   &output.Table{Columns: []string{"change_request", "approver"}}},
 			{Control: "unapproved-production-change", Description: "Production deployment without an approved change request.", Version: "5f4e3d2c1b0a", Checked: 24, Failed: 2,
+				Population: "production deployments", Outcomes: map[string]int64{"evidence": 10, "pre_approved": 12, "failed": 2},
 				Findings: &output.Table{Columns: []string{"deployment_id", "service", "change_request", "reason"}, Rows: [][]any{
 					{"d-5", "checkout", nil, "no change request"},
 					{"d-9", "search", "CR-3", injection},
 				}}},
 			// One finding among 500: the chart must still show it.
 			{Control: "deployer-not-allowed", Description: "Production deployment triggered by someone outside the allowed deployers.", Version: "99aa88bb77cc", Checked: 500, Failed: 1,
+				Population: "production deployments",
 				Findings: &output.Table{Columns: []string{"subject", "deployment_id", "service", "triggered_by", "allowed_deployers", "rule", "exempt"}, Rows: [][]any{
 					{"d-77", "d-77", "ledger", "hana", []any{"deploy-bot", "alice", "bruno"}, "hana is not an allowed deployer", nil},
 				}}},
 			{Control: "gate-override", Description: "Release deployed after a NO-GO gate decision without a recorded override.", Version: "c0ffee123456", Checked: 4, Failed: 1,
+				Population: "production deployments", Outcomes: map[string]int64{"evidence": 2, "override": 1, "failed": 1},
 				Findings: &output.Table{Columns: gateOverrideColumns, Rows: [][]any{gateOverrideRow}}},
 		},
 	}

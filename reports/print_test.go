@@ -65,14 +65,15 @@ func openAt(t *testing.T, bctx context.Context, path string, width int64, print 
 	return tctx
 }
 
-// overflowJS lists every cell of an evidence table that reaches past the
-// page's content width, and every table wrapper that scrolls sideways; it
-// also counts the evidence tables and cells it measured.
+// overflowJS lists every cell of a table (evidence tables, the controls'
+// outcome classes, the cover) that reaches past the page's content width,
+// and every table wrapper that scrolls sideways; it also counts the
+// evidence tables, the other tables and the cells it measured.
 const overflowJS = `(() => {
   const width = document.documentElement.clientWidth;
-  const out = {tables: 0, cells: 0, problems: []};
-  for (const table of document.querySelectorAll('table.evidence')) {
-    out.tables++;
+  const out = {tables: 0, cells: 0, others: 0, problems: []};
+  for (const table of document.querySelectorAll('table')) {
+    if (table.classList.contains('evidence')) out.tables++; else out.others++;
     const section = table.closest('section');
     const where = section ? section.querySelector('h2').textContent.trim() : '?';
     const wrap = table.closest('.tablewrap');
@@ -91,8 +92,8 @@ const overflowJS = `(() => {
 })()`
 
 type overflow struct {
-	Tables, Cells int
-	Problems      []string
+	Tables, Cells, Others int
+	Problems              []string
 }
 
 // TestAuditEvidenceFitsThePage lays the audit page out as printed on A4
@@ -127,8 +128,10 @@ func TestAuditEvidenceFitsThePage(t *testing.T) {
 			}
 			// Findings of 3 controls, the row counts and the ingest runs;
 			// the gate-override table alone has 18 header and 18 body cells.
-			if o.Tables != 5 || o.Cells < 36 {
-				t.Fatalf("measured %d evidence tables and %d cells, want 5 tables", o.Tables, o.Cells)
+			// and the other tables: the cover's controls, the controls'
+			// outcome classes (11 columns) and the rest.
+			if o.Tables != 5 || o.Cells < 36 || o.Others < 2 {
+				t.Fatalf("measured %d evidence tables, %d other tables and %d cells, want 5 and at least 2", o.Tables, o.Others, o.Cells)
 			}
 			for _, p := range o.Problems {
 				t.Error(p)
@@ -140,7 +143,7 @@ func TestAuditEvidenceFitsThePage(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				for _, want := range []string{"Decision", "Decided by", "Rule", "Override reason", "Link"} {
+				for _, want := range []string{"Decision", "Decided by", "Rule", "Override reason", "Failed criteria", "Deployment url"} {
 					if !contains(seen, want) {
 						t.Errorf("column %q not visible at 1400 px (visible: %q)", want, seen)
 					}

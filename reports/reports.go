@@ -68,9 +68,17 @@ type ControlResult struct {
 	// Version is a short hash of the control's SQL and parameters
 	// (audit.ControlVersion); the cover page lists it.
 	Version string
-	// Checked is how many items the control examined; Failed how many of
-	// them are findings. Passed = Checked − Failed.
+	// Checked is how many items the control examined; Failed how many
+	// findings are not exempt.
 	Checked, Failed int64
+	// Population names what the items are (production deployments,
+	// change requests, changes …): totals are given per population.
+	Population string
+	// Outcomes counts the items per outcome class as the control decided
+	// it (audit.PassClasses: evidence, pre_approved, override,
+	// not_required, not_due; then exempt and failed). Nil when unknown:
+	// the page then shows checked − failed as passed.
+	Outcomes map[string]int64
 	// Findings holds one row per finding with its evidence columns.
 	Findings *output.Table
 }

@@ -838,6 +838,26 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]an
 	if err != nil {
 		return nil, err
 	}
+	type allowed struct {
+		Service   *string  `json:"service"`
+		Team      *string  `json:"team"`
+		Deployers []string `json:"deployers"`
+	}
+	deployers := []allowed{}
+	for _, a := range cfg.Controls.AllowedDeployers {
+		e := allowed{}
+		if k := config.Key(a.Service); k != "" {
+			e.Service = &k
+		}
+		if k := config.Key(a.Team); k != "" {
+			e.Team = &k
+		}
+		for _, d := range a.Deployers {
+			e.Deployers = append(e.Deployers, strings.TrimSpace(d))
+		}
+		deployers = append(deployers, e)
+	}
+	deployersJSON, _ := json.Marshal(deployers)
 	sevJSON, _ := json.Marshal(m.FailureSeverities)
 	if m.FailureSeverities == nil {
 		sevJSON = []byte("[]")
@@ -859,7 +879,8 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]an
 		freezes                 STRUCT(name VARCHAR, start_at TIMESTAMPTZ, end_at TIMESTAMPTZ, services VARCHAR[])[],
 		failure_from_reverts    BOOLEAN,
 		failure_from_version_rollbacks BOOLEAN,
-		lead_time_from          VARCHAR)`); err != nil {
+		lead_time_from          VARCHAR,
+		allowed_deployers       STRUCT(service VARCHAR, team VARCHAR, deployers VARCHAR[])[])`); err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}
 	_, err = ex.ExecContext(ctx, `INSERT INTO cfg VALUES (
@@ -867,11 +888,12 @@ func writeCfg(ctx context.Context, ex execer, cfg *config.Config) (map[string]an
 		to_microseconds(?::BIGINT), ?, ?, ?, ?,
 		json_transform(?::JSON, '["VARCHAR"]'), ?,
 		json_transform(?::JSON, '[{"name":"VARCHAR","start_at":"TIMESTAMPTZ","end_at":"TIMESTAMPTZ","services":["VARCHAR"]}]'),
-		?, ?, ?)`,
+		?, ?, ?,
+		json_transform(?::JSON, '[{"service":"VARCHAR","team":"VARCHAR","deployers":["VARCHAR"]}]'))`,
 		string(envJSON), string(sevJSON), m.AttributionWindow.D().Microseconds(), hotfix,
 		m.AdoptionTarget, m.SupportWindowDays, m.SupportBaselineDays,
 		string(stagingJSON), cfg.Controls.PreApprovedStandard, freezesJSON,
-		m.FailureFromReverts, m.FailureFromVersionRollbacks, leadTimeFrom(m.LeadTimeFrom))
+		m.FailureFromReverts, m.FailureFromVersionRollbacks, leadTimeFrom(m.LeadTimeFrom), string(deployersJSON))
 	if err != nil {
 		return nil, fmt.Errorf("transform: cfg: %w", err)
 	}

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"path"
 	"strings"
 	"time"
 )
@@ -21,10 +22,38 @@ type Controls struct {
 	// Exemptions silence findings with a reason until they expire; each is
 	// itself listed in the audit report.
 	Exemptions []Exemption `yaml:"exemptions"`
+	// AllowedDeployers adds people (or bots) allowed to deploy to
+	// production to every service whose key, or whose team's key, matches
+	// a glob: for organisations that keep access lists in configuration
+	// rather than on each service record. They add to a service record's
+	// allowed_deployers (dim_services); the deployer-not-allowed control
+	// and the access-to-deploy query read the result.
+	AllowedDeployers []AllowedDeployers `yaml:"allowed_deployers,omitempty"`
+}
+
+// AllowedDeployers is one entry of controls.allowed_deployers: exactly
+// one of Service and Team, a glob (path.Match syntax, compared with the
+// trimmed, lower-cased key), and the people it allows.
+type AllowedDeployers struct {
+	Service   string   `yaml:"service,omitempty"`
+	Team      string   `yaml:"team,omitempty"`
+	Deployers []string `yaml:"deployers"`
+}
+
+// ExemptionID is e's id, or EX-n (n = i + 1) when none is configured.
+func (e Exemption) ExemptionID(i int) string {
+	if id := strings.TrimSpace(e.ID); id != "" {
+		return id
+	}
+	return fmt.Sprintf("EX-%d", i+1)
 }
 
 // Exemption silences one control for matching subjects until Expires.
 type Exemption struct {
+	// ID names the exemption in audit evidence (a ticket or risk-register
+	// id); when empty the audit calls it EX-n, n its 1-based position in
+	// the list.
+	ID      string    `yaml:"id,omitempty"`
 	Control string    `yaml:"control"`
 	Subject string    `yaml:"subject"` // service, deployment or change id; "*" for all
 	Reason  string    `yaml:"reason"`
@@ -72,8 +101,34 @@ func (c *Controls) validate() error {
 	if c.EmergencyReviewDays < 0 {
 		return errors.New("controls.emergency_review_days: must be 0 or more")
 	}
+	for i, a := range c.AllowedDeployers {
+		field := fmt.Sprintf("controls.allowed_deployers[%d]", i)
+		svc, team := strings.TrimSpace(a.Service), strings.TrimSpace(a.Team)
+		switch {
+		case (svc == "") == (team == ""):
+			return fmt.Errorf("%s: give exactly one of service and team (a name or glob such as \"pay*\")", field)
+		case len(a.Deployers) == 0:
+			return fmt.Errorf("%s.deployers: list the people or bots allowed to deploy", field)
+		}
+		for _, g := range []string{svc, team} {
+			if _, err := path.Match(g, ""); err != nil {
+				return fmt.Errorf("%s: %q is not a valid glob: %v", field, g, err)
+			}
+		}
+		for j, d := range a.Deployers {
+			if strings.TrimSpace(d) == "" {
+				return fmt.Errorf("%s.deployers[%d]: empty name", field, j)
+			}
+		}
+	}
+	ids := map[string]int{}
 	for i, e := range c.Exemptions {
 		field := fmt.Sprintf("controls.exemptions[%d]", i)
+		if id := e.ExemptionID(i); ids[id] > 0 {
+			return fmt.Errorf("%s.id: %q is also the id of controls.exemptions[%d]", field, id, ids[id]-1)
+		} else {
+			ids[id] = i + 1
+		}
 		known := false
 		for _, n := range ControlNames {
 			known = known || n == e.Control

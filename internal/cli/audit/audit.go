@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +20,7 @@ import (
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/server"
 	"github.com/shiplog/shiplog/internal/suggest"
+	"github.com/shiplog/shiplog/internal/version"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/queries"
 )
@@ -178,6 +180,22 @@ func Run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
+	// The result names its period (an open end is the data's), when it was
+	// made, by which shiplog, and the data it read.
+	for _, end := range []struct {
+		t     *time.Time
+		data  time.Time
+		bound string
+	}{{&res.From, period.From, bounds["from"]}, {&res.To, period.To, bounds["to"]}} {
+		switch {
+		case !end.t.IsZero():
+		case !end.data.IsZero():
+			*end.t = end.data
+		default:
+			*end.t, _ = queries.ParseTime(end.bound)
+		}
+	}
+	res.Meta = audit.NewMeta(cov, version.Build().Version)
 	if err := write(opts, res, period, cov, bounds); err != nil {
 		return err
 	}
@@ -186,6 +204,14 @@ func Run(ctx context.Context, opts *Options) error {
 		return &cmdutil.ExitCodeError{Code: cmdutil.ExitError}
 	}
 	return nil
+}
+
+// stamp is t in RFC 3339 UTC, or fallback when t is zero.
+func stamp(t time.Time, fallback string) string {
+	if t.IsZero() {
+		return fallback
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 // auditKinds are the kinds whose range is the audit's period by default.
@@ -218,22 +244,36 @@ func write(opts *Options, res *audit.Result, period coverage.Period, cov *covera
 	}
 	tf := cmdutil.TableFlags{Format: "table", Wide: opts.Wide}
 	o := tf.Options(opts.IO, nil)
+	fmt.Fprintf(w, "period %s to %s (end excluded); data fingerprint %s\n\n",
+		stamp(period.From, bounds["from"]), stamp(period.To, bounds["to"]), res.Meta.Warehouse.Hash)
 	if err := output.Print(w, res.Summary(), o); err != nil {
+		return err
+	}
+	pt := &output.Table{Columns: []string{"population", "subjects", "failed", "exempt", "controls"}}
+	for _, p := range res.Populations() {
+		pt.Rows = append(pt.Rows, []any{p.Name, p.Subjects, p.Failed, p.Exempt, strings.Join(p.Controls, ", ")})
+	}
+	fmt.Fprintf(w, "\npopulations (counted apart: a deployment, a change request and a change are different things)\n")
+	if err := output.Print(w, pt, o); err != nil {
 		return err
 	}
 	for _, c := range res.Controls {
 		if len(c.Findings) == 0 {
 			continue
 		}
-		fmt.Fprintf(w, "\n%s: %d finding(s), %d exempt\n", c.Name, len(c.Findings), c.Exempt)
+		listed := fmt.Sprintf("%d finding(s), %d exempt", c.Failed+c.Exempt, c.Exempt)
+		if n := int64(len(c.Findings)) - c.Failed - c.Exempt; n > 0 {
+			listed += fmt.Sprintf("; %d passed by override, listed for their evidence", n)
+		}
+		fmt.Fprintf(w, "\n%s: %s\n", c.Name, listed)
 		if err := output.Print(w, res.FindingsTable(c), o); err != nil {
 			return err
 		}
 	}
 	if len(res.Exemptions) > 0 {
-		t := &output.Table{Columns: []string{"control", "subject", "reason", "expires", "expired", "matched"}}
+		t := &output.Table{Columns: []string{"id", "control", "subject", "reason", "expires", "expired", "matched"}}
 		for _, e := range res.Exemptions {
-			t.Rows = append(t.Rows, []any{e.Control, e.Subject, e.Reason, e.Expires, e.Expired, int64(e.Matched)})
+			t.Rows = append(t.Rows, []any{e.ID, e.Control, e.Subject, e.Reason, e.Expires, e.Expired, int64(e.Matched)})
 		}
 		fmt.Fprintf(w, "\nexemptions\n")
 		return output.Print(w, t, o)

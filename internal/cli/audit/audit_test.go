@@ -2,8 +2,11 @@ package audit
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/iostreams"
+	"github.com/shiplog/shiplog/internal/version"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/transform"
 )
@@ -123,9 +127,18 @@ func TestRun(t *testing.T) {
 	// One row for the finding of unreviewed-change, one empty row for
 	// self-approval (no findings), evidence as a JSON object.
 	lines := strings.Split(strings.TrimSpace(csvOut), "\n")
-	if len(lines) != 3 || lines[0] != "control,checked,failed,exempt,subject,rule,exemption,evidence" ||
-		!strings.HasPrefix(lines[1], "unreviewed-change,2,1,0,org/r#1,merged with 0 of 1 required approving reviews,,") ||
-		!strings.Contains(lines[1], `""change_id"":""org/r#1""`) || lines[2] != "self-approval,0,0,0,,,," {
+	// Every row starts with the period, the time it was made (the test's
+	// clock), the build and the data's fingerprint; then the control, its
+	// population and version, checked 2 = 1 passed by evidence + 1 failed.
+	const head = "from,to,generated_at,shiplog_version,warehouse_fingerprint,control,population,version,checked," +
+		"passed_evidence,passed_pre_approved,passed_override,passed_not_required,passed_not_due,exempt,failed,findings," +
+		"subject,rule,outcome,exemption_id,exemption,exemption_expires,evidence"
+	if len(lines) != 3 || lines[0] != head ||
+		!strings.HasPrefix(lines[1], "1970-01-01T00:00:00Z,9999-12-31T00:00:00Z,2026-04-01T00:00:00Z,") ||
+		!strings.Contains(lines[1], ",unreviewed-change,changes,") ||
+		!strings.Contains(lines[1], ",2,1,0,0,0,0,0,1,1,org/r#1,merged with 0 of 1 required approving reviews,failed,,,,") ||
+		!strings.Contains(lines[1], `""change_id"":""org/r#1""`) ||
+		!strings.Contains(lines[2], ",self-approval,change requests,") || !strings.HasSuffix(lines[2], ",0,0,0,0,0,0,0,0,0,,,,,,,") {
 		t.Errorf("csv:\n%s", csvOut)
 	}
 	var ec *cmdutil.ExitCodeError
@@ -139,7 +152,10 @@ func TestRun(t *testing.T) {
 	if err != nil {
 		t.Fatalf("exempt finding still fails: %v", err)
 	}
-	for _, want := range []string{"unreviewed-change\t2\t0\t1\tpass", "unreviewed-change: 1 finding(s), 1 exempt", "\tdocs only\n", "unreviewed-change\torg/r#1\tdocs only\t2026-05-01T00:00:00Z\tfalse\t1"} {
+	// checked 2: 1 by evidence, 1 exempt (its only finding is covered), 0 failed.
+	for _, want := range []string{"unreviewed-change\tchanges\t2\t1\t0\t0\t0\t0\t1\t0\t1\tpass", "unreviewed-change: 1 finding(s), 1 exempt",
+		"\tEX-1 (expires 2026-05-01): docs only\n", "EX-1\tunreviewed-change\torg/r#1\tdocs only\t2026-05-01T00:00:00Z\tfalse\t1",
+		"period 1970-01-01T00:00:00Z to 9999-12-31T00:00:00Z (end excluded)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
@@ -224,5 +240,118 @@ func TestPeriodNeverNull(t *testing.T) {
 	doc, _ = run(false, time.Date(2026, 3, 4, 0, 0, 0, 0, time.UTC), time.Time{})
 	if doc["from"] != "2026-03-04T00:00:00Z" || doc["to"] != "2026-03-06T00:00:00Z" {
 		t.Errorf("--from only: from %v to %v", doc["from"], doc["to"])
+	}
+}
+
+// The JSON and CSV name what they were computed from: the period, the
+// time they were made, the shiplog build and the warehouse's fingerprint
+// (rows and event range per canonical table, hashed as audit.Fingerprint
+// documents), and give totals per population, never added across.
+func TestPeriodMetadata(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	db, err := warehouse.Open(ctx, path, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`
+		INSERT INTO change_requests (id, services, title, risk, requested_by, created_at, status, source) VALUES
+			('CR-1', ['api'], 'x', 'standard', 'ana', '2026-03-01 08:00:00+00', 'implemented', 'file');
+		INSERT INTO deployments (id, service, environment, finished_at, status, change_request, source) VALUES
+			('D-1', 'api', 'production', '2026-03-03 10:00:00+00', 'success', 'CR-1', 'file'),
+			('D-2', 'api', 'production', '2026-03-04 10:00:00+00', 'failure', 'CR-1', 'file');
+		INSERT INTO changes (id, service, first_commit_at, merged_at, approvals, source) VALUES
+			('org/r#1', 'api', '2026-03-01 09:00:00+00', '2026-03-02 10:00:00+00', 1, 'file'),
+			('org/r#2', 'api', '2026-03-01 09:00:00+00', '2026-03-02 11:00:00+00', 1, 'file')`); err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Default()
+	if err := transform.Run(ctx, db, cfg, transform.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	now := time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
+	run := func(format string) string {
+		ios, _, out, _ := iostreams.Test()
+		if err := Run(ctx, &Options{
+			IO: ios,
+			Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
+				return warehouse.Open(ctx, path, warehouse.Options{ReadOnly: true})
+			},
+			Config: func() (*config.Config, error) { return cfg, nil },
+			Now:    func() time.Time { return now },
+			From:   time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: time.Date(2026, 4, 1, 0, 0, 0, 0, time.UTC),
+			Controls: []string{"unapproved-production-change", "deployer-not-allowed", "self-approval", "unreviewed-change"},
+			Format:   format,
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	// By hand: one line per table with rows, in name order, the event
+	// time of each kind (created_at, first_commit_at, finished_at).
+	lines := "change_requests\t1\t2026-03-01T08:00:00Z\t2026-03-01T08:00:00Z\n" +
+		"changes\t2\t2026-03-01T09:00:00Z\t2026-03-01T09:00:00Z\n" +
+		"deployments\t2\t2026-03-03T10:00:00Z\t2026-03-04T10:00:00Z\n"
+	sum := sha256.Sum256([]byte(lines))
+	fingerprint := hex.EncodeToString(sum[:])[:16]
+
+	var doc struct {
+		GeneratedAt    string `json:"generated_at"`
+		ShiplogVersion string `json:"shiplog_version"`
+		Warehouse      struct {
+			Fingerprint string
+			Tables      []struct {
+				Table       string
+				Rows        int64
+				First, Last string
+			}
+		}
+		Populations []struct {
+			Name             string
+			Subjects, Failed int64
+			Controls         []string
+			Note             string
+		}
+		Controls []struct {
+			Name     string
+			Outcomes map[string]int64
+		}
+	}
+	out := run("json")
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	var raw map[string]any
+	_ = json.Unmarshal([]byte(out), &raw)
+	if raw["from"] != "2026-03-01T00:00:00Z" || raw["to"] != "2026-04-01T00:00:00Z" || doc.GeneratedAt != "2026-04-01T12:00:00Z" ||
+		doc.ShiplogVersion != version.Build().Version || doc.ShiplogVersion == "" {
+		t.Errorf("from %v to %v generated %q version %q", raw["from"], raw["to"], doc.GeneratedAt, doc.ShiplogVersion)
+	}
+	if doc.Warehouse.Fingerprint != fingerprint || len(doc.Warehouse.Tables) != 3 || doc.Warehouse.Tables[2].Table != "deployments" ||
+		doc.Warehouse.Tables[2].Rows != 2 || doc.Warehouse.Tables[2].First != "2026-03-03T10:00:00Z" || doc.Warehouse.Tables[2].Last != "2026-03-04T10:00:00Z" {
+		t.Errorf("warehouse %+v, want fingerprint %s", doc.Warehouse, fingerprint)
+	}
+	// Two production deployments (one failed attempt, counted: it changed
+	// production), one change request, two changes: three populations.
+	var pops []string
+	for _, p := range doc.Populations {
+		pops = append(pops, fmt.Sprintf("%s=%d/%d %s", p.Name, p.Subjects, p.Failed, strings.Join(p.Controls, "+")))
+	}
+	if got := strings.Join(pops, "; "); got != "production deployments=2/0 unapproved-production-change+deployer-not-allowed; change requests=0/0 self-approval; changes=2/0 unreviewed-change" {
+		t.Errorf("populations %s", got)
+	}
+	if !strings.Contains(doc.Populations[0].Note, "successful ones only") {
+		t.Errorf("production deployments note %q", doc.Populations[0].Note)
+	}
+	// Both deployments ran under a standard request: pre-approved, no
+	// decision recorded.
+	if o := doc.Controls[0].Outcomes; o["pre_approved"] != 2 || o["evidence"] != 0 || o["failed"] != 0 {
+		t.Errorf("unapproved-production-change outcomes %v", o)
+	}
+
+	csv := strings.Split(run("csv"), "\n")
+	if !strings.HasPrefix(csv[1], "2026-03-01T00:00:00Z,2026-04-01T00:00:00Z,2026-04-01T12:00:00Z,"+version.Build().Version+","+fingerprint+",unapproved-production-change,production deployments,") {
+		t.Errorf("csv row %s", csv[1])
 	}
 }

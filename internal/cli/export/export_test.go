@@ -119,7 +119,7 @@ func TestExportCommand(t *testing.T) {
 	if err := cmd.Execute(); err != nil {
 		t.Fatal(err)
 	}
-	if want := "table\tkind\tpartitioned_by\tcolumns\nteams\tcanonical\t–\t5\nfct_deployments\tmart\tmonth of finished_at\t32\n"; stdout.String() != want { // 25 columns and the 7 approval, window and staging columns
+	if want := "table\tkind\tpartitioned_by\tcolumns\nteams\tcanonical\t–\t5\nfct_deployments\tmart\tmonth of finished_at\t33\n"; stdout.String() != want { // 25 columns, the 7 approval, window and staging columns and url
 		t.Errorf("--list:\n%s\nwant\n%s", stdout, want)
 	}
 }

@@ -98,6 +98,8 @@ func (d *warehouseData) Audit(ctx context.Context, from, to time.Time) ([]report
 			Version:     c.Version,
 			Checked:     c.Checked,
 			Failed:      c.Failed,
+			Population:  c.Population,
+			Outcomes:    c.Outcomes,
 			Findings:    res.FindingsTable(c),
 		})
 	}

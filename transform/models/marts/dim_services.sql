@@ -4,6 +4,10 @@
 -- declares are listed too, with team 'unassigned', so that their events
 -- are not silently dropped. The people lists are as declared (trimmed),
 -- with lower-cased *_keys beside them for comparing people.
+-- allowed_deployers adds, to what the service record declares, the
+-- deployers of every controls.allowed_deployers entry whose service glob
+-- matches the service key or whose team glob matches its team key (cfg),
+-- in the order configured, each person once.
 -- test: unique(service)
 -- test: not_null(service, team)
 with
@@ -52,8 +56,41 @@ undeclared as (
         []::varchar[]     as allowed_deployer_keys
     from named n
     anti join declared d on d.service = n.service
+),
+
+services as (
+    select * from declared
+    union all
+    select * from undeclared
+),
+
+configured as (
+    select s.service,
+           flatten(list(c.e.deployers order by c.pos)) as deployers
+    from services s
+    join (select unnest(allowed_deployers) as e, generate_subscripts(allowed_deployers, 1) as pos from cfg) c
+      on (c.e.service is not null and s.service glob c.e.service)
+      or (c.e.team is not null and lower(trim(s.team)) glob c.e.team)
+    group by s.service
+),
+
+merged as (
+    select s.*,
+           list_concat(coalesce(s.allowed_deployers, []::varchar[]), c.deployers) as merged_deployers,
+           c.service is not null as has_configured
+    from services s
+    left join configured c on c.service = s.service
 )
 
-select * from declared
-union all
-select * from undeclared
+-- each person once, in order (the first spelling of a person wins)
+select * exclude (merged_deployers, has_configured) replace (
+           case when not has_configured then allowed_deployers
+                else list_filter(merged_deployers, (x, i) ->
+                         list_position(list_transform(merged_deployers, y -> lower(trim(y))), lower(trim(x))) = i) end
+               as allowed_deployers,
+           case when not has_configured then allowed_deployer_keys
+                else list_filter(list_transform(merged_deployers, y -> lower(trim(y))), (x, i) ->
+                         list_position(list_transform(merged_deployers, y -> lower(trim(y))), x) = i) end
+               as allowed_deployer_keys
+       )
+from merged

@@ -19,6 +19,10 @@
 -- approved it, and who triggered any deployment (any environment, any
 -- status) that names it; first_deployed_at is the first such deployment's
 -- finish.
+-- approval_record is the evidence of every decision, in time order, as
+-- auditors read it: "approver (role) approved 2026-09-22T22:01:49Z; …"
+-- (role "no role" when none is recorded); NULL with no decision. url links
+-- to the source record (Jira issue …) when the source gives one.
 -- test: unique(change_request)
 -- test: not_null(change_request, risk, status, requested_by, created_at, approval_state, is_approved, is_scheduled)
 -- test: accepted_values(approval_state: pre_approved, rejected, cancelled, draft, unapproved, approved)
@@ -37,7 +41,10 @@ decisions as (
         change_request,
         min(decided_at) filter (where decision = 'approved') as approved_at,
         list(distinct approver_key order by approver_key) filter (where decision = 'approved') as approvers,
-        list(distinct approver_key order by approver_key) filter (where decision = 'rejected') as rejected_by
+        list(distinct approver_key order by approver_key) filter (where decision = 'rejected') as rejected_by,
+        string_agg(approver || ' (' || coalesce(nullif(trim(role), ''), 'no role') || ') ' || decision || ' '
+                   || strftime(timezone('UTC', decided_at), '%Y-%m-%dT%H:%M:%SZ'), '; '
+                   order by decided_at, approver_key, decision) as approval_record
     from stg_approvals
     group by change_request
 ),
@@ -58,6 +65,7 @@ decided as (
         d.approved_at,
         coalesce(d.approvers, []::varchar[])   as approvers,
         coalesce(d.rejected_by, []::varchar[]) as rejected_by,
+        d.approval_record,
         p.first_deployed_at,
         coalesce(p.deployers, []::varchar[])   as deployers,
         case
@@ -94,6 +102,8 @@ select
         and planned_start is not null and planned_end is not null as is_scheduled,
     approvers,
     rejected_by,
-    deployers
+    deployers,
+    approval_record,
+    url
 from decided
 order by created_at, change_request

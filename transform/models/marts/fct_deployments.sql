@@ -21,6 +21,7 @@
 --   freezes         the freezes (dim_freezes) it ran inside at any moment:
 --                   effective_started_at < end and finished_at >= start,
 --                   applying to its service; NULL when none
+-- url is the source's link to the deployment run (evidence), when given.
 -- test: unique(deployment_id)
 -- test: not_null(deployment_id, service, environment, status, finished_at, effective_started_at, is_production, is_staging, is_unplanned)
 -- test: accepted_values(failure_reason: incident, root_cause_commit, rollback, hotfix, revert, version_rollback, time_window)
@@ -89,6 +90,7 @@ decided as (
         d.is_staging,
         d.start_ts as effective_started_at,
         d.triggered_by_key,
+        d.url,
         -- governance: production deployments, success or failure; decided
         -- row by row (the request joins on its id, the freezes come from
         -- cfg's list, sorted by start), no second join of the deployments
@@ -128,5 +130,6 @@ select
     approval_state,
     approval_state in ('pre_approved', 'approved') as is_approved,
     window_state,
-    freezes
+    freezes,
+    url
 from decided

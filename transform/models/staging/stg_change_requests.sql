@@ -1,7 +1,8 @@
 -- Change requests, one row per id (the first source by name wins). The
 -- services it names are keys (trimmed, lower-cased, like every service);
 -- the requester is trimmed, with requested_by_key lower-cased for comparing
--- people.
+-- people. url links to the source record: extra.url (a canonical file
+-- may carry one), else extra.jira_url (the Jira mapping's browse link).
 -- test: accepted_values(risk: standard, normal, emergency)
 -- test: accepted_values(status: draft, submitted, approved, rejected, implemented, cancelled)
 select
@@ -16,6 +17,7 @@ select
     planned_end,
     status,
     implemented_at,
-    reviewed_after_at
+    reviewed_after_at,
+    nullif(trim(coalesce(extra ->> 'url', extra ->> 'jira_url')), '') as url
 from change_requests
 qualify row_number() over (partition by id order by source) = 1

@@ -8,7 +8,7 @@
 -- says it shipped nothing). A deployment that names what it rolls back
 -- (rollback_of) is a rollback, and one that names what it fixes
 -- (hotfix_of) a hotfix, whatever its flags say. Branch and title are
--- lifted from extra.
+-- lifted from extra; url is the source's link to the run (evidence).
 -- test: accepted_values(status: success, failure, cancelled)
 -- param: several_sources_deployments bool 'false'
 select
@@ -31,7 +31,8 @@ select
     coalesce(is_hotfix, false) or hotfix_of is not null     as is_hotfix,
     hotfix_of,
     extra ->> 'branch'                  as branch,
-    extra ->> 'title'                   as title
+    extra ->> 'title'                   as title,
+    nullif(trim(url), '')               as url
 from deployments d
 -- one row per id: the first source by name wins (an anti join is cheaper
 -- than a window over millions of rows)
