@@ -24,14 +24,30 @@ import (
 // It reports events per second and the p50 and p99 latency of a delivery.
 func BenchmarkWebhookLoad(b *testing.B) {
 	for _, per := range []int{10, 100} {
-		b.Run(fmt.Sprintf("events=%d", per), func(b *testing.B) { webhookLoad(b, per) })
+		b.Run(fmt.Sprintf("events=%d", per), func(b *testing.B) { webhookLoad(b, 4, per, false) })
 	}
 }
 
-func webhookLoad(b *testing.B, perDelivery int) {
+// BenchmarkPushGroupCommit is the push API as `shiplog serve` wires it:
+// 16 concurrent senders, deliveries of 10 deployments, queued deliveries
+// committed together (group), against the anchor measured in the same run:
+// each delivery applied on its own, one load and one commit each (single,
+// the path before group commit). It reports events per second and the p50
+// and p99 latency of the acknowledgement.
+func BenchmarkPushGroupCommit(b *testing.B) {
+	for _, mode := range []string{"single", "group"} {
+		b.Run(mode, func(b *testing.B) { webhookLoad(b, 16, 10, mode == "group") })
+	}
+}
+
+func webhookLoad(b *testing.B, senders, perDelivery int, grouped bool) {
 	h := startServer(&testing.T{}, func(o *Options) {
 		o.Config.Serve.MaxBodyBytes = 1 << 20
 		db := o.DB
+		if grouped {
+			o.Events, o.EventGroups = nil, groupSink(db)
+			return
+		}
 		o.Events = func(ctx context.Context, body io.Reader, id string) (int64, error) {
 			res, err := file.LoadReader(ctx, db, "push:"+id, body, file.Options{Source: "push"})
 			if err != nil {
@@ -41,7 +57,6 @@ func webhookLoad(b *testing.B, perDelivery int) {
 		}
 	})
 	defer h.stop()
-	const senders = 4
 	bodies := make([]string, b.N)
 	for i := range bodies {
 		var sb strings.Builder
