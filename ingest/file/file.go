@@ -54,6 +54,12 @@ type Options struct {
 	Progress io.Writer
 	// Now is the clock for ingest_runs; default time.Now.
 	Now func() time.Time
+	// InTx, when set, runs inside the batch's transaction, on its
+	// connection, after the records are written and just before the
+	// commit, so that what it writes (a push's delivery ids) is committed
+	// with the records or not at all. An error from it rolls the batch
+	// back and is returned.
+	InTx func(ctx context.Context, conn *sql.Conn) error
 }
 
 // Result says what a load did.
@@ -331,7 +337,10 @@ func load(ctx context.Context, db *warehouse.DB, ins []input, opts Options, run 
 		*res = Result{Rows: map[string]int64{}, RunID: run.ID}
 		err = loadBatch(ctx, db, ins, opts, run, res, false, false)
 	}
-	if err != nil && ctx.Err() == nil && !IsDataError(err) && !errors.Is(err, errSlowPath) {
+	var ite *inTxError
+	if errors.As(err, &ite) {
+		err = ite.err // the caller's own error: the records were fine
+	} else if err != nil && ctx.Err() == nil && !IsDataError(err) && !errors.Is(err, errSlowPath) {
 		// DuckDB's reader refused a file: find the records it cannot take,
 		// and load the batch again with each replaced by a record that says
 		// what is wrong at its own line, as any bad record.
@@ -381,6 +390,12 @@ func retrySanitized(ctx context.Context, db *warehouse.DB, ins []input, opts Opt
 	*res = Result{Rows: map[string]int64{}, RunID: run.ID}
 	return loadBatch(ctx, db, clean, opts, run, res, false, false)
 }
+
+// inTxError carries an error of Options.InTx through the loader's retries
+// (none applies: the batch was read and written without fault).
+type inTxError struct{ err error }
+
+func (e *inTxError) Error() string { return e.err.Error() }
 
 // linesTable holds the JSON Lines that are not records of a known kind
 // (malformed, not an object, no or unknown kind), for messages and rejects.
@@ -592,6 +607,11 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	if nbad > 0 {
 		if err := exec(`DROP TABLE _shiplog_load_files`); err != nil {
 			return err
+		}
+	}
+	if opts.InTx != nil {
+		if err := opts.InTx(ctx, conn); err != nil {
+			return &inTxError{err}
 		}
 	}
 	if err := exec("COMMIT"); err != nil {

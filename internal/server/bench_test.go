@@ -13,6 +13,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/flight/flightsql"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
 	"github.com/shiplog/shiplog/ingest/file"
 	"github.com/shiplog/shiplog/internal/config"
 )
@@ -24,14 +29,30 @@ import (
 // It reports events per second and the p50 and p99 latency of a delivery.
 func BenchmarkWebhookLoad(b *testing.B) {
 	for _, per := range []int{10, 100} {
-		b.Run(fmt.Sprintf("events=%d", per), func(b *testing.B) { webhookLoad(b, per) })
+		b.Run(fmt.Sprintf("events=%d", per), func(b *testing.B) { webhookLoad(b, 4, per, false) })
 	}
 }
 
-func webhookLoad(b *testing.B, perDelivery int) {
+// BenchmarkPushGroupCommit is the push API as `shiplog serve` wires it:
+// 16 concurrent senders, deliveries of 10 deployments, queued deliveries
+// committed together (group), against the anchor measured in the same run:
+// each delivery applied on its own, one load and one commit each (single,
+// the path before group commit). It reports events per second and the p50
+// and p99 latency of the acknowledgement.
+func BenchmarkPushGroupCommit(b *testing.B) {
+	for _, mode := range []string{"single", "group"} {
+		b.Run(mode, func(b *testing.B) { webhookLoad(b, 16, 10, mode == "group") })
+	}
+}
+
+func webhookLoad(b *testing.B, senders, perDelivery int, grouped bool) {
 	h := startServer(&testing.T{}, func(o *Options) {
 		o.Config.Serve.MaxBodyBytes = 1 << 20
 		db := o.DB
+		if grouped {
+			o.Events, o.EventGroups = nil, groupSink(db)
+			return
+		}
 		o.Events = func(ctx context.Context, body io.Reader, id string) (int64, error) {
 			res, err := file.LoadReader(ctx, db, "push:"+id, body, file.Options{Source: "push"})
 			if err != nil {
@@ -41,7 +62,6 @@ func webhookLoad(b *testing.B, perDelivery int) {
 		}
 	})
 	defer h.stop()
-	const senders = 4
 	bodies := make([]string, b.N)
 	for i := range bodies {
 		var sb strings.Builder
@@ -195,4 +215,80 @@ func pushUnderLoad(b *testing.B, readers, maxQueries int) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	b.ReportMetric(float64(queries), "queries")
+}
+
+// BenchmarkFlightSQLArrow reads a 2,000,000 × 4 result three ways in the
+// same run and reports rows per second: the anchor, DuckDB's own Arrow
+// result read in process (local); a Flight SQL client reading the record
+// batches the endpoint streams (flight, what ADBC and other Arrow clients
+// do); and `query --server`'s path, which also turns every cell into a Go
+// value (flight+rows).
+func BenchmarkFlightSQLArrow(b *testing.B) {
+	h := startServer(&testing.T{}, nil)
+	defer h.stop()
+	const rows = 2_000_000
+	q := fmt.Sprintf(`SELECT i, i * 2, i::VARCHAR, i / 3.0 FROM range(%d) t(i)`, rows)
+	ctx := context.Background()
+	count := func(b *testing.B, rdr interface {
+		Next() bool
+		RecordBatch() arrow.RecordBatch
+		Err() error
+	}) {
+		n := int64(0)
+		for rdr.Next() {
+			n += rdr.RecordBatch().NumRows()
+		}
+		if err := rdr.Err(); err != nil {
+			b.Fatal(err)
+		}
+		if n != rows {
+			b.Fatalf("got %d rows, want %d", n, rows)
+		}
+	}
+	b.Run("local", func(b *testing.B) {
+		for n := 0; n < b.N; n++ {
+			start := time.Now()
+			rdr, release, err := h.db.QueryArrow(ctx, q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			count(b, rdr)
+			release()
+			b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
+		}
+	})
+	b.Run("flight", func(b *testing.B) {
+		cl, err := flightsql.NewClient(h.srv.FlightAddr(), nil, nil, grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer cl.Close()
+		for n := 0; n < b.N; n++ {
+			start := time.Now()
+			info, err := cl.Execute(ctx, q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rdr, err := cl.DoGet(ctx, info.Endpoint[0].GetTicket())
+			if err != nil {
+				b.Fatal(err)
+			}
+			count(b, rdr)
+			rdr.Release()
+			b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
+		}
+	})
+	b.Run("flight+rows", func(b *testing.B) {
+		for n := 0; n < b.N; n++ {
+			start := time.Now()
+			tab, err := RemoteQuery(ctx, h.srv.FlightAddr(), "", q)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if len(tab.Rows) != rows {
+				b.Fatalf("got %d rows", len(tab.Rows))
+			}
+			b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
+		}
+	})
 }

@@ -462,13 +462,17 @@ func (s *Server) pushEvents(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if s.opts.Events == nil {
+	if s.opts.Events == nil && s.opts.EventGroups == nil {
 		s.replyError(w, "events", http.StatusNotImplemented, "this server does not accept events")
 		return
 	}
 	lines, err := ToJSONLines(body)
 	if err != nil {
 		s.replyError(w, "events", http.StatusBadRequest, err.Error())
+		return
+	}
+	if s.opts.EventGroups != nil {
+		s.pushGrouped(w, r, id, lines)
 		return
 	}
 	s.deliver(w, r, "events", "", id, func(ctx context.Context) (int64, error) {

@@ -78,11 +78,17 @@ type Options struct {
 	Log    io.Writer
 	Clock  clockwork.Clock // nil: the real clock
 
-	Jobs       []Job
-	Events     EventSink
-	GitHub     GitHubSink
-	GitLab     GitLabSink
-	Dashboards Dashboards
+	Jobs   []Job
+	Events EventSink
+	// EventGroups, when set, takes /api/v1/events instead of Events:
+	// queued deliveries are committed together (push.go).
+	EventGroups EventGroupSink
+	// PushGroupMax bounds the deliveries of one group commit (0: 64; 1
+	// commits each delivery on its own).
+	PushGroupMax int
+	GitHub       GitHubSink
+	GitLab       GitLabSink
+	Dashboards   Dashboards
 	// PagerDuty and CDEvents receive /webhooks/pagerduty and
 	// /api/v1/cdevents (nil: not accepted).
 	PagerDuty *PagerDutyWebhooks
@@ -113,10 +119,16 @@ type Server struct {
 	// (sources.gitlab.webhook_token_env).
 	gitlabToken []byte
 
-	httpSrv   *http.Server
-	httpLn    net.Listener
-	flight    *flightServer
-	sched     *scheduler
+	httpSrv *http.Server
+	httpLn  net.Listener
+	flight  *flightServer
+	sched   *scheduler
+
+	// The push committer (push.go): queued deliveries, started on the
+	// first push, stopped by shutdown.
+	pushQ     chan *pushReq
+	pushOnce  sync.Once
+	pushStop  chan struct{}
 	jobByName map[string]Job
 }
 
@@ -141,6 +153,8 @@ func New(opts Options) (*Server, error) {
 		clock:     clock,
 		metrics:   newPromMetrics(),
 		jobByName: map[string]Job{},
+		pushQ:     make(chan *pushReq, 4*pushGroupMax),
+		pushStop:  make(chan struct{}),
 	}
 	if cfg.TokenEnv != "" {
 		s.token = opts.Getenv(cfg.TokenEnv)
@@ -286,6 +300,7 @@ func (s *Server) shutdown() {
 		s.sched.stop()
 	}
 	_ = s.httpSrv.Shutdown(ctx)
+	close(s.pushStop)
 	if s.flight != nil {
 		s.flight.stop()
 	}

@@ -5,6 +5,7 @@ package serve
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -177,7 +178,7 @@ func Run(ctx context.Context, opts *Options) (err error) {
 	}
 	srv, err := server.New(server.Options{
 		DB: db, Config: &cfg, Getenv: opts.Getenv, Log: stderr,
-		Jobs: w.jobs, Events: w.events, GitHub: w.github, GitLab: w.gitlab, Dashboards: w.dashboards,
+		Jobs: w.jobs, EventGroups: w.eventGroups, GitHub: w.github, GitLab: w.gitlab, Dashboards: w.dashboards,
 		PagerDuty: w.pagerduty, CDEvents: w.cdevents, PageScripts: reports.InlineScriptHashes(),
 		HTTPListener: opts.HTTPListener, FlightListener: opts.FlightListener,
 		Jitter: cfg.Serve.Jitter.D(),
@@ -211,14 +212,14 @@ func Run(ctx context.Context, opts *Options) (err error) {
 
 // wired is what serve hands the server.
 type wired struct {
-	jobs       []server.Job
-	ingest     map[string]bool
-	events     server.EventSink
-	github     server.GitHubSink
-	gitlab     server.GitLabSink
-	dashboards server.Dashboards
-	pagerduty  *server.PagerDutyWebhooks
-	cdevents   server.CDEventsSink
+	jobs        []server.Job
+	ingest      map[string]bool
+	eventGroups server.EventGroupSink
+	github      server.GitHubSink
+	gitlab      server.GitLabSink
+	dashboards  server.Dashboards
+	pagerduty   *server.PagerDutyWebhooks
+	cdevents    server.CDEventsSink
 }
 
 // jobNames maps a source of ingest/all to its job name under schedules:.
@@ -228,7 +229,7 @@ func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 	stderr := opts.IO.ErrOut
 	now := opts.Now
 	w := &wired{ingest: map[string]bool{}}
-	w.events = EventSink(db, now)
+	w.eventGroups = EventGroupSink(db, now)
 
 	// One job per configured source, running its runners (every files
 	// entry, every git repository) in order, as `shiplog ingest --all` does.
@@ -394,6 +395,26 @@ func EventSink(db *warehouse.DB, now func() time.Time) server.EventSink {
 			return 0, err
 		}
 		return res.Written, nil
+	}
+}
+
+// EventGroupSink stores the pushed canonical events of a group of
+// deliveries as one batch of the canonical file loader (source "push"),
+// with the server's record of the deliveries in the same transaction; a
+// bad record is pinned to its delivery, which alone is answered 400 with
+// its line and field.
+func EventGroupSink(db *warehouse.DB, now func() time.Time) server.EventGroupSink {
+	return func(ctx context.Context, group []server.PushDelivery, inTx func(context.Context, *sql.Conn) error) error {
+		streams := make([]file.Stream, len(group))
+		for i, d := range group {
+			streams[i] = file.Stream{Name: "push:" + d.ID, Data: d.Lines}
+		}
+		_, err := file.LoadGroup(ctx, db, streams, file.Options{Source: "push", Now: now, InTx: inTx})
+		var ge *file.GroupError
+		if errors.As(err, &ge) {
+			return &server.GroupError{Index: ge.Index, Err: ge.Err}
+		}
+		return err
 	}
 }
 

@@ -1,0 +1,333 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Group commit of pushes. A push to /api/v1/events is authenticated and
+// parsed by its own handler, then queued; one committer takes every
+// delivery queued at that moment (up to pushGroupMax), and under the write
+// lock applies them together: one load of their records, in queue order,
+// and the delivery ids and body hashes written in the same transaction
+// just before it commits. Each handler answers only after the commit that
+// holds its delivery, so a 202 still means stored. While one group
+// commits, the next one queues: the more senders, the larger the groups,
+// and the fixed cost of a load (a dozen statements and a commit) is paid
+// once per group instead of once per delivery.
+
+// PushDelivery is one queued push delivery.
+type PushDelivery struct {
+	// ID is the delivery id (X-Shiplog-Delivery).
+	ID string
+	// Lines is the body as JSON Lines (ToJSONLines).
+	Lines []byte
+}
+
+// EventGroupSink stores the canonical events of several push deliveries
+// in one transaction, in the order given (a later delivery's record of a
+// key replaces an earlier one's), and calls inTx inside that transaction,
+// on its connection, just before it commits. It stores all of them or
+// none. When a delivery holds a bad record it returns a *GroupError naming
+// it, whose Err is the message that delivery alone would get; any other
+// error makes the server apply the deliveries one at a time.
+type EventGroupSink func(ctx context.Context, group []PushDelivery, inTx func(ctx context.Context, conn *sql.Conn) error) error
+
+// GroupError names the delivery of a group that holds a bad record.
+type GroupError struct {
+	Index int
+	Err   error
+}
+
+func (e *GroupError) Error() string { return e.Err.Error() }
+func (e *GroupError) Unwrap() error { return e.Err }
+
+// pushGroupMax bounds the deliveries of one group (and pushGroupBytes
+// their bodies), so that one commit stays short.
+const (
+	pushGroupMax   = 64
+	pushGroupBytes = 16 << 20
+	// pushLinger bounds how long the committer waits for more deliveries
+	// when fewer are queued than in the last group: half the last commit's
+	// time, at most this.
+	pushLinger = 20 * time.Millisecond
+)
+
+// pushReq is a queued delivery and where its answer goes.
+type pushReq struct {
+	PushDelivery
+	hash    string
+	records int64
+	answer  chan pushAnswer // buffered: the committer never waits for a handler
+}
+
+type pushAnswer struct {
+	code int
+	body any
+	err  error // for 500: logged, not sent
+}
+
+// countRecords counts the records of JSON Lines as the loader does: every
+// line that is not blank.
+func countRecords(lines []byte) int64 {
+	var n int64
+	for len(lines) > 0 {
+		line := lines
+		if i := bytes.IndexByte(lines, '\n'); i >= 0 {
+			line, lines = lines[:i], lines[i+1:]
+		} else {
+			lines = nil
+		}
+		if len(bytes.TrimSpace(line)) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// pushGrouped queues an authenticated, parsed push and answers it once the
+// group holding it has committed (or the delivery was refused).
+func (s *Server) pushGrouped(w http.ResponseWriter, r *http.Request, id string, lines []byte) {
+	rb, ok := r.Body.(deliveryBody)
+	if !ok {
+		s.replyError(w, "events", http.StatusInternalServerError, "server: the delivery's body was not read with readBody")
+		return
+	}
+	sum := sha256.Sum256(rb.data)
+	req := &pushReq{
+		PushDelivery: PushDelivery{ID: id, Lines: lines},
+		hash:         hex.EncodeToString(sum[:]),
+		records:      countRecords(lines),
+		answer:       make(chan pushAnswer, 1),
+	}
+	s.pushOnce.Do(func() { go s.pushLoop() })
+	select {
+	case s.pushQ <- req:
+	case <-r.Context().Done():
+		return
+	case <-s.pushStop:
+		s.replyError(w, "events", http.StatusServiceUnavailable, "the server is stopping: send the delivery again later")
+		return
+	}
+	select {
+	case a := <-req.answer:
+		if a.err != nil {
+			s.internalError(w, "events", "store", a.err)
+			return
+		}
+		s.reply(w, "events", a.code, a.body)
+	case <-r.Context().Done():
+		// The sender left; its delivery is applied or refused all the same,
+		// and a retry is answered as a duplicate.
+	}
+}
+
+// pushLoop is the committer: it takes the first queued delivery and every
+// other one queued by then, and commits them as one group.
+func (s *Server) pushLoop() {
+	max := s.opts.PushGroupMax
+	if max <= 0 {
+		max = pushGroupMax
+	}
+	last, took := 0, time.Duration(0) // size and commit time of the last group
+	for {
+		var first *pushReq
+		select {
+		case first = <-s.pushQ:
+		case <-s.pushStop:
+			return
+		}
+		group, size := []*pushReq{first}, len(first.Lines)
+	more:
+		for len(group) < max && size < pushGroupBytes {
+			select {
+			case req := <-s.pushQ:
+				group = append(group, req)
+				size += len(req.Lines)
+			default:
+				break more
+			}
+		}
+		// Fewer than last time: the others are likely on their way back
+		// (answered, sending their next delivery). Wait a moment for them
+		// rather than commit a group of one and then one of the rest.
+		if len(group) < last {
+			linger := time.NewTimer(min(took/2, pushLinger))
+		wait:
+			for len(group) < last && size < pushGroupBytes {
+				select {
+				case req := <-s.pushQ:
+					group = append(group, req)
+					size += len(req.Lines)
+				case <-linger.C:
+					break wait
+				}
+			}
+			linger.Stop()
+		}
+		last = len(group)
+		s.writeMu.Lock()
+		t0 := time.Now()
+		s.commitGroup(context.Background(), group)
+		took = time.Since(t0)
+		s.writeMu.Unlock()
+	}
+}
+
+// commitGroup applies a group exactly once per delivery id and body hash:
+// a delivery whose id or body the warehouse holds is answered as a
+// duplicate; one whose id or body repeats an earlier one of the group waits
+// for that one's commit and is then looked up again; the rest are loaded
+// together. A delivery with a bad record is answered 400 and taken out, and
+// the others are loaded again without it.
+func (s *Server) commitGroup(ctx context.Context, group []*pushReq) {
+	for len(group) > 0 {
+		fresh, later, err := s.dedupe(ctx, group)
+		if err != nil {
+			for _, req := range group {
+				req.answer <- pushAnswer{err: fmt.Errorf("warehouse: %w", err)}
+			}
+			return
+		}
+		for len(fresh) > 0 {
+			err := s.storeGroup(ctx, fresh)
+			var ge *GroupError
+			switch {
+			case err == nil:
+				for _, req := range fresh {
+					s.metrics.webhookRecs.WithLabelValues("events").Add(float64(req.records))
+					req.answer <- pushAnswer{code: http.StatusAccepted, body: deliveryResult{Delivery: req.ID, Records: req.records}}
+				}
+				fresh = nil
+			case errors.As(err, &ge) && ge.Index >= 0 && ge.Index < len(fresh):
+				fresh[ge.Index].answer <- pushAnswer{code: http.StatusBadRequest, body: map[string]string{"error": ge.Err.Error()}}
+				fresh = append(fresh[:ge.Index:ge.Index], fresh[ge.Index+1:]...)
+			case len(fresh) > 1:
+				// Not pinned to one delivery: apply them one at a time.
+				fmt.Fprintf(s.opts.Log, "serve: events: a group of %d deliveries failed, applying them one at a time: %v\n", len(fresh), err)
+				for _, req := range fresh {
+					s.commitGroup(ctx, []*pushReq{req})
+				}
+				fresh = nil
+			default:
+				var bad *BadRequestError
+				if errors.As(err, &bad) {
+					fresh[0].answer <- pushAnswer{code: http.StatusBadRequest, body: map[string]string{"error": bad.Error()}}
+				} else {
+					fresh[0].answer <- pushAnswer{err: err}
+				}
+				fresh = nil
+			}
+		}
+		group = later
+	}
+}
+
+// dedupe answers the deliveries already applied (by id, then by body
+// hash) and splits the rest into those to load now and those that repeat
+// an id or a body of an earlier delivery of the group.
+func (s *Server) dedupe(ctx context.Context, group []*pushReq) (fresh, later []*pushReq, err error) {
+	ids := make([]any, 0, len(group)+1)
+	hashes := make([]any, 0, len(group)+1)
+	ids = append(ids, "events")
+	hashes = append(hashes, "events")
+	for _, req := range group {
+		ids = append(ids, req.ID)
+		hashes = append(hashes, req.hash)
+	}
+	marks := "?" + strings.Repeat(", ?", len(group)-1)
+	byID := map[string]int64{}
+	err = s.eachRow(ctx, `SELECT delivery_id, records FROM webhook_deliveries WHERE endpoint = ? AND delivery_id IN (`+marks+`)`, ids, func(rows *sql.Rows) error {
+		var id string
+		var n int64
+		err := rows.Scan(&id, &n)
+		byID[id] = n
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	type applied struct {
+		id string
+		n  int64
+	}
+	byHash := map[string]applied{}
+	err = s.eachRow(ctx, `SELECT b.body_sha256, b.delivery_id, coalesce(d.records, 0) FROM delivery_bodies AS b
+		LEFT JOIN webhook_deliveries AS d USING (endpoint, delivery_id)
+		WHERE b.endpoint = ? AND b.body_sha256 IN (`+marks+`)`, hashes, func(rows *sql.Rows) error {
+		var h string
+		var a applied
+		err := rows.Scan(&h, &a.id, &a.n)
+		byHash[h] = a
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	seenID, seenHash := map[string]bool{}, map[string]bool{}
+	for _, req := range group {
+		if n, ok := byID[req.ID]; ok {
+			req.answer <- pushAnswer{code: http.StatusOK, body: deliveryResult{Delivery: req.ID, Records: n, Duplicate: true}}
+			continue
+		}
+		if a, ok := byHash[req.hash]; ok {
+			req.answer <- pushAnswer{code: http.StatusOK, body: deliveryResult{Delivery: req.ID, Records: a.n, Duplicate: true, DuplicateOf: a.id}}
+			continue
+		}
+		if seenID[req.ID] || seenHash[req.hash] {
+			later = append(later, req)
+			continue
+		}
+		seenID[req.ID], seenHash[req.hash] = true, true
+		fresh = append(fresh, req)
+	}
+	return fresh, later, nil
+}
+
+func (s *Server) eachRow(ctx context.Context, query string, args []any, f func(*sql.Rows) error) error {
+	rows, err := s.opts.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := f(rows); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// storeGroup loads the deliveries through the sink and records their ids
+// and body hashes in the same transaction.
+func (s *Server) storeGroup(ctx context.Context, group []*pushReq) error {
+	ds := make([]PushDelivery, len(group))
+	for i, req := range group {
+		ds[i] = req.PushDelivery
+	}
+	return s.opts.EventGroups(ctx, ds, func(ctx context.Context, conn *sql.Conn) error {
+		// One statement per table for the whole group.
+		now := s.clock.Now().UTC()
+		var dv, bv []any
+		for _, req := range group {
+			dv = append(dv, "events", req.ID, now, nil, req.records)
+			bv = append(bv, "events", req.hash, req.ID, now)
+		}
+		rows := func(n int) string {
+			return strings.TrimSuffix(strings.Repeat("("+strings.TrimSuffix(strings.Repeat("?, ", n), ", ")+"), ", len(group)), ", ")
+		}
+		if _, err := conn.ExecContext(ctx, `INSERT INTO webhook_deliveries VALUES `+rows(5), dv...); err != nil {
+			return err
+		}
+		_, err := conn.ExecContext(ctx, `INSERT INTO delivery_bodies VALUES `+rows(4), bv...)
+		return err
+	})
+}
