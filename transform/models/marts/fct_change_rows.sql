@@ -15,6 +15,7 @@
 -- test: not_null(change_id, service, first_commit_at)
 -- test: accepted_values(link_rule_code: 1, 2, 3)
 -- test: accepted_values(excluded_code: 1, 2, 3)
+-- incremental: service
 with
 
 changes as (

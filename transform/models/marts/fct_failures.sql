@@ -7,6 +7,7 @@
 -- test: not_null(deployment_id, service, finished_at, reason)
 -- test: accepted_values(reason: incident, root_cause_commit, rollback, hotfix, time_window)
 -- test: relationships(deployment_id -> fct_deployments.deployment_id)
+-- incremental: service
 with
 
 deployments as (
