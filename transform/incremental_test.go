@@ -212,7 +212,7 @@ func (g *orgGen) base(days int) []string {
 func (g *orgGen) round(dayFrom int) []string {
 	var out []string
 	pick := func(l []string) string { return l[g.r.Intn(len(l))] }
-	g.cross = g.r.Intn(4) == 0
+	g.cross = g.r.Intn(2) == 0
 	for k := g.r.Intn(4); k >= 0; k-- {
 		switch g.r.Intn(12) {
 		case 0, 1, 2: // one new day for a few services
