@@ -49,6 +49,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiplog/shiplog/internal/coverage"
 	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -621,6 +622,36 @@ func mergeIncremental(ctx context.Context, tx *sql.Tx, models []Model, p plan) e
 	for _, t := range targets {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE temp."+warehouse.QuoteIdent(t.name)); err != nil {
 			return fmt.Errorf("transform: merge %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// writeCoverage keeps coverage.Query's rows of the tables this run read in
+// coverage.SnapshotTable: all of them in a full run, those of the tables
+// whose digests moved in an incremental one.
+func writeCoverage(ctx context.Context, tx *sql.Tx, p plan) error {
+	where := ""
+	if p.mode == "incremental" {
+		var kinds []string
+		for _, e := range coverage.EventTimes() {
+			var changed bool
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) > 0 FROM temp.inc_changed WHERE "table" = ?`, e.Table).Scan(&changed); err != nil {
+				return fmt.Errorf("transform: coverage: %w", err)
+			}
+			if changed {
+				kinds = append(kinds, warehouse.QuoteString(e.Kind))
+			}
+		}
+		if len(kinds) == 0 {
+			return nil
+		}
+		where = " WHERE kind IN (" + strings.Join(kinds, ", ") + ")"
+	}
+	snap := coverage.SnapshotTable
+	for _, s := range []string{"DELETE FROM " + snap + where, "INSERT INTO " + snap + " SELECT * FROM (" + coverage.Query() + ")" + where} {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("transform: coverage: %w", err)
 		}
 	}
 	return nil

@@ -5,11 +5,14 @@ import (
 	"fmt"
 	"math/rand"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/coverage"
+	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -376,4 +379,66 @@ func compareMarts(t *testing.T, db *warehouse.DB, other string, round int) {
 			t.Errorf("round %d: %s (%d rows): %d rows only after the incremental run, %d only after the full one:%s", round, m, rows, onlyHere, onlyThere, ex.String())
 		}
 	}
+}
+
+// The coverage snapshot a transform keeps is what coverage.Load finds in
+// the canonical tables at that moment, after a full and after an
+// incremental run; a row ingested since is in Load's figures, not in the
+// snapshot's (the marts do not have it either).
+func TestCoverageSnapshot(t *testing.T) {
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	g := &orgGen{r: rand.New(rand.NewSource(7)), services: 3, t0: time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC), head: make([]string, 3), depsOf: map[int][]string{}}
+	exec := func(stmts []string) {
+		for _, s := range stmts {
+			if _, err := db.ExecContext(ctx, s); err != nil {
+				t.Fatalf("%v\n%s", err, s)
+			}
+		}
+	}
+	deployments := func(c *coverage.Coverage) int64 {
+		var n int64
+		for _, s := range c.Sources {
+			if s.Kind == "deployment" {
+				n += s.Rows
+			}
+		}
+		return n
+	}
+	now := time.Date(2025, 3, 1, 0, 0, 0, 0, time.UTC)
+	check := func(step string, wantSame bool) {
+		t.Helper()
+		live, err := coverage.Load(ctx, output.DB(db), now, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		built, err := coverage.LoadBuilt(ctx, output.DB(db), now, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if same := reflect.DeepEqual(live, built); same != wantSame {
+			t.Errorf("%s: snapshot equal to the tables: %v, want %v (deployments %d live, %d in the snapshot)", step, same, wantSame, deployments(live), deployments(built))
+		}
+	}
+	exec(g.base(5))
+	if err := Run(ctx, db, config.Default(), Options{}); err != nil {
+		t.Fatal(err)
+	}
+	check("after the full build", true)
+	var day []string
+	g.day(1, g.t0.Add(10*24*time.Hour), &day)
+	exec(day)
+	check("after an ingest", false)
+	var progress strings.Builder
+	if err := Run(ctx, db, config.Default(), Options{Progress: &progress}); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(progress.String(), "transform: incremental: 1 service(s)") {
+		t.Errorf("second run: %s", strings.SplitN(progress.String(), "\n", 2)[0])
+	}
+	check("after the incremental run", true)
 }

@@ -636,6 +636,11 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		err = &TestError{Failures: failures}
 		return err
 	}
+	start = time.Now()
+	if err = writeCoverage(ctx, tx, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "coverage snapshot %8s\n", since(start))
 	if err = saveState(ctx, tx, fp, p, placements); err != nil {
 		return err
 	}
