@@ -309,7 +309,7 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	// The commit-graph walk follows parents by sha. A changed repository
 	// whose commits share shas with another, or link to another's by
 	// parent, could change what walks from elsewhere reach.
-	if len(changedRepos(changed)) > 0 {
+	if changed["commits"] > 0 {
 		if shared, err := sharedHistory(ctx, tx, "temp.inc_repos"); err != nil || shared {
 			return plan{mode: "full", reason: "a changed repository shares commit history with another"}, err
 		}
@@ -340,13 +340,6 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		rows.Close()
 	}
 	return p, nil
-}
-
-func changedRepos(changed map[string]int) []string {
-	if changed["commits"] > 0 {
-		return []string{"commits"}
-	}
-	return nil
 }
 
 // sharedHistory reports whether a repository of the table repos (one
@@ -400,8 +393,8 @@ func growServices(ctx context.Context, tx *sql.Tx) error {
 		 FROM deployments d JOIN deployments t ON t.id = coalesce(d.rollback_of, d.hotfix_of)
 		 UNION ALL SELECT lower(trim(d.service)), lower(trim(t.service))
 		 FROM deployments d JOIN deployments t ON t.id = d.hotfix_of WHERE d.rollback_of IS NOT NULL`,
-		`SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id IN (d.rollback_of, d.hotfix_of)
-		 WHERE d.rollback_of IS NOT NULL OR d.hotfix_of IS NOT NULL`,
+		`SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.rollback_of
+		 UNION ALL SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.hotfix_of`,
 		// a hotfix of an incident
 		`SELECT lower(trim(d.service)), lower(trim(i.service)) FROM deployments d JOIN incidents i ON i.id = d.hotfix_of`,
 		`SELECT d.service, i.service FROM fct_deployments d JOIN fct_incidents i ON i.incident_id = d.hotfix_of`,
@@ -423,14 +416,21 @@ func growServices(ctx context.Context, tx *sql.Tx) error {
 		   ON k.ref = trim(i.root_cause_sha)
 		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
 		// … or in the history of a repository another service deploys
-		`SELECT lower(trim(i.service)), lower(trim(d.service))
-		 FROM incidents i
-		 JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
-		 JOIN commits dc ON dc.repo = rc.repo
-		 JOIN deployments d ON d.commit_sha = dc.sha
-		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
+		`WITH roots AS (
+			SELECT DISTINCT lower(trim(i.service)) AS service, rc.repo
+			FROM incidents i JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
+			WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)
+		 ), deployers AS (
+			SELECT DISTINCT dc.repo, lower(trim(d.service)) AS service
+			FROM deployments d
+			JOIN (SELECT sha, repo FROM commits c SEMI JOIN roots r ON r.repo = c.repo) dc ON dc.sha = d.commit_sha
+		 )
+		 SELECT r.service, d.service FROM roots r JOIN deployers d ON d.repo = r.repo`,
 	}
-	union := "SELECT a, b FROM (" + strings.Join(edges, "\nUNION ALL\n") + ") WHERE a IS NOT NULL AND b IS NOT NULL"
+	for i, e := range edges {
+		edges[i] = "SELECT * FROM (" + e + ")"
+	}
+	union := "SELECT DISTINCT a, b FROM (" + strings.Join(edges, "\nUNION ALL\n") + ") WHERE a IS NOT NULL AND b IS NOT NULL AND a <> b"
 	if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE inc_edges AS "+union); err != nil {
 		return fmt.Errorf("transform: plan: references: %w", err)
 	}
