@@ -45,7 +45,9 @@ var canonicalTables = []string{"teams", "services", "deployments", "changes", "c
 // writes source files, export, which copies the canonical tables as they
 // are, test fixtures and the crash trial, and the model runner, which
 // reads them only for the run values the models declare (which sources fed
-// a table, the latest deployment month the macros' tests run on). Test
+// a table, the latest deployment month the macros' tests run on) and, in
+// incremental.go, to find which partitions changed and which services
+// reference each other (it decides no rule: the models it reruns do). Test
 // files are never scanned: tests build fixtures in the canonical tables.
 var homes = []string{
 	"transform/models/",
@@ -57,6 +59,7 @@ var homes = []string{
 	"internal/fixture/",   // fixtures for tests, written as sources would
 	"internal/killtrial/", // the crash trial checks the stored rows themselves
 	"transform/transform.go",
+	"transform/incremental.go",
 }
 
 var (

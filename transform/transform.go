@@ -93,6 +93,9 @@ type Options struct {
 	// Mappers rebuild sources' canonical rows from their raw tables before
 	// the models run.
 	Mappers []ingest.Mapper
+	// Full rebuilds every mart even when an incremental run would do
+	// (see incremental.go).
+	Full bool
 }
 
 // Layer is a folder of models.
@@ -434,15 +437,24 @@ func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options
 	if err != nil {
 		return err
 	}
-	return build(ctx, db, cfg, models, progress)
+	err = build(ctx, db, cfg, models, progress, opts.Full)
+	if err == errRetryFull {
+		fmt.Fprintln(progress, "transform: a root-cause commit links a service outside the incremental set; rebuilding fully")
+		err = build(ctx, db, cfg, models, progress, true)
+	}
+	return err
 }
 
 func since(t time.Time) string {
 	return time.Since(t).Round(time.Millisecond).String()
 }
 
-func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []Model, progress io.Writer) (err error) {
+func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []Model, progress io.Writer, full bool) (err error) {
 	total := time.Now()
+	schema, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return fmt.Errorf("transform: schema version: %w", err)
+	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return err
@@ -481,6 +493,27 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	if err != nil {
 		return err
 	}
+	fp, err := fingerprint(ctx, tx, models, vals, schema)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	p, err := planRun(ctx, tx, models, fp, full)
+	if err != nil {
+		return err
+	}
+	switch p.mode {
+	case "none":
+		fmt.Fprintf(progress, "transform: nothing changed since the last build (checked in %s)\n", since(start))
+		err = tx.Rollback()
+		return err
+	case "full":
+		fmt.Fprintf(progress, "transform: full rebuild: %s (planned in %s)\n", p.reason, since(start))
+	default:
+		fmt.Fprintf(progress, "transform: incremental: %d service(s), %d repositor(ies) to rebuild (planned in %s)\n", len(p.services), len(p.repos), since(start))
+	}
+	placements := false
+	inc := p.mode == "incremental"
 	// A temporary model is dropped as soon as the last model reading it is
 	// built, which keeps memory for the big joins that follow.
 	lastUse := map[string]int{}
@@ -515,6 +548,18 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		}
 		readsRunOnly := slices.ContainsFunc(m.Deps, func(d string) bool { return runOnly[d] })
 		kind := map[string]string{"view": "VIEW", "temp": "TEMP TABLE", "table": "TABLE", "table_macro": "MACRO", "macro": "MACRO"}[m.Materialized]
+		partial := false
+		if inc {
+			var skip bool
+			st, kind, partial, skip = incrementalModel(m, st, kind, p)
+			if skip {
+				fmt.Fprintf(progress, "[%2d/%d] %-12s %-30s %8s\n", i+1, len(models), m.Layer, m.Name, "kept")
+				continue
+			}
+			if partial {
+				runOnly[m.Name] = true
+			}
+		}
 		if kind == "VIEW" && (len(st.Variables) > 0 || readsRunOnly) {
 			// a view reading this run's values, or what lives for the run
 			// only, must not outlive the run
@@ -530,7 +575,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		// A name is one thing at a time: drop what an earlier run or an
 		// older materialization left in the main schema.
 		for _, k := range []string{"VIEW", "TABLE"} {
-			if k == kind || kind == "MACRO" {
+			if k == kind || kind == "MACRO" || partial {
 				continue
 			}
 			if _, err = tx.ExecContext(ctx, fmt.Sprintf("DROP %s IF EXISTS main.%s", k, warehouse.QuoteIdent(m.Name))); err != nil {
@@ -559,6 +604,11 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		if m.Materialized == "temp" {
 			temps[m.Name] = true
 		}
+		if m.Name == "int_change_placements" && m.Materialized == "temp" {
+			if err = tx.QueryRowContext(ctx, "SELECT count(*) > 0 FROM temp.int_change_placements").Scan(&placements); err != nil {
+				return fmt.Errorf("transform: %s: %w", m.Name, err)
+			}
+		}
 		for _, d := range m.Deps {
 			if temps[d] && lastUse[d] == i {
 				if _, err = tx.ExecContext(ctx, "DROP TABLE temp."+warehouse.QuoteIdent(d)); err != nil {
@@ -569,7 +619,14 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		}
 		fmt.Fprintf(progress, "[%2d/%d] %-12s %-30s %8s\n", i+1, len(models), m.Layer, m.Name, since(start))
 	}
-	start := time.Now()
+	if inc {
+		start = time.Now()
+		if err = mergeIncremental(ctx, tx, models, p); err != nil {
+			return err
+		}
+		fmt.Fprintf(progress, "merged %d service(s) into the marts %8s\n", len(p.services), since(start))
+	}
+	start = time.Now()
 	failures, n, err := runTests(ctx, tx, models, vals)
 	if err != nil {
 		return err
@@ -577,6 +634,14 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	fmt.Fprintf(progress, "tests: %d run, %d failed %8s\n", n, len(failures), since(start))
 	if len(failures) > 0 {
 		err = &TestError{Failures: failures}
+		return err
+	}
+	start = time.Now()
+	if err = writeCoverage(ctx, tx, p); err != nil {
+		return err
+	}
+	fmt.Fprintf(progress, "coverage snapshot %8s\n", since(start))
+	if err = saveState(ctx, tx, fp, p, placements); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {

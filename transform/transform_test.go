@@ -127,7 +127,7 @@ func TestDeclaredTestsReportRowsAndRollBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := build(ctx, db, config.Default(), ms, io.Discard); err != nil {
+	if err := build(ctx, db, config.Default(), ms, io.Discard, true); err != nil {
 		t.Fatal(err)
 	}
 
@@ -140,7 +140,7 @@ func TestDeclaredTestsReportRowsAndRollBack(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = build(ctx, db, config.Default(), ms, io.Discard)
+	err = build(ctx, db, config.Default(), ms, io.Discard, true)
 	var te *TestError
 	if !errors.As(err, &te) {
 		t.Fatalf("err = %v, want a TestError", err)
@@ -182,14 +182,14 @@ func TestFailedModelRollsBack(t *testing.T) {
 	ctx := context.Background()
 	db := memDB(t)
 	ms, _ := Load([]Layer{layer("marts", map[string]string{"fct_a.sql": "select 1 as x"})})
-	if err := build(ctx, db, config.Default(), ms, io.Discard); err != nil {
+	if err := build(ctx, db, config.Default(), ms, io.Discard, true); err != nil {
 		t.Fatal(err)
 	}
 	ms, _ = Load([]Layer{layer("marts", map[string]string{
 		"fct_a.sql": "select 2 as x union all select 3",
 		"fct_b.sql": "select nonsense from fct_a",
 	})})
-	err := build(ctx, db, config.Default(), ms, io.Discard)
+	err := build(ctx, db, config.Default(), ms, io.Discard, true)
 	if err == nil || !strings.Contains(err.Error(), "marts/fct_b") {
 		t.Fatalf("err = %v, want one naming marts/fct_b", err)
 	}
@@ -207,7 +207,7 @@ func TestCfgTableCarriesConfig(t *testing.T) {
 	ms, _ := Load([]Layer{layer("marts", map[string]string{
 		"fct_cfg.sql": "select production_environments, attribution_window, hotfix_regex, regexp_matches('URGENT fix', hotfix_regex) as m from cfg",
 	})})
-	if err := build(ctx, db, cfg, ms, io.Discard); err != nil {
+	if err := build(ctx, db, cfg, ms, io.Discard, true); err != nil {
 		t.Fatal(err)
 	}
 	var envs, window, re string
@@ -338,7 +338,7 @@ func TestMacroAndRunValueHeaders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := build(ctx, db, config.Default(), ms, io.Discard); err == nil || !strings.Contains(err.Error(), "declares typo_regex, which its runner does not supply") {
+	if err := build(ctx, db, config.Default(), ms, io.Discard, true); err == nil || !strings.Contains(err.Error(), "declares typo_regex, which its runner does not supply") {
 		t.Errorf("unsupplied value: err = %v", err)
 	}
 	cfg := config.Default()
@@ -355,7 +355,7 @@ select x * 2 as y`}),
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := build(ctx, db, cfg, ms, io.Discard); err != nil {
+	if err := build(ctx, db, cfg, ms, io.Discard, true); err != nil {
 		t.Fatal(err)
 	}
 	var re, temp string

@@ -134,11 +134,44 @@ select source,
        count(*) as runs
 from ingest_runs group by source order by source`
 
+// Query is the statement Load runs over the canonical tables: one row per
+// kind, source and UTC day (days since the epoch; NULL for kinds without an
+// event time) with the row count and the first and last event time. The
+// transform keeps its rows in SnapshotTable.
+func Query() string { return query() }
+
+// SnapshotTable holds Query's rows as the last transform read the
+// canonical tables (migration 0111).
+const SnapshotTable = "coverage_days"
+
 // Load reads the coverage through q (an open warehouse: output.DB(db), or a
 // serve endpoint). now is GeneratedAt; staleAfter as in Coverage.
 func Load(ctx context.Context, q output.QueryFunc, now time.Time, staleAfter time.Duration) (*Coverage, error) {
+	return loadFrom(ctx, q, query(), now, staleAfter)
+}
+
+// LoadBuilt is Load for the data the marts were built from: the rows the
+// last transform kept in SnapshotTable, a few thousand however large the
+// warehouse, rather than a pass over every canonical row. Rows ingested
+// since that transform are not in the marts, and not counted here either;
+// the ingest history (and so staleness) is read as Load reads it. Before
+// any transform has recorded a snapshot it is Load.
+func LoadBuilt(ctx context.Context, q output.QueryFunc, now time.Time, staleAfter time.Duration) (*Coverage, error) {
+	// a warehouse no transform has written since migration 0110 has no
+	// state row (or, read through an older serve, no table): read it all
+	t, err := q(ctx, `SELECT count(*) FROM transform_state`)
+	if err != nil || len(t.Rows) == 0 {
+		return Load(ctx, q, now, staleAfter)
+	}
+	if n, _ := format.Float(t.Rows[0][0]); n == 0 {
+		return Load(ctx, q, now, staleAfter)
+	}
+	return loadFrom(ctx, q, "SELECT kind, source, day, n, first, last FROM "+SnapshotTable, now, staleAfter)
+}
+
+func loadFrom(ctx context.Context, q output.QueryFunc, query string, now time.Time, staleAfter time.Duration) (*Coverage, error) {
 	c := &Coverage{GeneratedAt: now.UTC(), StaleAfter: staleAfter}
-	t, err := q(ctx, query())
+	t, err := q(ctx, query)
 	if err != nil {
 		return nil, fmt.Errorf("coverage: %w", err)
 	}

@@ -266,12 +266,14 @@ func Run(ctx context.Context, opts *Options) error {
 // metricKinds are the kinds whose coverage the metrics summary states.
 var metricKinds = []string{"deployment"}
 
-// LoadCoverage reads the warehouse's coverage with the configured stale age.
+// LoadCoverage reads, with the configured stale age, the coverage of the
+// data the marts were built from (coverage.LoadBuilt: the last transform's
+// snapshot, which keeps a metrics call from grouping every canonical row).
 func LoadCoverage(ctx context.Context, q output.QueryFunc, cfg *config.Config, now func() time.Time) (*coverage.Coverage, error) {
 	if now == nil {
 		now = time.Now
 	}
-	return coverage.Load(ctx, q, now(), cfg.Reports.StaleAfter.D())
+	return coverage.LoadBuilt(ctx, q, now(), cfg.Reports.StaleAfter.D())
 }
 
 // Chosen says how the period was chosen when --from or --to was left out.

@@ -23,6 +23,8 @@ type Options struct {
 	Config    func() (*config.Config, error)
 	// Mappers are the sources' raw → canonical mappers run first.
 	Mappers []ingest.Mapper
+	// Full rebuilds every mart, not only what changed since the last run.
+	Full bool
 }
 
 // NewCmdTransform returns the transform command. runF replaces the run
@@ -32,10 +34,16 @@ func NewCmdTransform(f *cmdutil.Factory, runF func(context.Context, *Options) er
 	cmd := &cobra.Command{
 		Use:   "transform",
 		Short: "Rebuild the marts from the canonical tables",
-		Long: `Rebuild every model (staging, intermediate, marts) in one transaction, then
+		Long: `Rebuild the models (staging, intermediate, marts) in one transaction, then
 run the tests declared beside each model. Progress, with each model's time,
 goes to stderr. If a model or a test fails, nothing changes: the previous
-marts stay as they were.`,
+marts stay as they were.
+
+After a first full build, a run rebuilds only what changed since: the
+services whose rows are new, changed or removed (and those their rows
+reference), and nothing at all when no canonical row changed. A change of
+the models, of a setting they read (metrics, calendar, controls) or of the
+schema rebuilds everything, and so does --full.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -44,6 +52,7 @@ marts stay as they were.`,
 			return Run(cmd.Context(), opts)
 		},
 	}
+	cmd.Flags().BoolVar(&opts.Full, "full", false, "Rebuild every mart, not only what changed since the last run")
 	return cmd
 }
 
@@ -62,5 +71,5 @@ func Run(ctx context.Context, opts *Options) error {
 		// The configured sources' mappings (github, jira); no token needed.
 		opts.Mappers = all.Mappers(cfg, nil)
 	}
-	return transform.Run(ctx, db, cfg, transform.Options{Progress: opts.IO.ErrOut, Mappers: opts.Mappers})
+	return transform.Run(ctx, db, cfg, transform.Options{Progress: opts.IO.ErrOut, Mappers: opts.Mappers, Full: opts.Full})
 }

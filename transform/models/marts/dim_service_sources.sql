@@ -13,6 +13,7 @@
 -- pull_requests; NULL for a service with no production deployment).
 -- test: unique(service)
 -- test: not_null(service, has_incident_source, has_change_source)
+-- incremental: service
 with
 
 incident_services as (

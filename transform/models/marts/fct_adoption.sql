@@ -4,6 +4,7 @@
 -- share. The release is the first successful production deployment of the
 -- feature's version; without one, the feature's first adoption day.
 -- test: unique(service, feature)
+-- incremental: service
 with
 
 settings as (

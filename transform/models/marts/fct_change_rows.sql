@@ -25,6 +25,7 @@
 -- test: accepted_values(excluded_code: 1, 2, 3, 4, 5, 6)
 -- param: exclude_author_regex text null
 -- param: exclude_title_regex text null
+-- incremental: service
 with
 
 changes as (

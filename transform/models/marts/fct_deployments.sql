@@ -29,6 +29,7 @@
 -- test: accepted_values(approval_state: no_change_request, request_not_found, pre_approved, rejected, cancelled, draft, unapproved, approved_after_start, approved)
 -- test: accepted_values(window_state: inside, outside)
 -- param: hotfix_regex text null
+-- incremental: service
 with
 
 settings as (

@@ -20,6 +20,7 @@
 -- test: not_null(deployment_id, service, finished_at, reason)
 -- test: accepted_values(reason: incident, root_cause_commit, rollback, hotfix, revert, version_rollback, time_window)
 -- test: relationships(deployment_id -> fct_deployments.deployment_id)
+-- incremental: service
 with
 
 deployments as (

@@ -5,6 +5,7 @@
 -- test: unique(incident_id)
 -- test: not_null(incident_id, service, severity, opened_at)
 -- test: accepted_values(attribution: incident, root_cause_commit, time_window)
+-- incremental: service
 select
     i.incident_id,
     i.service,

@@ -9,6 +9,7 @@
 -- test: unique(plan_id)
 -- test: not_null(plan_id, service, version, planned_at, is_production)
 -- test: relationships(shipped_by -> fct_deployments.deployment_id)
+-- incremental: service
 with
 
 settings as (

@@ -5,6 +5,7 @@
 -- per service (times as epoch microseconds), so no deployment scans the
 -- tickets table.
 -- test: unique(deployment_id)
+-- incremental: service
 with
 
 settings as (

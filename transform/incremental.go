@@ -1,0 +1,658 @@
+package transform
+
+// Incremental transform.
+//
+// After a full build, the next run finds what changed in the canonical
+// tables since and rebuilds only the marts' rows those changes can reach.
+//
+//   - What changed is found by content, not by who wrote it: each
+//     canonical table is summed per partition (a service key, a commit's
+//     repository, a change request's id) as a row count and the sum of
+//     the rows' hashes (transform_digests). A partition whose sum moved
+//     holds new, changed or removed rows, whichever source, push or mapper
+//     wrote them, and a re-ingest that rewrites identical rows changes
+//     nothing.
+//   - Nearly every rule is decided within one service: a deployment's
+//     predecessor, the commit-graph walk, time links, incidents blamed by
+//     time, support tickets, adoption. The services whose rows changed
+//     are grown by every reference that can cross services, in the old
+//     marts and in the new rows: a change list naming another service's
+//     change, a rollback or hotfix of another service's deployment, an
+//     incident naming one or blaming one by a commit, an id sent by two
+//     sources under two services, a change request, a commit history one
+//     repository shares with another. The marts declared
+//     `-- incremental: service` are then rebuilt for those services only:
+//     the same model SQL runs on staging filtered to them (temporary
+//     tables of the same names), and the rows of those services are
+//     replaced. The other marts are small and rebuilt whole; dim_commits
+//     (`-- incremental: repo`) is rebuilt for the changed repositories.
+//   - Anything it cannot bound rebuilds everything: teams or services
+//     changed, changes placed into a monorepo's services by path, a
+//     commit history shared across repositories that a changed row walks,
+//     a model that reads staging it does not know how to filter, and any
+//     change of the models, the settings they read or the schema (the
+//     fingerprint in transform_state). `shiplog transform --full` asks for
+//     it.
+//
+// A test (TestIncrementalMatchesFull) holds an incremental run to the
+// marts a full rebuild makes from the same tables, row for row.
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/shiplog/shiplog/internal/coverage"
+	"github.com/shiplog/shiplog/internal/sqlrun"
+	"github.com/shiplog/shiplog/internal/warehouse"
+)
+
+// incrementalRevision is part of the fingerprint: change it when Go code
+// that shapes the marts changes (a native model, the merge below), so that
+// the next run rebuilds fully.
+const incrementalRevision = "1"
+
+// digestParts says how each canonical table (and gate_decisions, which a
+// mart copies) is partitioned for change detection: by the service key
+// the staging models give it (trimmed, lower-cased), a commit's
+// repository, a change request's id, or NULL (the whole table).
+var digestParts = []struct{ table, part string }{
+	{"teams", "NULL"},
+	{"services", "NULL"},
+	{"deployments", "lower(trim(t.service))"},
+	{"changes", "lower(trim(t.service))"},
+	{"commits", "t.repo"},
+	{"incidents", "lower(trim(t.service))"},
+	{"change_requests", "t.id"},
+	{"approvals", "t.change_request"},
+	{"support_tickets", "lower(trim(t.service))"},
+	{"test_runs", "NULL"},
+	{"adoption", "lower(trim(t.service))"},
+	{"release_plans", "lower(trim(t.service))"},
+	{"gate_decisions", "NULL"},
+}
+
+// serviceTables are the tables whose partitions are service keys.
+var serviceTables = []string{"deployments", "changes", "incidents", "support_tickets", "adoption", "release_plans"}
+
+// filteredStaging are the staging models an incremental run filters to
+// the services it rebuilds (by their service column) for the models it
+// rebuilds by service; globalStaging are read whole (the commit graph is
+// one graph; services and teams unchanged, else the run is full).
+var (
+	filteredStaging = map[string]bool{"stg_deployments": true, "stg_changes": true, "stg_incidents": true,
+		"stg_support_tickets": true, "stg_adoption": true, "stg_release_plans": true}
+	globalStaging = map[string]bool{"stg_commits": true, "stg_services": true, "stg_teams": true}
+)
+
+// plan is what a run will do.
+type plan struct {
+	mode     string // full, incremental or none
+	reason   string // why full
+	services []string
+	repos    []string
+	// placements: int_change_placements had rows in the last full build
+	placements bool
+}
+
+// incrementalKey returns how a mart is merged in an incremental run: ""
+// (rebuilt whole), "service" or "repo".
+func (m Model) incrementalKey() string {
+	if m.script == nil {
+		return ""
+	}
+	v, _ := m.script.Field("incremental")
+	return v
+}
+
+// fingerprint hashes what the marts are a function of besides the data:
+// every model's text, the settings (the cfg row and the run's constant
+// values), the schema version and incrementalRevision.
+func fingerprint(ctx context.Context, q querier, models []Model, vals map[string]any, schema int) (string, error) {
+	h := sha256.New()
+	fmt.Fprintf(h, "revision %s\nschema %d\n", incrementalRevision, schema)
+	names := make([]string, len(models))
+	byName := map[string]Model{}
+	for i, m := range models {
+		names[i] = m.Name
+		byName[m.Name] = m
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		m := byName[n]
+		fmt.Fprintf(h, "model %s/%s %s %q %q\n", m.Layer, m.Name, m.Materialized, m.Arguments, m.TestCall)
+		if m.script != nil {
+			for _, f := range m.script.Fields {
+				fmt.Fprintf(h, "  %s: %s\n", f.Key, f.Value)
+			}
+		}
+		io.WriteString(h, m.SQL)
+		io.WriteString(h, "\n")
+	}
+	var cfgJSON string
+	if err := q.QueryRowContext(ctx, `SELECT to_json(c)::VARCHAR FROM cfg c`).Scan(&cfgJSON); err != nil {
+		return "", fmt.Errorf("transform: fingerprint: %w", err)
+	}
+	fmt.Fprintf(h, "cfg %s\n", cfgJSON)
+	keys := make([]string, 0, len(vals))
+	for k := range vals {
+		if strings.HasPrefix(k, "several_sources_") || strings.HasPrefix(k, "metric_test_") {
+			continue // facts about the data, not settings
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		fmt.Fprintf(h, "value %s=%v\n", k, vals[k])
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// writeDigests computes the current digests into temp.inc_digests.
+func writeDigests(ctx context.Context, tx *sql.Tx) error {
+	var parts []string
+	for _, d := range digestParts {
+		parts = append(parts, fmt.Sprintf(`SELECT '%s' AS "table", %s AS part, count(*) AS "rows", coalesce(sum(hash(t)::HUGEINT), 0) AS digest FROM %s t GROUP BY ALL`,
+			d.table, d.part, warehouse.QuoteIdent(d.table)))
+	}
+	_, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE inc_digests AS\n"+strings.Join(parts, "\nUNION ALL\n"))
+	if err != nil {
+		return fmt.Errorf("transform: digests: %w", err)
+	}
+	return nil
+}
+
+// saveState records the digests and the fingerprint the marts now match.
+func saveState(ctx context.Context, tx *sql.Tx, fp string, p plan, placements bool) error {
+	stmts := []struct {
+		q    string
+		args []any
+	}{
+		{`DELETE FROM transform_digests`, nil},
+		{`INSERT INTO transform_digests SELECT * FROM temp.inc_digests`, nil},
+		{`DELETE FROM transform_state`, nil},
+		{`INSERT INTO transform_state VALUES (?, ?, ?, ?, ?, ?)`,
+			[]any{fp, time.Now().UTC(), p.mode, nullable(p.reason), int64(len(p.services)), placements}},
+		{`DROP TABLE temp.inc_digests`, nil},
+	}
+	for _, s := range stmts {
+		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+			return fmt.Errorf("transform: save state: %w", err)
+		}
+	}
+	return nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+// planRun decides between a full rebuild, an incremental one and none.
+// The digests of the current tables are left in temp.inc_digests, and for
+// an incremental run the services and repositories to rebuild in
+// temp.inc_services and temp.inc_repos.
+func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bool) (plan, error) {
+	if err := writeDigests(ctx, tx); err != nil {
+		return plan{}, err
+	}
+	if full {
+		return plan{mode: "full", reason: "asked for (--full)"}, nil
+	}
+	var oldFP string
+	var placements bool
+	switch err := tx.QueryRowContext(ctx, `SELECT fingerprint, placements FROM transform_state LIMIT 1`).Scan(&oldFP, &placements); {
+	case err == sql.ErrNoRows:
+		return plan{mode: "full", reason: "no earlier build recorded"}, nil
+	case err != nil:
+		return plan{}, fmt.Errorf("transform: read state: %w", err)
+	}
+	if oldFP != fp {
+		return plan{mode: "full", reason: "models, settings or schema changed since the last build"}, nil
+	}
+	if placements {
+		return plan{mode: "full", reason: "changes are placed into monorepo services by path"}, nil
+	}
+	if reason := checkModels(models); reason != "" {
+		return plan{mode: "full", reason: reason}, nil
+	}
+	for _, mart := range []string{"fct_change_rows", "fct_deployments", "fct_incidents", "fct_failures"} {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ?`, mart).Scan(&n); err != nil {
+			return plan{}, err
+		}
+		if n == 0 {
+			return plan{mode: "full", reason: mart + " is missing"}, nil
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_changed AS
+		SELECT coalesce(n."table", o."table") AS "table", coalesce(n.part, o.part) AS part
+		FROM temp.inc_digests n
+		FULL JOIN transform_digests o ON o."table" = n."table" AND o.part IS NOT DISTINCT FROM n.part
+		WHERE n."rows" IS DISTINCT FROM o."rows" OR n.digest IS DISTINCT FROM o.digest`); err != nil {
+		return plan{}, fmt.Errorf("transform: changed partitions: %w", err)
+	}
+	changed := map[string]int{}
+	rows, err := tx.QueryContext(ctx, `SELECT "table", count(*) FROM temp.inc_changed GROUP BY ALL`)
+	if err != nil {
+		return plan{}, err
+	}
+	for rows.Next() {
+		var t string
+		var n int
+		if err := rows.Scan(&t, &n); err != nil {
+			rows.Close()
+			return plan{}, err
+		}
+		changed[t] = n
+	}
+	rows.Close()
+	if len(changed) == 0 {
+		return plan{mode: "none"}, nil
+	}
+	if changed["teams"] > 0 || changed["services"] > 0 {
+		return plan{mode: "full", reason: "teams or services changed"}, nil
+	}
+	q := func(s string) error {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("transform: plan: %w\n%s", err, s)
+		}
+		return nil
+	}
+	exists := func(s string) (bool, error) {
+		var b bool
+		if err := tx.QueryRowContext(ctx, "SELECT EXISTS ("+s+")").Scan(&b); err != nil {
+			return false, fmt.Errorf("transform: plan: %w\n%s", err, s)
+		}
+		return b, nil
+	}
+	inList := "('" + strings.Join(serviceTables, "', '") + "')"
+	if err := q(`CREATE OR REPLACE TEMP TABLE inc_repos AS
+		SELECT DISTINCT part AS repo FROM temp.inc_changed WHERE "table" = 'commits'`); err != nil {
+		return plan{}, err
+	}
+	if err := q(`CREATE OR REPLACE TEMP TABLE inc_requests AS
+		SELECT DISTINCT part AS change_request FROM temp.inc_changed WHERE "table" IN ('change_requests', 'approvals')`); err != nil {
+		return plan{}, err
+	}
+	// seeds: the services whose rows changed; the services that deploy a
+	// changed request or a commit of a changed repository, now or before
+	seed := `SELECT part AS service FROM temp.inc_changed WHERE "table" IN ` + inList + ` AND part IS NOT NULL
+		UNION SELECT lower(trim(d.service)) FROM deployments d
+			SEMI JOIN temp.inc_requests r ON r.change_request = trim(d.change_request)
+		UNION SELECT f.service FROM fct_deployments f
+			SEMI JOIN temp.inc_requests r ON r.change_request = f.change_request
+		UNION SELECT lower(trim(d.service)) FROM deployments d
+			SEMI JOIN (SELECT sha FROM commits c SEMI JOIN temp.inc_repos r ON r.repo = c.repo) c ON c.sha = d.commit_sha
+		UNION SELECT f.service FROM fct_deployments f
+			SEMI JOIN (SELECT sha FROM dim_commits c SEMI JOIN temp.inc_repos r ON r.repo = c.repo) c ON c.sha = f.commit_sha`
+	if err := q(`CREATE OR REPLACE TEMP TABLE inc_services AS SELECT DISTINCT service FROM (` + seed + `) WHERE service IS NOT NULL`); err != nil {
+		return plan{}, err
+	}
+	// A changed change that names no known service but a repository (a
+	// monorepo's change placed by path) can move between services.
+	if placed, err := exists(`SELECT 1 FROM changes c
+		SEMI JOIN temp.inc_changed x ON x."table" = 'changes' AND x.part = lower(trim(c.service))
+		ANTI JOIN (SELECT lower(trim(id)) AS service FROM services) s ON s.service = lower(trim(c.service))
+		WHERE len(cast(c.extra -> '$.files' AS VARCHAR[])) > 0`); err != nil || placed {
+		return plan{mode: "full", reason: "a changed change is placed into a monorepo service by path"}, err
+	}
+	// The commit-graph walk follows parents by sha. A changed repository
+	// whose commits share shas with another, or link to another's by
+	// parent, could change what walks from elsewhere reach.
+	if changed["commits"] > 0 {
+		if shared, err := sharedHistory(ctx, tx, "temp.inc_repos"); err != nil || shared {
+			return plan{mode: "full", reason: "a changed repository shares commit history with another"}, err
+		}
+	}
+	if err := growServices(ctx, tx); err != nil {
+		if err == errUnbounded {
+			return plan{mode: "full", reason: "a changed incident's root-cause commit lies in history shared across repositories"}, nil
+		}
+		return plan{}, err
+	}
+	p := plan{mode: "incremental"}
+	for _, s := range []struct {
+		dst   *[]string
+		query string
+	}{{&p.services, `SELECT service FROM temp.inc_services ORDER BY 1`}, {&p.repos, `SELECT repo FROM temp.inc_repos ORDER BY 1`}} {
+		rows, err := tx.QueryContext(ctx, s.query)
+		if err != nil {
+			return plan{}, err
+		}
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return plan{}, err
+			}
+			*s.dst = append(*s.dst, v)
+		}
+		rows.Close()
+	}
+	return p, nil
+}
+
+// sharedHistory reports whether a repository of the table repos (one
+// column, repo) shares a sha with another repository, or whether a commit
+// of one side names a parent only the other side holds.
+func sharedHistory(ctx context.Context, tx *sql.Tx, repos string) (bool, error) {
+	var shared bool
+	err := tx.QueryRowContext(ctx, `WITH inside AS (
+			SELECT sha, repo, parents FROM commits c SEMI JOIN `+repos+` r ON r.repo = c.repo
+		), outside AS (
+			SELECT sha, repo, parents FROM commits c ANTI JOIN `+repos+` r ON r.repo = c.repo
+		)
+		SELECT EXISTS (SELECT 1 FROM inside i SEMI JOIN outside o ON o.sha = i.sha)
+		    OR EXISTS (SELECT 1 FROM (SELECT unnest(parents) AS p FROM inside) e SEMI JOIN outside o ON o.sha = e.p
+		               ANTI JOIN inside i ON i.sha = e.p)
+		    OR EXISTS (SELECT 1 FROM (SELECT unnest(parents) AS p FROM outside) e SEMI JOIN inside i ON i.sha = e.p)`).Scan(&shared)
+	if err != nil {
+		return false, fmt.Errorf("transform: plan: shared history: %w", err)
+	}
+	return shared, nil
+}
+
+// sameID pairs the services one id of table was sent under.
+func sameID(table string) string {
+	return fmt.Sprintf(`SELECT l[1], unnest(l) FROM (
+		SELECT list(DISTINCT lower(trim(service))) AS l FROM %[1]s
+		WHERE (SELECT min(source) < max(source) FROM %[1]s)
+		GROUP BY id HAVING count(DISTINCT lower(trim(service))) > 1)`, table)
+}
+
+var errUnbounded = fmt.Errorf("transform: unbounded")
+
+// growServices adds to temp.inc_services, until nothing more is added,
+// every service one reference links to one already in it: in the new
+// rows (canonical tables) and in the marts of the last build.
+func growServices(ctx context.Context, tx *sql.Tx) error {
+	// pairs of services (a, b): rows of one can change rows of the other
+	edges := []string{
+		// a change list naming a change by id or by one of its shas
+		`SELECT lower(trim(d.service)) AS a, k.service AS b
+		 FROM (SELECT service, unnest(changes) AS ref FROM deployments WHERE len(changes) > 0) d
+		 JOIN (SELECT lower(trim(service)) AS service, id AS ref FROM changes
+		       UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IS NOT NULL
+		       UNION ALL SELECT lower(trim(service)), unnest(commit_shas) FROM changes WHERE len(commit_shas) > 0) k
+		   ON k.ref = d.ref
+		 WHERE lower(trim(d.service)) IN (SELECT service FROM temp.inc_services)
+		    OR k.service IN (SELECT service FROM temp.inc_services)`,
+		`SELECT service, deployed_service FROM fct_changes WHERE deployed_service <> service`,
+		// rollbacks and hotfixes of another deployment
+		`SELECT lower(trim(d.service)), lower(trim(t.service))
+		 FROM deployments d JOIN deployments t ON t.id = coalesce(d.rollback_of, d.hotfix_of)
+		 UNION ALL SELECT lower(trim(d.service)), lower(trim(t.service))
+		 FROM deployments d JOIN deployments t ON t.id = d.hotfix_of WHERE d.rollback_of IS NOT NULL`,
+		`SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.rollback_of
+		 UNION ALL SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.hotfix_of`,
+		// a hotfix of an incident
+		`SELECT lower(trim(d.service)), lower(trim(i.service)) FROM deployments d JOIN incidents i ON i.id = d.hotfix_of`,
+		`SELECT d.service, i.service FROM fct_deployments d JOIN fct_incidents i ON i.incident_id = d.hotfix_of`,
+		// an incident naming its deployment; every attribution of the last build
+		`SELECT lower(trim(i.service)), lower(trim(d.service)) FROM incidents i JOIN deployments d ON d.id = trim(i.caused_by_deployment)`,
+		`SELECT i.service, d.service FROM fct_incidents i JOIN fct_deployments d ON d.deployment_id = i.attributed_deployment`,
+		// one id sent under two services (the first source wins in staging);
+		// only possible when several sources sent the table
+		sameID("deployments"), sameID("changes"), sameID("incidents"), sameID("support_tickets"), sameID("release_plans"),
+		// a root-cause commit of an incident in the set, deployed or
+		// carried by a change of another service
+		`SELECT lower(trim(i.service)), lower(trim(d.service))
+		 FROM incidents i JOIN deployments d ON d.commit_sha = trim(i.root_cause_sha)
+		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
+		`SELECT lower(trim(i.service)), k.service
+		 FROM incidents i JOIN (SELECT lower(trim(service)) AS service, id AS ref FROM changes
+		       UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IS NOT NULL
+		       UNION ALL SELECT lower(trim(service)), unnest(commit_shas) FROM changes WHERE len(commit_shas) > 0) k
+		   ON k.ref = trim(i.root_cause_sha)
+		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
+		// … or in the history of a repository another service deploys
+		`WITH roots AS (
+			SELECT DISTINCT lower(trim(i.service)) AS service, rc.repo
+			FROM incidents i JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
+			WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)
+		 ), deployers AS (
+			SELECT DISTINCT dc.repo, lower(trim(d.service)) AS service
+			FROM deployments d
+			JOIN (SELECT sha, repo FROM commits c SEMI JOIN roots r ON r.repo = c.repo) dc ON dc.sha = d.commit_sha
+		 )
+		 SELECT r.service, d.service FROM roots r JOIN deployers d ON d.repo = r.repo`,
+	}
+	for i, e := range edges {
+		edges[i] = "SELECT * FROM (" + e + ")"
+	}
+	union := "SELECT DISTINCT a, b FROM (" + strings.Join(edges, "\nUNION ALL\n") + ") WHERE a IS NOT NULL AND b IS NOT NULL AND a <> b"
+	if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE inc_edges AS "+union); err != nil {
+		return fmt.Errorf("transform: plan: references: %w", err)
+	}
+	for i := 0; ; i++ {
+		res, err := tx.ExecContext(ctx, `INSERT INTO temp.inc_services
+			SELECT DISTINCT x FROM (
+				SELECT b AS x FROM temp.inc_edges WHERE a IN (SELECT service FROM temp.inc_services)
+				UNION SELECT a FROM temp.inc_edges WHERE b IN (SELECT service FROM temp.inc_services))
+			WHERE x NOT IN (SELECT service FROM temp.inc_services)`)
+		if err != nil {
+			return fmt.Errorf("transform: plan: grow: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		if n == 0 {
+			break
+		}
+		if i > 20 {
+			// the edges were computed for the first set; a set that keeps
+			// growing is rebuilt fully rather than chased
+			return errUnbounded
+		}
+	}
+	// A root-cause commit may be walked to from another repository's
+	// history: only repositories that share none are bounded.
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_root_repos AS
+		SELECT DISTINCT rc.repo FROM incidents i JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
+		WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`); err != nil {
+		return fmt.Errorf("transform: plan: %w", err)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM temp.inc_root_repos`).Scan(&n); err != nil {
+		return err
+	}
+	if n > 0 {
+		shared, err := sharedHistory(ctx, tx, "temp.inc_root_repos")
+		if err != nil {
+			return err
+		}
+		if shared {
+			return errUnbounded
+		}
+	}
+	return nil
+}
+
+// checkModels returns why the models cannot be rebuilt by service, or "".
+// The intermediate models and the marts declared `-- incremental: service`
+// are rebuilt for the set of services; they may read only staging an
+// incremental run filters or reads whole. The other marts are rebuilt
+// whole and must not read them (a mart view, which reads the marts as
+// they are, may).
+func checkModels(models []Model) string {
+	byName := map[string]Model{}
+	partial := map[string]bool{}
+	for _, m := range models {
+		byName[m.Name] = m
+		key := m.incrementalKey()
+		switch {
+		case key != "" && key != "service" && !strings.HasPrefix(key, "service by "):
+			return fmt.Sprintf("model %s: incremental must be `service` or `service by MART.COLUMN`, not %q", m.Name, key)
+		case key != "" && (m.Layer != "marts" || m.Materialized != "table"):
+			return fmt.Sprintf("model %s: only marts materialized as tables are merged by service", m.Name)
+		}
+		if m.Layer == "intermediate" || key != "" {
+			partial[m.Name] = true
+		}
+	}
+	for _, m := range models {
+		for _, d := range m.Deps {
+			dm := byName[d]
+			switch {
+			case partial[m.Name] && dm.Layer == "staging" && !filteredStaging[d] && !globalStaging[d]:
+				return fmt.Sprintf("model %s reads %s, which an incremental run cannot filter by service", m.Name, d)
+			case !partial[m.Name] && partial[d] && m.Layer == "marts" && m.Materialized != "view":
+				return fmt.Sprintf("model %s, rebuilt whole, reads %s, rebuilt by service", m.Name, d)
+			}
+		}
+	}
+	return ""
+}
+
+// errRetryFull asks Run for a full rebuild: the incremental run found a
+// link it had not bounded beforehand.
+var errRetryFull = fmt.Errorf("transform: retry as a full rebuild")
+
+// stagingRE finds the staging models an incremental run filters.
+var stagingRE = regexp.MustCompile(`\bstg_[a-z_]+\b`)
+
+// incrementalModel returns how an incremental run builds m: its statement
+// (filtered staging in place of the staging models it reads), what it is
+// created as, whether it is a partial (temporary) rebuild, and whether it
+// is skipped (the metric macros, unchanged with the fingerprint; the
+// partial models when there is nothing of their kind to rebuild).
+func incrementalModel(m Model, st sqlrun.Statement, kind string, p plan) (sqlrun.Statement, string, bool, bool) {
+	key := m.incrementalKey()
+	switch {
+	case m.Layer == "metrics":
+		return st, kind, false, true
+	case m.Layer == "staging":
+		return st, kind, false, false
+	case m.Layer == "marts" && m.Materialized == "view":
+		// a view reads the marts as they are: its definition is unchanged
+		return st, kind, false, true
+	case m.Layer == "intermediate" || key == "service":
+		if len(p.services) == 0 {
+			return st, kind, false, true
+		}
+		st.SQL = stagingRE.ReplaceAllStringFunc(st.SQL, func(name string) string {
+			if !filteredStaging[name] {
+				return name
+			}
+			cond := "service IN (SELECT service FROM temp.inc_services)"
+			if name == "stg_incidents" {
+				// every incident that claims a root-cause commit, so that
+				// one of another service blamed on a rebuilt deployment
+				// is seen (mergeIncremental)
+				cond += " OR root_cause_sha IS NOT NULL"
+			}
+			return "(SELECT * FROM " + name + " WHERE " + cond + ")"
+		})
+		if kind == "VIEW" {
+			return st, "TEMP VIEW", true, false
+		}
+		return st, "TEMP TABLE", true, false
+	}
+	return st, kind, false, false
+}
+
+// mergeIncremental replaces, in each mart rebuilt by service or
+// repository, the rows of the rebuilt services (repositories) with those
+// of its temporary rebuild, then drops the temporary tables. A mart
+// declared `-- incremental: service by MART.COLUMN` has no service column:
+// its rows belong to the service of MART's row with the same COLUMN.
+func mergeIncremental(ctx context.Context, tx *sql.Tx, models []Model, p plan) error {
+	if len(p.services) > 0 {
+		// An incident of a service outside the set that claims a commit a
+		// rebuilt deployment shipped: its own row would change too.
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM temp.fct_incidents
+			WHERE attributed_deployment IS NOT NULL AND service NOT IN (SELECT service FROM temp.inc_services)`).Scan(&n); err != nil {
+			return fmt.Errorf("transform: merge: %w", err)
+		}
+		if n > 0 {
+			return errRetryFull
+		}
+	}
+	// "main.x" would find temp.main.x first: name the file's catalog
+	var catalog string
+	if err := tx.QueryRowContext(ctx, "SELECT current_database()").Scan(&catalog); err != nil {
+		return fmt.Errorf("transform: merge: %w", err)
+	}
+	home := warehouse.QuoteIdent(catalog) + ".main."
+	type target struct {
+		name, del, ins string
+	}
+	var targets []target
+	for _, m := range models {
+		key, via, _ := strings.Cut(m.incrementalKey(), " by ")
+		name := warehouse.QuoteIdent(m.Name)
+		switch {
+		case key == "service" && len(p.services) > 0:
+			in := "service IN (SELECT service FROM temp.inc_services)"
+			del, ins := in, in
+			if via != "" {
+				mart, col, ok := strings.Cut(strings.TrimSpace(via), ".")
+				if !ok {
+					return fmt.Errorf("transform: %s: incremental: want service by MART.COLUMN, not %q", m.Name, via)
+				}
+				c, mt := warehouse.QuoteIdent(col), warehouse.QuoteIdent(mart)
+				del = c + " IN (SELECT " + c + " FROM " + home + mt + " WHERE " + in + ")"
+				ins = c + " IN (SELECT " + c + " FROM temp." + mt + " WHERE " + in + ")"
+			}
+			targets = append(targets, target{m.Name, "DELETE FROM " + home + name + " WHERE " + del,
+				"INSERT INTO " + home + name + " BY NAME SELECT * FROM temp." + name + " WHERE " + ins})
+		}
+	}
+	// delete readers first (a mart owned through another mart's rows finds
+	// them before they go), insert in build order
+	for i := len(targets) - 1; i >= 0; i-- {
+		if _, err := tx.ExecContext(ctx, targets[i].del); err != nil {
+			return fmt.Errorf("transform: merge %s: %w", targets[i].name, err)
+		}
+	}
+	for _, t := range targets {
+		if _, err := tx.ExecContext(ctx, t.ins); err != nil {
+			return fmt.Errorf("transform: merge %s: %w", t.name, err)
+		}
+	}
+	for _, t := range targets {
+		if _, err := tx.ExecContext(ctx, "DROP TABLE temp."+warehouse.QuoteIdent(t.name)); err != nil {
+			return fmt.Errorf("transform: merge %s: %w", t.name, err)
+		}
+	}
+	return nil
+}
+
+// writeCoverage keeps coverage.Query's rows of the tables this run read in
+// coverage.SnapshotTable: all of them in a full run, those of the tables
+// whose digests moved in an incremental one.
+func writeCoverage(ctx context.Context, tx *sql.Tx, p plan) error {
+	where := ""
+	if p.mode == "incremental" {
+		var kinds []string
+		for _, e := range coverage.EventTimes() {
+			var changed bool
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) > 0 FROM temp.inc_changed WHERE "table" = ?`, e.Table).Scan(&changed); err != nil {
+				return fmt.Errorf("transform: coverage: %w", err)
+			}
+			if changed {
+				kinds = append(kinds, warehouse.QuoteString(e.Kind))
+			}
+		}
+		if len(kinds) == 0 {
+			return nil
+		}
+		where = " WHERE kind IN (" + strings.Join(kinds, ", ") + ")"
+	}
+	snap := coverage.SnapshotTable
+	for _, s := range []string{"DELETE FROM " + snap + where, "INSERT INTO " + snap + " SELECT * FROM (" + coverage.Query() + ")" + where} {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("transform: coverage: %w", err)
+		}
+	}
+	return nil
+}
