@@ -179,6 +179,7 @@ func Run(ctx context.Context, opts *Options) (err error) {
 		DB: db, Config: &cfg, Getenv: opts.Getenv, Log: stderr,
 		Jobs: w.jobs, Events: w.events, GitHub: w.github, GitLab: w.gitlab, Dashboards: w.dashboards,
 		PagerDuty: w.pagerduty, CDEvents: w.cdevents, PageScripts: reports.InlineScriptHashes(),
+		API: ReadAPI(db, &cfg, opts.Now), DORAGauges: DORAGauges(db, &cfg, opts.Now),
 		HTTPListener: opts.HTTPListener, FlightListener: opts.FlightListener,
 		Jitter: cfg.Serve.Jitter.D(),
 	})
