@@ -5,6 +5,8 @@ import (
 	"net"
 	"regexp"
 	"time"
+
+	"github.com/shiplog/shiplog/internal/access"
 )
 
 // Serve configures `shiplog serve`.
@@ -44,6 +46,74 @@ type Serve struct {
 	// before timestamps were required. Such a push can be replayed with a
 	// new delivery id until its body is applied once; leave it off.
 	AllowBodyOnlySignatures bool `yaml:"allow_body_only_signatures"`
+
+	// Tokens are the named, scoped tokens of the HTTP endpoints and Flight
+	// SQL, each given by the SHA-256 of the token so that the file holds
+	// no secret (`shiplog token hash` computes it). The token of TokenEnv
+	// keeps every scope beside them. With any token listed, pushes need a
+	// push-scoped token besides their signature.
+	Tokens []Token `yaml:"tokens"`
+	// DORAGauges adds the current month's five DORA metrics per team to
+	// /metrics as Prometheus gauges (computed at each scrape).
+	DORAGauges bool `yaml:"dora_gauges"`
+}
+
+// Token is one entry of serve.tokens.
+type Token struct {
+	// Name appears in the server's log and in refusals, never the token.
+	Name string `yaml:"name"`
+	// SHA256 is the lower-case hex SHA-256 of the token.
+	SHA256 string `yaml:"sha256"`
+	// Scopes: read, read:teams=a,b, push, admin.
+	Scopes []string `yaml:"scopes"`
+}
+
+var sha256HexRE = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+func (s *Serve) validateTokens() error {
+	names, hashes := map[string]bool{}, map[string]bool{}
+	for i, t := range s.Tokens {
+		where := fmt.Sprintf("serve.tokens[%d]", i)
+		if t.Name == "" {
+			return fmt.Errorf("%s.name: every token needs a name (it is what the log shows)", where)
+		}
+		where = fmt.Sprintf("serve.tokens[%d] (%s)", i, t.Name)
+		if names[t.Name] {
+			return fmt.Errorf("%s.name: another token has this name", where)
+		}
+		names[t.Name] = true
+		if !sha256HexRE.MatchString(t.SHA256) {
+			return fmt.Errorf("%s.sha256: must be the 64 lower-case hex digits of the token's SHA-256 (`shiplog token hash` prints it), never the token itself", where)
+		}
+		if hashes[t.SHA256] {
+			return fmt.Errorf("%s.sha256: another token has the same hash", where)
+		}
+		hashes[t.SHA256] = true
+		if len(t.Scopes) == 0 {
+			return fmt.Errorf("%s.scopes: list at least one of read, read:teams=TEAM[,TEAM…], push, admin", where)
+		}
+		for _, sc := range t.Scopes {
+			if _, err := access.Parse(sc); err != nil {
+				return fmt.Errorf("%s.scopes: %v", where, err)
+			}
+		}
+	}
+	return nil
+}
+
+// AccessTokens returns serve.tokens with their scopes parsed, keyed by
+// their SHA-256 hex (validate has checked them).
+func (s *Serve) AccessTokens() map[string]access.Token {
+	out := make(map[string]access.Token, len(s.Tokens))
+	for _, t := range s.Tokens {
+		tok := access.Token{Name: t.Name}
+		for _, sc := range t.Scopes {
+			p, _ := access.Parse(sc)
+			tok.Scopes = append(tok.Scopes, p)
+		}
+		out[t.SHA256] = tok
+	}
+	return out
 }
 
 func defaultServe() Serve {
@@ -104,5 +174,5 @@ func (s *Serve) validate() error {
 	if s.Threads < 0 {
 		return fmt.Errorf("serve.threads: must not be negative")
 	}
-	return nil
+	return s.validateTokens()
 }

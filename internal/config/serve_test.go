@@ -24,6 +24,15 @@ func TestServeValidate(t *testing.T) {
 		{"serve: {memory_limit: lots}", `serve.memory_limit: "lots" is not a size`},
 		{"serve: {threads: -1}", "serve.threads: must not be negative"},
 		{"serve: {allow_body_only_signatures: true}", ""},
+		{"serve: {dora_gauges: true, tokens: [{name: g, sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad, scopes: [read, 'read:teams=a, b', push, admin]}]}", ""},
+		{"serve: {tokens: [{sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad, scopes: [read]}]}", "serve.tokens[0].name: every token needs a name"},
+		{"serve: {tokens: [{name: g, sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad, scopes: [read]}, {name: g, sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad, scopes: [read]}]}", "serve.tokens[1] (g).name: another token has this name"},
+		{"serve: {tokens: [{name: g, sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad, scopes: [read]}, {name: h, sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad, scopes: [read]}]}", "serve.tokens[1] (h).sha256: another token has the same hash"},
+		{"serve: {tokens: [{name: g, sha256: s3cret-token, scopes: [read]}]}", "serve.tokens[0] (g).sha256: must be the 64 lower-case hex digits"},
+		{"serve: {tokens: [{name: g, sha256: BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD, scopes: [read]}]}", "serve.tokens[0] (g).sha256: must be the 64 lower-case hex digits"},
+		{"serve: {tokens: [{name: g, sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad}]}", "serve.tokens[0] (g).scopes: list at least one"},
+		{"serve: {tokens: [{name: g, sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad, scopes: [write]}]}", `serve.tokens[0] (g).scopes: scope "write" is not one of`},
+		{"serve: {tokens: [{name: g, sha256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad, scopes: ['read:teams=a,,b']}]}", `serve.tokens[0] (g).scopes: scope "read:teams=a,,b" names an empty team`},
 	}
 	for _, tt := range tests {
 		cfg := Default()

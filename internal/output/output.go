@@ -235,6 +235,15 @@ func Write(w io.Writer, fmtName string, t *Table, tty bool) error {
 // the table declares kinds, a "kinds" member names each declared column's
 // kind (rate, hours, count …) so a consumer knows the unit.
 func WriteJSON(w io.Writer, t *Table, extra map[string]any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(JSONDocument(t, extra))
+}
+
+// JSONDocument is the document WriteJSON prints, for callers that answer
+// it another way (the HTTP read API pages its rows): "rows" is a
+// []map[string]any.
+func JSONDocument(t *Table, extra map[string]any) map[string]any {
 	rows := make([]map[string]any, 0, len(t.Rows))
 	for _, r := range t.Rows {
 		m := make(map[string]any, len(t.Columns))
@@ -250,9 +259,7 @@ func WriteJSON(w io.Writer, t *Table, extra map[string]any) error {
 	for k, v := range extra {
 		doc[k] = v
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(doc)
+	return doc
 }
 
 func (t *Table) declaredKinds() map[string]string {

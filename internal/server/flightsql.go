@@ -3,7 +3,6 @@ package server
 import (
 	"context"
 	"crypto/rand"
-	"crypto/subtle"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/shiplog/shiplog/internal/access"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -58,25 +58,38 @@ func newQueryLimits(timeout time.Duration, max int) queryLimits {
 	return queryLimits{timeout: timeout, slots: make(chan struct{}, max)}
 }
 
-type tokenValidator struct{ token string }
+// tokenValidator checks a Flight SQL caller's token with check (the
+// server's flightCheck: a known token with the read scope over every
+// team).
+type tokenValidator struct{ check func(token string) error }
 
 // Validate lets a client trade a Basic handshake (any user, the token as
 // password) for the bearer token, for drivers that only speak Basic auth.
 func (v tokenValidator) Validate(_, password string) (string, error) {
-	if subtle.ConstantTimeCompare([]byte(password), []byte(v.token)) != 1 {
-		return "", status.Error(codes.Unauthenticated, "invalid token")
+	if err := v.check(password); err != nil {
+		return "", flightAuthError(err)
 	}
-	return v.token, nil
+	return password, nil
 }
 
 func (v tokenValidator) IsValid(bearer string) (any, error) {
-	if subtle.ConstantTimeCompare([]byte(bearer), []byte(v.token)) != 1 {
-		return nil, status.Error(codes.Unauthenticated, "invalid token")
+	if err := v.check(bearer); err != nil {
+		return nil, flightAuthError(err)
 	}
 	return "shiplog", nil
 }
 
-func newFlightServer(db *warehouse.DB, token string, ln net.Listener, limits queryLimits) (*flightServer, error) {
+// flightAuthError is PermissionDenied with the missing scope for a known
+// token without it, Unauthenticated otherwise.
+func flightAuthError(err error) error {
+	var d *access.Denied
+	if errors.As(err, &d) {
+		return status.Error(codes.PermissionDenied, d.Error())
+	}
+	return status.Error(codes.Unauthenticated, "invalid token")
+}
+
+func newFlightServer(db *warehouse.DB, check func(token string) error, ln net.Listener, limits queryLimits) (*flightServer, error) {
 	fs := &flightServer{db: db, ln: ln, limits: limits}
 	fs.Alloc = memory.DefaultAllocator
 	for id, v := range map[flightsql.SqlInfo]any{
@@ -91,8 +104,8 @@ func newFlightServer(db *warehouse.DB, token string, ln net.Listener, limits que
 		}
 	}
 	var mw []flight.ServerMiddleware
-	if token != "" {
-		mw = append(mw, flight.CreateServerBasicAuthMiddleware(tokenValidator{token: token}))
+	if check != nil {
+		mw = append(mw, flight.CreateServerBasicAuthMiddleware(tokenValidator{check: check}))
 	}
 	fs.srv = flight.NewServerWithMiddleware(mw)
 	fs.srv.RegisterFlightService(flightsql.NewFlightServer(fs))

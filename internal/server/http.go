@@ -20,6 +20,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/shiplog/shiplog/internal/access"
 )
 
 // Handler returns the HTTP routes:
@@ -33,22 +35,27 @@ import (
 //	POST /webhooks/gitlab       GitLab merge request, deployment, pipeline, issue events
 //	GET  /dashboards/           index of dashboard specs
 //	GET  /dashboards/{name}     one dashboard with current data
+//	GET  /api/v1/...            the read API (apiRoutes; /api/v1/openapi.json describes it)
+//
+// Every guarded route names the scope it needs (access): read for pages,
+// /metrics and the read API, push for the push API beside its signature.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", s.requireToken(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
-	mux.HandleFunc("POST /api/v1/events", s.pushEvents)
+	mux.Handle("GET /metrics", s.requireScope(access.Read, promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	mux.Handle("POST /api/v1/events", s.requirePush("events", http.HandlerFunc(s.pushEvents)))
 	mux.HandleFunc("POST /webhooks/github", s.githubWebhook)
 	mux.HandleFunc("POST /webhooks/pagerduty", s.pagerDutyWebhook)
-	mux.HandleFunc("POST /api/v1/cdevents", s.cdevents)
+	mux.Handle("POST /api/v1/cdevents", s.requirePush("cdevents", http.HandlerFunc(s.cdevents)))
 	mux.HandleFunc("POST /webhooks/gitlab", s.gitlabWebhook)
-	mux.Handle("GET /dashboards/{$}", s.requireToken(http.HandlerFunc(s.dashboardIndex)))
-	mux.Handle("GET /dashboards/assets/{file}", s.requireToken(http.HandlerFunc(s.dashboardAsset)))
-	mux.Handle("GET /dashboards/{name}", s.requireToken(http.HandlerFunc(s.dashboard)))
+	mux.Handle("GET /dashboards/{$}", s.requireScope(access.Read, http.HandlerFunc(s.dashboardIndex)))
+	mux.Handle("GET /dashboards/assets/{file}", s.requireScope(access.Read, http.HandlerFunc(s.dashboardAsset)))
+	mux.Handle("GET /dashboards/{name}", s.requireScope(access.Read, http.HandlerFunc(s.dashboard)))
+	s.registerAPI(mux)
 	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/dashboards/", http.StatusFound)
 	})
-	return securityHeaders(s.bufferBodies(mux))
+	return s.logRequests(securityHeaders(s.bufferBodies(mux)))
 }
 
 // bufferBodies reads the body of every POST in full (readBody: bounded in
@@ -116,25 +123,6 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	io.WriteString(w, "ok\n")
-}
-
-// requireToken guards an endpoint with the bearer token when the server is
-// reachable from other hosts. On loopback the endpoints are open, as for any
-// local tool; with a token configured they always check it.
-func (s *Server) requireToken(h http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if s.token == "" && s.local {
-			h.ServeHTTP(w, r)
-			return
-		}
-		got, ok := bearer(r.Header.Get("Authorization"))
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(s.token)) != 1 {
-			w.Header().Set("WWW-Authenticate", `Bearer realm="shiplog"`)
-			http.Error(w, "a valid bearer token is required (Authorization: Bearer <token>)", http.StatusUnauthorized)
-			return
-		}
-		h.ServeHTTP(w, r)
-	})
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/jonboulle/clockwork"
 
+	"github.com/shiplog/shiplog/internal/access"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -93,6 +94,11 @@ type Options struct {
 	// /api/v1/cdevents (nil: not accepted).
 	PagerDuty *PagerDutyWebhooks
 	CDEvents  CDEventsSink
+	// API answers the read API under /api/v1/ (nil: every route 501).
+	API *ReadAPI
+	// DORAGauges, when set and serve.dora_gauges is on, computes the
+	// current period's DORA metrics per team at each /metrics scrape.
+	DORAGauges func(ctx context.Context) ([]TeamGauges, error)
 	// PageScripts are the Content-Security-Policy sources ('sha256-…') of
 	// the inline scripts dashboard pages may run (reports.InlineScriptHashes).
 	PageScripts []string
@@ -112,8 +118,10 @@ type Server struct {
 	writeMu sync.Mutex
 	metrics *promMetrics
 	token   string
-	secret  []byte
-	local   bool // HTTP bound to loopback only
+	// tokens are serve.tokens by the SHA-256 hex of the token.
+	tokens map[string]access.Token
+	secret []byte
+	local  bool // HTTP bound to loopback only
 
 	// gitlabToken is the secret token GitLab sends in X-Gitlab-Token
 	// (sources.gitlab.webhook_token_env).
@@ -158,6 +166,10 @@ func New(opts Options) (*Server, error) {
 	}
 	if cfg.TokenEnv != "" {
 		s.token = opts.Getenv(cfg.TokenEnv)
+	}
+	s.tokens = cfg.AccessTokens()
+	if cfg.DORAGauges && opts.DORAGauges != nil {
+		s.metrics.reg.MustRegister(newDORACollector(opts.DORAGauges, opts.Log))
 	}
 	if cfg.WebhookSecretEnv != "" {
 		s.secret = []byte(opts.Getenv(cfg.WebhookSecretEnv))
@@ -242,9 +254,9 @@ func (s *Server) listen() error {
 	}
 	s.httpLn = ln
 	s.local = isLoopback(ln.Addr())
-	if !s.local && s.token == "" {
+	if !s.local && s.token == "" && len(s.tokens) == 0 {
 		ln.Close()
-		return fmt.Errorf("serve: listen %s is not a loopback address, so every endpoint needs a token: set the variable %s", ln.Addr(), cfg.TokenEnv)
+		return fmt.Errorf("serve: listen %s is not a loopback address, so every endpoint needs a token: set the variable %s or list serve.tokens", ln.Addr(), cfg.TokenEnv)
 	}
 	s.httpSrv = &http.Server{
 		Handler:           s.Handler(),
@@ -263,12 +275,16 @@ func (s *Server) listen() error {
 		}
 	}
 	if fln != nil {
-		if s.token == "" && !isLoopback(fln.Addr()) {
+		if s.token == "" && len(s.tokens) == 0 && !isLoopback(fln.Addr()) {
 			ln.Close()
 			fln.Close()
-			return fmt.Errorf("serve: flight_sql %s is not a loopback address, so it needs a token: set the variable %s", fln.Addr(), cfg.TokenEnv)
+			return fmt.Errorf("serve: flight_sql %s is not a loopback address, so it needs a token: set the variable %s or list serve.tokens", fln.Addr(), cfg.TokenEnv)
 		}
-		f, err := newFlightServer(s.opts.DB, s.token, fln, newQueryLimits(cfg.QueryTimeout.D(), cfg.MaxQueries))
+		var check func(string) error
+		if s.token != "" || len(s.tokens) > 0 {
+			check = s.flightCheck
+		}
+		f, err := newFlightServer(s.opts.DB, check, fln, newQueryLimits(cfg.QueryTimeout.D(), cfg.MaxQueries))
 		if err != nil {
 			ln.Close()
 			fln.Close()

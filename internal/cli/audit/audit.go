@@ -143,13 +143,50 @@ func Run(ctx context.Context, opts *Options) error {
 		defer db.Close()
 		q = output.DB(db)
 	}
-	cov, err := coverage.Load(ctx, q, now(), cfg.Reports.StaleAfter.D())
+	a, err := Compute(ctx, db, q, remote, cfg, now, opts.From, opts.To, opts.Controls)
 	if err != nil {
 		return err
 	}
+	if opts.IO.IsStderrTTY() {
+		a.Coverage.Note(opts.IO.ErrOut, a.Period, a.What, auditKinds...)
+	}
+	res, period, cov, bounds := a.Result, a.Period, a.Coverage, a.Bounds
+	if err := write(opts, res, period, cov, bounds); err != nil {
+		return err
+	}
+	if opts.FailOnFindings && res.Failed() > 0 {
+		fmt.Fprintf(opts.IO.ErrOut, "audit: %d finding(s) not covered by an exemption\n", res.Failed())
+		return &cmdutil.ExitCodeError{Code: cmdutil.ExitError}
+	}
+	return nil
+}
+
+// Answer is an audit run with what its document states beside the
+// controls.
+type Answer struct {
+	Result   *audit.Result
+	Period   coverage.Period
+	Coverage *coverage.Coverage
+	// Bounds are the parameters the controls ran with (the from and to of
+	// a period without data).
+	Bounds map[string]string
+	// What says how the period was chosen, for a note on a terminal.
+	What string
+}
+
+// Compute is the one code path of `shiplog audit` and of the read API's
+// audit: the period (the last complete month with deployment data unless
+// from or to is given), the controls' results and the coverage. db may be
+// nil when remote reads a running serve.
+func Compute(ctx context.Context, db *warehouse.DB, q, remote output.QueryFunc, cfg *config.Config, now func() time.Time, from, to time.Time, controls []string) (*Answer, error) {
+	cov, err := coverage.Load(ctx, q, now(), cfg.Reports.StaleAfter.D())
+	if err != nil {
+		return nil, err
+	}
 	// Without --from and --to, the period is the one `report audit` takes:
 	// the last complete month with deployment data (coverage.DefaultKinds).
-	from, to, what := opts.From, opts.To, ""
+	givenFrom, givenTo := from, to
+	what := ""
 	if from.IsZero() && to.IsZero() {
 		if def := cov.Default("month", coverage.DefaultKinds...); !def.From.IsZero() {
 			from, to = def.From, def.To
@@ -161,24 +198,21 @@ func Run(ctx context.Context, opts *Options) error {
 			what = "all data; --from and --to choose"
 		}
 	}
-	aopts := audit.Options{From: from, To: to, Controls: opts.Controls, Now: now(), Remote: remote}
+	aopts := audit.Options{From: from, To: to, Controls: controls, Now: now(), Remote: remote}
 	res, err := audit.Run(ctx, db, cfg, aopts)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The period covered: as given, an open end from the data the controls
 	// judge (deployments and change requests; a change's first commit may
 	// be far older, a plan far later).
 	period := cov.Period(from, to, auditKinds...)
-	period.Default = opts.From.IsZero() && opts.To.IsZero()
-	if opts.IO.IsStderrTTY() {
-		cov.Note(opts.IO.ErrOut, period, what, auditKinds...)
-	}
+	period.Default = givenFrom.IsZero() && givenTo.IsZero()
 	// With no data to take an open end from, the bounds are those the
 	// controls ran with.
 	bounds, err := audit.Params(cfg, from, to, aopts.Now)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	// The result names its period (an open end is the data's), when it was
 	// made, by which shiplog, and the data it read.
@@ -196,14 +230,26 @@ func Run(ctx context.Context, opts *Options) error {
 		}
 	}
 	res.Meta = audit.NewMeta(cov, version.Build().Version)
-	if err := write(opts, res, period, cov, bounds); err != nil {
-		return err
+	return &Answer{Result: res, Period: period, Coverage: cov, Bounds: bounds, What: what}, nil
+}
+
+// Document is the JSON document of `shiplog audit --format json` and of
+// GET /api/v1/audit.
+func (a *Answer) Document() map[string]any {
+	doc := a.Result.Document()
+	// from and to are never null: an open end is the data's.
+	for key, t := range map[string]time.Time{"from": a.Period.From, "to": a.Period.To} {
+		switch {
+		case doc[key] != nil:
+		case !t.IsZero():
+			doc[key] = t.UTC().Format(time.RFC3339)
+		default:
+			doc[key] = a.Bounds[key]
+		}
 	}
-	if opts.FailOnFindings && res.Failed() > 0 {
-		fmt.Fprintf(opts.IO.ErrOut, "audit: %d finding(s) not covered by an exemption\n", res.Failed())
-		return &cmdutil.ExitCodeError{Code: cmdutil.ExitError}
-	}
-	return nil
+	doc["period"] = a.Period.Document()
+	doc["coverage"] = a.Coverage.Document(auditKinds...)
+	return doc
 }
 
 // stamp is t in RFC 3339 UTC, or fallback when t is zero.
@@ -221,19 +267,7 @@ func write(opts *Options, res *audit.Result, period coverage.Period, cov *covera
 	w := opts.IO.Out
 	switch opts.Format {
 	case "json":
-		doc := res.Document()
-		// from and to are never null: an open end is the data's.
-		for key, t := range map[string]time.Time{"from": period.From, "to": period.To} {
-			switch {
-			case doc[key] != nil:
-			case !t.IsZero():
-				doc[key] = t.UTC().Format(time.RFC3339)
-			default:
-				doc[key] = bounds[key]
-			}
-		}
-		doc["period"] = period.Document()
-		doc["coverage"] = cov.Document(auditKinds...)
+		doc := (&Answer{Result: res, Period: period, Coverage: cov, Bounds: bounds}).Document()
 		enc := json.NewEncoder(w)
 		enc.SetIndent("", "  ")
 		return enc.Encode(doc)

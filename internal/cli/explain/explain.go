@@ -120,45 +120,67 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
-	q := output.DB(db)
-	if err := metricscmd.ResolveNames(ctx, q, &opts.Filter, opts.Departments); err != nil {
-		return err
-	}
-	t, err := metrics.Explain(ctx, db, opts.Metric, opts.Filter)
+	a, err := Compute(ctx, db, cfg, opts.Now, opts.Metric, metricscmd.Request{Filter: opts.Filter, Departments: opts.Departments})
 	if err != nil {
 		return err
 	}
+	if opts.IO.IsStderrTTY() {
+		a.Coverage.Note(opts.IO.ErrOut, a.Period, metricscmd.Chosen(a.Filter), "deployment")
+	}
+	o := opts.Table.Options(opts.IO, a.Extra)
+	o.Footer = "\n" + a.Footer + "\n"
+	return output.Print(opts.IO.Out, a.Table, o)
+}
+
+// Answer is the rows behind a metric with the JSON document's other
+// members, as `--format json` prints them and GET /api/v1/explain/{metric}
+// answers them; Footer is the totals line for a terminal.
+type Answer struct {
+	metricscmd.Answer
+	Footer string
+}
+
+// Compute is the one code path of `shiplog explain` and of the read API's
+// explain. metric must be one of metrics.ExplainMetrics.
+func Compute(ctx context.Context, db *warehouse.DB, cfg *config.Config, now func() time.Time, metric string, req metricscmd.Request) (*Answer, error) {
+	q := output.DB(db)
+	f := req.Filter
+	if err := metricscmd.ResolveNamesWithin(ctx, q, &f, req.Departments, req.Limit); err != nil {
+		return nil, err
+	}
+	t, err := metrics.Explain(ctx, db, metric, f)
+	if err != nil {
+		return nil, err
+	}
 	metrics.Describe(t)
-	t.Primary = metrics.ExplainPrimary[opts.Metric]
+	t.Primary = metrics.ExplainPrimary[metric]
 
 	// The totals are the organisation-wide metrics row for the same
 	// services and window: the very numbers `shiplog metrics` shows.
-	org := opts.Filter
+	org := f
 	org.Level, org.By = "org", ""
 	mt, err := metrics.Compute(ctx, db, cfg, org)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	metrics.Describe(mt)
-	totals := totalsOf(mt, opts.Metric)
+	totals := totalsOf(mt, metric)
 
-	cov, err := metricscmd.LoadCoverage(ctx, q, cfg, opts.Now)
+	cov, err := metricscmd.LoadCoverage(ctx, q, cfg, now)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	period := metricscmd.ShownPeriod(mt, opts.Filter, cov)
-	if opts.IO.IsStderrTTY() {
-		cov.Note(opts.IO.ErrOut, period, metricscmd.Chosen(opts.Filter), "deployment")
-	}
+	period := metricscmd.ShownPeriod(mt, f, cov)
 	extra := map[string]any{
-		"metric":   opts.Metric,
+		"metric":   metric,
 		"totals":   totalsJSON(mt, totals),
 		"period":   period.Document(),
 		"coverage": cov.Document("deployment"),
 	}
-	o := opts.Table.Options(opts.IO, extra)
-	o.Footer = "\n" + totalsText(mt, totals) + "\n"
-	return output.Print(opts.IO.Out, t, o)
+	return &Answer{
+		Answer: metricscmd.Answer{Table: t, Extra: extra, Filter: f, Coverage: cov, Period: period},
+		Footer: totalsText(mt, totals),
+	}, nil
 }
 
 // totalsOf returns the figures of metric, keeping only columns mt has.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/shiplog/shiplog/internal/access"
 	"github.com/shiplog/shiplog/internal/catalog"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
@@ -82,6 +83,53 @@ func ParseTime(s string) (time.Time, error) {
 // names — and puts them in the warehouse's spelling. Departments become
 // their teams (intersected with any --team).
 func ResolveNames(ctx context.Context, q output.QueryFunc, f *metrics.Filter, departments []string) error {
+	return ResolveNamesWithin(ctx, q, f, departments, nil)
+}
+
+// Limit is a read limited to some teams' services (a read:teams= token of
+// the HTTP read API): Token names the token in refusals.
+type Limit struct {
+	Token string
+	Teams []string
+}
+
+// ResolveNamesWithin is ResolveNames for a caller limited to some teams
+// (nil: none): a service, team or department outside them is refused with
+// an *access.Denied naming the scope it would need, and a filter naming
+// no team is narrowed to the allowed ones, so every answer (the
+// organisation-wide row too) covers only their services.
+func ResolveNamesWithin(ctx context.Context, q output.QueryFunc, f *metrics.Filter, departments []string, limit *Limit) error {
+	if err := resolveNames(ctx, q, f, departments); err != nil {
+		return err
+	}
+	if limit == nil {
+		return nil
+	}
+	if err := access.Within(limit.Token, limit.Teams, f.Teams); err != nil {
+		return err
+	}
+	if len(f.Services) > 0 {
+		cat, err := catalog.Load(ctx, q)
+		if err != nil {
+			return err
+		}
+		teamOf := map[string]string{}
+		for _, s := range cat.Services {
+			teamOf[s.Service] = s.Team
+		}
+		for _, svc := range f.Services {
+			if err := access.Within(limit.Token, limit.Teams, []string{teamOf[svc]}); err != nil {
+				return err
+			}
+		}
+	}
+	if len(f.Teams) == 0 {
+		f.Teams = append([]string{}, limit.Teams...)
+	}
+	return nil
+}
+
+func resolveNames(ctx context.Context, q output.QueryFunc, f *metrics.Filter, departments []string) error {
 	if len(f.Services) == 0 && len(f.Teams) == 0 && len(departments) == 0 {
 		return nil
 	}
@@ -227,40 +275,74 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer db.Close()
-	q := output.DB(db)
-	if err := ResolveNames(ctx, q, &opts.Filter, opts.Departments); err != nil {
-		return err
-	}
-	if opts.Filter.Environments, err = catalog.CheckEnvironments(ctx, q, opts.Filter.Environments); err != nil {
-		return err
-	}
-	var t *output.Table
-	if opts.View == "dora" || opts.View == "" {
-		t, err = metrics.Compute(ctx, db, cfg, opts.Filter)
-	} else {
-		t, err = metrics.View(ctx, db, opts.View, opts.Filter)
-	}
+	a, err := Compute(ctx, db, cfg, opts.Now, Request{Filter: opts.Filter, Departments: opts.Departments, View: opts.View})
 	if err != nil {
 		return err
-	}
-	metrics.Describe(t)
-	DescribePeriods(t, opts.Filter.By)
-
-	cov, err := LoadCoverage(ctx, q, cfg, opts.Now)
-	if err != nil {
-		return err
-	}
-	period := ShownPeriod(t, opts.Filter, cov)
-	if opts.View == "dora" || opts.View == "" {
-		AddPeriodCoverage(t, cov)
 	}
 	if opts.IO.IsStderrTTY() {
-		cov.Note(opts.IO.ErrOut, period, Chosen(opts.Filter), metricKinds...)
+		a.Coverage.Note(opts.IO.ErrOut, a.Period, Chosen(a.Filter), metricKinds...)
 	}
-	extra := Meta(cfg, opts.Filter, opts.View)
+	return opts.Table.Print(opts.IO, a.Table, a.Extra)
+}
+
+// Request is what a metrics answer depends on: the command's flags, or the
+// HTTP read API's query string (the same names).
+type Request struct {
+	Filter      metrics.Filter
+	Departments []string
+	View        string
+	// Limit, when set, restricts the answer to some teams' services.
+	Limit *Limit
+}
+
+// Answer is a computed metrics table with the JSON document's other
+// members (Extra), as `--format json` prints them and GET /api/v1/metrics
+// answers them.
+type Answer struct {
+	Table    *output.Table
+	Extra    map[string]any
+	Filter   metrics.Filter // with names resolved
+	Coverage *coverage.Coverage
+	Period   coverage.Period
+}
+
+// Compute is the one code path of `shiplog metrics` and of the read API's
+// metrics: names resolved (and limited), the metrics or a view computed,
+// the period shown and the coverage.
+func Compute(ctx context.Context, db *warehouse.DB, cfg *config.Config, now func() time.Time, req Request) (*Answer, error) {
+	q := output.DB(db)
+	f := req.Filter
+	if err := ResolveNamesWithin(ctx, q, &f, req.Departments, req.Limit); err != nil {
+		return nil, err
+	}
+	var err error
+	if f.Environments, err = catalog.CheckEnvironments(ctx, q, f.Environments); err != nil {
+		return nil, err
+	}
+	var t *output.Table
+	if req.View == "dora" || req.View == "" {
+		t, err = metrics.Compute(ctx, db, cfg, f)
+	} else {
+		t, err = metrics.View(ctx, db, req.View, f)
+	}
+	if err != nil {
+		return nil, err
+	}
+	metrics.Describe(t)
+	DescribePeriods(t, f.By)
+
+	cov, err := LoadCoverage(ctx, q, cfg, now)
+	if err != nil {
+		return nil, err
+	}
+	period := ShownPeriod(t, f, cov)
+	if req.View == "dora" || req.View == "" {
+		AddPeriodCoverage(t, cov)
+	}
+	extra := Meta(cfg, f, req.View)
 	extra["period"] = period.Document()
 	extra["coverage"] = cov.Document(metricKinds...)
-	return opts.Table.Print(opts.IO, t, extra)
+	return &Answer{Table: t, Extra: extra, Filter: f, Coverage: cov, Period: period}, nil
 }
 
 // metricKinds are the kinds whose coverage the metrics summary states.
@@ -392,4 +474,63 @@ func timeOrNil(t time.Time) any {
 		return nil
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// QueryParams are the read API's names for the command's flags (each flag
+// without its dashes); service, team and department repeat.
+var QueryParams = []string{"service", "team", "department", "from", "to", "by", "level", "view"}
+
+// ParamError is a bad query-string parameter of the read API.
+type ParamError struct {
+	Param string
+	Err   error
+}
+
+func (e *ParamError) Error() string { return "parameter " + e.Param + ": " + e.Err.Error() }
+func (e *ParamError) Unwrap() error { return e.Err }
+
+// RequestFrom reads a Request from the read API's query string with the
+// rules of the command's flags: dates as --from and --to, level defaulting
+// to what the filter names, by, level and view checked.
+func RequestFrom(v map[string][]string, views bool) (Request, error) {
+	var req Request
+	get := func(k string) string {
+		if len(v[k]) == 0 {
+			return ""
+		}
+		return v[k][len(v[k])-1]
+	}
+	req.Filter.Services, req.Filter.Teams, req.Departments = v["service"], v["team"], v["department"]
+	var err error
+	if req.Filter.From, err = ParseTime(get("from")); err != nil {
+		return req, &ParamError{"from", err}
+	}
+	if req.Filter.To, err = ParseTime(get("to")); err != nil {
+		return req, &ParamError{"to", err}
+	}
+	req.Filter.By = get("by")
+	req.Filter.Level = get("level")
+	if req.Filter.Level == "" {
+		req.Filter.Level = DefaultLevel(req.Filter, req.Departments)
+	}
+	if err := req.Filter.Check(); err != nil {
+		p := "level"
+		switch {
+		case strings.Contains(err.Error(), "--by"):
+			p = "by"
+		case strings.Contains(err.Error(), "before"):
+			p = "from"
+		}
+		return req, &ParamError{p, err}
+	}
+	req.View = "dora"
+	if views {
+		if vw := get("view"); vw != "" {
+			if _, ok := metrics.Views[vw]; !ok && vw != "dora" {
+				return req, &ParamError{"view", fmt.Errorf("must be dora or one of %s, not %q", strings.Join(metrics.ViewNames(), ", "), vw)}
+			}
+			req.View = vw
+		}
+	}
+	return req, nil
 }

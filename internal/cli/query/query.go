@@ -203,6 +203,32 @@ func Run(ctx context.Context, opts *Options) error {
 	return opts.print(t)
 }
 
+// Named runs the named query as `shiplog query --name NAME --param k=v`
+// does on an open warehouse (a control with the parameters `shiplog audit`
+// gives it, overridable), for the HTTP read API. An unknown name is a
+// *suggest.UnknownError; a bad parameter (unknown, not of its declared
+// type, a name the warehouse does not know) a *cmdutil.FlagError naming it.
+func Named(ctx context.Context, db *warehouse.DB, cfg *config.Config, now func() time.Time, name string, params map[string]string) (*output.Table, error) {
+	q, ok := queries.Get(name)
+	if !ok {
+		return nil, unknownQuery(name)
+	}
+	if _, err := q.Args(params); err != nil {
+		return nil, &cmdutil.FlagError{Err: err}
+	}
+	if q.IsControl() {
+		o := &Options{Config: func() (*config.Config, error) { return cfg, nil }, Now: now, Params: params}
+		var err error
+		if params, err = controlParams(q, o); err != nil {
+			return nil, err
+		}
+	}
+	if err := checkNames(ctx, output.DB(db), q, params); err != nil {
+		return nil, &cmdutil.FlagError{Err: err}
+	}
+	return q.Run(ctx, db, params)
+}
+
 // print writes a result as the output flags say: fitted to a terminal,
 // raw when piped.
 func (opts *Options) print(t *output.Table) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cli/query"
 	"github.com/shiplog/shiplog/internal/cli/report"
 	"github.com/shiplog/shiplog/internal/cli/serve"
+	tokencmd "github.com/shiplog/shiplog/internal/cli/token"
 	transformcmd "github.com/shiplog/shiplog/internal/cli/transform"
 	trycmd "github.com/shiplog/shiplog/internal/cli/try"
 	versioncmd "github.com/shiplog/shiplog/internal/cli/version"
@@ -81,5 +82,6 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.AddCommand(serve.NewCmdServe(f, nil))
 	cmd.AddCommand(exportcmd.NewCmdExport(f, nil))
 	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
+	cmd.AddCommand(tokencmd.NewCmdToken(f))
 	return cmd
 }

@@ -85,8 +85,12 @@ the secret in serve.webhook_secret_env), GitLab webhooks on /webhooks/gitlab
 (X-Gitlab-Token checked against the variable named by
 sources.gitlab.webhook_token_env), PagerDuty v3 webhooks on
 /webhooks/pagerduty (signed with sources.pagerduty.webhook_secret_env),
-render the dashboards under /dashboards/, expose /metrics and answer
-read-only SQL over Arrow Flight SQL (shiplog query --server).
+render the dashboards under /dashboards/, answer the read API under
+/api/v1/ (the JSON of metrics, explain, audit, query and the coverage;
+/api/v1/openapi.json describes it), expose /metrics and answer read-only
+SQL over Arrow Flight SQL (shiplog query --server). Tokens with scopes
+(read, read:teams=…, push, admin) are listed by their SHA-256 under
+serve.tokens (shiplog token hash).
 
 Jobs: github, gitlab, jira, pagerduty, cdevents, git, files (each when
 configured under sources:),
@@ -180,6 +184,7 @@ func Run(ctx context.Context, opts *Options) (err error) {
 		DB: db, Config: &cfg, Getenv: opts.Getenv, Log: stderr,
 		Jobs: w.jobs, EventGroups: w.eventGroups, GitHub: w.github, GitLab: w.gitlab, Dashboards: w.dashboards,
 		PagerDuty: w.pagerduty, CDEvents: w.cdevents, PageScripts: reports.InlineScriptHashes(),
+		API: ReadAPI(db, &cfg, opts.Now), DORAGauges: DORAGauges(db, &cfg, opts.Now),
 		HTTPListener: opts.HTTPListener, FlightListener: opts.FlightListener,
 		Jitter: cfg.Serve.Jitter.D(),
 	})
