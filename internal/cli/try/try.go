@@ -203,6 +203,10 @@ func Run(ctx context.Context, opts *Options) (*Result, error) {
 
 	cfg := config.Default()
 	cfg.Sources.Git = []config.Git{{Repo: absPath(opts.Repo), Name: res.Name, Service: res.Service, TagPattern: gc.TagPattern}}
+	// Release tags are not one environment's deployments in order: a
+	// maintenance release (v1.1.1 after v1.2.0) would read as a version
+	// rollback, a failure. Tags only say what was released.
+	cfg.Metrics.FailureFromVersionRollbacks = false
 	if err := writeConfig(res.Config, cfg); err != nil {
 		return nil, err
 	}
