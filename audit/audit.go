@@ -397,6 +397,10 @@ func (r *Result) Summary() *output.Table {
 	cols = append(cols, passColumns()...)
 	cols = append(cols, Exempt, Failed, "findings", "status", "version", "description")
 	t := &output.Table{Columns: cols}
+	// On a terminal, what an auditor reads first: how many were checked,
+	// failed and exempt, then how the rest passed.
+	t.Primary = append([]string{"control", "checked", Failed, Exempt}, passColumns()...)
+	t.Primary = append(t.Primary, "status", "population")
 	for _, c := range r.Controls {
 		status := "pass"
 		if !c.Passed() {
