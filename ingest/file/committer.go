@@ -106,8 +106,14 @@ func (c *GroupCommitter) reset() error {
 	if c.run != nil {
 		c.run.Close()
 	}
+	// Discard the driver's connection rather than hand it back to the
+	// pool: its temporary tables go with it.
+	_ = c.conn.Raw(func(any) error { return driver.ErrBadConn })
 	err := c.conn.Close()
 	c.conn, c.kinds, c.run = nil, nil, nil
+	if errors.Is(err, sql.ErrConnDone) {
+		err = nil
+	}
 	return err
 }
 
@@ -433,6 +439,13 @@ func (c *GroupCommitter) fast(ctx context.Context, streams []Stream, batch map[*
 	started := c.opts.Now()
 	if c.conn == nil {
 		if err := c.open(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// Prepared outside the group's transaction, so that a group rolled
+	// back does not take a kind's raw table with it.
+	for k := range batch {
+		if _, err := c.kind(ctx, k); err != nil {
 			return nil, err
 		}
 	}
