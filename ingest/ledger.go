@@ -47,6 +47,17 @@ func StartRun(ctx context.Context, db *warehouse.DB, source, target string, now 
 	return r, err
 }
 
+// FinishedRunSQL inserts the ingest_runs row of a run that succeeded, in
+// the transaction that commits its rows, and returns its id. Its
+// parameters are source, target, started_at, finished_at, rows_read,
+// rows_written and rows_rejected. It is for writers that commit a whole
+// run at once and often (group-committed pushes): the row is written with
+// the records or not at all, so a killed process leaves no row running,
+// and the run costs one statement, not the two commits of StartRun and
+// Finish.
+const FinishedRunSQL = `INSERT INTO ingest_runs (source, target, started_at, finished_at, rows_read, rows_written, rows_rejected, status)
+	VALUES (?, ?, ?, ?, ?, ?, ?, '` + StatusSuccess + `') RETURNING id`
+
 // Finish records the outcome: success; failed with the error's text;
 // cancelled (with the error's text) when runErr is the cancellation of the
 // run's context. A partial status is for runs that stopped early by

@@ -200,11 +200,8 @@ func unknownKeys(k *canonical.Kind, groups []surveyGroup) ([]string, bool) {
 // one).
 func jsonQuickSQL(k *canonical.Kind, file int, path string, unknown []string, filter string, direct bool, source string) string {
 	cols := []string{"'kind': 'VARCHAR'"}
-	fs := make([]fieldSQL, len(k.Fields))
-	for i, f := range k.Fields {
+	for _, f := range k.Fields {
 		cols = append(cols, q(f.Name)+": 'JSON'")
-		r := warehouse.QuoteIdent(f.Name)
-		fs[i] = jsonField(f, r, "("+r+"->>'$')")
 	}
 	extra := "CAST(NULL AS JSON)"
 	if len(unknown) > 0 {
@@ -224,13 +221,39 @@ func jsonQuickSQL(k *canonical.Kind, file int, path string, unknown []string, fi
 	if direct {
 		ord, withOrd = "NULL", ""
 	}
-	b.WriteString(" FROM (SELECT " + ord + " AS ordinality")
+	from := fmt.Sprintf("read_json(%s, format = 'newline_delimited', records = true, maximum_object_size = 8388608,\n  columns = {%s})%s\nWHERE %s",
+		warehouse.QuoteString(path), strings.Join(cols, ", "), withOrd, filter)
+	b.WriteString(" FROM (" + typedJSONSelect(k, ord+" AS ordinality", extra, from, "") + ")")
+	b.WriteString(insertTail(direct))
+	return b.String()
+}
+
+// typedJSONSelect is the SELECT that types and checks records of kind k
+// read by from, whose columns are the fields' values as JSON (NULL when the
+// key is missing), one column per field named after it: lead (the columns
+// that say where a record came from), then v_<field> for each field, extra
+// (the expression given) and err. The quick path reads from DuckDB's JSON
+// reader; pushes (GroupCommitter) from a table their records were appended
+// to. Both check with these same expressions, which are the precise path's.
+// When textSuffix is set, from also has each field's value as a string
+// (->>'$') in a column named after it with textSuffix appended, so that it
+// is extracted once rather than in each check.
+func typedJSONSelect(k *canonical.Kind, lead, extra, from, textSuffix string) string {
+	fs := make([]fieldSQL, len(k.Fields))
+	for i, f := range k.Fields {
+		r := warehouse.QuoteIdent(f.Name)
+		s := "(" + r + "->>'$')"
+		if textSuffix != "" {
+			s = warehouse.QuoteIdent(f.Name + textSuffix)
+		}
+		fs[i] = jsonField(f, r, s)
+	}
+	var b strings.Builder
+	b.WriteString("SELECT " + lead)
 	for i, x := range fs {
 		fmt.Fprintf(&b, ",\n  %s AS %s", x.value, warehouse.QuoteIdent("v_"+k.Fields[i].Name))
 	}
-	fmt.Fprintf(&b, ",\n  %s AS extra,\n  %s AS err\nFROM read_json(%s, format = 'newline_delimited', records = true, maximum_object_size = 8388608,\n  columns = {%s})%s\nWHERE %s)",
-		extra, errorExpr(k, fs), warehouse.QuoteString(path), strings.Join(cols, ", "), withOrd, filter)
-	b.WriteString(insertTail(direct))
+	fmt.Fprintf(&b, ",\n  %s AS extra,\n  %s AS err\nFROM %s", extra, errorExpr(k, fs), from)
 	return b.String()
 }
 

@@ -19,12 +19,13 @@ import (
 // groupSink is the group sink `shiplog serve` wires (cli/serve), over the
 // canonical file loader.
 func groupSink(db *warehouse.DB) EventGroupSink {
+	c := file.NewGroupCommitter(db, file.Options{Source: "push"})
 	return func(ctx context.Context, group []PushDelivery, inTx func(context.Context, *sql.Conn) error) error {
 		streams := make([]file.Stream, len(group))
 		for i, d := range group {
 			streams[i] = file.Stream{Name: "push:" + d.ID, Data: d.Lines}
 		}
-		_, err := file.LoadGroup(ctx, db, streams, file.Options{Source: "push", InTx: inTx})
+		_, err := c.Load(ctx, streams, inTx)
 		var ge *file.GroupError
 		if errors.As(err, &ge) {
 			return &GroupError{Index: ge.Index, Err: ge.Err}

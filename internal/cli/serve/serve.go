@@ -171,6 +171,7 @@ func Run(ctx context.Context, opts *Options) (err error) {
 	if err != nil {
 		return err
 	}
+	defer w.pushes.Close() // before the warehouse closes
 	known := map[string]bool{}
 	for _, j := range w.jobs {
 		known[j.Name] = true
@@ -220,6 +221,7 @@ type wired struct {
 	jobs        []server.Job
 	ingest      map[string]bool
 	eventGroups server.EventGroupSink
+	pushes      *file.GroupCommitter // closed when the server has stopped
 	github      server.GitHubSink
 	gitlab      server.GitLabSink
 	dashboards  server.Dashboards
@@ -234,7 +236,10 @@ func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 	stderr := opts.IO.ErrOut
 	now := opts.Now
 	w := &wired{ingest: map[string]bool{}}
-	w.eventGroups = EventGroupSink(db, now)
+	// The push committer keeps a connection of its own with its
+	// statements prepared, for the life of the server.
+	w.pushes = file.NewGroupCommitter(db, file.Options{Source: "push", Now: now})
+	w.eventGroups = EventGroupSink(w.pushes)
 
 	// One job per configured source, running its runners (every files
 	// entry, every git repository) in order, as `shiplog ingest --all` does.
@@ -404,17 +409,17 @@ func EventSink(db *warehouse.DB, now func() time.Time) server.EventSink {
 }
 
 // EventGroupSink stores the pushed canonical events of a group of
-// deliveries as one batch of the canonical file loader (source "push"),
-// with the server's record of the deliveries in the same transaction; a
-// bad record is pinned to its delivery, which alone is answered 400 with
-// its line and field.
-func EventGroupSink(db *warehouse.DB, now func() time.Time) server.EventGroupSink {
+// deliveries through c (source "push"): one batch of the canonical file
+// loader's rules, with the server's record of the deliveries in the same
+// transaction; a bad record is pinned to its delivery, which alone is
+// answered 400 with its line and field.
+func EventGroupSink(c *file.GroupCommitter) server.EventGroupSink {
 	return func(ctx context.Context, group []server.PushDelivery, inTx func(context.Context, *sql.Conn) error) error {
 		streams := make([]file.Stream, len(group))
 		for i, d := range group {
 			streams[i] = file.Stream{Name: "push:" + d.ID, Data: d.Lines}
 		}
-		_, err := file.LoadGroup(ctx, db, streams, file.Options{Source: "push", Now: now, InTx: inTx})
+		_, err := c.Load(ctx, streams, inTx)
 		var ge *file.GroupError
 		if errors.As(err, &ge) {
 			return &server.GroupError{Index: ge.Index, Err: ge.Err}
