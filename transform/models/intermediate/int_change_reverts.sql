@@ -35,19 +35,41 @@ commit_trailers as materialized (
     where contains(message, 'This reverts commit')
 ),
 
+-- the prefixes (7 hex digits) of every sha a trailer names, to pick the
+-- few change shas that can matter in one scan of them all
+named_prefixes as materialized (
+    select distinct left(lower(reverted_sha), 7) as prefix
+    from (
+        select unnest(regexp_extract_all(concat_ws(chr(10), title, message), 'This reverts commit ([0-9a-fA-F]{7,40})', 1)) as reverted_sha
+        from reverts
+        union all
+        select reverted_sha from commit_trailers
+    )
+),
+
+-- the change shas that carry a trailer or that a trailer may name: one
+-- scan of every change's shas (int_change_shas), kept (materialized)
+-- before the joins below read it twice
+candidate_shas as materialized (
+    select s.change_row, s.sha
+    from int_change_shas s
+    where s.sha in (select sha from commit_trailers)
+       or left(s.sha, 7) in (select prefix from named_prefixes)
+),
+
 trailers as (
     select change_row, unnest(regexp_extract_all(concat_ws(chr(10), title, message), 'This reverts commit ([0-9a-fA-F]{7,40})', 1)) as reverted_sha
     from reverts
     union
     select s.change_row, t.reverted_sha
-    from int_change_shas s
+    from candidate_shas s
     join commit_trailers t on t.sha = s.sha
 ),
 
-by_sha as (
+by_sha as materialized (
     select distinct t.change_row as revert_row, s.change_row as reverted_row
     from trailers t
-    join int_change_shas s
+    join candidate_shas s
       on left(s.sha, 7) = left(lower(t.reverted_sha), 7)
      and starts_with(s.sha, lower(t.reverted_sha))
     where s.change_row <> t.change_row

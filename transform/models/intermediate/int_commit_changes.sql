@@ -19,8 +19,24 @@
 -- links each to its deployment.
 with recursive
 
-commit_services as (
+commit_services as materialized (
     select service from int_lead_time_granularity where lead_time_from = 'commits'
+),
+
+-- The commit graph and the commits, only when some service counts per
+-- commit: with none (every service with pull-request or change records),
+-- the joins below would still build their hash tables over millions of
+-- commits to find nothing.
+parents as (
+    select p.commit_id, p.parent_id
+    from int_commit_parents p
+    where exists (select 1 from commit_services)
+),
+
+known_commits as (
+    select k.commit_id, k.sha
+    from int_commits k
+    where exists (select 1 from commit_services)
 ),
 
 ranked as (
@@ -36,7 +52,7 @@ first_ship(commit_id, dep_rank) using key (commit_id) as (
     union
     select p.parent_id, min(f.dep_rank)
     from first_ship f
-    join int_commit_parents p on p.commit_id = f.commit_id
+    join parents p on p.commit_id = f.commit_id
     left join recurring.first_ship r on r.commit_id = p.parent_id
     where r.commit_id is null or f.dep_rank < r.dep_rank
     group by p.parent_id
@@ -52,7 +68,7 @@ first_service as (
 shipped as (
     select f.commit_id, f.dep_idx, f.service, k.sha
     from first_service f
-    join int_commits k on k.commit_id = f.commit_id
+    join known_commits k on k.commit_id = f.commit_id
 ),
 
 commits as (
@@ -60,6 +76,7 @@ commits as (
            min(c.authored_at) as authored_at, max(len(c.parents)) as parent_count
     from shipped s
     join stg_commits c on c.sha = s.sha
+    where exists (select 1 from commit_services)
     group by s.commit_id, s.dep_idx, s.service, s.sha
 )
 
