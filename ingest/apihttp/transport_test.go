@@ -80,8 +80,17 @@ func spent(reset time.Duration) map[string]string {
 
 func TestTransport(t *testing.T) {
 	const ns = time.Nanosecond // every backoff delay: Base = Max = 1 ns
+	// oneKind is an API with one kind of limit and its own words for it.
+	oneKind := testPolicy
+	oneKind.SpentKind, oneKind.SpentWord, oneKind.ReachedNote = "", "spent", " (429)"
+	oneKind.Limit = func(resp *http.Response, now time.Time) (Limit, bool) {
+		l, ok := testPolicy.Limit(resp, now)
+		l.Kind = ""
+		return l, ok
+	}
 	tests := []struct {
 		name    string
+		policy  *Policy // testPolicy when nil
 		answers []answer
 		calls   int // client requests made, one after the other
 		noWait  bool
@@ -167,6 +176,19 @@ func TestTransport(t *testing.T) {
 			answers: repeat(answer{429, map[string]string{"Retry-After": "1"}}, 12), calls: 1,
 			err:    "test: /x: rate limited 10 times in a row; giving up",
 			sleeps: repeat(time.Second, 10), counts: Counts{Requests: 11, RateLimitWaits: 10}},
+		{name: "one kind of limit: the wait in the source's words", policy: &oneKind,
+			answers: []answer{{429, map[string]string{"Retry-After": "7"}}}, calls: 1,
+			status: 200, sleeps: []time.Duration{7 * time.Second},
+			counts:   Counts{Requests: 2, RateLimitWaits: 1},
+			progress: "test: rate limit reached (429); waiting 7s\n"},
+		{name: "one kind of limit: the stop in the source's words", policy: &oneKind,
+			answers: []answer{{429, spent(time.Hour)}}, calls: 1, noWait: true,
+			err:    "test: rate limit spent until 2024-03-07T13:00:00Z; stopped without waiting (--no-wait)",
+			counts: Counts{Requests: 1}},
+		{name: "one kind of limit: maxWait in the source's words", policy: &oneKind,
+			answers: []answer{{200, spent(time.Minute)}}, calls: 2, maxWait: 10 * time.Second,
+			err:    "test: rate limit resets in 1m1s, longer than the 10s this run may wait",
+			counts: Counts{Requests: 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -174,7 +196,11 @@ func TestTransport(t *testing.T) {
 			defer srv.Close()
 			clock := &fakeClock{now: start}
 			var progress bytes.Buffer
-			tr := New(testPolicy)
+			p := testPolicy
+			if tt.policy != nil {
+				p = *tt.policy
+			}
+			tr := New(p)
 			tr.Sleep, tr.Now = clock.sleep, clock.Now
 			tr.Backoff = ingest.Backoff{Base: ns, Max: ns, Attempts: 3}
 			tr.NoWait, tr.MaxWait, tr.Progress = tt.noWait, tt.maxWait, &progress
@@ -228,51 +254,6 @@ func TestRateLimitedError(t *testing.T) {
 	}
 	if IsRateLimited(errors.New("test: 500")) {
 		t.Error("IsRateLimited of another error is true")
-	}
-}
-
-// TestWording checks that a source with one kind of limit keeps its own
-// words for a spent limit and a wait.
-func TestWording(t *testing.T) {
-	p := testPolicy
-	p.SpentKind, p.SpentWord, p.ReachedNote = "", "spent", " (429)"
-	p.Limit = func(resp *http.Response, now time.Time) (Limit, bool) {
-		l, ok := testPolicy.Limit(resp, now)
-		l.Kind = ""
-		return l, ok
-	}
-	tests := []struct {
-		name    string
-		noWait  bool
-		answers []answer
-		err     string
-		line    string
-	}{
-		{"wait", false, []answer{{429, map[string]string{"Retry-After": "7"}}}, "", "test: rate limit reached (429); waiting 7s\n"},
-		{"no-wait", true, []answer{{429, spent(time.Hour)}}, "test: rate limit spent until 2024-03-07T13:00:00Z; stopped without waiting (--no-wait)", ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			srv := httptest.NewServer(&scripted{answers: tt.answers})
-			defer srv.Close()
-			clock := &fakeClock{now: start}
-			var progress bytes.Buffer
-			tr := New(p)
-			tr.Sleep, tr.Now, tr.NoWait, tr.Progress = clock.sleep, clock.Now, tt.noWait, &progress
-			resp, err := (&http.Client{Transport: tr}).Get(srv.URL)
-			if err == nil {
-				resp.Body.Close()
-			}
-			if tt.err != "" && (err == nil || !strings.HasSuffix(err.Error(), tt.err)) {
-				t.Errorf("err = %v, want one ending %q", err, tt.err)
-			}
-			if tt.err == "" && err != nil {
-				t.Errorf("err = %v", err)
-			}
-			if progress.String() != tt.line {
-				t.Errorf("progress %q, want %q", progress.String(), tt.line)
-			}
-		})
 	}
 }
 
