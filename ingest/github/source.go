@@ -239,7 +239,7 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 }
 
 func rateLimitedMessage(err error) string {
-	var rl *apihttp.RateLimitedError
+	var rl *RateLimitedError
 	errors.As(err, &rl)
 	return rl.Error() + "; cursors of finished work are saved, run again after the reset to continue"
 }

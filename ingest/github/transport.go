@@ -20,6 +20,10 @@ type Stats struct {
 	Partial bool
 }
 
+// RateLimitedError is returned when the rate limit is exhausted and the
+// source was told not to wait (--no-wait); Sync turns it into a partial run.
+type RateLimitedError = apihttp.RateLimitedError
+
 // limits is GitHub's rate limiting as the shared transport sees it (the
 // token is added below the transport, by ingest.Credentials, to requests
 // for the configured API only):

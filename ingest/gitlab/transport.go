@@ -24,6 +24,10 @@ type Stats struct {
 	Partial bool
 }
 
+// RateLimitedError is returned when the rate limit is spent and the
+// source was told not to wait (--no-wait); Sync turns it into a partial run.
+type RateLimitedError = apihttp.RateLimitedError
+
 // limits is GitLab's rate limiting as the shared transport sees it, under
 // the client-go client (whose own retries and limiter are turned off):
 //
