@@ -24,11 +24,13 @@ import (
 	"path"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	gh "github.com/google/go-github/v60/github"
 
 	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/ingest/apihttp"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -46,7 +48,8 @@ type Source struct {
 	cfg      config.GitHub
 	token    string
 	client   *gh.Client
-	tr       *transport
+	tr       *apihttp.Transport
+	mu       sync.Mutex // guards stats
 	stats    Stats
 	perPage  int
 	prodName string
@@ -62,7 +65,7 @@ type Option func(*Source)
 func WithHTTPClient(c *http.Client) Option {
 	return func(s *Source) {
 		if c.Transport != nil {
-			s.tr.base = c.Transport
+			s.tr.Base = c.Transport
 		}
 	}
 }
@@ -70,29 +73,29 @@ func WithHTTPClient(c *http.Client) Option {
 // WithSleep replaces the wait used for backoff and rate limits (tests make
 // it instant and record the delays).
 func WithSleep(f func(context.Context, time.Duration) error) Option {
-	return func(s *Source) { s.tr.sleep = f }
+	return func(s *Source) { s.tr.Sleep = f }
 }
 
 // WithBackoff sets the retry policy for 5xx, network errors and bare 429s.
-func WithBackoff(b ingest.Backoff) Option { return func(s *Source) { s.tr.backoff = b } }
+func WithBackoff(b ingest.Backoff) Option { return func(s *Source) { s.tr.Backoff = b } }
 
 // WithNoWait stops at an exhausted rate limit instead of waiting.
-func WithNoWait(v bool) Option { return func(s *Source) { s.tr.noWait = v } }
+func WithNoWait(v bool) Option { return func(s *Source) { s.tr.NoWait = v } }
 
 // WithMaxWait caps one rate-limit wait (0 = no cap).
-func WithMaxWait(d time.Duration) Option { return func(s *Source) { s.tr.maxWait = d } }
+func WithMaxWait(d time.Duration) Option { return func(s *Source) { s.tr.MaxWait = d } }
 
 // WithPerPage sets the page size asked for (default 100, the API's maximum).
 func WithPerPage(n int) Option { return func(s *Source) { s.perPage = n } }
 
 // WithProgress sets where waits and per-repository progress are written.
 func WithProgress(w io.Writer) Option {
-	return func(s *Source) { s.progress = w; s.tr.progress = w }
+	return func(s *Source) { s.progress = w; s.tr.Progress = w }
 }
 
 // WithClock sets the clock used for rate-limit resets and fetched_at.
 func WithClock(now func() time.Time) Option {
-	return func(s *Source) { s.now = now; s.tr.now = now }
+	return func(s *Source) { s.now = now; s.tr.Now = now }
 }
 
 // WithProductionName sets the canonical environment name given to the
@@ -136,15 +139,8 @@ func New(cfg *config.GitHub, getenv func(string) string, opts ...Option) (*Sourc
 		now:      time.Now,
 	}
 	s.stats.Rows = map[string]int64{}
-	s.tr = &transport{
-		base:     http.DefaultTransport,
-		sleep:    ingest.Sleep,
-		now:      time.Now,
-		backoff:  ingest.DefaultBackoff,
-		noWait:   c.NoWait,
-		progress: io.Discard,
-		stats:    &s.stats,
-	}
+	s.tr = apihttp.New(limits)
+	s.tr.NoWait = c.NoWait
 	for _, o := range opts {
 		o(s)
 	}
@@ -158,7 +154,7 @@ func New(cfg *config.GitHub, getenv func(string) string, opts ...Option) (*Sourc
 	if token != "" {
 		// The token goes to api_url's origin only: a redirect elsewhere
 		// (another host, port or scheme) is followed without it.
-		s.tr.base = &ingest.Credentials{Base: s.tr.base, Origin: base, Set: func(h http.Header) {
+		s.tr.Base = &ingest.Credentials{Base: s.tr.Base, Origin: base, Set: func(h http.Header) {
 			h.Set("Authorization", "Bearer "+token)
 		}}
 	}
@@ -173,9 +169,10 @@ func (s *Source) Name() string { return Name }
 
 // Stats returns what the runs so far cost and wrote.
 func (s *Source) Stats() Stats {
-	s.tr.mu.Lock()
-	defer s.tr.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := s.stats
+	out.Counts = s.tr.Counts()
 	out.Rows = map[string]int64{}
 	for k, v := range s.stats.Rows {
 		out.Rows[k] = v
@@ -202,7 +199,7 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 	}
 	if env.Progress != nil && s.progress == io.Discard {
 		s.progress = env.Progress
-		s.tr.progress = env.Progress
+		s.tr.Progress = env.Progress
 	}
 	st := env.State
 	if st == nil {
@@ -219,10 +216,10 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 		}
 	}
 	if err != nil {
-		if isRateLimited(err) {
-			s.tr.mu.Lock()
+		if apihttp.IsRateLimited(err) {
+			s.mu.Lock()
 			s.stats.Partial = true
-			s.tr.mu.Unlock()
+			s.mu.Unlock()
 			fmt.Fprintln(s.progress, rateLimitedMessage(err))
 		} else {
 			return err
@@ -382,7 +379,7 @@ func (s *Source) explain(what, p string, resp *gh.Response, err error) error {
 }
 
 func (s *Source) explainRaw(what, p string, resp *gh.Response, err error) error {
-	if isRateLimited(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if apihttp.IsRateLimited(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	where := fmt.Sprintf("GET %s%s", s.client.BaseURL, p)

@@ -144,9 +144,9 @@ func (r *repoSync) get(ctx context.Context, scope, key string) (string, error) {
 }
 
 func (r *repoSync) added(table string, n int) {
-	r.s.tr.mu.Lock()
+	r.s.mu.Lock()
 	r.s.stats.Rows[table] += int64(n)
-	r.s.tr.mu.Unlock()
+	r.s.mu.Unlock()
 }
 
 // --- pull requests -----------------------------------------------------------

@@ -30,12 +30,14 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	retryablehttp "github.com/hashicorp/go-retryablehttp"
 	gl "gitlab.com/gitlab-org/api/client-go/v2"
 
 	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/ingest/apihttp"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -52,7 +54,8 @@ type Source struct {
 	cfg      Config
 	token    string
 	client   *gl.Client
-	tr       *transport
+	tr       *apihttp.Transport
+	mu       sync.Mutex // guards stats
 	stats    Stats
 	perPage  int64
 	prodEnvs []string
@@ -69,7 +72,7 @@ type Option func(*Source)
 func WithHTTPClient(c *http.Client) Option {
 	return func(s *Source) {
 		if c != nil && c.Transport != nil {
-			s.tr.base = c.Transport
+			s.tr.Base = c.Transport
 		}
 	}
 }
@@ -77,31 +80,31 @@ func WithHTTPClient(c *http.Client) Option {
 // WithSleep replaces the wait used for backoff and rate limits (tests make
 // it instant and record the delays).
 func WithSleep(f func(context.Context, time.Duration) error) Option {
-	return func(s *Source) { s.tr.sleep = f }
+	return func(s *Source) { s.tr.Sleep = f }
 }
 
 // WithBackoff sets the retry policy for 5xx, network errors and 429s that
 // say nothing of when to come back.
-func WithBackoff(b ingest.Backoff) Option { return func(s *Source) { s.tr.backoff = b } }
+func WithBackoff(b ingest.Backoff) Option { return func(s *Source) { s.tr.Backoff = b } }
 
 // WithNoWait stops at a spent rate limit instead of waiting.
-func WithNoWait(v bool) Option { return func(s *Source) { s.tr.noWait = v } }
+func WithNoWait(v bool) Option { return func(s *Source) { s.tr.NoWait = v } }
 
 // WithMaxWait caps one rate-limit wait (0 = no cap).
-func WithMaxWait(d time.Duration) Option { return func(s *Source) { s.tr.maxWait = d } }
+func WithMaxWait(d time.Duration) Option { return func(s *Source) { s.tr.MaxWait = d } }
 
 // WithPerPage sets the page size asked for (default 100, the API's maximum).
 func WithPerPage(n int) Option { return func(s *Source) { s.perPage = int64(n) } }
 
 // WithProgress sets where waits and per-project progress are written.
 func WithProgress(w io.Writer) Option {
-	return func(s *Source) { s.progress = w; s.tr.progress = w }
+	return func(s *Source) { s.progress = w; s.tr.Progress = w }
 }
 
 // WithClock sets the clock used for rate-limit resets, since ages and
 // fetched_at.
 func WithClock(now func() time.Time) Option {
-	return func(s *Source) { s.now = now; s.tr.now = now }
+	return func(s *Source) { s.now = now; s.tr.Now = now }
 }
 
 // WithProductionEnvironments passes metrics.production_environments: the
@@ -156,15 +159,8 @@ func New(cfg *Config, getenv func(string) string, opts ...Option) (*Source, erro
 	}
 	s.stats.Rows = map[string]int64{}
 	s.stats.Deleted = map[string]int64{}
-	s.tr = &transport{
-		base:     http.DefaultTransport,
-		sleep:    ingest.Sleep,
-		now:      time.Now,
-		backoff:  ingest.DefaultBackoff,
-		noWait:   c.NoWait,
-		progress: io.Discard,
-		stats:    &s.stats,
-	}
+	s.tr = apihttp.New(limits)
+	s.tr.NoWait = c.NoWait
 	for _, o := range opts {
 		o(s)
 	}
@@ -213,9 +209,10 @@ func (s *Source) Config() Config { return s.cfg }
 
 // Stats returns what the runs so far cost and wrote.
 func (s *Source) Stats() Stats {
-	s.tr.mu.Lock()
-	defer s.tr.mu.Unlock()
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	out := s.stats
+	out.Counts = s.tr.Counts()
 	out.Rows = map[string]int64{}
 	for k, v := range s.stats.Rows {
 		out.Rows[k] = v
@@ -246,11 +243,11 @@ func (s *Source) Target() string {
 func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 	if env.Now != nil {
 		s.now = env.Now
-		s.tr.now = env.Now
+		s.tr.Now = env.Now
 	}
 	if env.Progress != nil && s.progress == io.Discard {
 		s.progress = env.Progress
-		s.tr.progress = env.Progress
+		s.tr.Progress = env.Progress
 	}
 	st := env.State
 	if st == nil {
@@ -271,9 +268,9 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 			if errors.As(err, &nf) {
 				msg := fmt.Sprintf("%s: %s", proj, nf.Error())
 				fmt.Fprintf(s.progress, "gitlab: %s; skipped, the other projects go on\n", msg)
-				s.tr.mu.Lock()
+				s.mu.Lock()
 				s.stats.Skipped = append(s.stats.Skipped, proj)
-				s.tr.mu.Unlock()
+				s.mu.Unlock()
 				missing = append(missing, msg)
 				err = nil
 				continue
@@ -284,12 +281,12 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 		}
 	}
 	if err != nil {
-		if !isRateLimited(err) {
+		if !apihttp.IsRateLimited(err) {
 			return err
 		}
-		s.tr.mu.Lock()
+		s.mu.Lock()
 		s.stats.Partial = true
-		s.tr.mu.Unlock()
+		s.mu.Unlock()
 		fmt.Fprintln(s.progress, err.Error()+"; cursors of finished work are saved, run again after the reset to continue")
 	}
 	if env.Run != nil {
@@ -538,7 +535,7 @@ func (s *Source) do(req *retryablehttp.Request, what, p string, v any) (*gl.Resp
 // explain turns an API failure into an error naming the project and what
 // to check. Remote text is scrubbed of the token.
 func (s *Source) explain(what, p string, resp *gl.Response, err error) error {
-	if isRateLimited(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+	if apihttp.IsRateLimited(err) || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return err
 	}
 	where := "GET " + strings.TrimSuffix(s.cfg.URL, "/") + "/api/v4/" + strings.TrimPrefix(p, "/")

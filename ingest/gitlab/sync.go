@@ -286,9 +286,9 @@ func (r *projectSync) added(table string, n int) {
 	if n == 0 {
 		return
 	}
-	r.s.tr.mu.Lock()
+	r.s.mu.Lock()
 	r.s.stats.Rows[table] += int64(n)
-	r.s.tr.mu.Unlock()
+	r.s.mu.Unlock()
 }
 
 // stored returns the updated_at of the stored rows of a project's raw table
@@ -764,9 +764,9 @@ func (r *projectSync) removeGone(ctx context.Context, project, what, keyCol stri
 	if err != nil {
 		return err
 	}
-	r.s.tr.mu.Lock()
+	r.s.mu.Lock()
 	r.s.stats.Deleted[tables[0]] += int64(len(gone))
-	r.s.tr.mu.Unlock()
+	r.s.mu.Unlock()
 	if len(names) > 20 {
 		names = append(names[:20], "…")
 	}

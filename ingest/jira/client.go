@@ -8,13 +8,13 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	gojira "github.com/andygrunwald/go-jira"
 
 	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/ingest/apihttp"
 )
 
 // client sends REST v2 requests through go-jira's client (base URL handling
@@ -86,7 +86,8 @@ func (c *client) get(ctx context.Context, path string, query url.Values, v any) 
 		retry, wait := false, time.Duration(0)
 		switch {
 		case status == http.StatusTooManyRequests:
-			retry, wait = true, retryAfter(resp.Header.Get("Retry-After"))
+			retry = true
+			wait, _, _ = apihttp.RetryAfter(resp.Header.Get("Retry-After"), time.Now())
 		case status >= 500:
 			retry = true
 		}
@@ -101,20 +102,6 @@ func (c *client) get(ctx context.Context, path string, query url.Values, v any) 
 		}
 		return c.statusError(u, status, body, attempt)
 	}
-}
-
-// retryAfter reads a Retry-After header: seconds or an HTTP date.
-func retryAfter(h string) time.Duration {
-	if h == "" {
-		return 0
-	}
-	if n, err := strconv.Atoi(strings.TrimSpace(h)); err == nil && n >= 0 {
-		return time.Duration(n) * time.Second
-	}
-	if t, err := http.ParseTime(h); err == nil {
-		return time.Until(t)
-	}
-	return 0
 }
 
 func (c *client) address(u string) string {
