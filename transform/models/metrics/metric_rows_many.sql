@@ -43,11 +43,12 @@ req as (
 ),
 
 -- the production environments each service has deployed to, which a
--- split request's rows are made of
+-- split request's rows are made of (read only when a request is split)
 prod_envs as (
     select distinct service, environment
     from fct_deployments
     where is_production and status = 'success'
+      and (select bool_or(split) from req)
 ),
 
 -- svc carries each request's window and unit beside the service and its
@@ -205,10 +206,19 @@ lead_q as (
         quantile_cont(c.lead_time_hours, [0.5, 0.75, 0.9]) filter (where c.excluded_reason is null) as q,
         count(*) filter (where c.excluded_reason is null)     as lead_time_changes,
         count(*) filter (where c.excluded_reason is not null) as lead_time_excluded
-    from fct_changes c
+    from (
+        -- the changes of dep's deployments first (IN hashes dep, the
+        -- few), so that the join below does not hash the window's
+        -- changes of every service; a change's deployed_service is its
+        -- deployment's, so the first condition only narrows the scan
+        select c.deployment_id, c.lead_time_hours, c.excluded_reason
+        from fct_changes c
+        where c.deployment_id is not null
+          and c.deployed_at >= metric_span_lo(requests) and c.deployed_at < metric_span_hi(requests)
+          and c.deployed_service in (select service from svc)
+          and c.deployment_id in (select deployment_id from dep)
+    ) c
     join dep q on q.deployment_id = c.deployment_id
-    where c.deployment_id is not null
-      and c.deployed_at >= metric_span_lo(requests) and c.deployed_at < metric_span_hi(requests)
     group by all
 ),
 
