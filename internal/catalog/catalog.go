@@ -48,6 +48,23 @@ select n.service, null, null, null from named n anti join base b on b.service = 
 
 // Load reads the catalog through q (an open warehouse or a serve endpoint).
 func Load(ctx context.Context, q output.QueryFunc) (*Catalog, error) {
+	return load(ctx, q, query)
+}
+
+// dimQuery is query's base alone: the services of dim_services.
+const dimQuery = `select service, team, team_name, department from dim_services`
+
+// LoadDimensions reads only the services of dim_services, with their teams
+// and departments: every team and department Load knows, and every
+// service but those that only other records name. It is a small table,
+// where Load also reads every change for the names they carry; a caller
+// whose names all resolve here need not pay for that, and one with a name
+// unknown here asks Load, which decides.
+func LoadDimensions(ctx context.Context, q output.QueryFunc) (*Catalog, error) {
+	return load(ctx, q, dimQuery)
+}
+
+func load(ctx context.Context, q output.QueryFunc, query string) (*Catalog, error) {
 	t, err := q(ctx, `select count(*) from duckdb_tables() where schema_name = 'main' and table_name = 'dim_services'`)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: %w", err)

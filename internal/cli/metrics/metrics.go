@@ -129,25 +129,47 @@ func ResolveNamesWithin(ctx context.Context, q output.QueryFunc, f *metrics.Filt
 	return nil
 }
 
+// checkNames checks services, teams and departments against cat and
+// returns them as the catalog names them.
+func checkNames(cat *catalog.Catalog, services, teams, departments []string) ([]string, []string, []string, error) {
+	var err error
+	if services, err = cat.CheckServices(services); err != nil {
+		return nil, nil, nil, err
+	}
+	if teams, err = cat.CheckTeams(teams); err != nil {
+		return nil, nil, nil, err
+	}
+	if len(departments) > 0 {
+		if departments, err = cat.CheckDepartments(departments); err != nil {
+			return nil, nil, nil, err
+		}
+	}
+	return services, teams, departments, nil
+}
+
 func resolveNames(ctx context.Context, q output.QueryFunc, f *metrics.Filter, departments []string) error {
 	if len(f.Services) == 0 && len(f.Teams) == 0 && len(departments) == 0 {
 		return nil
 	}
-	cat, err := catalog.Load(ctx, q)
+	// The dimension alone resolves nearly every name; a name it does not
+	// know is looked for in the whole catalog, which decides (and names
+	// the closest ones when it too does not know it).
+	cat, err := catalog.LoadDimensions(ctx, q)
 	if err != nil {
 		return err
 	}
-	if f.Services, err = cat.CheckServices(f.Services); err != nil {
-		return err
+	services, named, depts, err := checkNames(cat, f.Services, f.Teams, departments)
+	if err != nil {
+		if cat, err = catalog.Load(ctx, q); err != nil {
+			return err
+		}
+		if services, named, depts, err = checkNames(cat, f.Services, f.Teams, departments); err != nil {
+			return err
+		}
 	}
-	if f.Teams, err = cat.CheckTeams(f.Teams); err != nil {
-		return err
-	}
+	f.Services, f.Teams, departments = services, named, depts
 	if len(departments) == 0 {
 		return nil
-	}
-	if departments, err = cat.CheckDepartments(departments); err != nil {
-		return err
 	}
 	teams := cat.TeamsOf(departments)
 	if len(f.Teams) > 0 {

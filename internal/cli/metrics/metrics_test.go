@@ -418,3 +418,46 @@ func TestJSONPeriodAndCoverage(t *testing.T) {
 		t.Errorf("row: %v", r)
 	}
 }
+
+// TestNamesOnlyChangesKnow resolves a service that no deployment,
+// incident or declaration names, only a change: the dimension alone does
+// not know it, so the whole catalog is asked, and it still resolves (in
+// any case, to a table with no row, as it has no deployment); a
+// misspelling of it is refused with it as the suggestion.
+func TestNamesOnlyChangesKnow(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	db, err := warehouse.Open(ctx, path, warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile("testdata/two-teams.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	data = append(data, []byte(`{"kind":"change","id":"d1","service":"docs-site","first_commit_at":"2026-01-03T10:00:00Z"}`+"\n")...)
+	src := filepath.Join(t.TempDir(), "data.jsonl")
+	if err := os.WriteFile(src, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := file.Load(ctx, db, []string{src}, file.Options{Source: "fixture", Now: func() time.Time { return loaded }}); err != nil {
+		t.Fatal(err)
+	}
+	if err := transform.Run(ctx, db, config.Default(), transform.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	out, _, err := run(t, path, 0, "--service", "Docs-Site", "--format", "csv")
+	if err != nil {
+		t.Fatalf("--service Docs-Site: %v", err)
+	}
+	// Known, with no deployment: the header and no row.
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 1 || !strings.HasPrefix(lines[0], "service,") {
+		t.Errorf("--service Docs-Site: want the header alone, got\n%s", out)
+	}
+	_, _, err = run(t, path, 0, "--service", "docs-sit")
+	if want := `unknown service "docs-sit"; did you mean "docs-site"?`; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("--service docs-sit: err = %v, want %q", err, want)
+	}
+}
