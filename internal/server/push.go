@@ -11,6 +11,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
 // Group commit of pushes. A push to /api/v1/events is authenticated and
@@ -138,6 +140,7 @@ func (s *Server) pushLoop() {
 		max = pushGroupMax
 	}
 	last, took := 0, time.Duration(0) // size and commit time of the last group
+	defer s.pushStmts.close()
 	for {
 		var first *pushReq
 		select {
@@ -235,43 +238,49 @@ func (s *Server) commitGroup(ctx context.Context, group []*pushReq) {
 // hash) and splits the rest into those to load now and those that repeat
 // an id or a body of an earlier delivery of the group.
 func (s *Server) dedupe(ctx context.Context, group []*pushReq) (fresh, later []*pushReq, err error) {
-	ids := make([]any, 0, len(group)+1)
-	hashes := make([]any, 0, len(group)+1)
-	ids = append(ids, "events")
-	hashes = append(hashes, "events")
-	for _, req := range group {
-		ids = append(ids, req.ID)
-		hashes = append(hashes, req.hash)
-	}
-	marks := "?" + strings.Repeat(", ?", len(group)-1)
-	byID := map[string]int64{}
-	err = s.eachRow(ctx, `SELECT delivery_id, records FROM webhook_deliveries WHERE endpoint = ? AND delivery_id IN (`+marks+`)`, ids, func(rows *sql.Rows) error {
-		var id string
-		var n int64
-		err := rows.Scan(&id, &n)
-		byID[id] = n
-		return err
-	})
+	stmt, err := s.pushStmts.dedupeStmt(ctx, s.opts.DB, len(group))
 	if err != nil {
 		return nil, nil, err
+	}
+	args := make([]any, 0, 2*len(group)+2)
+	args = append(args, "events")
+	for _, req := range group {
+		args = append(args, req.ID)
+	}
+	args = append(args, "events")
+	for _, req := range group {
+		args = append(args, req.hash)
 	}
 	type applied struct {
 		id string
 		n  int64
 	}
+	byID := map[string]int64{}
 	byHash := map[string]applied{}
-	err = s.eachRow(ctx, `SELECT b.body_sha256, b.delivery_id, coalesce(d.records, 0) FROM delivery_bodies AS b
-		LEFT JOIN webhook_deliveries AS d USING (endpoint, delivery_id)
-		WHERE b.endpoint = ? AND b.body_sha256 IN (`+marks+`)`, hashes, func(rows *sql.Rows) error {
-		var h string
-		var a applied
-		err := rows.Scan(&h, &a.id, &a.n)
-		byHash[h] = a
-		return err
-	})
+	rows, err := stmt.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, nil, err
 	}
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			found, id string
+			n         int64
+			hash      sql.NullString
+		)
+		if err := rows.Scan(&found, &id, &n, &hash); err != nil {
+			return nil, nil, err
+		}
+		if found == "id" {
+			byID[id] = n
+		} else {
+			byHash[hash.String] = applied{id, n}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	rows.Close()
 	seenID, seenHash := map[string]bool{}, map[string]bool{}
 	for _, req := range group {
 		if n, ok := byID[req.ID]; ok {
@@ -292,20 +301,6 @@ func (s *Server) dedupe(ctx context.Context, group []*pushReq) (fresh, later []*
 	return fresh, later, nil
 }
 
-func (s *Server) eachRow(ctx context.Context, query string, args []any, f func(*sql.Rows) error) error {
-	rows, err := s.opts.DB.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		if err := f(rows); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 // storeGroup loads the deliveries through the sink and records their ids
 // and body hashes in the same transaction.
 func (s *Server) storeGroup(ctx context.Context, group []*pushReq) error {
@@ -314,20 +309,106 @@ func (s *Server) storeGroup(ctx context.Context, group []*pushReq) error {
 		ds[i] = req.PushDelivery
 	}
 	return s.opts.EventGroups(ctx, ds, func(ctx context.Context, conn *sql.Conn) error {
-		// One statement per table for the whole group.
+		// One statement per table for the whole group, prepared once per
+		// group size on the sink's connection.
 		now := s.clock.Now().UTC()
 		var dv, bv []any
 		for _, req := range group {
 			dv = append(dv, "events", req.ID, now, nil, req.records)
 			bv = append(bv, "events", req.hash, req.ID, now)
 		}
-		rows := func(n int) string {
-			return strings.TrimSuffix(strings.Repeat("("+strings.TrimSuffix(strings.Repeat("?, ", n), ", ")+"), ", len(group)), ", ")
-		}
-		if _, err := conn.ExecContext(ctx, `INSERT INTO webhook_deliveries VALUES `+rows(5), dv...); err != nil {
+		deliveries, bodies, err := s.pushStmts.insertStmts(ctx, conn, len(group))
+		if err != nil {
 			return err
 		}
-		_, err := conn.ExecContext(ctx, `INSERT INTO delivery_bodies VALUES `+rows(4), bv...)
+		if _, err := deliveries.ExecContext(ctx, dv...); err != nil {
+			return err
+		}
+		_, err = bodies.ExecContext(ctx, bv...)
 		return err
 	})
+}
+
+// pushStatements are the committer's own statements, prepared once per
+// group size (the deliveries' ids, hashes and rows are parameters) rather
+// than parsed and planned for every group: the dedupe lookup on the
+// warehouse's pool, and the two inserts on the connection the sink
+// commits the group on (prepared again when the sink hands over another
+// connection). Only the committer goroutine uses them.
+type pushStatements struct {
+	dedupe map[int]*sql.Stmt
+
+	conn    *sql.Conn
+	inserts map[int][2]*sql.Stmt
+}
+
+// marks is n placeholders, comma-separated.
+func marks(n int) string {
+	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+func (p *pushStatements) dedupeStmt(ctx context.Context, db *warehouse.DB, n int) (*sql.Stmt, error) {
+	if st, ok := p.dedupe[n]; ok {
+		return st, nil
+	}
+	// A delivery already applied is found by its id, then by its body's
+	// hash (each lookup on its table's primary key).
+	st, err := db.PrepareContext(ctx, `SELECT 'id', delivery_id, records, NULL::VARCHAR FROM webhook_deliveries
+		WHERE endpoint = ? AND delivery_id IN (`+marks(n)+`)
+		UNION ALL
+		SELECT 'hash', b.delivery_id, coalesce(d.records, 0), b.body_sha256 FROM delivery_bodies AS b
+		LEFT JOIN webhook_deliveries AS d USING (endpoint, delivery_id)
+		WHERE b.endpoint = ? AND b.body_sha256 IN (`+marks(n)+`)`)
+	if err != nil {
+		return nil, err
+	}
+	if p.dedupe == nil {
+		p.dedupe = map[int]*sql.Stmt{}
+	}
+	p.dedupe[n] = st
+	return st, nil
+}
+
+func (p *pushStatements) insertStmts(ctx context.Context, conn *sql.Conn, n int) (*sql.Stmt, *sql.Stmt, error) {
+	if conn != p.conn {
+		p.closeInserts()
+		p.conn = conn
+	}
+	if st, ok := p.inserts[n]; ok {
+		return st[0], st[1], nil
+	}
+	rows := func(cols int) string {
+		return strings.TrimSuffix(strings.Repeat("("+marks(cols)+"), ", n), ", ")
+	}
+	d, err := conn.PrepareContext(ctx, `INSERT INTO webhook_deliveries VALUES `+rows(5))
+	if err != nil {
+		return nil, nil, err
+	}
+	b, err := conn.PrepareContext(ctx, `INSERT INTO delivery_bodies VALUES `+rows(4))
+	if err != nil {
+		d.Close()
+		return nil, nil, err
+	}
+	if p.inserts == nil {
+		p.inserts = map[int][2]*sql.Stmt{}
+	}
+	p.inserts[n] = [2]*sql.Stmt{d, b}
+	return d, b, nil
+}
+
+func (p *pushStatements) closeInserts() {
+	for _, st := range p.inserts {
+		st[0].Close()
+		st[1].Close()
+	}
+	p.inserts, p.conn = nil, nil
+}
+
+// close releases every statement.
+func (p *pushStatements) close() {
+	for _, st := range p.dedupe {
+		st.Close()
+	}
+	p.dedupe = nil
+	p.closeInserts()
 }

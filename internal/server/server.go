@@ -136,6 +136,7 @@ type Server struct {
 	// first push, stopped by shutdown.
 	pushQ     chan *pushReq
 	pushOnce  sync.Once
+	pushStmts pushStatements // the committer's
 	pushStop  chan struct{}
 	jobByName map[string]Job
 }
