@@ -19,10 +19,18 @@ by_id as (
     join int_changes c on c.change_id = r.ref
 ),
 
+-- the change shas a list names, found by hashing the lists' entries
+-- (IN), not every change's shas: most lists name change ids
+listed_shas as materialized (
+    select s.change_row, s.sha
+    from int_change_shas s
+    where s.sha in (select ref from refs)
+),
+
 by_sha as (
     select r.dep_idx, r.finished_at, s.change_row
     from refs r
-    join int_change_shas s on s.sha = r.ref
+    join listed_shas s on s.sha = r.ref
 )
 
 select * from by_id

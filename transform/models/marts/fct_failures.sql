@@ -59,27 +59,14 @@ reverted as (
       and dr.finished_at <= dc.finished_at + s.attribution_window
 ),
 
-sequenced as (
+-- each deployment with its version's semantic-version key when it
+-- parses: the numbers, then released above pre-release, then the
+-- pre-release identifiers (numeric ones below alphanumeric ones, numbers
+-- compared as numbers), which DuckDB's struct and list order compares as
+-- semver does
+parsed as (
     select
-        deployment_id,
-        service,
-        environment,
-        finished_at,
-        version,
-        lead(deployment_id) over w as next_id,
-        lead(finished_at) over w   as next_finished_at,
-        lead(version) over w       as next_version
-    from deployments
-    window w as (partition by service, environment order by finished_at, deployment_id)
-),
-
--- each version deployed, with its semantic-version key when it parses:
--- the numbers, then released above pre-release, then the pre-release
--- identifiers (numeric ones below alphanumeric ones, numbers compared as
--- numbers), which DuckDB's struct and list order compares as semver does
-versions as (
-    select
-        version,
+        deployment_id, service, environment, finished_at, version,
         case when m.major <> '' then {
             core: [m.major::hugeint, m.minor::hugeint, coalesce(nullif(m.patch, '')::hugeint, 0)],
             released: m.pre = '',
@@ -87,32 +74,62 @@ versions as (
                                 x -> {alpha: not regexp_full_match(x, '[0-9]+'), n: try_cast(x as hugeint), s: x})
         } end as semver
     from (
-        select version,
+        select *,
                regexp_extract(version, '^[vV]?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$',
                               ['major', 'minor', 'patch', 'pre']) as m
-        from (select distinct version from deployments where version is not null)
+        from deployments
     )
 ),
 
+-- the next deployment of the same service and environment, with its
+-- version and key (one window, no join back to the versions)
+sequenced as (
+    select
+        deployment_id,
+        service,
+        environment,
+        finished_at,
+        version,
+        semver,
+        lead(deployment_id) over w as next_id,
+        lead(finished_at) over w   as next_finished_at,
+        lead(version) over w       as next_version,
+        lead(semver) over w        as next_semver
+    from parsed
+    window w as (partition by service, environment order by finished_at, deployment_id)
+),
+
+changed as (
+    select q.*
+    from sequenced q
+    cross join settings s
+    where s.failure_from_version_rollbacks
+      and q.next_version <> q.version
+),
+
+-- where a version does not parse, a version that ran before counts: the
+-- first time each of those next versions ran in the service and
+-- environment (only the versions such a pair needs)
 first_deployed as (
-    select service, environment, version, min(finished_at) as first_at
-    from deployments
-    where version is not null
-    group by service, environment, version
+    select d.service, d.environment, d.version, min(d.finished_at) as first_at
+    from deployments d
+    semi join (select service, environment, next_version from changed
+               where semver is null or next_semver is null) c
+      on c.service = d.service and c.environment = d.environment and c.next_version = d.version
+    group by d.service, d.environment, d.version
 ),
 
 version_rollbacks as (
     select q.deployment_id as target, q.next_id as deployment_id, q.next_finished_at as finished_at
-    from sequenced q
-    cross join settings s
-    join versions a on a.version = q.version
-    join versions b on b.version = q.next_version
-    left join first_deployed f
-           on f.service = q.service and f.environment = q.environment and f.version = q.next_version
-    where s.failure_from_version_rollbacks
-      and q.next_version <> q.version
-      and case when a.semver is not null and b.semver is not null then b.semver < a.semver
-               else coalesce(f.first_at < q.finished_at, false) end
+    from changed q
+    where q.semver is not null and q.next_semver is not null and q.next_semver < q.semver
+    union all
+    select q.deployment_id, q.next_id, q.next_finished_at
+    from changed q
+    join first_deployed f
+      on f.service = q.service and f.environment = q.environment and f.version = q.next_version
+    where (q.semver is null or q.next_semver is null)
+      and f.first_at < q.finished_at
 ),
 
 restorers as (
