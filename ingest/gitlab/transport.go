@@ -34,7 +34,8 @@ type RateLimitedError = apihttp.RateLimitedError
 //   - 429 Too Many Requests: wait Retry-After (seconds or an HTTP date),
 //     else until RateLimit-Reset (+1 s), else RateLimit-ResetTime (+1 s),
 //     else the transport's backoff;
-//   - 5xx other than 501 Not Implemented: the transport's backoff;
+//   - 5xx: the transport's backoff, except 501 (the server does not
+//     support the request at all), which is final;
 //   - a success that leaves RateLimit-Remaining at 0: the next request
 //     waits for RateLimit-Reset before it is sent.
 //

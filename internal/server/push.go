@@ -280,7 +280,6 @@ func (s *Server) dedupe(ctx context.Context, group []*pushReq) (fresh, later []*
 	if err := rows.Err(); err != nil {
 		return nil, nil, err
 	}
-	rows.Close()
 	seenID, seenHash := map[string]bool{}, map[string]bool{}
 	for _, req := range group {
 		if n, ok := byID[req.ID]; ok {
