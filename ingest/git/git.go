@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -295,9 +296,20 @@ func (s *Source) existing(ctx context.Context, shas []string) ([]string, error) 
 // progressEvery is how many commits pass between progress lines.
 const progressEvery = 100_000
 
-// logFormat prints one record per commit: fields separated by NUL, records
-// ended by the ASCII record separator.
-const logFormat = "--format=tformat:%H%x00%P%x00%at%x00%ct%x00%an%x00%ae%x1e"
+// logFormat prints, with -z, one record per commit: logFields fields, each
+// ended by NUL (under -z git ends a record with NUL), the message last.
+// Git keeps NUL out of names, addresses and messages, so no message text
+// can shift the fields.
+const logFormat = "--format=tformat:%H%x00%P%x00%at%x00%ct%x00%an%x00%ae%x00%B"
+
+const logFields = 7
+
+// MaxMessage bounds the commit message kept in extra.message, in
+// characters, as the GitHub and GitLab mappers do.
+// The transform reads messages for git's revert trailer, which `git
+// revert` writes on the third line; a bound keeps a repository of long
+// generated messages from filling the warehouse.
+const MaxMessage = 4096
 
 // appendCommits streams `git log tips --not old` into the stage table.
 func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []string, progress io.Writer) (int64, error) {
@@ -308,7 +320,7 @@ func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []
 	for _, o := range old {
 		revs.WriteString("^" + o + "\n")
 	}
-	cmd := s.command(ctx, "log", "--no-color", "--no-decorate", "--no-mailmap", logFormat, "--stdin")
+	cmd := s.command(ctx, "log", "-z", "--no-color", "--no-decorate", "--no-mailmap", logFormat, "--stdin")
 	cmd.Stdin = strings.NewReader(revs.String())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -326,12 +338,13 @@ func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []
 			return err
 		}
 		r := bufio.NewReaderSize(stdout, 1<<20)
+		fields := make([]string, 0, logFields)
 		for {
-			rec, err := r.ReadBytes('\x1e')
+			field, err := r.ReadBytes(0)
 			if errors.Is(err, io.EOF) {
-				if len(bytes.TrimSpace(rec)) != 0 {
+				if len(fields) != 0 || len(field) != 0 {
 					a.Close()
-					return fmt.Errorf("truncated git log record %q", rec)
+					return fmt.Errorf("truncated git log record %q", strings.Join(append(fields, string(field)), "\x00"))
 				}
 				break
 			}
@@ -339,7 +352,11 @@ func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []
 				a.Close()
 				return err
 			}
-			row, err := s.commitRow(bytes.TrimLeft(rec[:len(rec)-1], "\n"))
+			if fields = append(fields, string(field[:len(field)-1])); len(fields) < logFields {
+				continue
+			}
+			row, err := s.commitRow(fields)
+			fields = fields[:0]
 			if err != nil {
 				a.Close()
 				return err
@@ -366,11 +383,25 @@ func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []
 	return n, nil
 }
 
-func (s *Source) commitRow(rec []byte) ([]driver.Value, error) {
-	f := strings.Split(string(rec), "\x00")
-	if len(f) != 6 {
-		return nil, fmt.Errorf("unexpected git log record %q", rec)
+// extraOf is a commit's extra: the author's e-mail address and the
+// message, trimmed and cut to MaxMessage characters.
+func extraOf(email, message string) map[string]string {
+	x := map[string]string{}
+	if email != "" {
+		x["author_email"] = email
 	}
+	message = strings.Trim(message, " \t\r\n")
+	if utf8.RuneCountInString(message) > MaxMessage {
+		message = string([]rune(message)[:MaxMessage])
+	}
+	if message != "" {
+		x["message"] = message
+	}
+	return x
+}
+
+// commitRow makes the stage row of one git log record (logFormat).
+func (s *Source) commitRow(f []string) ([]driver.Value, error) {
 	authored, err := unixTime(f[2])
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: author date: %w", f[0], err)
@@ -384,8 +415,8 @@ func (s *Source) commitRow(rec []byte) ([]driver.Value, error) {
 		parents = strings.Split(f[1], " ")
 	}
 	var extra any
-	if f[5] != "" {
-		b, _ := json.Marshal(map[string]string{"author_email": f[5]})
+	if x := extraOf(f[5], f[6]); len(x) > 0 {
+		b, _ := json.Marshal(x)
 		extra = string(b)
 	}
 	var author any

@@ -2,6 +2,7 @@ package git
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -288,6 +289,47 @@ func TestSyncAfterRefDeleted(t *testing.T) {
 	db.QueryRow(`SELECT count(*) FROM commits`).Scan(&n)
 	if n != 3 {
 		t.Errorf("commits = %d; want 3 (history is kept)", n)
+	}
+}
+
+// TestMessages checks the messages kept in extra.message: the whole
+// message, trailers and all, whatever bytes it holds (a record separator,
+// tabs, non-ASCII), trimmed, and cut to MaxMessage characters.
+func TestMessages(t *testing.T) {
+	r := newRepo(t)
+	long := strings.Repeat("é", MaxMessage+1) // 2 bytes each
+	msgs := []struct{ given, want string }{
+		{"Revert \"add retry\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.\n", "Revert \"add retry\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567."},
+		{"fields\x1e\tand\x1f separators ünïcode\n\nbody", "fields\x1e\tand\x1f separators ünïcode\n\nbody"},
+		{long, strings.Repeat("é", MaxMessage)},
+	}
+	want := map[string]string{}
+	for i, m := range msgs {
+		file := fmt.Sprintf("f%d", i)
+		if err := os.WriteFile(filepath.Join(r.dir, file), []byte(file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r.git("2026-01-01T10:00:00Z", "add", file)
+		r.git("2026-01-01T10:00:00Z", "commit", "-q", "--cleanup=verbatim", "-m", m.given)
+		want[r.git("", "rev-parse", "HEAD")] = m.want
+	}
+	ctx := context.Background()
+	db, err := warehouse.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if st := syncRepo(t, db, r.dir); st.CommitsRead != int64(len(msgs)) {
+		t.Fatalf("read %d commits, want %d", st.CommitsRead, len(msgs))
+	}
+	for sha, w := range want {
+		var got string
+		if err := db.QueryRow(`SELECT extra->>'message' FROM commits WHERE sha = ?`, sha).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != w {
+			t.Errorf("message of %s:\n got %q (%d bytes)\nwant %q (%d bytes)", sha, got, len(got), w, len(w))
+		}
 	}
 }
 
