@@ -20,6 +20,13 @@ import (
 func loadRelease(t *testing.T, cfg *config.Config) (*warehouse.DB, map[string]string) {
 	t.Helper()
 	r, sha := gitfixture.Release(t)
+	return loadRepo(t, r, cfg), sha
+}
+
+// loadRepo reads a repository into a fresh warehouse (service "app", tags
+// vMAJOR.MINOR.PATCH as releases) and transforms it with cfg.
+func loadRepo(t *testing.T, r *gitfixture.Repo, cfg *config.Config) *warehouse.DB {
+	t.Helper()
 	ctx := context.Background()
 	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
 	if err != nil {
@@ -36,7 +43,7 @@ func loadRelease(t *testing.T, cfg *config.Config) (*warehouse.DB, map[string]st
 	if err := transform.Run(ctx, db, cfg, transform.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	return db, sha
+	return db
 }
 
 // TestCommitLevelLeadTime checks the changes made from git alone against
@@ -173,22 +180,7 @@ func TestGitRevertFailsRelease(t *testing.T) {
 		t.Fatalf("git revert wrote no trailer naming %s: %q", c2, msg)
 	}
 
-	ctx := context.Background()
-	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	src, err := gitsrc.New(gitsrc.Config{Repo: r.Dir, Name: "acme/app", Service: "app", TagPattern: `^v\d+\.\d+\.\d+$`})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ingest.Run(ctx, src, &ingest.Env{DB: db}); err != nil {
-		t.Fatal(err)
-	}
-	if err := transform.Run(ctx, db, config.Default(), transform.Options{}); err != nil {
-		t.Fatal(err)
-	}
+	db := loadRepo(t, r, config.Default())
 	rows, err := db.Query(`select deployment_id, failure_reason, coalesce(f.restored_by_deployment, '-'), d.recovery_hours
 		from fct_deployments d join fct_failures f using (deployment_id) order by d.finished_at`)
 	if err != nil {
