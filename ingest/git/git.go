@@ -64,7 +64,8 @@ func (s *Source) Target() string { return s.cfg.Repo }
 // Stats says what one Sync did.
 type Stats struct {
 	CommitsRead    int64
-	TagsMatched    int64
+	TagsMatched    int64 // releases: matching tags, one per tagged commit
+	TagsSameCommit int64 // matching tags left out: their commit's release came first
 	TipsChanged    bool
 	DeploymentsSet int64
 }
@@ -135,11 +136,11 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 		env.Run.Read += n
 	}
 
-	deps, err := s.tagDeployments(ctx)
+	deps, same, err := s.tagDeployments(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st.TagsMatched = int64(len(deps))
+	st.TagsMatched, st.TagsSameCommit = int64(len(deps)), int64(same)
 	env.Run.Read += st.TagsMatched
 	if err := warehouse.Raw(conn, func(dc driver.Conn) error {
 		a, err := warehouse.NewAppender(dc, "git_stage_deployments")
@@ -194,7 +195,12 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 		return nil, fmt.Errorf("git: %s: commit: %w", cfg.Name, err)
 	}
 	env.Run.Cursor = fmt.Sprintf("%d refs", len(tips))
-	fmt.Fprintf(progress, "git: %s: %d new commits, %d release tags\n", cfg.Name, st.CommitsRead, st.TagsMatched)
+	if st.TagsSameCommit > 0 {
+		fmt.Fprintf(progress, "git: %s: %d new commits, %d release tags (%d more name a commit an earlier tag released)\n",
+			cfg.Name, st.CommitsRead, st.TagsMatched, st.TagsSameCommit)
+	} else {
+		fmt.Fprintf(progress, "git: %s: %d new commits, %d release tags\n", cfg.Name, st.CommitsRead, st.TagsMatched)
+	}
 	return st, nil
 }
 
@@ -447,12 +453,16 @@ type tag struct {
 }
 
 // tagDeployments returns the matching tags as rows of the deployments
-// table, in release order (date, then name).
-func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
+// table, in release order (date, then name), and how many it left out.
+// A commit is released once: a later matching tag of a commit an earlier
+// one names (v1.2.0 beside 1.2.0, a release re-tagged) ships nothing new,
+// so it is no deployment; its name is kept in the first tag's
+// extra.other_tags.
+func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, int, error) {
 	re := regexp.MustCompile(s.cfg.TagPattern)
 	out, err := s.output(ctx, nil, "for-each-ref", tagFormat, "refs/tags")
 	if err != nil {
-		return nil, fmt.Errorf("git: %s: list tags: %w", s.cfg.Repo, err)
+		return nil, 0, fmt.Errorf("git: %s: list tags: %w", s.cfg.Repo, err)
 	}
 	var tags []tag
 	for _, line := range strings.Split(string(out), "\n") {
@@ -461,7 +471,7 @@ func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
 		}
 		f := strings.Split(line, "\x00")
 		if len(f) != 9 {
-			return nil, fmt.Errorf("git: %s: unexpected tag line %q", s.cfg.Repo, line)
+			return nil, 0, fmt.Errorf("git: %s: unexpected tag line %q", s.cfg.Repo, line)
 		}
 		if !re.MatchString(f[0]) {
 			continue
@@ -481,7 +491,7 @@ func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
 		}
 		at, err := unixTime(when)
 		if err != nil {
-			return nil, fmt.Errorf("git: %s: tag %s: date %q: %w", s.cfg.Repo, t.name, when, err)
+			return nil, 0, fmt.Errorf("git: %s: tag %s: date %q: %w", s.cfg.Repo, t.name, when, err)
 		}
 		t.at = at
 		tags = append(tags, t)
@@ -492,9 +502,20 @@ func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
 		}
 		return tags[i].name < tags[j].name
 	})
-	rows := make([][]driver.Value, 0, len(tags))
-	prev := ""
+	first := map[string]int{} // commit → index in kept
+	var kept []tag
+	others := map[int][]string{}
 	for _, t := range tags {
+		if i, ok := first[t.commit]; ok {
+			others[i] = append(others[i], t.name)
+			continue
+		}
+		first[t.commit] = len(kept)
+		kept = append(kept, t)
+	}
+	rows := make([][]driver.Value, 0, len(kept))
+	prev := ""
+	for i, t := range kept {
 		var previous, tagger any
 		if prev != "" {
 			previous = prev
@@ -506,7 +527,10 @@ func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
 		if t.annotated {
 			kind = "annotated"
 		}
-		extra, _ := json.Marshal(map[string]string{"tag": t.name, "tag_type": kind, "repo": s.cfg.Name})
+		x := map[string]any{"tag": t.name, "tag_type": kind, "repo": s.cfg.Name}
+		if o := others[i]; len(o) > 0 {
+			x["other_tags"] = o
+		}
 		rows = append(rows, []driver.Value{
 			deploymentPrefix(s.cfg.Name) + t.name, // id
 			s.cfg.Service,                         // service
@@ -520,9 +544,9 @@ func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
 			nil,                                   // changes
 			tagger,                                // triggered_by
 			false, nil, false, nil, nil, nil,      // is_rollback … url
-			string(extra), SourceName,
+			x, SourceName, // extra: the appender writes a Go value as JSON
 		})
 		prev = t.commit
 	}
-	return rows, nil
+	return rows, len(tags) - len(kept), nil
 }

@@ -333,6 +333,40 @@ func TestMessages(t *testing.T) {
 	}
 }
 
+// TestTagsOfOneCommit: two release tags of one commit (1.1.0 and v1.1.0,
+// as some projects push both) are one release, the earlier tag (by date,
+// then name); the other is named in its extra.other_tags. A tag of
+// another commit is a release of its own.
+func TestTagsOfOneCommit(t *testing.T) {
+	r := newRepo(t)
+	c1 := r.commit("Ada", "2026-01-01T10:00:00Z", "a")
+	r.git("", "tag", "v1.1.0")
+	r.git("", "tag", "1.1.0")
+	c2 := r.commit("Ada", "2026-01-02T10:00:00Z", "b")
+	r.git("", "tag", "v1.2.0")
+	ctx := context.Background()
+	db, err := warehouse.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st := syncRepo(t, db, r.dir)
+	if st.TagsMatched != 2 || st.TagsSameCommit != 1 {
+		t.Errorf("tags: %d releases, %d left out; want 2, 1", st.TagsMatched, st.TagsSameCommit)
+	}
+	want := []depRow{
+		{"git:acme/api:1.1.0", "api", "production", "success", "1.1.0", c1, "", "", ts("2026-01-01T10:00:00Z")},
+		{"git:acme/api:v1.2.0", "api", "production", "success", "v1.2.0", c2, c1, "", ts("2026-01-02T10:00:00Z")},
+	}
+	if got := readDeployments(t, db); !reflect.DeepEqual(got, want) {
+		t.Errorf("deployments:\n got %v\nwant %v", got, want)
+	}
+	var others string
+	if err := db.QueryRow(`SELECT CAST(extra->'$.other_tags' AS VARCHAR) FROM deployments WHERE id = 'git:acme/api:1.1.0'`).Scan(&others); err != nil || others != `["v1.1.0"]` {
+		t.Errorf("other_tags = %s, %v; want [\"v1.1.0\"]", others, err)
+	}
+}
+
 func TestNotARepository(t *testing.T) {
 	ctx := context.Background()
 	db, err := warehouse.OpenMemory(ctx)
