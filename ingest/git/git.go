@@ -196,7 +196,7 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 	}
 	env.Run.Cursor = fmt.Sprintf("%d refs", len(tips))
 	if st.TagsSameCommit > 0 {
-		fmt.Fprintf(progress, "git: %s: %d new commits, %d release tags (%d more name a commit an earlier tag released)\n",
+		fmt.Fprintf(progress, "git: %s: %d new commits, %d release tags (%d more on commits already tagged)\n",
 			cfg.Name, st.CommitsRead, st.TagsMatched, st.TagsSameCommit)
 	} else {
 		fmt.Fprintf(progress, "git: %s: %d new commits, %d release tags\n", cfg.Name, st.CommitsRead, st.TagsMatched)
