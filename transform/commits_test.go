@@ -20,6 +20,13 @@ import (
 func loadRelease(t *testing.T, cfg *config.Config) (*warehouse.DB, map[string]string) {
 	t.Helper()
 	r, sha := gitfixture.Release(t)
+	return loadRepo(t, r, cfg), sha
+}
+
+// loadRepo reads a repository into a fresh warehouse (service "app", tags
+// vMAJOR.MINOR.PATCH as releases) and transforms it with cfg.
+func loadRepo(t *testing.T, r *gitfixture.Repo, cfg *config.Config) *warehouse.DB {
+	t.Helper()
 	ctx := context.Background()
 	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
 	if err != nil {
@@ -36,7 +43,7 @@ func loadRelease(t *testing.T, cfg *config.Config) (*warehouse.DB, map[string]st
 	if err := transform.Run(ctx, db, cfg, transform.Options{}); err != nil {
 		t.Fatal(err)
 	}
-	return db, sha
+	return db
 }
 
 // TestCommitLevelLeadTime checks the changes made from git alone against
@@ -149,5 +156,48 @@ func TestLeadTimeFrom(t *testing.T) {
 	}
 	if err := db.QueryRow(`select count(*) from fct_changes where granularity = 'commit'`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("auto with a pull request: %d commit changes (%v), want 0", n, err)
+	}
+}
+
+// TestGitRevertFailsRelease follows a `git revert` from a local repository
+// to the release it fails: git writes the trailer `This reverts commit
+// <sha>` in the revert's message, the git source keeps the message, and
+// the release that first shipped the reverted commit fails (reason
+// revert), restored by the release that shipped the revert:
+//
+//	c1  01-01 10:00            v1.0.0 tagged 01-02 10:00
+//	c2  01-05 08:00 (bad)      v1.1.0 tagged 01-05 10:00
+//	r3  01-05 14:00 reverts c2 v1.2.0 tagged 01-05 16:00 → 6 h to restore
+func TestGitRevertFailsRelease(t *testing.T) {
+	r := gitfixture.New(t)
+	r.Commit("c1", "2026-01-01T10:00:00Z", "2026-01-01T10:00:00Z")
+	r.Tag("v1.0.0", "2026-01-02T10:00:00Z")
+	c2 := r.Commit("c2", "2026-01-05T08:00:00Z", "2026-01-05T08:00:00Z")
+	r.Tag("v1.1.0", "2026-01-05T10:00:00Z")
+	r.Git("2026-01-05T14:00:00Z", "2026-01-05T14:00:00Z", "revert", "--no-edit", c2)
+	r.Tag("v1.2.0", "2026-01-05T16:00:00Z")
+	if msg := r.Git("", "", "log", "-1", "--format=%B"); !strings.Contains(msg, "This reverts commit "+c2) {
+		t.Fatalf("git revert wrote no trailer naming %s: %q", c2, msg)
+	}
+
+	db := loadRepo(t, r, config.Default())
+	rows, err := db.Query(`select deployment_id, failure_reason, coalesce(f.restored_by_deployment, '-'), d.recovery_hours
+		from fct_deployments d join fct_failures f using (deployment_id) order by d.finished_at`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var dep, reason, by string
+		var hours float64
+		if err := rows.Scan(&dep, &reason, &by, &hours); err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fmt.Sprintf("%s %s %s %g", dep, reason, by, hours))
+	}
+	want := []string{"git:acme/app:v1.1.0 revert git:acme/app:v1.2.0 6"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("failed releases:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

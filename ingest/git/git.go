@@ -26,6 +26,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -63,7 +64,8 @@ func (s *Source) Target() string { return s.cfg.Repo }
 // Stats says what one Sync did.
 type Stats struct {
 	CommitsRead    int64
-	TagsMatched    int64
+	TagsMatched    int64 // releases: matching tags, one per tagged commit
+	TagsSameCommit int64 // matching tags left out: their commit's release came first
 	TipsChanged    bool
 	DeploymentsSet int64
 }
@@ -134,11 +136,11 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 		env.Run.Read += n
 	}
 
-	deps, err := s.tagDeployments(ctx)
+	deps, same, err := s.tagDeployments(ctx)
 	if err != nil {
 		return nil, err
 	}
-	st.TagsMatched = int64(len(deps))
+	st.TagsMatched, st.TagsSameCommit = int64(len(deps)), int64(same)
 	env.Run.Read += st.TagsMatched
 	if err := warehouse.Raw(conn, func(dc driver.Conn) error {
 		a, err := warehouse.NewAppender(dc, "git_stage_deployments")
@@ -193,7 +195,12 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 		return nil, fmt.Errorf("git: %s: commit: %w", cfg.Name, err)
 	}
 	env.Run.Cursor = fmt.Sprintf("%d refs", len(tips))
-	fmt.Fprintf(progress, "git: %s: %d new commits, %d release tags\n", cfg.Name, st.CommitsRead, st.TagsMatched)
+	if st.TagsSameCommit > 0 {
+		fmt.Fprintf(progress, "git: %s: %d new commits, %d release tags (%d more on commits already tagged)\n",
+			cfg.Name, st.CommitsRead, st.TagsMatched, st.TagsSameCommit)
+	} else {
+		fmt.Fprintf(progress, "git: %s: %d new commits, %d release tags\n", cfg.Name, st.CommitsRead, st.TagsMatched)
+	}
 	return st, nil
 }
 
@@ -295,9 +302,20 @@ func (s *Source) existing(ctx context.Context, shas []string) ([]string, error) 
 // progressEvery is how many commits pass between progress lines.
 const progressEvery = 100_000
 
-// logFormat prints one record per commit: fields separated by NUL, records
-// ended by the ASCII record separator.
-const logFormat = "--format=tformat:%H%x00%P%x00%at%x00%ct%x00%an%x00%ae%x1e"
+// logFormat prints, with -z, one record per commit: logFields fields, each
+// ended by NUL (under -z git ends a record with NUL), the message last.
+// Git keeps NUL out of names, addresses and messages, so no message text
+// can shift the fields.
+const logFormat = "--format=tformat:%H%x00%P%x00%at%x00%ct%x00%an%x00%ae%x00%B"
+
+const logFields = 7
+
+// MaxMessage bounds the commit message kept in extra.message, in
+// characters, as the GitHub and GitLab mappers do.
+// The transform reads messages for git's revert trailer, which `git
+// revert` writes on the third line; a bound keeps a repository of long
+// generated messages from filling the warehouse.
+const MaxMessage = 4096
 
 // appendCommits streams `git log tips --not old` into the stage table.
 func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []string, progress io.Writer) (int64, error) {
@@ -308,7 +326,7 @@ func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []
 	for _, o := range old {
 		revs.WriteString("^" + o + "\n")
 	}
-	cmd := s.command(ctx, "log", "--no-color", "--no-decorate", "--no-mailmap", logFormat, "--stdin")
+	cmd := s.command(ctx, "log", "-z", "--no-color", "--no-decorate", "--no-mailmap", logFormat, "--stdin")
 	cmd.Stdin = strings.NewReader(revs.String())
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
@@ -326,12 +344,13 @@ func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []
 			return err
 		}
 		r := bufio.NewReaderSize(stdout, 1<<20)
+		fields := make([]string, 0, logFields)
 		for {
-			rec, err := r.ReadBytes('\x1e')
+			field, err := r.ReadBytes(0)
 			if errors.Is(err, io.EOF) {
-				if len(bytes.TrimSpace(rec)) != 0 {
+				if len(fields) != 0 || len(field) != 0 {
 					a.Close()
-					return fmt.Errorf("truncated git log record %q", rec)
+					return fmt.Errorf("truncated git log record %q", strings.Join(append(fields, string(field)), "\x00"))
 				}
 				break
 			}
@@ -339,7 +358,11 @@ func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []
 				a.Close()
 				return err
 			}
-			row, err := s.commitRow(bytes.TrimLeft(rec[:len(rec)-1], "\n"))
+			if fields = append(fields, string(field[:len(field)-1])); len(fields) < logFields {
+				continue
+			}
+			row, err := s.commitRow(fields)
+			fields = fields[:0]
 			if err != nil {
 				a.Close()
 				return err
@@ -366,11 +389,25 @@ func (s *Source) appendCommits(ctx context.Context, conn *sql.Conn, tips, old []
 	return n, nil
 }
 
-func (s *Source) commitRow(rec []byte) ([]driver.Value, error) {
-	f := strings.Split(string(rec), "\x00")
-	if len(f) != 6 {
-		return nil, fmt.Errorf("unexpected git log record %q", rec)
+// extraOf is a commit's extra: the author's e-mail address and the
+// message, trimmed and cut to MaxMessage characters.
+func extraOf(email, message string) map[string]string {
+	x := map[string]string{}
+	if email != "" {
+		x["author_email"] = email
 	}
+	message = strings.Trim(message, " \t\r\n")
+	if utf8.RuneCountInString(message) > MaxMessage {
+		message = string([]rune(message)[:MaxMessage])
+	}
+	if message != "" {
+		x["message"] = message
+	}
+	return x
+}
+
+// commitRow makes the stage row of one git log record (logFormat).
+func (s *Source) commitRow(f []string) ([]driver.Value, error) {
 	authored, err := unixTime(f[2])
 	if err != nil {
 		return nil, fmt.Errorf("commit %s: author date: %w", f[0], err)
@@ -384,8 +421,8 @@ func (s *Source) commitRow(rec []byte) ([]driver.Value, error) {
 		parents = strings.Split(f[1], " ")
 	}
 	var extra any
-	if f[5] != "" {
-		b, _ := json.Marshal(map[string]string{"author_email": f[5]})
+	if x := extraOf(f[5], f[6]); len(x) > 0 {
+		b, _ := json.Marshal(x)
 		extra = string(b)
 	}
 	var author any
@@ -416,12 +453,16 @@ type tag struct {
 }
 
 // tagDeployments returns the matching tags as rows of the deployments
-// table, in release order (date, then name).
-func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
+// table, in release order (date, then name), and how many it left out.
+// A commit is released once: a later matching tag of a commit an earlier
+// one names (v1.2.0 beside 1.2.0, a release re-tagged) ships nothing new,
+// so it is no deployment; its name is kept in the first tag's
+// extra.other_tags.
+func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, int, error) {
 	re := regexp.MustCompile(s.cfg.TagPattern)
 	out, err := s.output(ctx, nil, "for-each-ref", tagFormat, "refs/tags")
 	if err != nil {
-		return nil, fmt.Errorf("git: %s: list tags: %w", s.cfg.Repo, err)
+		return nil, 0, fmt.Errorf("git: %s: list tags: %w", s.cfg.Repo, err)
 	}
 	var tags []tag
 	for _, line := range strings.Split(string(out), "\n") {
@@ -430,7 +471,7 @@ func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
 		}
 		f := strings.Split(line, "\x00")
 		if len(f) != 9 {
-			return nil, fmt.Errorf("git: %s: unexpected tag line %q", s.cfg.Repo, line)
+			return nil, 0, fmt.Errorf("git: %s: unexpected tag line %q", s.cfg.Repo, line)
 		}
 		if !re.MatchString(f[0]) {
 			continue
@@ -450,7 +491,7 @@ func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
 		}
 		at, err := unixTime(when)
 		if err != nil {
-			return nil, fmt.Errorf("git: %s: tag %s: date %q: %w", s.cfg.Repo, t.name, when, err)
+			return nil, 0, fmt.Errorf("git: %s: tag %s: date %q: %w", s.cfg.Repo, t.name, when, err)
 		}
 		t.at = at
 		tags = append(tags, t)
@@ -461,9 +502,20 @@ func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
 		}
 		return tags[i].name < tags[j].name
 	})
-	rows := make([][]driver.Value, 0, len(tags))
-	prev := ""
+	first := map[string]int{} // commit → index in kept
+	var kept []tag
+	others := map[int][]string{}
 	for _, t := range tags {
+		if i, ok := first[t.commit]; ok {
+			others[i] = append(others[i], t.name)
+			continue
+		}
+		first[t.commit] = len(kept)
+		kept = append(kept, t)
+	}
+	rows := make([][]driver.Value, 0, len(kept))
+	prev := ""
+	for i, t := range kept {
 		var previous, tagger any
 		if prev != "" {
 			previous = prev
@@ -475,7 +527,10 @@ func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
 		if t.annotated {
 			kind = "annotated"
 		}
-		extra, _ := json.Marshal(map[string]string{"tag": t.name, "tag_type": kind, "repo": s.cfg.Name})
+		x := map[string]any{"tag": t.name, "tag_type": kind, "repo": s.cfg.Name}
+		if o := others[i]; len(o) > 0 {
+			x["other_tags"] = o
+		}
 		rows = append(rows, []driver.Value{
 			deploymentPrefix(s.cfg.Name) + t.name, // id
 			s.cfg.Service,                         // service
@@ -489,9 +544,9 @@ func (s *Source) tagDeployments(ctx context.Context) ([][]driver.Value, error) {
 			nil,                                   // changes
 			tagger,                                // triggered_by
 			false, nil, false, nil, nil, nil,      // is_rollback … url
-			string(extra), SourceName,
+			x, SourceName, // extra: the appender writes a Go value as JSON
 		})
 		prev = t.commit
 	}
-	return rows, nil
+	return rows, len(tags) - len(kept), nil
 }

@@ -2,6 +2,7 @@ package git
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -288,6 +289,81 @@ func TestSyncAfterRefDeleted(t *testing.T) {
 	db.QueryRow(`SELECT count(*) FROM commits`).Scan(&n)
 	if n != 3 {
 		t.Errorf("commits = %d; want 3 (history is kept)", n)
+	}
+}
+
+// TestMessages checks the messages kept in extra.message: the whole
+// message, trailers and all, whatever bytes it holds (a record separator,
+// tabs, non-ASCII), trimmed, and cut to MaxMessage characters.
+func TestMessages(t *testing.T) {
+	r := newRepo(t)
+	long := strings.Repeat("é", MaxMessage+1) // 2 bytes each
+	msgs := []struct{ given, want string }{
+		{"Revert \"add retry\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567.\n", "Revert \"add retry\"\n\nThis reverts commit 0123456789abcdef0123456789abcdef01234567."},
+		{"fields\x1e\tand\x1f separators ünïcode\n\nbody", "fields\x1e\tand\x1f separators ünïcode\n\nbody"},
+		{long, strings.Repeat("é", MaxMessage)},
+	}
+	want := map[string]string{}
+	for i, m := range msgs {
+		file := fmt.Sprintf("f%d", i)
+		if err := os.WriteFile(filepath.Join(r.dir, file), []byte(file), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r.git("2026-01-01T10:00:00Z", "add", file)
+		r.git("2026-01-01T10:00:00Z", "commit", "-q", "--cleanup=verbatim", "-m", m.given)
+		want[r.git("", "rev-parse", "HEAD")] = m.want
+	}
+	ctx := context.Background()
+	db, err := warehouse.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if st := syncRepo(t, db, r.dir); st.CommitsRead != int64(len(msgs)) {
+		t.Fatalf("read %d commits, want %d", st.CommitsRead, len(msgs))
+	}
+	for sha, w := range want {
+		var got string
+		if err := db.QueryRow(`SELECT extra->>'message' FROM commits WHERE sha = ?`, sha).Scan(&got); err != nil {
+			t.Fatal(err)
+		}
+		if got != w {
+			t.Errorf("message of %s:\n got %q (%d bytes)\nwant %q (%d bytes)", sha, got, len(got), w, len(w))
+		}
+	}
+}
+
+// TestTagsOfOneCommit: two release tags of one commit (1.1.0 and v1.1.0,
+// as some projects push both) are one release, the earlier tag (by date,
+// then name); the other is named in its extra.other_tags. A tag of
+// another commit is a release of its own.
+func TestTagsOfOneCommit(t *testing.T) {
+	r := newRepo(t)
+	c1 := r.commit("Ada", "2026-01-01T10:00:00Z", "a")
+	r.git("", "tag", "v1.1.0")
+	r.git("", "tag", "1.1.0")
+	c2 := r.commit("Ada", "2026-01-02T10:00:00Z", "b")
+	r.git("", "tag", "v1.2.0")
+	ctx := context.Background()
+	db, err := warehouse.OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	st := syncRepo(t, db, r.dir)
+	if st.TagsMatched != 2 || st.TagsSameCommit != 1 {
+		t.Errorf("tags: %d releases, %d left out; want 2, 1", st.TagsMatched, st.TagsSameCommit)
+	}
+	want := []depRow{
+		{"git:acme/api:1.1.0", "api", "production", "success", "1.1.0", c1, "", "", ts("2026-01-01T10:00:00Z")},
+		{"git:acme/api:v1.2.0", "api", "production", "success", "v1.2.0", c2, c1, "", ts("2026-01-02T10:00:00Z")},
+	}
+	if got := readDeployments(t, db); !reflect.DeepEqual(got, want) {
+		t.Errorf("deployments:\n got %v\nwant %v", got, want)
+	}
+	var others string
+	if err := db.QueryRow(`SELECT CAST(extra->'$.other_tags' AS VARCHAR) FROM deployments WHERE id = 'git:acme/api:1.1.0'`).Scan(&others); err != nil || others != `["v1.1.0"]` {
+		t.Errorf("other_tags = %s, %v; want [\"v1.1.0\"]", others, err)
 	}
 }
 

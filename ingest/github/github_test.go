@@ -273,6 +273,11 @@ func TestFirstSyncMapsFixtures(t *testing.T) {
 			{"acme/payments", fsha("c10b"), "[" + fsha("c10a") + "]", "2024-03-01T09:30:00Z", "2024-03-02T09:00:00Z", "alice"},
 		}
 		compareRows(t, got, want)
+		// the whole message (the fixture's subject, a blank line and a
+		// body), for the revert trailers the transform reads
+		if m := h.rows(`SELECT extra->>'message' FROM commits WHERE sha = '` + fsha("c9a") + `'`); len(m) != 1 || m[0][0] != "c9a: change\n\nbody" {
+			t.Errorf("message of c9a: %q, want the subject, a blank line and the body", m)
+		}
 		if n := h.rows(`SELECT count(*) FROM commits WHERE source = 'github'`)[0][0]; n != "8" {
 			t.Errorf("commits: %s rows, want 8 (5 in acme/payments, 3 in acme/web)", n)
 		}

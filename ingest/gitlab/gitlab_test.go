@@ -272,6 +272,9 @@ func TestFirstSyncMapsFixtures(t *testing.T) {
 			{"acme/payments", fsha("c10b"), list("c10a"), "2024-03-01T08:30:00Z", "2024-03-02T08:00:00Z", "Alice Example"},
 			{"acme/platform/web", fsha("w3a"), list("wbase"), "2024-03-03T08:00:00Z", "2024-03-03T08:00:00Z", "Erin Example"},
 		})
+		// the whole message, for the revert trailers the transform reads
+		got = h.rows(`SELECT extra->>'title', extra->>'message' FROM commits WHERE sha = '` + fsha("c10b") + `'`)
+		compareRows(t, got, [][]string{{"Refund handler", "Refund handler\n\nPartial refunds go back to the card."}})
 		if n := h.rows(`SELECT count(*) FROM commits WHERE source = 'gitlab'`)[0][0]; n != "6" {
 			t.Errorf("commits: %s rows, want 6 (c10a, c10b, c10c, c11a, c12a, w3a)", n)
 		}

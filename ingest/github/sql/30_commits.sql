@@ -1,5 +1,7 @@
 -- Commits of GitHub pull requests → canonical commits, one row per (repo, sha)
--- even when a commit belongs to several pull requests.
+-- even when a commit belongs to several pull requests. The message is kept
+-- whole up to 4,096 characters (the bound of the git source's MaxMessage),
+-- for the revert trailers the transform reads.
 -- The rows of source github are replaced as a whole: a mapping rule that
 -- changed applies to every row.
 DELETE FROM commits WHERE source = 'github';
@@ -16,6 +18,6 @@ SELECT sha,
        CAST(payload->>'$.commit.author.date' AS TIMESTAMPTZ),
        CAST(payload->>'$.commit.committer.date' AS TIMESTAMPTZ),
        coalesce(payload->>'$.author.login', (payload->>'$.commit.author.name')),
-       json_object('message', split_part(payload->>'$.commit.message', chr(10), 1)),
+       json_object('message', left(trim(payload->>'$.commit.message', ' ' || chr(9) || chr(10) || chr(13)), 4096)),
        'github'
 FROM pull_commits

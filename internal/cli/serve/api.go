@@ -3,6 +3,7 @@ package serve
 import (
 	"context"
 	"errors"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -51,7 +52,7 @@ func ReadAPI(db *warehouse.DB, cfg *config.Config, now func() time.Time) *server
 			if err != nil {
 				return nil, nameError(err)
 			}
-			return output.JSONDocument(a.Table, a.Extra), nil
+			return output.JSONDocument(a.Table, forTeams(req, a.Extra)), nil
 		},
 		Explain: func(ctx context.Context, req *server.APIRequest) (map[string]any, error) {
 			r, err := metricscmd.RequestFrom(req.Query, false)
@@ -63,7 +64,7 @@ func ReadAPI(db *warehouse.DB, cfg *config.Config, now func() time.Time) *server
 			if err != nil {
 				return nil, nameError(err)
 			}
-			return output.JSONDocument(a.Table, a.Extra), nil
+			return output.JSONDocument(a.Table, forTeams(req, a.Extra)), nil
 		},
 		Audit: func(ctx context.Context, req *server.APIRequest) (map[string]any, error) {
 			var from, to time.Time
@@ -125,6 +126,30 @@ func ReadAPI(db *warehouse.DB, cfg *config.Config, now func() time.Time) *server
 			return cov.Document(), nil
 		},
 	}
+}
+
+// teamHidden are the members of the coverage document that describe the
+// whole warehouse: rows per source and kind, and every source's ingest
+// runs.
+var teamHidden = []string{"sources", "ingests"}
+
+// forTeams returns the extra members of an answer for a request limited
+// to some teams: the coverage keeps what qualifies the numbers (the data
+// range, staleness, the last ingest) and drops what counts every team's
+// data, which such a token may not see. Other requests get extra as it is.
+func forTeams(req *server.APIRequest, extra map[string]any) map[string]any {
+	cov, ok := extra["coverage"].(map[string]any)
+	if req.Limit == nil || !ok {
+		return extra
+	}
+	out := maps.Clone(extra)
+	cov = maps.Clone(cov)
+	for _, k := range teamHidden {
+		delete(cov, k)
+	}
+	cov["limited_to_teams"] = req.Limit.Teams
+	out["coverage"] = cov
+	return out
 }
 
 // badRequest marks a parameter error as 400.

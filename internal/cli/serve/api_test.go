@@ -400,6 +400,29 @@ func TestScopedTokens(t *testing.T) {
 			}
 		}
 	}
+	// The coverage member of their answers keeps the data range but not
+	// the warehouse-wide counts: 5 deployments in all, of which payments
+	// may see 3. The unlimited token's answer has them.
+	for _, c := range []struct {
+		token   string
+		sources bool
+	}{{payToken, false}, {readerToken, true}} {
+		for _, p := range []string{"/api/v1/metrics?level=team", "/api/v1/explain/deployment-frequency"} {
+			_, _, body := a.get(p, c.token)
+			var doc struct {
+				Coverage map[string]any `json:"coverage"`
+			}
+			json.Unmarshal(body, &doc)
+			_, hasSources := doc.Coverage["sources"]
+			_, hasIngests := doc.Coverage["ingests"]
+			if doc.Coverage["from"] == nil || hasSources != c.sources || hasIngests != c.sources {
+				t.Errorf("%s, sources shown %v: coverage %v", p, c.sources, doc.Coverage)
+			}
+			if !c.sources && (strings.Contains(string(body), `"rows": 5`) || fmt.Sprint(doc.Coverage["limited_to_teams"]) != "[payments]") {
+				t.Errorf("%s with read:teams=payments: coverage counts every team or does not say it is limited: %v", p, doc.Coverage)
+			}
+		}
+	}
 	_, _, body := a.get("/api/v1/explain/deployment-frequency", payToken)
 	if strings.Contains(string(body), "shop-web") || strings.Count(string(body), `"deployment_id": "d`) != 3 {
 		t.Errorf("explain for payments lists other teams' deployments or not its 3: %s", body)

@@ -164,7 +164,7 @@ func Run(ctx context.Context, opts *Options) (*Result, error) {
 			return nil, fmt.Errorf("try: %s: none of its %d tags looks like a release (%s); give the pattern of your release tags with --tag-pattern",
 				opts.Repo, len(tags), examples())
 		}
-		fmt.Fprintf(errOut, "try: tag pattern %s (like %s), guessed from the tags: %d of %d tags match (--tag-pattern chooses another)\n",
+		fmt.Fprintf(errOut, "try: tag pattern %s (like %s), guessed from the tags:\n     %d of %d tags match (--tag-pattern chooses another)\n",
 			res.Guess.Pattern, res.Guess.Example, res.Guess.Matched, len(tags))
 	}
 	gc.TagPattern = res.Guess.Pattern
@@ -198,7 +198,7 @@ func Run(ctx context.Context, opts *Options) (*Result, error) {
 	}
 	res.Name, res.Service = src.Config().Name, src.Config().Service
 	res.Commits, res.Releases = st.CommitsRead, st.TagsMatched
-	fmt.Fprintf(errOut, "try: each of the %d release tags is taken as a production deployment of service %s, at the tag's date\n",
+	fmt.Fprintf(errOut, "try: each of the %d releases is taken as a production deployment of\n     service %s, at its tag's date\n",
 		res.Releases, res.Service)
 
 	cfg := config.Default()
@@ -251,8 +251,10 @@ func Run(ctx context.Context, opts *Options) (*Result, error) {
 		res.Index = index
 	}
 
-	fmt.Fprintf(out, "\nTo fill the gaps, add the sources you have to shiplog.yaml (%s reads this repository already),\n", res.Config)
-	fmt.Fprintf(out, "set their tokens in the environment, then run: shiplog --config %s ingest --all && shiplog --config %s transform\n\n", res.Config, res.Config)
+	fmt.Fprintf(out, "\nTo fill the gaps, add the sources you have to the configuration, which\n")
+	fmt.Fprintf(out, "reads this repository already:\n  %s\n", res.Config)
+	fmt.Fprintf(out, "set their tokens in the environment, then run:\n")
+	fmt.Fprintf(out, "  shiplog --config %s ingest --all\n  shiplog --config %s transform\n\n", res.Config, res.Config)
 	fmt.Fprint(out, NextSources(probe.Remote(ctx), res.Name, res.Service))
 
 	fmt.Fprintf(errOut, "\nDone. Everything is in %s:\n", opts.Dir)
@@ -290,24 +292,54 @@ func writeVerdicts(w io.Writer, whole *output.Table) {
 	get := func(col string) any { return r[whole.Index(col)] }
 	human := func(col string) string { return format.Human(whole.Kind(col), get(col)) }
 	fmt.Fprintln(w, "What git gives, over the whole history:")
-	fmt.Fprintf(w, "  deployment frequency  %s releases, median %s between them (%s)\n",
-		human("deployments"), human("deploy_interval_median_hours"), tierText(get("deployment_frequency_tier")))
+	verdict(w, "deployment frequency", fmt.Sprintf("%s releases, median %s between them (%s)",
+		human("deployments"), human("deploy_interval_median_hours"), tierText(get("deployment_frequency_tier"))))
 	if reason := get("lead_time_unknown_reason"); reason != nil {
-		fmt.Fprintf(w, "  change lead time      unknown: %s\n", reason)
+		verdict(w, "change lead time", fmt.Sprintf("unknown: %s", reason))
 	} else {
-		fmt.Fprintf(w, "  change lead time      median %s over %s commits, from author time to the first release that ships them; %s left out (history before the first release, or not after its commit) (%s)\n",
-			human("lead_time_median_hours"), human("lead_time_changes"), human("lead_time_excluded"), tierText(get("lead_time_tier")))
+		verdict(w, "change lead time", fmt.Sprintf("median %s over %s commits, from author time to the first release that ships them; %s left out (history before the first release, or not after its commit) (%s)",
+			human("lead_time_median_hours"), human("lead_time_changes"), human("lead_time_excluded"), tierText(get("lead_time_tier"))))
 	}
-	fmt.Fprintf(w, "  rework rate           %s (releases whose tag matches metrics.hotfix_patterns)\n", human("rework_rate"))
+	verdict(w, "rework rate", fmt.Sprintf("%s (releases whose tag matches metrics.hotfix_patterns)", human("rework_rate")))
 	if reason := get("failure_unknown_reason"); reason != nil {
+		if n, _ := get("failed_deployments").(int64); n > 0 {
+			// what git alone shows (try's configuration turns version
+			// rollbacks off; reverts remain): a floor, never the rate
+			verdict(w, "failed releases", fmt.Sprintf("at least %d of %s, found from git alone (a later release reverted a commit it shipped); `shiplog explain change-failure-rate` lists them",
+				n, human("deployments")))
+		}
 		fmt.Fprintf(w, "What git cannot give:\n")
-		fmt.Fprintf(w, "  change failure rate   unknown: %s (a release's failure is known from incidents, rollbacks and hotfixes)\n", reason)
-		fmt.Fprintf(w, "  recovery time         unknown: %s\n", reason)
-		fmt.Fprintf(w, "  MTTR                  unknown: %s\n", reason)
+		verdict(w, "change failure rate", fmt.Sprintf("unknown: %s (a release's failure is known from incidents; reverts alone give only a floor)", reason))
+		verdict(w, "recovery time", fmt.Sprintf("unknown: %s", reason))
+		verdict(w, "MTTR", fmt.Sprintf("unknown: %s", reason))
 	} else {
-		fmt.Fprintf(w, "  change failure rate   %s\n", human("change_failure_rate"))
+		verdict(w, "change failure rate", human("change_failure_rate"))
 	}
-	fmt.Fprintln(w, "  review and pickup stages need pull requests (GitHub or GitLab); lead time is per commit until then")
+	verdict(w, "review and pickup", "stages need pull requests (GitHub or GitLab); until then lead time is per commit")
+}
+
+// verdict prints one metric's line: its label in a column of 21 after two
+// spaces, the text after it wrapped at 80 columns and indented under
+// itself, so that the summary reads in an 80-column terminal.
+func verdict(w io.Writer, label, text string) {
+	const indent, width = 2 + 21 + 1, 80
+	line := fmt.Sprintf("  %-21s", label)
+	col := len(line)
+	for i, word := range strings.Fields(text) {
+		switch {
+		case i == 0:
+			line += " " + word
+			col += 1 + len([]rune(word))
+		case col+1+len([]rune(word)) > width:
+			fmt.Fprintln(w, line)
+			line = strings.Repeat(" ", indent) + word
+			col = indent + len([]rune(word))
+		default:
+			line += " " + word
+			col += 1 + len([]rune(word))
+		}
+	}
+	fmt.Fprintln(w, line)
 }
 
 func tierText(v any) string {
@@ -332,11 +364,11 @@ func NextSources(remote, name, service string) string {
 	var b strings.Builder
 	b.WriteString("sources:\n")
 	if github {
-		fmt.Fprintf(&b, "  # pull requests with reviews (lead time stages), GitHub deployments; token in GITHUB_TOKEN\n")
+		fmt.Fprintf(&b, "  # pull requests with reviews (lead time stages), GitHub deployments;\n  # token in GITHUB_TOKEN\n")
 		fmt.Fprintf(&b, "  github:\n    repos: [%s]\n    services: {%s: [%s]}\n", name, name, service)
 	}
 	if gitlab {
-		fmt.Fprintf(&b, "  # merge requests with approvals, deployments, incident issues; token in GITLAB_TOKEN\n")
+		fmt.Fprintf(&b, "  # merge requests with approvals, deployments, incident issues;\n  # token in GITLAB_TOKEN\n")
 		fmt.Fprintf(&b, "  gitlab:\n    url: https://gitlab.com\n    projects: [%s]\n    services: {%s: %s}\n", name, name, service)
 	}
 	fmt.Fprintf(&b, "  # incidents: change failure rate, recovery time, MTTR; token in PAGERDUTY_TOKEN\n")

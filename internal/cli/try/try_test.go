@@ -77,8 +77,8 @@ func TestTryEndToEnd(t *testing.T) {
 	// The guessed pattern and what it matched: v1.0.0, v1.1.0, v1.2.0,
 	// v1.1.1 and v1.3.0 of seven tags (not docs-snapshot, not v1.3.0-rc1).
 	for _, want := range []string{
-		`try: tag pattern ^v\d+\.\d+\.\d+$ (like v1.2.3), guessed from the tags: 5 of 7 tags match`,
-		"try: each of the 5 release tags is taken as a production deployment of service app",
+		"try: tag pattern ^v\\d+\\.\\d+\\.\\d+$ (like v1.2.3), guessed from the tags:\n     5 of 7 tags match",
+		"try: each of the 5 releases is taken as a production deployment of\n     service app",
 		"Done. Everything is in " + dir,
 	} {
 		if !strings.Contains(stderr.String(), want) {
@@ -197,6 +197,48 @@ func TestTryEndToEnd(t *testing.T) {
 	}
 	if strings.Contains(text, "0 %\nelite") || strings.Contains(text, "0.0 %") {
 		t.Errorf("leadership page shows a failure rate:\n%s", text)
+	}
+}
+
+// TestTryRevertFloor: a release that a later one reverts is a failure git
+// alone can show. With no incident source the failure rate stays unknown,
+// and the summary says how many releases are known to have failed, as a
+// floor, in lines that fit an 80-column terminal:
+//
+//	c1 → v1.0.0; c2 → v1.1.0; `git revert c2` → v1.2.0 (6 h later)
+func TestTryRevertFloor(t *testing.T) {
+	r := gitfixture.New(t)
+	r.Commit("c1", "2026-01-01T10:00:00Z", "2026-01-01T10:00:00Z")
+	r.Tag("v1.0.0", "2026-01-02T10:00:00Z")
+	c2 := r.Commit("c2", "2026-01-05T08:00:00Z", "2026-01-05T08:00:00Z")
+	r.Tag("v1.1.0", "2026-01-05T10:00:00Z")
+	r.Git("2026-01-05T14:00:00Z", "2026-01-05T14:00:00Z", "revert", "--no-edit", c2)
+	r.Tag("v1.2.0", "2026-01-05T16:00:00Z")
+	ios, _, stdout, stderr := iostreams.Test()
+	res, err := Run(context.Background(), &Options{IO: ios, Now: func() time.Time { return fixedNow },
+		Repo: r.Dir, Dir: filepath.Join(t.TempDir(), "try"), Name: "acme/app"})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, stderr)
+	}
+	whole := rowOf(t, res.Metrics, 0)
+	if whole["failed_deployments"] != int64(1) || whole["change_failure_rate"] != nil || whole["failure_unknown_reason"] != "no incident source" {
+		t.Errorf("whole history: failed %v, rate %v, reason %v; want 1, unknown, no incident source",
+			whole["failed_deployments"], whole["change_failure_rate"], whole["failure_unknown_reason"])
+	}
+	out := stdout.String()
+	summary := out[strings.Index(out, "What git gives"):strings.Index(out, "sources:")]
+	for _, want := range []string{
+		"  failed releases       at least 1 of 3, found from git alone",
+		"  change failure rate   unknown: no incident source",
+	} {
+		if !strings.Contains(summary, want) {
+			t.Errorf("summary lacks %q:\n%s", want, summary)
+		}
+	}
+	for _, line := range strings.Split(summary, "\n") {
+		if n := len([]rune(line)); n > 80 && !strings.Contains(line, res.Config) {
+			t.Errorf("line of %d columns: %q", n, line)
+		}
 	}
 }
 
