@@ -35,8 +35,22 @@
 //	-- param: hotfix_regex text null
 //	... regexp_matches(d.version, getvariable('hotfix_regex')) ...
 //
-// The run's values are listed at RunValues. A
-// view that reads a variable, or reads a temporary table or view, is
+// The run's values are listed at RunValues.
+//
+// DuckDB estimates a table written earlier in the same transaction (every
+// intermediate model and mart of a run) as empty, so it builds a join's
+// hash table on that side whatever its size: the eight million commits to
+// look up a few thousand shas. A model whose plan suffers from that
+// declares
+//
+//	-- join_order: as written
+//
+// and is planned with DuckDB's join ordering and build-side choice turned
+// off: every join builds its hash table on its right-hand input, so the
+// model names the smaller input last (explicit JOIN … ON, never a join in
+// WHERE, which would stay a cross product).
+//
+// A view that reads a variable, or reads a temporary table or view, is
 // created as a TEMP VIEW, so that it never outlives the run it was written
 // for (nor points at tables that are gone).
 //
@@ -124,6 +138,9 @@ type Model struct {
 	Arguments, TestCall string
 	Tests               []Test
 	Deps                []string
+	// JoinsAsWritten plans the model with each join's hash table built on
+	// its right-hand input (`-- join_order: as written`).
+	JoinsAsWritten bool
 
 	script   *sqlrun.Script
 	testVars []string // run values the test call reads
@@ -236,6 +253,11 @@ func parseModel(layer, file, text string) (Model, error) {
 			m.Arguments = f.Value
 		case "test_call":
 			m.TestCall = f.Value
+		case "join_order":
+			if f.Value != "as written" {
+				return m, fmt.Errorf("transform: %s:%d: join_order can only be \"as written\", not %q", where, f.Line, f.Value)
+			}
+			m.JoinsAsWritten = true
 		case "test":
 			val := f.Value
 			open := strings.Index(val, "(")
@@ -596,7 +618,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 			case "macro":
 				prefix = fmt.Sprintf("CREATE OR REPLACE MACRO %s(%s) AS\n", warehouse.QuoteIdent(m.Name), m.Arguments)
 			}
-			err = m.script.ExecStatement(ctx, tx, st.Wrap(prefix, ""), mvals)
+			err = execModel(ctx, tx, m, st.Wrap(prefix, ""), mvals)
 		}
 		if err != nil {
 			return fmt.Errorf("transform: model %s/%s: %w", m.Layer, m.Name, err)
@@ -649,6 +671,22 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	}
 	fmt.Fprintf(progress, "transform done in %s\n", since(total))
 	return nil
+}
+
+// execModel runs a model's statement, planned with the joins as written
+// when the model asks for it (see the package documentation).
+func execModel(ctx context.Context, tx *sql.Tx, m Model, st sqlrun.Statement, vals sqlrun.Values) error {
+	if !m.JoinsAsWritten {
+		return m.script.ExecStatement(ctx, tx, st, vals)
+	}
+	if _, err := tx.ExecContext(ctx, "SET disabled_optimizers = 'join_order,build_side_probe_side'"); err != nil {
+		return err
+	}
+	err := m.script.ExecStatement(ctx, tx, st, vals)
+	if _, rerr := tx.ExecContext(ctx, "RESET disabled_optimizers"); err == nil {
+		err = rerr
+	}
+	return err
 }
 
 type querier interface {

@@ -66,6 +66,7 @@ func TestLoadRefusesCyclesAndBadHeaders(t *testing.T) {
 		"-- test: frobnicate(a)",
 		"-- test: relationships(a)",
 		"-- materialized: ephemeral",
+		"-- join_order: cost based",
 	} {
 		_, err := Load([]Layer{layer("marts", map[string]string{"a.sql": header + "\nselect 1 as a"})})
 		if err == nil || !strings.Contains(err.Error(), "marts/a.sql:1") {
@@ -195,6 +196,52 @@ func TestFailedModelRollsBack(t *testing.T) {
 	}
 	if n := count(t, db, "select count(*) from fct_a where x = 1"); n != 1 {
 		t.Errorf("fct_a was replaced although the build failed")
+	}
+}
+
+// A model declaring `-- join_order: as written` is planned with DuckDB's
+// join ordering and build-side choice off, and only that model: the
+// setting is back to DuckDB's default for the next one.
+func TestJoinsAsWritten(t *testing.T) {
+	ctx := context.Background()
+	db := memDB(t)
+	ms, err := Load([]Layer{
+		layer("intermediate", map[string]string{
+			"int_big.sql":   "select range as k from range(100000)",
+			"int_small.sql": "select range * 1000 as k from range(10)",
+		}),
+		layer("marts", map[string]string{
+			"fct_a_before.sql": "select current_setting('disabled_optimizers') as d",
+			"fct_b_written.sql": "-- join_order: as written\n" +
+				"select current_setting('disabled_optimizers') as d, count(*) as n from int_big b join int_small s on s.k = b.k",
+			"fct_c_after.sql": "select current_setting('disabled_optimizers') as d from fct_b_written",
+		}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if got, want := m.JoinsAsWritten, m.Name == "fct_b_written"; got != want {
+			t.Errorf("%s: JoinsAsWritten = %v, want %v", m.Name, got, want)
+		}
+	}
+	if err := build(ctx, db, config.Default(), ms, io.Discard, true); err != nil {
+		t.Fatal(err)
+	}
+	var before, written, after string
+	var n int64
+	if err := db.QueryRow(`select a.d, w.d, w.n, c.d from fct_a_before a, fct_b_written w, fct_c_after c`).Scan(&before, &written, &n, &after); err != nil {
+		t.Fatal(err)
+	}
+	// 0, 1000, …, 9000 are all below 100,000: ten matches
+	if n != 10 {
+		t.Errorf("join found %d rows, want 10", n)
+	}
+	if !strings.Contains(written, "join_order") || !strings.Contains(written, "build_side_probe_side") {
+		t.Errorf("as-written model planned with disabled_optimizers %q", written)
+	}
+	if before != "" || after != "" {
+		t.Errorf("disabled_optimizers before %q, after %q: want the default (none) for other models", before, after)
 	}
 }
 

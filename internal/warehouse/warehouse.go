@@ -57,7 +57,7 @@ type Options struct {
 // connections (SET … and RESET …, see ingest/file and transform). They stay
 // changeable when Options.Sandbox locks the configuration; a writer that
 // needs another setting must name it here, or it fails under `serve`.
-var SessionSettings = []string{"TimeZone", "preserve_insertion_order", "asof_loop_join_threshold", "disabled_compression_methods"}
+var SessionSettings = []string{"TimeZone", "preserve_insertion_order", "asof_loop_join_threshold", "disabled_compression_methods", "disabled_optimizers"}
 
 // DB is an open warehouse.
 type DB struct {

@@ -10,6 +10,10 @@
 -- than being blamed by time on whatever deployment came before it. The ASOF join
 -- picks the latest deployment that finished before the incident opened, so
 -- an incident after the next deployment is that one's, never the earlier.
+-- Joins as written: each builds its hash table on the few incidents,
+-- root-cause shas or their matches (on the right), and reads the
+-- deployments, commits, walk and links (left) without hashing them.
+-- join_order: as written
 with
 
 settings as (
@@ -26,8 +30,8 @@ deployments as (
 
 named as (
     select i.incident_id, d.deployment_id, 'incident' as reason, 1 as strength
-    from incidents i
-    join deployments d on d.deployment_id = i.caused_by_deployment
+    from deployments d
+    join incidents i on i.caused_by_deployment = d.deployment_id
 ),
 
 root_shas as (
@@ -48,21 +52,27 @@ shipped as (
     from deployments d
     semi join root_shas r on r.sha = d.commit_sha
     union all
-    select d.deployment_id, d.finished_at, c.sha
-    from int_commit_walk w
+    select d.deployment_id, d.finished_at, w.sha
+    from int_prod_deployments d
     join (
-        select c.commit_id, c.sha
-        from int_commits c
-        semi join root_shas r on r.sha = c.sha
-    ) c on c.commit_id = w.commit_id
-    join int_prod_deployments d on d.dep_idx = w.dep_idx
+        select w.dep_idx, c.sha
+        from int_commit_walk w
+        join (
+            select c.commit_id, c.sha
+            from int_commits c
+            semi join root_shas r on r.sha = c.sha
+        ) c on c.commit_id = w.commit_id
+    ) w on w.dep_idx = d.dep_idx
     union all
     -- the deployment each change first shipped in (as fct_deployment_changes
     -- has it), found by integers rather than by reading every change's id
-    select d.deployment_id, d.finished_at, s.sha
-    from root_changes s
-    join int_first_links l on l.change_row = s.change_row
-    join int_prod_deployments d on d.dep_idx = l.dep_idx
+    select d.deployment_id, d.finished_at, l.sha
+    from int_prod_deployments d
+    join (
+        select l.dep_idx, s.sha
+        from int_first_links l
+        join root_changes s on s.change_row = l.change_row
+    ) l on l.dep_idx = d.dep_idx
 ),
 
 by_root as (

@@ -3,14 +3,18 @@
 -- production deployment started and before this one started, for
 -- deployments that use the time rule. A change without merged_at that is
 -- not a pull request (a direct commit) counts as merged at its first commit.
+-- A claim beats a guess: only a change that no deployment claims (none
+-- in int_first_claims: no list names it, no walk reached it) is linked by
+-- time, so the ASOF join sorts those changes, not every change.
 with
 
 changes as (
     select
-        change_row,
-        service,
-        coalesce(merged_at, case when opened_at is null then first_commit_at end) as merged_ts
-    from int_changes
+        c.change_row,
+        c.service,
+        coalesce(c.merged_at, case when c.opened_at is null then c.first_commit_at end) as merged_ts
+    from int_changes c
+    anti join int_first_claims k on k.change_row = c.change_row
 ),
 
 deployments as (

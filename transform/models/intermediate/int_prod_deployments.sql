@@ -10,6 +10,9 @@
 -- commits' ids in int_commits (NULL when the graph does not know the sha),
 -- with the previous commit's earliest time and untimed flag for the walk;
 -- dep_idx numbers the rows, so that linking carries an integer, not the id.
+-- Joins as written: the commit lookup hashes the deployments' shas and
+-- reads every commit once, rather than hashing every commit.
+-- join_order: as written
 with
 
 settings as (
@@ -43,8 +46,8 @@ sequenced as (
         lag(c.commit_id) over w  as prev_commit_id,
         lag(c.earliest_committed_at) over w as prev_earliest_committed_at,
         lag(c.has_untimed_copy) over w      as prev_has_untimed_copy
-    from deployments d
-    left join int_commits c on c.sha = d.commit_sha
+    from int_commits c
+    right join deployments d on d.commit_sha = c.sha
     window w as (partition by d.service order by d.finished_at, d.deployment_id)
 )
 

@@ -21,6 +21,10 @@
 -- test: accepted_values(reason: incident, root_cause_commit, rollback, hotfix, revert, version_rollback, time_window)
 -- test: relationships(deployment_id -> fct_deployments.deployment_id)
 -- incremental: service
+-- Joins as written: a join builds its hash table on the few failures,
+-- restorers and revert pairs (on the right) and reads the deployments and
+-- links (left) without hashing them.
+-- join_order: as written
 with
 
 deployments as (
@@ -47,11 +51,20 @@ settings as (
 -- the attribution window
 reverted as (
     select dc.deployment_id as target, dr.deployment_id, dr.finished_at
-    from int_change_reverts v
-    join int_first_links lc on lc.change_row = v.reverted_row
-    join deployments dc on dc.dep_idx = lc.dep_idx
-    join int_first_links lr on lr.change_row = v.revert_row
-    join deployments dr on dr.dep_idx = lr.dep_idx
+    from deployments dr
+    join (
+        select lr.dep_idx as revert_dep, dc.deployment_id, dc.service, dc.finished_at
+        from int_first_links lr
+        join (
+            select lc.revert_row, dc.deployment_id, dc.service, dc.finished_at
+            from deployments dc
+            join (
+                select v.revert_row, lc.dep_idx
+                from int_first_links lc
+                join int_change_reverts v on v.reverted_row = lc.change_row
+            ) lc on lc.dep_idx = dc.dep_idx
+        ) dc on dc.revert_row = lr.change_row
+    ) dc on dc.revert_dep = dr.dep_idx
     cross join settings s
     where s.failure_from_reverts
       and dr.service = dc.service
@@ -155,8 +168,8 @@ restorers as (
 
 later_restorers as (
     select r.*
-    from restorers r
-    join deployments t on t.deployment_id = r.target
+    from deployments t
+    join restorers r on r.target = t.deployment_id
     where r.finished_at > t.finished_at
 ),
 
@@ -199,8 +212,8 @@ recovery as (
             when i.resolved_at is null then r.restored_at
             else least(r.restored_at, i.resolved_at)
         end as recovered_at
-    from failed f
-    join deployments d on d.deployment_id = f.deployment_id
+    from deployments d
+    join failed f on f.deployment_id = d.deployment_id
     left join restored r on r.deployment_id = f.deployment_id
     left join incidents_resolved i on i.deployment_id = f.deployment_id
 )
