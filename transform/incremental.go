@@ -63,20 +63,25 @@ const incrementalRevision = "1"
 // mart copies) is partitioned for change detection: by the service key
 // the staging models give it (trimmed, lower-cased), a commit's
 // repository, a change request's id, or NULL (the whole table).
-var digestParts = []struct{ table, part string }{
-	{"teams", "NULL"},
-	{"services", "NULL"},
-	{"deployments", "lower(trim(t.service))"},
-	{"changes", "lower(trim(t.service))"},
-	{"commits", "t.repo"},
-	{"incidents", "lower(trim(t.service))"},
-	{"change_requests", "t.id"},
-	{"approvals", "t.change_request"},
-	{"support_tickets", "lower(trim(t.service))"},
-	{"test_runs", "NULL"},
-	{"adoption", "lower(trim(t.service))"},
-	{"release_plans", "lower(trim(t.service))"},
-	{"gate_decisions", "NULL"},
+// The rows are summed per value of the column as stored (col, "" for
+// the whole table) and the sums then added up per key (part of p, the
+// column's value): sums add, so the digests are the same, and DuckDB
+// groups millions of rows on a stored string column without trimming
+// and lower-casing each one.
+var digestParts = []struct{ table, col, part string }{
+	{"teams", "", "NULL"},
+	{"services", "", "NULL"},
+	{"deployments", "service", "lower(trim(p))"},
+	{"changes", "service", "lower(trim(p))"},
+	{"commits", "repo", "p"},
+	{"incidents", "service", "lower(trim(p))"},
+	{"change_requests", "id", "p"},
+	{"approvals", "change_request", "p"},
+	{"support_tickets", "service", "lower(trim(p))"},
+	{"test_runs", "", "NULL"},
+	{"adoption", "service", "lower(trim(p))"},
+	{"release_plans", "service", "lower(trim(p))"},
+	{"gate_decisions", "", "NULL"},
 }
 
 // serviceTables are the tables whose partitions are service keys.
@@ -100,6 +105,9 @@ type plan struct {
 	repos    []string
 	// placements: int_change_placements had rows in the last full build
 	placements bool
+	// graphRepos: the repositories whose commits the rebuild reads
+	// (temp.inc_graph_repos), or -1 when it reads the whole commit graph
+	graphRepos int
 }
 
 // incrementalKey returns how a mart is merged in an incremental run: ""
@@ -159,8 +167,13 @@ func fingerprint(ctx context.Context, q querier, models []Model, vals map[string
 func writeDigests(ctx context.Context, tx *sql.Tx) error {
 	var parts []string
 	for _, d := range digestParts {
-		parts = append(parts, fmt.Sprintf(`SELECT '%s' AS "table", %s AS part, count(*) AS "rows", coalesce(sum(hash(t)::HUGEINT), 0) AS digest FROM %s t GROUP BY ALL`,
-			d.table, d.part, warehouse.QuoteIdent(d.table)))
+		col := "NULL"
+		if d.col != "" {
+			col = "t." + warehouse.QuoteIdent(d.col)
+		}
+		parts = append(parts, fmt.Sprintf(`SELECT '%s' AS "table", %s AS part, sum(n)::BIGINT AS "rows", coalesce(sum(digest), 0)::HUGEINT AS digest
+			FROM (SELECT %s AS p, count(*) AS n, sum(hash(t)::HUGEINT) AS digest FROM %s t GROUP BY ALL) GROUP BY ALL`,
+			d.table, d.part, col, warehouse.QuoteIdent(d.table)))
 	}
 	_, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE inc_digests AS\n"+strings.Join(parts, "\nUNION ALL\n"))
 	if err != nil {
@@ -201,10 +214,11 @@ func nullable(s string) any {
 // The digests of the current tables are left in temp.inc_digests, and for
 // an incremental run the services and repositories to rebuild in
 // temp.inc_services and temp.inc_repos.
-func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bool) (plan, error) {
+func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bool, steps *stepTimes) (plan, error) {
 	if err := writeDigests(ctx, tx); err != nil {
 		return plan{}, err
 	}
+	steps.mark("digests")
 	if full {
 		return plan{mode: "full", reason: "asked for (--full)"}, nil
 	}
@@ -256,6 +270,7 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		changed[t] = n
 	}
 	rows.Close()
+	steps.mark("changed")
 	if len(changed) == 0 {
 		return plan{mode: "none"}, nil
 	}
@@ -284,6 +299,12 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		SELECT DISTINCT part AS change_request FROM temp.inc_changed WHERE "table" IN ('change_requests', 'approvals')`); err != nil {
 		return plan{}, err
 	}
+	// the commits of the changed repositories (dim_commits is a view of
+	// the same table: no other set to look at)
+	if err := q(`CREATE OR REPLACE TEMP TABLE inc_repo_shas AS
+		SELECT DISTINCT sha FROM commits WHERE repo IN (SELECT repo FROM temp.inc_repos)`); err != nil {
+		return plan{}, err
+	}
 	// seeds: the services whose rows changed; the services that deploy a
 	// changed request or a commit of a changed repository, now or before
 	seed := `SELECT part AS service FROM temp.inc_changed WHERE "table" IN ` + inList + ` AND part IS NOT NULL
@@ -291,13 +312,12 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 			SEMI JOIN temp.inc_requests r ON r.change_request = trim(d.change_request)
 		UNION SELECT f.service FROM fct_deployments f
 			SEMI JOIN temp.inc_requests r ON r.change_request = f.change_request
-		UNION SELECT lower(trim(d.service)) FROM deployments d
-			SEMI JOIN (SELECT sha FROM commits c SEMI JOIN temp.inc_repos r ON r.repo = c.repo) c ON c.sha = d.commit_sha
-		UNION SELECT f.service FROM fct_deployments f
-			SEMI JOIN (SELECT sha FROM dim_commits c SEMI JOIN temp.inc_repos r ON r.repo = c.repo) c ON c.sha = f.commit_sha`
+		UNION SELECT lower(trim(d.service)) FROM deployments d WHERE d.commit_sha IN (SELECT sha FROM temp.inc_repo_shas)
+		UNION SELECT f.service FROM fct_deployments f WHERE f.commit_sha IN (SELECT sha FROM temp.inc_repo_shas)`
 	if err := q(`CREATE OR REPLACE TEMP TABLE inc_services AS SELECT DISTINCT service FROM (` + seed + `) WHERE service IS NOT NULL`); err != nil {
 		return plan{}, err
 	}
+	steps.mark("seeds")
 	// A changed change that names no known service but a repository (a
 	// monorepo's change placed by path) can move between services.
 	if placed, err := exists(`SELECT 1 FROM changes c
@@ -306,21 +326,27 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		WHERE len(cast(c.extra -> '$.files' AS VARCHAR[])) > 0`); err != nil || placed {
 		return plan{mode: "full", reason: "a changed change is placed into a monorepo service by path"}, err
 	}
+	steps.mark("placements")
 	// The commit-graph walk follows parents by sha. A changed repository
 	// whose commits share shas with another, or link to another's by
 	// parent, could change what walks from elsewhere reach.
 	if changed["commits"] > 0 {
-		if shared, err := sharedHistory(ctx, tx, "temp.inc_repos"); err != nil || shared {
+		if shared, err := sharedHistory(ctx, tx, "temp.inc_repos", true); err != nil || shared {
 			return plan{mode: "full", reason: "a changed repository shares commit history with another"}, err
 		}
+		steps.mark("shared history")
 	}
-	if err := growServices(ctx, tx); err != nil {
+	if err := growServices(ctx, tx, steps); err != nil {
 		if err == errUnbounded {
 			return plan{mode: "full", reason: "a changed incident's root-cause commit lies in history shared across repositories"}, nil
 		}
 		return plan{}, err
 	}
 	p := plan{mode: "incremental"}
+	if p.graphRepos, err = graphRepos(ctx, tx); err != nil {
+		return plan{}, err
+	}
+	steps.mark("commit graph")
 	for _, s := range []struct {
 		dst   *[]string
 		query string
@@ -344,23 +370,108 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 
 // sharedHistory reports whether a repository of the table repos (one
 // column, repo) shares a sha with another repository, or whether a commit
-// of one side names a parent only the other side holds.
-func sharedHistory(ctx context.Context, tx *sql.Tx, repos string) (bool, error) {
-	var shared bool
-	err := tx.QueryRowContext(ctx, `WITH inside AS (
-			SELECT sha, repo, parents FROM commits c SEMI JOIN `+repos+` r ON r.repo = c.repo
-		), outside AS (
-			SELECT sha, repo, parents FROM commits c ANTI JOIN `+repos+` r ON r.repo = c.repo
-		)
-		SELECT EXISTS (SELECT 1 FROM inside i SEMI JOIN outside o ON o.sha = i.sha)
-		    OR EXISTS (SELECT 1 FROM (SELECT unnest(parents) AS p FROM inside) e SEMI JOIN outside o ON o.sha = e.p
-		               ANTI JOIN inside i ON i.sha = e.p)
-		    OR EXISTS (SELECT 1 FROM (SELECT unnest(parents) AS p FROM outside) e SEMI JOIN inside i ON i.sha = e.p)`).Scan(&shared)
-	if err != nil {
-		return false, fmt.Errorf("transform: plan: shared history: %w", err)
+// of one side names a parent only the other side holds. With inbound
+// false, only the first two are checked (the repositories' own commits
+// lead outside): enough to know that a walk started inside stays inside.
+//
+// The commits of repos are few; every check probes them with one scan of
+// a column of the other commits (a hash table of all commits would cost
+// more than the rest of an incremental run's planning). A commit's
+// parents are read as its first parent, then the others of the few
+// merges, which costs far less than unnesting every list.
+func sharedHistory(ctx context.Context, tx *sql.Tx, repos string, inbound bool) (bool, error) {
+	steps := []string{
+		`CREATE OR REPLACE TEMP TABLE inc_inside AS
+		 SELECT DISTINCT sha FROM commits WHERE repo IN (SELECT repo FROM ` + repos + `)`,
+		// shas the inside commits lead to: their own and their parents
+		`CREATE OR REPLACE TEMP TABLE inc_inside_reach AS
+		 SELECT sha FROM temp.inc_inside
+		 UNION SELECT p FROM (SELECT unnest(parents) AS p FROM commits WHERE repo IN (SELECT repo FROM ` + repos + `))`,
 	}
-	return shared, nil
+	for _, s := range steps {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return false, fmt.Errorf("transform: plan: shared history: %w", err)
+		}
+	}
+	defer func() {
+		for _, t := range []string{"inc_inside", "inc_inside_reach"} {
+			tx.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp."+t)
+		}
+	}()
+	checks := []string{
+		// an inside sha or parent held outside (a parent the inside holds
+		// too is a sha the outside holds as well: the same finding)
+		`SELECT 1 FROM commits o WHERE o.repo NOT IN (SELECT repo FROM ` + repos + `) AND o.sha IN (SELECT sha FROM temp.inc_inside_reach)`,
+	}
+	if inbound {
+		checks = append(checks,
+			`SELECT 1 FROM commits o WHERE o.repo NOT IN (SELECT repo FROM `+repos+`) AND o.parents[1] IN (SELECT sha FROM temp.inc_inside)`,
+			`SELECT 1 FROM (SELECT unnest(parents[2:]) AS p FROM commits o WHERE len(o.parents) > 1 AND o.repo NOT IN (SELECT repo FROM `+repos+`))
+			 WHERE p IN (SELECT sha FROM temp.inc_inside)`)
+	}
+	for _, c := range checks {
+		var shared bool
+		if err := tx.QueryRowContext(ctx, "SELECT EXISTS ("+c+")").Scan(&shared); err != nil {
+			return false, fmt.Errorf("transform: plan: shared history: %w", err)
+		}
+		if shared {
+			return true, nil
+		}
+	}
+	return false, nil
 }
+
+// graphRepos finds the repositories that hold a commit the rebuilt
+// services' deployments or changes name (temp.inc_graph_repos) and
+// returns how many, when their histories lead nowhere else; -1 when they
+// do (the run then reads the whole commit graph).
+//
+// The walks an incremental run makes start at the rebuilt deployments'
+// commits and stop at a sha the graph does not hold; the commits they
+// reach are then matched to the rebuilt changes' shas, to root-cause
+// shas and to revert trailers only among themselves and those changes'
+// shas. When no sha of these repositories is held by another and no
+// commit of theirs names a parent only another holds, every walk stays
+// inside them: the graph of their commits alone gives the same walks,
+// the same commit times and the same matches as the whole graph, which
+// for a few services is a small part of it.
+func graphRepos(ctx context.Context, tx *sql.Tx) (int, error) {
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_graph_repos AS
+		WITH named AS (
+			SELECT commit_sha AS sha FROM deployments
+			WHERE commit_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
+			UNION SELECT unnest(list_concat([id, merge_commit_sha], commit_shas)) FROM changes
+			WHERE lower(trim(service)) IN (SELECT service FROM temp.inc_services)
+		)
+		SELECT DISTINCT repo FROM commits WHERE sha IN (SELECT sha FROM named WHERE sha IS NOT NULL)`); err != nil {
+		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
+	}
+	shared, err := sharedHistory(ctx, tx, "temp.inc_graph_repos", false)
+	if err != nil || shared {
+		return -1, err
+	}
+	var n int
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM temp.inc_graph_repos`).Scan(&n)
+	return n, err
+}
+
+// stepTimes collects how long each step of the planning took, for the
+// progress line: the planning's cost should follow what changed.
+type stepTimes struct {
+	last  time.Time
+	parts []string
+}
+
+func newStepTimes() *stepTimes { return &stepTimes{last: time.Now()} }
+
+// mark ends a step.
+func (s *stepTimes) mark(name string) {
+	now := time.Now()
+	s.parts = append(s.parts, name+" "+now.Sub(s.last).Round(time.Millisecond).String())
+	s.last = now
+}
+
+func (s *stepTimes) String() string { return strings.Join(s.parts, ", ") }
 
 // sameID pairs the services one id of table was sent under.
 func sameID(table string) string {
@@ -375,7 +486,7 @@ var errUnbounded = fmt.Errorf("transform: unbounded")
 // growServices adds to temp.inc_services, until nothing more is added,
 // every service one reference links to one already in it: in the new
 // rows (canonical tables) and in the marts of the last build.
-func growServices(ctx context.Context, tx *sql.Tx) error {
+func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 	// pairs of services (a, b): rows of one can change rows of the other
 	edges := []string{
 		// a change list naming a change by id or by one of its shas
@@ -434,6 +545,7 @@ func growServices(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE inc_edges AS "+union); err != nil {
 		return fmt.Errorf("transform: plan: references: %w", err)
 	}
+	steps.mark("references")
 	for i := 0; ; i++ {
 		res, err := tx.ExecContext(ctx, `INSERT INTO temp.inc_services
 			SELECT DISTINCT x FROM (
@@ -453,6 +565,7 @@ func growServices(ctx context.Context, tx *sql.Tx) error {
 			return errUnbounded
 		}
 	}
+	steps.mark("grow")
 	// A root-cause commit may be walked to from another repository's
 	// history: only repositories that share none are bounded.
 	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_root_repos AS
@@ -465,7 +578,7 @@ func growServices(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	if n > 0 {
-		shared, err := sharedHistory(ctx, tx, "temp.inc_root_repos")
+		shared, err := sharedHistory(ctx, tx, "temp.inc_root_repos", true)
 		if err != nil {
 			return err
 		}
@@ -539,6 +652,10 @@ func incrementalModel(m Model, st sqlrun.Statement, kind string, p plan) (sqlrun
 			return st, kind, false, true
 		}
 		st.SQL = stagingRE.ReplaceAllStringFunc(st.SQL, func(name string) string {
+			if name == "stg_commits" && p.graphRepos >= 0 {
+				// the commits the rebuilt services' walks can reach (graphRepos)
+				return "(SELECT * FROM stg_commits WHERE repo IN (SELECT repo FROM temp.inc_graph_repos))"
+			}
 			if !filteredStaging[name] {
 				return name
 			}

@@ -498,7 +498,8 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		return err
 	}
 	start := time.Now()
-	p, err := planRun(ctx, tx, models, fp, full)
+	steps := newStepTimes()
+	p, err := planRun(ctx, tx, models, fp, full, steps)
 	if err != nil {
 		return err
 	}
@@ -510,7 +511,12 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	case "full":
 		fmt.Fprintf(progress, "transform: full rebuild: %s (planned in %s)\n", p.reason, since(start))
 	default:
-		fmt.Fprintf(progress, "transform: incremental: %d service(s), %d repositor(ies) to rebuild (planned in %s)\n", len(p.services), len(p.repos), since(start))
+		graph := "the whole commit graph"
+		if p.graphRepos >= 0 {
+			graph = fmt.Sprintf("the commits of %d repositor(ies)", p.graphRepos)
+		}
+		fmt.Fprintf(progress, "transform: incremental: %d service(s), %d repositor(ies) to rebuild, reading %s (planned in %s)\n", len(p.services), len(p.repos), graph, since(start))
+		fmt.Fprintf(progress, "planning: %s\n", steps)
 	}
 	placements := false
 	inc := p.mode == "incremental"
