@@ -436,12 +436,14 @@ func sharedHistory(ctx context.Context, tx *sql.Tx, repos string, inbound bool) 
 // the same commit times and the same matches as the whole graph, which
 // for a few services is a small part of it.
 func graphRepos(ctx context.Context, tx *sql.Tx) (int, error) {
+	if err := addChangeRefs(ctx, tx); err != nil {
+		return 0, err
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_graph_repos AS
 		WITH named AS (
 			SELECT commit_sha AS sha FROM deployments
 			WHERE commit_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
-			UNION SELECT unnest(list_concat([id, merge_commit_sha], commit_shas)) FROM changes
-			WHERE lower(trim(service)) IN (SELECT service FROM temp.inc_services)
+			UNION SELECT ref FROM temp.inc_change_refs WHERE service IN (SELECT service FROM temp.inc_services)
 		)
 		SELECT DISTINCT repo FROM commits WHERE sha IN (SELECT sha FROM named WHERE sha IS NOT NULL)`); err != nil {
 		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
@@ -453,6 +455,39 @@ func graphRepos(ctx context.Context, tx *sql.Tx) (int, error) {
 	var n int
 	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM temp.inc_graph_repos`).Scan(&n)
 	return n, err
+}
+
+// changesNaming selects (service, ref) for every way a change is named
+// (its id, its merge commit, one of its commits) whose ref is among refs
+// (a query of one column, a few values): each way is one scan of its
+// column, probed with those values, rather than a join of every change.
+func changesNaming(refs string) string {
+	return `SELECT lower(trim(service)) AS service, id AS ref FROM changes WHERE id IN (` + refs + `)
+		UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IN (` + refs + `)
+		UNION ALL SELECT service, ref FROM (SELECT lower(trim(service)) AS service, unnest(commit_shas) AS ref FROM changes WHERE len(commit_shas) > 0)
+		WHERE ref IN (` + refs + `)`
+}
+
+// addChangeRefs adds to temp.inc_change_refs (service, ref) the ways the
+// changes of the services of temp.inc_services not yet in it are named:
+// id, merge commit, commits.
+func addChangeRefs(ctx context.Context, tx *sql.Tx) error {
+	for _, s := range []string{
+		`CREATE TEMP TABLE IF NOT EXISTS inc_change_refs (service VARCHAR, ref VARCHAR)`,
+		`INSERT INTO temp.inc_change_refs
+		 WITH ch AS MATERIALIZED (
+			SELECT lower(trim(service)) AS service, id, merge_commit_sha, commit_shas FROM changes
+			WHERE lower(trim(service)) IN (SELECT service FROM temp.inc_services EXCEPT SELECT service FROM temp.inc_change_refs)
+		 )
+		 SELECT service, id FROM ch
+		 UNION ALL SELECT service, merge_commit_sha FROM ch WHERE merge_commit_sha IS NOT NULL
+		 UNION ALL SELECT service, unnest(commit_shas) FROM ch WHERE len(commit_shas) > 0`,
+	} {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("transform: plan: change references: %w", err)
+		}
+	}
+	return nil
 }
 
 // stepTimes collects how long each step of the planning took, for the
@@ -489,15 +524,18 @@ var errUnbounded = fmt.Errorf("transform: unbounded")
 func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 	// pairs of services (a, b): rows of one can change rows of the other
 	edges := []string{
-		// a change list naming a change by id or by one of its shas
-		`SELECT lower(trim(d.service)) AS a, k.service AS b
-		 FROM (SELECT service, unnest(changes) AS ref FROM deployments WHERE len(changes) > 0) d
-		 JOIN (SELECT lower(trim(service)) AS service, id AS ref FROM changes
-		       UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IS NOT NULL
-		       UNION ALL SELECT lower(trim(service)), unnest(commit_shas) FROM changes WHERE len(commit_shas) > 0) k
-		   ON k.ref = d.ref
-		 WHERE lower(trim(d.service)) IN (SELECT service FROM temp.inc_services)
-		    OR k.service IN (SELECT service FROM temp.inc_services)`,
+		// a change list naming a change by id or by one of its shas: the
+		// lists of the set's deployments, and the lists naming the set's
+		// changes
+		`WITH listed AS MATERIALIZED (
+			SELECT lower(trim(service)) AS service, unnest(changes) AS ref FROM deployments
+			WHERE len(changes) > 0 AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
+		 )
+		 SELECT d.service AS a, k.service AS b FROM listed d JOIN (` + changesNaming("SELECT ref FROM listed") + `) k ON k.ref = d.ref`,
+		`SELECT lower(trim(d.service)), k.service
+		 FROM (SELECT service, ref FROM (SELECT service, unnest(changes) AS ref FROM deployments WHERE len(changes) > 0)
+		       WHERE ref IN (SELECT ref FROM temp.inc_change_refs)) d
+		 JOIN temp.inc_change_refs k ON k.ref = d.ref`,
 		`SELECT service, deployed_service FROM fct_changes WHERE deployed_service <> service`,
 		// rollbacks and hotfixes of another deployment
 		`SELECT lower(trim(d.service)), lower(trim(t.service))
@@ -520,12 +558,11 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 		`SELECT lower(trim(i.service)), lower(trim(d.service))
 		 FROM incidents i JOIN deployments d ON d.commit_sha = trim(i.root_cause_sha)
 		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
-		`SELECT lower(trim(i.service)), k.service
-		 FROM incidents i JOIN (SELECT lower(trim(service)) AS service, id AS ref FROM changes
-		       UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IS NOT NULL
-		       UNION ALL SELECT lower(trim(service)), unnest(commit_shas) FROM changes WHERE len(commit_shas) > 0) k
-		   ON k.ref = trim(i.root_cause_sha)
-		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
+		`WITH roots AS MATERIALIZED (
+			SELECT lower(trim(service)) AS service, trim(root_cause_sha) AS ref FROM incidents
+			WHERE root_cause_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
+		 )
+		 SELECT i.service, k.service FROM roots i JOIN (` + changesNaming("SELECT ref FROM roots") + `) k ON k.ref = i.ref`,
 		// … or in the history of a repository another service deploys
 		`WITH roots AS (
 			SELECT DISTINCT lower(trim(i.service)) AS service, rc.repo
@@ -537,6 +574,9 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 			JOIN (SELECT sha, repo FROM commits c SEMI JOIN roots r ON r.repo = c.repo) dc ON dc.sha = d.commit_sha
 		 )
 		 SELECT r.service, d.service FROM roots r JOIN deployers d ON d.repo = r.repo`,
+	}
+	if err := addChangeRefs(ctx, tx); err != nil {
+		return err
 	}
 	for i, e := range edges {
 		edges[i] = "SELECT * FROM (" + e + ")"
