@@ -26,6 +26,28 @@ package transform
 //     tables of the same names), and the rows of those services are
 //     replaced. The other marts are small and rebuilt whole; dim_commits
 //     (`-- incremental: repo`) is rebuilt for the changed repositories.
+//   - The commit graph is one graph, but the walks of an incremental run
+//     start only at the rebuilt services' deployments: it reads the
+//     commits of the repositories holding a sha their deployments or
+//     changes name, when no commit of those leads into another
+//     repository's history (graphRepos); else the whole graph.
+//   - Planning costs what changed, besides the digests: the references
+//     are probed from the rows of the services in the set (a scan of one
+//     column of the other rows, with a hash table of the few values
+//     named), never a join of two whole tables; the shared-history check
+//     scans the other commits' shas and first parents once each.
+//   - A narrow run (a few services of many) keeps the staging rows of the
+//     rebuilt services in temporary tables (stageFiltered), so the
+//     intermediate models do not scan the canonical tables again for
+//     each view that reads them; the declared tests of a mart merged by
+//     service read its merged rows and the rows sharing their keys
+//     (testRelation), the other rows having passed when they were built.
+//   - What still costs the same whatever changed: the digests (every
+//     canonical row hashed), and the rebuild of a whole service's history
+//     when a day of data touches it, so a day for every service costs
+//     about a full rebuild. A time boundary inside each service (rebuild
+//     from the deployment before the earliest changed row) is the
+//     missing piece.
 //   - Anything it cannot bound rebuilds everything: teams or services
 //     changed, changes placed into a monorepo's services by path, a
 //     commit history shared across repositories that a changed row walks,
@@ -108,7 +130,17 @@ type plan struct {
 	// graphRepos: the repositories whose commits the rebuild reads
 	// (temp.inc_graph_repos), or -1 when it reads the whole commit graph
 	graphRepos int
+	// narrow: the rebuilt services are a small part of all (at most one
+	// in narrowShare), so the staging rows of theirs are kept in
+	// temporary tables, read once (stageFiltered)
+	narrow bool
 }
+
+// narrowShare: an incremental run rebuilding at most one service in this
+// many keeps their staging rows in temporary tables; a wider run filters
+// the staging views each time a model reads them, as a full run does,
+// rather than hold millions of wide rows in memory.
+var narrowShare = 8 // a variable: tests take the narrow path on small organisations
 
 // incrementalKey returns how a mart is merged in an incremental run: ""
 // (rebuilt whole), "service" or "repo".
@@ -343,10 +375,14 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		return plan{}, err
 	}
 	p := plan{mode: "incremental"}
-	if p.graphRepos, err = graphRepos(ctx, tx); err != nil {
+	if p.graphRepos, err = graphRepos(ctx, tx, changed["commits"] > 0); err != nil {
 		return plan{}, err
 	}
 	steps.mark("commit graph")
+	var all int
+	if err := tx.QueryRowContext(ctx, `SELECT count(DISTINCT lower(trim(id))) FROM services`).Scan(&all); err != nil {
+		return plan{}, fmt.Errorf("transform: plan: %w", err)
+	}
 	for _, s := range []struct {
 		dst   *[]string
 		query string
@@ -365,6 +401,7 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		}
 		rows.Close()
 	}
+	p.narrow = len(p.services)*narrowShare <= all
 	return p, nil
 }
 
@@ -435,27 +472,52 @@ func sharedHistory(ctx context.Context, tx *sql.Tx, repos string, inbound bool) 
 // inside them: the graph of their commits alone gives the same walks,
 // the same commit times and the same matches as the whole graph, which
 // for a few services is a small part of it.
-func graphRepos(ctx context.Context, tx *sql.Tx) (int, error) {
+//
+// The changed repositories (temp.inc_repos) are read too: most shas named
+// are theirs (temp.inc_repo_shas), so only the others are looked up in
+// every commit, and when none is left and the changed repositories were
+// already found to share nothing (checked is true), nothing more is read.
+func graphRepos(ctx context.Context, tx *sql.Tx, checked bool) (int, error) {
 	if err := addChangeRefs(ctx, tx); err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_graph_repos AS
-		WITH named AS (
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_named AS
+		SELECT sha FROM (
 			SELECT commit_sha AS sha FROM deployments
 			WHERE commit_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
 			UNION SELECT ref FROM temp.inc_change_refs WHERE service IN (SELECT service FROM temp.inc_services)
-		)
-		SELECT DISTINCT repo FROM commits WHERE sha IN (SELECT sha FROM named WHERE sha IS NOT NULL)`); err != nil {
+		) WHERE sha IS NOT NULL AND sha NOT IN (SELECT sha FROM temp.inc_repo_shas)`); err != nil {
 		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
 	}
-	shared, err := sharedHistory(ctx, tx, "temp.inc_graph_repos", false)
-	if err != nil || shared {
-		return -1, err
+	var others bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (FROM temp.inc_named)`).Scan(&others); err != nil {
+		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
 	}
-	var n int
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM temp.inc_graph_repos`).Scan(&n)
-	return n, err
+	find := `SELECT repo FROM temp.inc_repos`
+	if others {
+		find += ` UNION SELECT DISTINCT repo FROM commits WHERE sha IN (SELECT sha FROM temp.inc_named)`
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_graph_repos AS `+find); err != nil {
+		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
+	}
+	var n, beyond int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE repo NOT IN (SELECT repo FROM temp.inc_repos)) FROM temp.inc_graph_repos`).Scan(&n, &beyond); err != nil {
+		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
+	}
+	if beyond > 0 || !checked {
+		shared, err := sharedHistory(ctx, tx, "temp.inc_graph_repos", false)
+		if err != nil || shared {
+			return -1, err
+		}
+	}
+	return n, nil
 }
+
+// rootRepos selects (service, repo) for the root-cause commits of the
+// incidents of the services of temp.inc_services.
+const rootRepos = `SELECT DISTINCT lower(trim(i.service)) AS service, rc.repo
+	FROM incidents i JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
+	WHERE i.root_cause_sha IS NOT NULL AND lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`
 
 // changesNaming selects (service, ref) for every way a change is named
 // (its id, its merge commit, one of its commits) whose ref is among refs
@@ -527,11 +589,7 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 		// a change list naming a change by id or by one of its shas: the
 		// lists of the set's deployments, and the lists naming the set's
 		// changes
-		`WITH listed AS MATERIALIZED (
-			SELECT lower(trim(service)) AS service, unnest(changes) AS ref FROM deployments
-			WHERE len(changes) > 0 AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
-		 )
-		 SELECT d.service AS a, k.service AS b FROM listed d JOIN (` + changesNaming("SELECT ref FROM listed") + `) k ON k.ref = d.ref`,
+		`SELECT d.service AS a, k.service AS b FROM temp.inc_probe d JOIN temp.inc_probe_hits k ON k.ref = d.ref WHERE d.kind = 'list'`,
 		`SELECT lower(trim(d.service)), k.service
 		 FROM (SELECT service, ref FROM (SELECT service, unnest(changes) AS ref FROM deployments WHERE len(changes) > 0)
 		       WHERE ref IN (SELECT ref FROM temp.inc_change_refs)) d
@@ -558,25 +616,33 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 		`SELECT lower(trim(i.service)), lower(trim(d.service))
 		 FROM incidents i JOIN deployments d ON d.commit_sha = trim(i.root_cause_sha)
 		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
-		`WITH roots AS MATERIALIZED (
-			SELECT lower(trim(service)) AS service, trim(root_cause_sha) AS ref FROM incidents
-			WHERE root_cause_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
-		 )
-		 SELECT i.service, k.service FROM roots i JOIN (` + changesNaming("SELECT ref FROM roots") + `) k ON k.ref = i.ref`,
+		`SELECT i.service, k.service FROM temp.inc_probe i JOIN temp.inc_probe_hits k ON k.ref = i.ref WHERE i.kind = 'root'`,
 		// … or in the history of a repository another service deploys
-		`WITH roots AS (
-			SELECT DISTINCT lower(trim(i.service)) AS service, rc.repo
-			FROM incidents i JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
-			WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)
-		 ), deployers AS (
+		`WITH deployers AS (
 			SELECT DISTINCT dc.repo, lower(trim(d.service)) AS service
 			FROM deployments d
-			JOIN (SELECT sha, repo FROM commits c SEMI JOIN roots r ON r.repo = c.repo) dc ON dc.sha = d.commit_sha
+			JOIN (SELECT sha, repo FROM commits c SEMI JOIN temp.inc_roots r ON r.repo = c.repo) dc ON dc.sha = d.commit_sha
 		 )
-		 SELECT r.service, d.service FROM roots r JOIN deployers d ON d.repo = r.repo`,
+		 SELECT r.service, d.service FROM temp.inc_roots r JOIN deployers d ON d.repo = r.repo`,
 	}
 	if err := addChangeRefs(ctx, tx); err != nil {
 		return err
+	}
+	// what the set's deployments list and its incidents blame, and the
+	// changes so named (one probe of the changes for both); the
+	// repositories of the set's root-cause commits
+	for _, s := range []string{
+		`CREATE OR REPLACE TEMP TABLE inc_probe AS
+		 SELECT 'list' AS kind, lower(trim(service)) AS service, unnest(changes) AS ref FROM deployments
+		 WHERE len(changes) > 0 AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
+		 UNION ALL SELECT 'root', lower(trim(service)), trim(root_cause_sha) FROM incidents
+		 WHERE root_cause_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)`,
+		`CREATE OR REPLACE TEMP TABLE inc_probe_hits AS ` + changesNaming("SELECT ref FROM temp.inc_probe"),
+		`CREATE OR REPLACE TEMP TABLE inc_roots AS ` + rootRepos,
+	} {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("transform: plan: references: %w", err)
+		}
 	}
 	for i, e := range edges {
 		edges[i] = "SELECT * FROM (" + e + ")"
@@ -608,9 +674,11 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 	steps.mark("grow")
 	// A root-cause commit may be walked to from another repository's
 	// history: only repositories that share none are bounded.
-	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_root_repos AS
-		SELECT DISTINCT rc.repo FROM incidents i JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
-		WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO temp.inc_roots `+rootRepos+`
+		AND lower(trim(i.service)) NOT IN (SELECT service FROM temp.inc_roots)`); err != nil {
+		return fmt.Errorf("transform: plan: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_root_repos AS SELECT DISTINCT repo FROM temp.inc_roots`); err != nil {
 		return fmt.Errorf("transform: plan: %w", err)
 	}
 	var n int
@@ -699,14 +767,10 @@ func incrementalModel(m Model, st sqlrun.Statement, kind string, p plan) (sqlrun
 			if !filteredStaging[name] {
 				return name
 			}
-			cond := "service IN (SELECT service FROM temp.inc_services)"
-			if name == "stg_incidents" {
-				// every incident that claims a root-cause commit, so that
-				// one of another service blamed on a rebuilt deployment
-				// is seen (mergeIncremental)
-				cond += " OR root_cause_sha IS NOT NULL"
+			if p.narrow {
+				return "temp.inc_" + name // stageFiltered
 			}
-			return "(SELECT * FROM " + name + " WHERE " + cond + ")"
+			return "(" + filteredStagingRows(name) + ")"
 		})
 		if kind == "VIEW" {
 			return st, "TEMP VIEW", true, false
@@ -714,6 +778,51 @@ func incrementalModel(m Model, st sqlrun.Statement, kind string, p plan) (sqlrun
 		return st, "TEMP TABLE", true, false
 	}
 	return st, kind, false, false
+}
+
+// filteredStagingRows selects the rows of staging model name an
+// incremental run reads.
+func filteredStagingRows(name string) string {
+	cond := "service IN (SELECT service FROM temp.inc_services)"
+	if name == "stg_incidents" {
+		// every incident that claims a root-cause commit, so that
+		// one of another service blamed on a rebuilt deployment
+		// is seen (mergeIncremental)
+		cond += " OR root_cause_sha IS NOT NULL"
+	}
+	return "SELECT * FROM " + name + " WHERE " + cond
+}
+
+// stageFiltered keeps, in a narrow incremental run, the rows of each
+// filtered staging model m reads in the temporary table
+// temp.inc_<model>, made the first time a model reads it (staged records
+// which): the staging views read the canonical tables whole, and the
+// intermediate models read the changes through several views, which
+// would scan seven million rows again each time.
+func stageFiltered(ctx context.Context, tx *sql.Tx, m Model, p plan, staged map[string]bool) error {
+	if !p.narrow {
+		return nil
+	}
+	for _, d := range m.Deps {
+		if !filteredStaging[d] || staged[d] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+warehouse.QuoteIdent("inc_"+d)+" AS "+filteredStagingRows(d)); err != nil {
+			return fmt.Errorf("transform: %s: %w", d, err)
+		}
+		staged[d] = true
+	}
+	return nil
+}
+
+// dropStaged drops the tables stageFiltered made.
+func dropStaged(ctx context.Context, tx *sql.Tx, staged map[string]bool) error {
+	for d := range staged {
+		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+warehouse.QuoteIdent("inc_"+d)); err != nil {
+			return fmt.Errorf("transform: drop %s: %w", d, err)
+		}
+	}
+	return nil
 }
 
 // mergeIncremental replaces, in each mart rebuilt by service or
@@ -812,4 +921,46 @@ func writeCoverage(ctx context.Context, tx *sql.Tx, p plan) error {
 		}
 	}
 	return nil
+}
+
+// scopedTests reports whether an incremental run checks the tests of m on
+// the rows it merged (testRelation) rather than on the whole mart: m is a
+// table merged by its own service column.
+func scopedTests(m Model, scope *plan) bool {
+	return scope != nil && len(scope.services) > 0 && m.incrementalKey() == "service" && m.Materialized == "table"
+}
+
+// testRelation is what test t of m reads. In an incremental run, a mart
+// merged by service holds the rows of the rebuilt services, new, and the
+// rows of every other service as the last build left them, when all of
+// its tests passed (the build commits only then, and a change of a test
+// is a change of the fingerprint: a full rebuild). So a row-wise test
+// (not_null, accepted_values) fails on the whole mart exactly when it
+// fails on the new rows, and unique fails exactly when it fails on the
+// rows whose key is the key of a new row (a duplicate among old rows
+// alone would have failed before). Both read few rows. Relationships
+// tests read the whole mart: a parent row may have gone.
+func testRelation(m Model, t Test, scope *plan) string {
+	if !scopedTests(m, scope) {
+		return m.relation()
+	}
+	name := warehouse.QuoteIdent(m.Name)
+	fresh := "SELECT * FROM " + name + " WHERE service IN (SELECT service FROM temp.inc_services)"
+	switch t.Kind {
+	case "not_null", "accepted_values":
+		return "(" + fresh + ")"
+	case "unique":
+		cs, err := cols(t.Args)
+		if err != nil {
+			return m.relation() // the test's own query reports it
+		}
+		on := make([]string, len(cs))
+		for i, c := range cs {
+			c = warehouse.QuoteIdent(c)
+			on[i] = "k." + c + " IS NOT DISTINCT FROM m." + c
+			cs[i] = c
+		}
+		return "(SELECT m.* FROM " + name + " m SEMI JOIN (SELECT DISTINCT " + strings.Join(cs, ", ") + " FROM (" + fresh + ")) k ON " + strings.Join(on, " AND ") + ")"
+	}
+	return m.relation()
 }

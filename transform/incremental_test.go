@@ -283,6 +283,12 @@ func TestIncrementalMatchesFull(t *testing.T) {
 	dir := t.TempDir()
 	for _, seed := range []int64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			if seed == 1 {
+				// every incremental run narrow (staging rows kept in
+				// temporary tables), as a few services of many are
+				defer func(n int) { narrowShare = n }(narrowShare)
+				narrowShare = 1
+			}
 			incPath := filepath.Join(dir, fmt.Sprintf("inc-%d.duckdb", seed))
 			fullPath := filepath.Join(dir, fmt.Sprintf("full-%d.duckdb", seed))
 			inc, err := warehouse.Open(ctx, incPath, warehouse.Options{})
@@ -455,6 +461,8 @@ func TestIncrementalCommitGraph(t *testing.T) {
 		t.Skip("several transforms")
 	}
 	ctx := context.Background()
+	defer func(n int) { narrowShare = n }(narrowShare)
+	narrowShare = 1 // narrow runs, as a few services of many are
 	deploy := func(g *orgGen, id string, s int, at time.Time, sha, list string) string {
 		return fmt.Sprintf(`INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version, commit_sha, changes, source)
 			VALUES (%s, %s, 'production', %s, %s, 'success', %s, %s, %s, 'gen')`,
@@ -596,6 +604,79 @@ func TestIncrementalCommitGraph(t *testing.T) {
 				if err := inc.QueryRowContext(ctx, c.check).Scan(&n); err != nil || n != 1 {
 					t.Errorf("%s: %d, %v; want 1", c.check, n, err)
 				}
+			}
+		})
+	}
+}
+
+// TestScopedTests: in an incremental run the tests of a mart merged by
+// service read the rebuilt services' rows (not_null, accepted_values) and
+// every row sharing a key with one of them (unique); a full run reads
+// every row. The mart holds rows of service a (rebuilt) and b (kept): a
+// duplicate of a kept row's id by a new row is found; faults among kept
+// rows alone, which a committed build cannot hold, are left to full runs.
+func TestScopedTests(t *testing.T) {
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range []string{
+		`CREATE TABLE fct_deployments AS SELECT * FROM (VALUES
+			('d1', 'a', 'success'), ('d1', 'b', 'success'),  -- new row repeats a kept id
+			('d2', 'a', NULL),                               -- new row breaks not_null
+			('d3', 'a', 'bogus'),                            -- new row breaks accepted_values
+			('d9', 'b', NULL), ('d9', 'b', 'bogus')          -- kept rows only
+		) v(deployment_id, service, status)`,
+		`CREATE TEMP TABLE inc_services AS SELECT 'a' AS service`,
+	} {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	models, err := Load(Layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Model
+	for _, x := range models {
+		if x.Name == "fct_deployments" {
+			m = x
+		}
+	}
+	if m.incrementalKey() != "service" {
+		t.Fatalf("fct_deployments is merged by %q; the test needs a mart merged by service", m.incrementalKey())
+	}
+	m.Tests = []Test{{"unique", "deployment_id"}, {"not_null", "status"}, {"accepted_values", "status: success, failure"}}
+	for _, c := range []struct {
+		name  string
+		scope *plan
+		want  map[string]int64 // failing rows (groups) per test kind
+	}{
+		{"incremental", &plan{mode: "incremental", services: []string{"a"}}, map[string]int64{"unique": 1, "not_null": 1, "accepted_values": 1}},
+		// d1 and d9 repeated; d2 and d9 NULL; the values bogus (one group)
+		{"full", nil, map[string]int64{"unique": 2, "not_null": 2, "accepted_values": 1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			failures, n, err := runTests(ctx, conn, []Model{m}, nil, c.scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 3 {
+				t.Errorf("%d tests run, want 3", n)
+			}
+			got := map[string]int64{}
+			for _, f := range failures {
+				got[f.Test.Kind] = f.Count
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("failing rows %v, want %v (%v)", got, c.want, failures)
 			}
 		})
 	}
