@@ -486,6 +486,7 @@ func graphRepos(ctx context.Context, tx *sql.Tx, checked bool) (int, error) {
 			SELECT commit_sha AS sha FROM deployments
 			WHERE commit_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
 			UNION SELECT ref FROM temp.inc_change_refs WHERE service IN (SELECT service FROM temp.inc_services)
+			AND (NOT is_id OR regexp_full_match(ref, '[0-9a-f]{7,40}')) -- an id is a sha only so (int_change_shas)
 		) WHERE sha IS NOT NULL AND sha NOT IN (SELECT sha FROM temp.inc_repo_shas)`); err != nil {
 		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
 	}
@@ -530,20 +531,20 @@ func changesNaming(refs string) string {
 		WHERE ref IN (` + refs + `)`
 }
 
-// addChangeRefs adds to temp.inc_change_refs (service, ref) the ways the
-// changes of the services of temp.inc_services not yet in it are named:
-// id, merge commit, commits.
+// addChangeRefs adds to temp.inc_change_refs (service, ref, is_id) the
+// ways the changes of the services of temp.inc_services not yet in it are
+// named: id, merge commit, commits.
 func addChangeRefs(ctx context.Context, tx *sql.Tx) error {
 	for _, s := range []string{
-		`CREATE TEMP TABLE IF NOT EXISTS inc_change_refs (service VARCHAR, ref VARCHAR)`,
+		`CREATE TEMP TABLE IF NOT EXISTS inc_change_refs (service VARCHAR, ref VARCHAR, is_id BOOLEAN)`,
 		`INSERT INTO temp.inc_change_refs
 		 WITH ch AS MATERIALIZED (
 			SELECT lower(trim(service)) AS service, id, merge_commit_sha, commit_shas FROM changes
 			WHERE lower(trim(service)) IN (SELECT service FROM temp.inc_services EXCEPT SELECT service FROM temp.inc_change_refs)
 		 )
-		 SELECT service, id FROM ch
-		 UNION ALL SELECT service, merge_commit_sha FROM ch WHERE merge_commit_sha IS NOT NULL
-		 UNION ALL SELECT service, unnest(commit_shas) FROM ch WHERE len(commit_shas) > 0`,
+		 SELECT service, id, true FROM ch
+		 UNION ALL SELECT service, merge_commit_sha, false FROM ch WHERE merge_commit_sha IS NOT NULL
+		 UNION ALL SELECT service, unnest(commit_shas), false FROM ch WHERE len(commit_shas) > 0`,
 	} {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("transform: plan: change references: %w", err)
