@@ -368,6 +368,11 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		}
 		steps.mark("shared history")
 	}
+	// filled by addChangeRefs as the set grows; a connection keeps its
+	// temporary tables, so the last run's rows go first
+	if err := q(`CREATE OR REPLACE TEMP TABLE inc_change_refs (service VARCHAR, ref VARCHAR, is_id BOOLEAN)`); err != nil {
+		return plan{}, err
+	}
 	if err := growServices(ctx, tx, steps); err != nil {
 		if err == errUnbounded {
 			return plan{mode: "full", reason: "a changed incident's root-cause commit lies in history shared across repositories"}, nil
@@ -536,7 +541,6 @@ func changesNaming(refs string) string {
 // named: id, merge commit, commits.
 func addChangeRefs(ctx context.Context, tx *sql.Tx) error {
 	for _, s := range []string{
-		`CREATE TEMP TABLE IF NOT EXISTS inc_change_refs (service VARCHAR, ref VARCHAR, is_id BOOLEAN)`,
 		`INSERT INTO temp.inc_change_refs
 		 WITH ch AS MATERIALIZED (
 			SELECT lower(trim(service)) AS service, id, merge_commit_sha, commit_shas FROM changes
