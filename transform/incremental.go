@@ -930,9 +930,11 @@ func writeCoverage(ctx context.Context, tx *sql.Tx, p plan) error {
 
 // scopedTests reports whether an incremental run checks the tests of m on
 // the rows it merged (testRelation) rather than on the whole mart: m is a
-// table merged by its own service column.
+// table merged by its own service column, and the run is narrow (when
+// most services were rebuilt, the one scan of screenTests over the whole
+// mart costs less than the join that finds the rows sharing a key).
 func scopedTests(m Model, scope *plan) bool {
-	return scope != nil && len(scope.services) > 0 && m.incrementalKey() == "service" && m.Materialized == "table"
+	return scope != nil && scope.narrow && len(scope.services) > 0 && m.incrementalKey() == "service" && m.Materialized == "table"
 }
 
 // testRelation is what test t of m reads. In an incremental run, a mart
