@@ -31,11 +31,14 @@ package transform
 //     commits of the repositories holding a sha their deployments or
 //     changes name, when no commit of those leads into another
 //     repository's history (graphRepos); else the whole graph.
-//   - Planning costs what changed, besides the digests: the references
-//     are probed from the rows of the services in the set (a scan of one
-//     column of the other rows, with a hash table of the few values
-//     named), never a join of two whole tables; the shared-history check
-//     scans the other commits' shas and first parents once each.
+//   - Planning costs what changed, besides the digests: in a narrow run
+//     (at most one service or repository in narrowShare changed) the
+//     references are probed from the rows of the services in the set (a
+//     scan of one column of the other rows, with a hash table of the few
+//     values named), never a join of two whole tables, and the
+//     shared-history check scans the other commits' shas and first
+//     parents once each. A wide run joins whole tables, which then costs
+//     less than probing with most rows, and reads the whole graph.
 //   - A narrow run (a few services of many) keeps the staging rows of the
 //     rebuilt services in temporary tables (stageFiltered), so the
 //     intermediate models do not scan the canonical tables again for
@@ -309,6 +312,16 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	if changed["teams"] > 0 || changed["services"] > 0 {
 		return plan{mode: "full", reason: "teams or services changed"}, nil
 	}
+	// A wide run (many services or repositories changed) plans with
+	// whole-table joins: the probes below build their hash tables from
+	// the changed rows, which then are most rows.
+	var all, touched int
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(DISTINCT lower(trim(id))) FROM services),
+		greatest((SELECT count(DISTINCT part) FROM temp.inc_changed WHERE "table" IN ('`+strings.Join(serviceTables, "', '")+`')),
+		         (SELECT count(*) FROM temp.inc_changed WHERE "table" = 'commits'))`).Scan(&all, &touched); err != nil {
+		return plan{}, fmt.Errorf("transform: plan: %w", err)
+	}
+	wide := touched*narrowShare > all
 	q := func(s string) error {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("transform: plan: %w\n%s", err, s)
@@ -333,9 +346,13 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	}
 	// the commits of the changed repositories (dim_commits is a view of
 	// the same table: no other set to look at)
-	if err := q(`CREATE OR REPLACE TEMP TABLE inc_repo_shas AS
+	repoShas := `SELECT sha FROM commits c SEMI JOIN temp.inc_repos r ON r.repo = c.repo`
+	if !wide {
+		if err := q(`CREATE OR REPLACE TEMP TABLE inc_repo_shas AS
 		SELECT DISTINCT sha FROM commits WHERE repo IN (SELECT repo FROM temp.inc_repos)`); err != nil {
-		return plan{}, err
+			return plan{}, err
+		}
+		repoShas = `SELECT sha FROM temp.inc_repo_shas`
 	}
 	// seeds: the services whose rows changed; the services that deploy a
 	// changed request or a commit of a changed repository, now or before
@@ -344,8 +361,8 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 			SEMI JOIN temp.inc_requests r ON r.change_request = trim(d.change_request)
 		UNION SELECT f.service FROM fct_deployments f
 			SEMI JOIN temp.inc_requests r ON r.change_request = f.change_request
-		UNION SELECT lower(trim(d.service)) FROM deployments d WHERE d.commit_sha IN (SELECT sha FROM temp.inc_repo_shas)
-		UNION SELECT f.service FROM fct_deployments f WHERE f.commit_sha IN (SELECT sha FROM temp.inc_repo_shas)`
+		UNION SELECT lower(trim(d.service)) FROM deployments d SEMI JOIN (` + repoShas + `) c ON c.sha = d.commit_sha
+		UNION SELECT f.service FROM fct_deployments f SEMI JOIN (` + repoShas + `) c ON c.sha = f.commit_sha`
 	if err := q(`CREATE OR REPLACE TEMP TABLE inc_services AS SELECT DISTINCT service FROM (` + seed + `) WHERE service IS NOT NULL`); err != nil {
 		return plan{}, err
 	}
@@ -363,7 +380,11 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	// whose commits share shas with another, or link to another's by
 	// parent, could change what walks from elsewhere reach.
 	if changed["commits"] > 0 {
-		if shared, err := sharedHistory(ctx, tx, "temp.inc_repos", true); err != nil || shared {
+		check := sharedHistory
+		if wide {
+			check = sharedHistoryWide
+		}
+		if shared, err := check(ctx, tx, "temp.inc_repos", true); err != nil || shared {
 			return plan{mode: "full", reason: "a changed repository shares commit history with another"}, err
 		}
 		steps.mark("shared history")
@@ -373,20 +394,18 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	if err := q(`CREATE OR REPLACE TEMP TABLE inc_change_refs (service VARCHAR, ref VARCHAR, is_id BOOLEAN)`); err != nil {
 		return plan{}, err
 	}
-	if err := growServices(ctx, tx, steps); err != nil {
+	if err := growServices(ctx, tx, steps, wide); err != nil {
 		if err == errUnbounded {
 			return plan{mode: "full", reason: "a changed incident's root-cause commit lies in history shared across repositories"}, nil
 		}
 		return plan{}, err
 	}
-	p := plan{mode: "incremental"}
-	if p.graphRepos, err = graphRepos(ctx, tx, changed["commits"] > 0); err != nil {
-		return plan{}, err
-	}
-	steps.mark("commit graph")
-	var all int
-	if err := tx.QueryRowContext(ctx, `SELECT count(DISTINCT lower(trim(id))) FROM services`).Scan(&all); err != nil {
-		return plan{}, fmt.Errorf("transform: plan: %w", err)
+	p := plan{mode: "incremental", graphRepos: -1}
+	if !wide {
+		if p.graphRepos, err = graphRepos(ctx, tx, changed["commits"] > 0); err != nil {
+			return plan{}, err
+		}
+		steps.mark("commit graph")
 	}
 	for _, s := range []struct {
 		dst   *[]string
@@ -406,7 +425,7 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		}
 		rows.Close()
 	}
-	p.narrow = len(p.services)*narrowShare <= all
+	p.narrow = !wide && len(p.services)*narrowShare <= all
 	return p, nil
 }
 
@@ -461,6 +480,26 @@ func sharedHistory(ctx context.Context, tx *sql.Tx, repos string, inbound bool) 
 		}
 	}
 	return false, nil
+}
+
+// sharedHistoryWide is sharedHistory (inbound) for many repositories:
+// the commits inside and outside joined whole, which costs less than
+// probing when the inside is most of the graph.
+func sharedHistoryWide(ctx context.Context, tx *sql.Tx, repos string, _ bool) (bool, error) {
+	var shared bool
+	err := tx.QueryRowContext(ctx, `WITH inside AS (
+			SELECT sha, repo, parents FROM commits c SEMI JOIN `+repos+` r ON r.repo = c.repo
+		), outside AS (
+			SELECT sha, repo, parents FROM commits c ANTI JOIN `+repos+` r ON r.repo = c.repo
+		)
+		SELECT EXISTS (SELECT 1 FROM inside i SEMI JOIN outside o ON o.sha = i.sha)
+		    OR EXISTS (SELECT 1 FROM (SELECT unnest(parents) AS p FROM inside) e SEMI JOIN outside o ON o.sha = e.p
+		               ANTI JOIN inside i ON i.sha = e.p)
+		    OR EXISTS (SELECT 1 FROM (SELECT unnest(parents) AS p FROM outside) e SEMI JOIN inside i ON i.sha = e.p)`).Scan(&shared)
+	if err != nil {
+		return false, fmt.Errorf("transform: plan: shared history: %w", err)
+	}
+	return shared, nil
 }
 
 // graphRepos finds the repositories that hold a commit the rebuilt
@@ -588,8 +627,60 @@ var errUnbounded = fmt.Errorf("transform: unbounded")
 // growServices adds to temp.inc_services, until nothing more is added,
 // every service one reference links to one already in it: in the new
 // rows (canonical tables) and in the marts of the last build.
-func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
+func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) error {
 	// pairs of services (a, b): rows of one can change rows of the other
+	// a wide set: every reference joined whole (the edges the probes
+	// below find, for most services at once)
+	wideEdges := []string{
+		// a change list naming a change by id or by one of its shas
+		`SELECT lower(trim(d.service)) AS a, k.service AS b
+		 FROM (SELECT service, unnest(changes) AS ref FROM deployments WHERE len(changes) > 0) d
+		 JOIN (SELECT lower(trim(service)) AS service, id AS ref FROM changes
+		       UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IS NOT NULL
+		       UNION ALL SELECT lower(trim(service)), unnest(commit_shas) FROM changes WHERE len(commit_shas) > 0) k
+		   ON k.ref = d.ref
+		 WHERE lower(trim(d.service)) IN (SELECT service FROM temp.inc_services)
+		    OR k.service IN (SELECT service FROM temp.inc_services)`,
+		`SELECT service, deployed_service FROM fct_changes WHERE deployed_service <> service`,
+		// rollbacks and hotfixes of another deployment
+		`SELECT lower(trim(d.service)), lower(trim(t.service))
+		 FROM deployments d JOIN deployments t ON t.id = coalesce(d.rollback_of, d.hotfix_of)
+		 UNION ALL SELECT lower(trim(d.service)), lower(trim(t.service))
+		 FROM deployments d JOIN deployments t ON t.id = d.hotfix_of WHERE d.rollback_of IS NOT NULL`,
+		`SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.rollback_of
+		 UNION ALL SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.hotfix_of`,
+		// a hotfix of an incident
+		`SELECT lower(trim(d.service)), lower(trim(i.service)) FROM deployments d JOIN incidents i ON i.id = d.hotfix_of`,
+		`SELECT d.service, i.service FROM fct_deployments d JOIN fct_incidents i ON i.incident_id = d.hotfix_of`,
+		// an incident naming its deployment; every attribution of the last build
+		`SELECT lower(trim(i.service)), lower(trim(d.service)) FROM incidents i JOIN deployments d ON d.id = trim(i.caused_by_deployment)`,
+		`SELECT i.service, d.service FROM fct_incidents i JOIN fct_deployments d ON d.deployment_id = i.attributed_deployment`,
+		// one id sent under two services (the first source wins in staging);
+		// only possible when several sources sent the table
+		sameID("deployments"), sameID("changes"), sameID("incidents"), sameID("support_tickets"), sameID("release_plans"),
+		// a root-cause commit of an incident in the set, deployed or
+		// carried by a change of another service
+		`SELECT lower(trim(i.service)), lower(trim(d.service))
+		 FROM incidents i JOIN deployments d ON d.commit_sha = trim(i.root_cause_sha)
+		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
+		`SELECT lower(trim(i.service)), k.service
+		 FROM incidents i JOIN (SELECT lower(trim(service)) AS service, id AS ref FROM changes
+		       UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IS NOT NULL
+		       UNION ALL SELECT lower(trim(service)), unnest(commit_shas) FROM changes WHERE len(commit_shas) > 0) k
+		   ON k.ref = trim(i.root_cause_sha)
+		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
+		// … or in the history of a repository another service deploys
+		`WITH roots AS (
+			SELECT DISTINCT lower(trim(i.service)) AS service, rc.repo
+			FROM incidents i JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
+			WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)
+		 ), deployers AS (
+			SELECT DISTINCT dc.repo, lower(trim(d.service)) AS service
+			FROM deployments d
+			JOIN (SELECT sha, repo FROM commits c SEMI JOIN roots r ON r.repo = c.repo) dc ON dc.sha = d.commit_sha
+		 )
+		 SELECT r.service, d.service FROM roots r JOIN deployers d ON d.repo = r.repo`,
+	}
 	edges := []string{
 		// a change list naming a change by id or by one of its shas: the
 		// lists of the set's deployments, and the lists naming the set's
@@ -630,7 +721,9 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 		 )
 		 SELECT r.service, d.service FROM temp.inc_roots r JOIN deployers d ON d.repo = r.repo`,
 	}
-	if err := addChangeRefs(ctx, tx); err != nil {
+	if wide {
+		edges = wideEdges
+	} else if err := addChangeRefs(ctx, tx); err != nil {
 		return err
 	}
 	// what the set's deployments list and its incidents blame, and the
@@ -645,6 +738,9 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 		`CREATE OR REPLACE TEMP TABLE inc_probe_hits AS ` + changesNaming("SELECT ref FROM temp.inc_probe"),
 		`CREATE OR REPLACE TEMP TABLE inc_roots AS ` + rootRepos,
 	} {
+		if wide {
+			break
+		}
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("transform: plan: references: %w", err)
 		}
@@ -679,7 +775,11 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 	steps.mark("grow")
 	// A root-cause commit may be walked to from another repository's
 	// history: only repositories that share none are bounded.
-	if _, err := tx.ExecContext(ctx, `INSERT INTO temp.inc_roots `+rootRepos+`
+	if wide {
+		if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_roots AS `+rootRepos); err != nil {
+			return fmt.Errorf("transform: plan: %w", err)
+		}
+	} else if _, err := tx.ExecContext(ctx, `INSERT INTO temp.inc_roots `+rootRepos+`
 		AND lower(trim(i.service)) NOT IN (SELECT service FROM temp.inc_roots)`); err != nil {
 		return fmt.Errorf("transform: plan: %w", err)
 	}
@@ -691,7 +791,11 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes) error {
 		return err
 	}
 	if n > 0 {
-		shared, err := sharedHistory(ctx, tx, "temp.inc_root_repos", true)
+		check := sharedHistory
+		if wide {
+			check = sharedHistoryWide
+		}
+		shared, err := check(ctx, tx, "temp.inc_root_repos", true)
 		if err != nil {
 			return err
 		}
