@@ -26,6 +26,31 @@ package transform
 //     tables of the same names), and the rows of those services are
 //     replaced. The other marts are small and rebuilt whole; dim_commits
 //     (`-- incremental: repo`) is rebuilt for the changed repositories.
+//   - The commit graph is one graph, but the walks of an incremental run
+//     start only at the rebuilt services' deployments: it reads the
+//     commits of the repositories holding a sha their deployments or
+//     changes name, when no commit of those leads into another
+//     repository's history (graphRepos); else the whole graph.
+//   - Planning costs what changed, besides the digests: in a narrow run
+//     (at most one service or repository in narrowShare changed) the
+//     references are probed from the rows of the services in the set (a
+//     scan of one column of the other rows, with a hash table of the few
+//     values named), never a join of two whole tables, and the
+//     shared-history check scans the other commits' shas and first
+//     parents once each. A wide run joins whole tables, which then costs
+//     less than probing with most rows, and reads the whole graph.
+//   - A narrow run (a few services of many) keeps the staging rows of the
+//     rebuilt services in temporary tables (stageFiltered), so the
+//     intermediate models do not scan the canonical tables again for
+//     each view that reads them; the declared tests of a mart merged by
+//     service read its merged rows and the rows sharing their keys
+//     (testRelation), the other rows having passed when they were built.
+//   - What still costs the same whatever changed: the digests (every
+//     canonical row hashed), and the rebuild of a whole service's history
+//     when a day of data touches it, so a day for every service costs
+//     about a full rebuild. A time boundary inside each service (rebuild
+//     from the deployment before the earliest changed row) is the
+//     missing piece.
 //   - Anything it cannot bound rebuilds everything: teams or services
 //     changed, changes placed into a monorepo's services by path, a
 //     commit history shared across repositories that a changed row walks,
@@ -63,20 +88,25 @@ const incrementalRevision = "1"
 // mart copies) is partitioned for change detection: by the service key
 // the staging models give it (trimmed, lower-cased), a commit's
 // repository, a change request's id, or NULL (the whole table).
-var digestParts = []struct{ table, part string }{
-	{"teams", "NULL"},
-	{"services", "NULL"},
-	{"deployments", "lower(trim(t.service))"},
-	{"changes", "lower(trim(t.service))"},
-	{"commits", "t.repo"},
-	{"incidents", "lower(trim(t.service))"},
-	{"change_requests", "t.id"},
-	{"approvals", "t.change_request"},
-	{"support_tickets", "lower(trim(t.service))"},
-	{"test_runs", "NULL"},
-	{"adoption", "lower(trim(t.service))"},
-	{"release_plans", "lower(trim(t.service))"},
-	{"gate_decisions", "NULL"},
+// The rows are summed per value of the column as stored (col, "" for
+// the whole table) and the sums then added up per key (part of p, the
+// column's value): sums add, so the digests are the same, and DuckDB
+// groups millions of rows on a stored string column without trimming
+// and lower-casing each one.
+var digestParts = []struct{ table, col, part string }{
+	{"teams", "", "NULL"},
+	{"services", "", "NULL"},
+	{"deployments", "service", "lower(trim(p))"},
+	{"changes", "service", "lower(trim(p))"},
+	{"commits", "repo", "p"},
+	{"incidents", "service", "lower(trim(p))"},
+	{"change_requests", "id", "p"},
+	{"approvals", "change_request", "p"},
+	{"support_tickets", "service", "lower(trim(p))"},
+	{"test_runs", "", "NULL"},
+	{"adoption", "service", "lower(trim(p))"},
+	{"release_plans", "service", "lower(trim(p))"},
+	{"gate_decisions", "", "NULL"},
 }
 
 // serviceTables are the tables whose partitions are service keys.
@@ -100,7 +130,20 @@ type plan struct {
 	repos    []string
 	// placements: int_change_placements had rows in the last full build
 	placements bool
+	// graphRepos: the repositories whose commits the rebuild reads
+	// (temp.inc_graph_repos), or -1 when it reads the whole commit graph
+	graphRepos int
+	// narrow: the rebuilt services are a small part of all (at most one
+	// in narrowShare), so the staging rows of theirs are kept in
+	// temporary tables, read once (stageFiltered)
+	narrow bool
 }
+
+// narrowShare: an incremental run rebuilding at most one service in this
+// many keeps their staging rows in temporary tables; a wider run filters
+// the staging views each time a model reads them, as a full run does,
+// rather than hold millions of wide rows in memory.
+var narrowShare = 8 // a variable: tests take the narrow path on small organisations
 
 // incrementalKey returns how a mart is merged in an incremental run: ""
 // (rebuilt whole), "service" or "repo".
@@ -159,8 +202,13 @@ func fingerprint(ctx context.Context, q querier, models []Model, vals map[string
 func writeDigests(ctx context.Context, tx *sql.Tx) error {
 	var parts []string
 	for _, d := range digestParts {
-		parts = append(parts, fmt.Sprintf(`SELECT '%s' AS "table", %s AS part, count(*) AS "rows", coalesce(sum(hash(t)::HUGEINT), 0) AS digest FROM %s t GROUP BY ALL`,
-			d.table, d.part, warehouse.QuoteIdent(d.table)))
+		col := "NULL"
+		if d.col != "" {
+			col = "t." + warehouse.QuoteIdent(d.col)
+		}
+		parts = append(parts, fmt.Sprintf(`SELECT '%s' AS "table", %s AS part, sum(n)::BIGINT AS "rows", coalesce(sum(digest), 0)::HUGEINT AS digest
+			FROM (SELECT %s AS p, count(*) AS n, sum(hash(t)::HUGEINT) AS digest FROM %s t GROUP BY ALL) GROUP BY ALL`,
+			d.table, d.part, col, warehouse.QuoteIdent(d.table)))
 	}
 	_, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE inc_digests AS\n"+strings.Join(parts, "\nUNION ALL\n"))
 	if err != nil {
@@ -201,10 +249,11 @@ func nullable(s string) any {
 // The digests of the current tables are left in temp.inc_digests, and for
 // an incremental run the services and repositories to rebuild in
 // temp.inc_services and temp.inc_repos.
-func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bool) (plan, error) {
+func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bool, steps *stepTimes) (plan, error) {
 	if err := writeDigests(ctx, tx); err != nil {
 		return plan{}, err
 	}
+	steps.mark("digests")
 	if full {
 		return plan{mode: "full", reason: "asked for (--full)"}, nil
 	}
@@ -256,12 +305,23 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		changed[t] = n
 	}
 	rows.Close()
+	steps.mark("changed")
 	if len(changed) == 0 {
 		return plan{mode: "none"}, nil
 	}
 	if changed["teams"] > 0 || changed["services"] > 0 {
 		return plan{mode: "full", reason: "teams or services changed"}, nil
 	}
+	// A wide run (many services or repositories changed) plans with
+	// whole-table joins: the probes below build their hash tables from
+	// the changed rows, which then are most rows.
+	var all, touched int
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(DISTINCT lower(trim(id))) FROM services),
+		greatest((SELECT count(DISTINCT part) FROM temp.inc_changed WHERE "table" IN ('`+strings.Join(serviceTables, "', '")+`')),
+		         (SELECT count(*) FROM temp.inc_changed WHERE "table" = 'commits'))`).Scan(&all, &touched); err != nil {
+		return plan{}, fmt.Errorf("transform: plan: %w", err)
+	}
+	wide := touched*narrowShare > all
 	q := func(s string) error {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
 			return fmt.Errorf("transform: plan: %w\n%s", err, s)
@@ -284,6 +344,16 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		SELECT DISTINCT part AS change_request FROM temp.inc_changed WHERE "table" IN ('change_requests', 'approvals')`); err != nil {
 		return plan{}, err
 	}
+	// the commits of the changed repositories (dim_commits is a view of
+	// the same table: no other set to look at)
+	repoShas := `SELECT sha FROM commits c SEMI JOIN temp.inc_repos r ON r.repo = c.repo`
+	if !wide {
+		if err := q(`CREATE OR REPLACE TEMP TABLE inc_repo_shas AS
+		SELECT DISTINCT sha FROM commits WHERE repo IN (SELECT repo FROM temp.inc_repos)`); err != nil {
+			return plan{}, err
+		}
+		repoShas = `SELECT sha FROM temp.inc_repo_shas`
+	}
 	// seeds: the services whose rows changed; the services that deploy a
 	// changed request or a commit of a changed repository, now or before
 	seed := `SELECT part AS service FROM temp.inc_changed WHERE "table" IN ` + inList + ` AND part IS NOT NULL
@@ -291,13 +361,12 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 			SEMI JOIN temp.inc_requests r ON r.change_request = trim(d.change_request)
 		UNION SELECT f.service FROM fct_deployments f
 			SEMI JOIN temp.inc_requests r ON r.change_request = f.change_request
-		UNION SELECT lower(trim(d.service)) FROM deployments d
-			SEMI JOIN (SELECT sha FROM commits c SEMI JOIN temp.inc_repos r ON r.repo = c.repo) c ON c.sha = d.commit_sha
-		UNION SELECT f.service FROM fct_deployments f
-			SEMI JOIN (SELECT sha FROM dim_commits c SEMI JOIN temp.inc_repos r ON r.repo = c.repo) c ON c.sha = f.commit_sha`
+		UNION SELECT lower(trim(d.service)) FROM deployments d SEMI JOIN (` + repoShas + `) c ON c.sha = d.commit_sha
+		UNION SELECT f.service FROM fct_deployments f SEMI JOIN (` + repoShas + `) c ON c.sha = f.commit_sha`
 	if err := q(`CREATE OR REPLACE TEMP TABLE inc_services AS SELECT DISTINCT service FROM (` + seed + `) WHERE service IS NOT NULL`); err != nil {
 		return plan{}, err
 	}
+	steps.mark("seeds")
 	// A changed change that names no known service but a repository (a
 	// monorepo's change placed by path) can move between services.
 	if placed, err := exists(`SELECT 1 FROM changes c
@@ -306,21 +375,38 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		WHERE len(cast(c.extra -> '$.files' AS VARCHAR[])) > 0`); err != nil || placed {
 		return plan{mode: "full", reason: "a changed change is placed into a monorepo service by path"}, err
 	}
+	steps.mark("placements")
 	// The commit-graph walk follows parents by sha. A changed repository
 	// whose commits share shas with another, or link to another's by
 	// parent, could change what walks from elsewhere reach.
 	if changed["commits"] > 0 {
-		if shared, err := sharedHistory(ctx, tx, "temp.inc_repos"); err != nil || shared {
+		check := sharedHistory
+		if wide {
+			check = sharedHistoryWide
+		}
+		if shared, err := check(ctx, tx, "temp.inc_repos", true); err != nil || shared {
 			return plan{mode: "full", reason: "a changed repository shares commit history with another"}, err
 		}
+		steps.mark("shared history")
 	}
-	if err := growServices(ctx, tx); err != nil {
+	// filled by addChangeRefs as the set grows; a connection keeps its
+	// temporary tables, so the last run's rows go first
+	if err := q(`CREATE OR REPLACE TEMP TABLE inc_change_refs (service VARCHAR, ref VARCHAR, is_id BOOLEAN)`); err != nil {
+		return plan{}, err
+	}
+	if err := growServices(ctx, tx, steps, wide); err != nil {
 		if err == errUnbounded {
 			return plan{mode: "full", reason: "a changed incident's root-cause commit lies in history shared across repositories"}, nil
 		}
 		return plan{}, err
 	}
-	p := plan{mode: "incremental"}
+	p := plan{mode: "incremental", graphRepos: -1}
+	if !wide {
+		if p.graphRepos, err = graphRepos(ctx, tx, changed["commits"] > 0); err != nil {
+			return plan{}, err
+		}
+		steps.mark("commit graph")
+	}
 	for _, s := range []struct {
 		dst   *[]string
 		query string
@@ -339,13 +425,67 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		}
 		rows.Close()
 	}
+	p.narrow = !wide && len(p.services)*narrowShare <= all
 	return p, nil
 }
 
 // sharedHistory reports whether a repository of the table repos (one
 // column, repo) shares a sha with another repository, or whether a commit
-// of one side names a parent only the other side holds.
-func sharedHistory(ctx context.Context, tx *sql.Tx, repos string) (bool, error) {
+// of one side names a parent only the other side holds. With inbound
+// false, only the first two are checked (the repositories' own commits
+// lead outside): enough to know that a walk started inside stays inside.
+//
+// The commits of repos are few; every check probes them with one scan of
+// a column of the other commits (a hash table of all commits would cost
+// more than the rest of an incremental run's planning). A commit's
+// parents are read as its first parent, then the others of the few
+// merges, which costs far less than unnesting every list.
+func sharedHistory(ctx context.Context, tx *sql.Tx, repos string, inbound bool) (bool, error) {
+	steps := []string{
+		`CREATE OR REPLACE TEMP TABLE inc_inside AS
+		 SELECT DISTINCT sha FROM commits WHERE repo IN (SELECT repo FROM ` + repos + `)`,
+		// shas the inside commits lead to: their own and their parents
+		`CREATE OR REPLACE TEMP TABLE inc_inside_reach AS
+		 SELECT sha FROM temp.inc_inside
+		 UNION SELECT p FROM (SELECT unnest(parents) AS p FROM commits WHERE repo IN (SELECT repo FROM ` + repos + `))`,
+	}
+	for _, s := range steps {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return false, fmt.Errorf("transform: plan: shared history: %w", err)
+		}
+	}
+	defer func() {
+		for _, t := range []string{"inc_inside", "inc_inside_reach"} {
+			tx.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp."+t)
+		}
+	}()
+	checks := []string{
+		// an inside sha or parent held outside (a parent the inside holds
+		// too is a sha the outside holds as well: the same finding)
+		`SELECT 1 FROM commits o WHERE o.repo NOT IN (SELECT repo FROM ` + repos + `) AND o.sha IN (SELECT sha FROM temp.inc_inside_reach)`,
+	}
+	if inbound {
+		checks = append(checks,
+			`SELECT 1 FROM commits o WHERE o.repo NOT IN (SELECT repo FROM `+repos+`) AND o.parents[1] IN (SELECT sha FROM temp.inc_inside)`,
+			`SELECT 1 FROM (SELECT unnest(parents[2:]) AS p FROM commits o WHERE len(o.parents) > 1 AND o.repo NOT IN (SELECT repo FROM `+repos+`))
+			 WHERE p IN (SELECT sha FROM temp.inc_inside)`)
+	}
+	for _, c := range checks {
+		var shared bool
+		if err := tx.QueryRowContext(ctx, "SELECT EXISTS ("+c+")").Scan(&shared); err != nil {
+			return false, fmt.Errorf("transform: plan: shared history: %w", err)
+		}
+		if shared {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// sharedHistoryWide is sharedHistory (inbound) for many repositories:
+// the commits inside and outside joined whole, which costs less than
+// probing when the inside is most of the graph.
+func sharedHistoryWide(ctx context.Context, tx *sql.Tx, repos string, _ bool) (bool, error) {
 	var shared bool
 	err := tx.QueryRowContext(ctx, `WITH inside AS (
 			SELECT sha, repo, parents FROM commits c SEMI JOIN `+repos+` r ON r.repo = c.repo
@@ -362,6 +502,118 @@ func sharedHistory(ctx context.Context, tx *sql.Tx, repos string) (bool, error) 
 	return shared, nil
 }
 
+// graphRepos finds the repositories that hold a commit the rebuilt
+// services' deployments or changes name (temp.inc_graph_repos) and
+// returns how many, when their histories lead nowhere else; -1 when they
+// do (the run then reads the whole commit graph).
+//
+// The walks an incremental run makes start at the rebuilt deployments'
+// commits and stop at a sha the graph does not hold; the commits they
+// reach are then matched to the rebuilt changes' shas, to root-cause
+// shas and to revert trailers only among themselves and those changes'
+// shas. When no sha of these repositories is held by another and no
+// commit of theirs names a parent only another holds, every walk stays
+// inside them: the graph of their commits alone gives the same walks,
+// the same commit times and the same matches as the whole graph, which
+// for a few services is a small part of it.
+//
+// The changed repositories (temp.inc_repos) are read too: most shas named
+// are theirs (temp.inc_repo_shas), so only the others are looked up in
+// every commit, and when none is left and the changed repositories were
+// already found to share nothing (checked is true), nothing more is read.
+func graphRepos(ctx context.Context, tx *sql.Tx, checked bool) (int, error) {
+	if err := addChangeRefs(ctx, tx); err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_named AS
+		SELECT sha FROM (
+			SELECT commit_sha AS sha FROM deployments
+			WHERE commit_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
+			UNION SELECT ref FROM temp.inc_change_refs WHERE service IN (SELECT service FROM temp.inc_services)
+			AND (NOT is_id OR regexp_full_match(ref, '[0-9a-f]{7,40}')) -- an id is a sha only so (int_change_shas)
+		) WHERE sha IS NOT NULL AND sha NOT IN (SELECT sha FROM temp.inc_repo_shas)`); err != nil {
+		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
+	}
+	var others bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (FROM temp.inc_named)`).Scan(&others); err != nil {
+		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
+	}
+	find := `SELECT repo FROM temp.inc_repos`
+	if others {
+		find += ` UNION SELECT DISTINCT repo FROM commits WHERE sha IN (SELECT sha FROM temp.inc_named)`
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_graph_repos AS `+find); err != nil {
+		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
+	}
+	var n, beyond int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), count(*) FILTER (WHERE repo NOT IN (SELECT repo FROM temp.inc_repos)) FROM temp.inc_graph_repos`).Scan(&n, &beyond); err != nil {
+		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
+	}
+	if beyond > 0 || !checked {
+		shared, err := sharedHistory(ctx, tx, "temp.inc_graph_repos", false)
+		if err != nil || shared {
+			return -1, err
+		}
+	}
+	return n, nil
+}
+
+// rootRepos selects (service, repo) for the root-cause commits of the
+// incidents of the services of temp.inc_services.
+const rootRepos = `SELECT DISTINCT lower(trim(i.service)) AS service, rc.repo
+	FROM incidents i JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
+	WHERE i.root_cause_sha IS NOT NULL AND lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`
+
+// changesNaming selects (service, ref) for every way a change is named
+// (its id, its merge commit, one of its commits) whose ref is among refs
+// (a query of one column, a few values): each way is one scan of its
+// column, probed with those values, rather than a join of every change.
+func changesNaming(refs string) string {
+	return `SELECT lower(trim(service)) AS service, id AS ref FROM changes WHERE id IN (` + refs + `)
+		UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IN (` + refs + `)
+		UNION ALL SELECT service, ref FROM (SELECT lower(trim(service)) AS service, unnest(commit_shas) AS ref FROM changes WHERE len(commit_shas) > 0)
+		WHERE ref IN (` + refs + `)`
+}
+
+// addChangeRefs adds to temp.inc_change_refs (service, ref, is_id) the
+// ways the changes of the services of temp.inc_services not yet in it are
+// named: id, merge commit, commits.
+func addChangeRefs(ctx context.Context, tx *sql.Tx) error {
+	for _, s := range []string{
+		`INSERT INTO temp.inc_change_refs
+		 WITH ch AS MATERIALIZED (
+			SELECT lower(trim(service)) AS service, id, merge_commit_sha, commit_shas FROM changes
+			WHERE lower(trim(service)) IN (SELECT service FROM temp.inc_services EXCEPT SELECT service FROM temp.inc_change_refs)
+		 )
+		 SELECT service, id, true FROM ch
+		 UNION ALL SELECT service, merge_commit_sha, false FROM ch WHERE merge_commit_sha IS NOT NULL
+		 UNION ALL SELECT service, unnest(commit_shas), false FROM ch WHERE len(commit_shas) > 0`,
+	} {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("transform: plan: change references: %w", err)
+		}
+	}
+	return nil
+}
+
+// stepTimes collects how long each step of the planning took, for the
+// progress line: the planning's cost should follow what changed.
+type stepTimes struct {
+	last  time.Time
+	parts []string
+}
+
+func newStepTimes() *stepTimes { return &stepTimes{last: time.Now()} }
+
+// mark ends a step.
+func (s *stepTimes) mark(name string) {
+	now := time.Now()
+	s.parts = append(s.parts, name+" "+now.Sub(s.last).Round(time.Millisecond).String())
+	s.last = now
+}
+
+func (s *stepTimes) String() string { return strings.Join(s.parts, ", ") }
+
 // sameID pairs the services one id of table was sent under.
 func sameID(table string) string {
 	return fmt.Sprintf(`SELECT l[1], unnest(l) FROM (
@@ -375,9 +627,11 @@ var errUnbounded = fmt.Errorf("transform: unbounded")
 // growServices adds to temp.inc_services, until nothing more is added,
 // every service one reference links to one already in it: in the new
 // rows (canonical tables) and in the marts of the last build.
-func growServices(ctx context.Context, tx *sql.Tx) error {
+func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) error {
 	// pairs of services (a, b): rows of one can change rows of the other
-	edges := []string{
+	// a wide set: every reference joined whole (the edges the probes
+	// below find, for most services at once)
+	wideEdges := []string{
 		// a change list naming a change by id or by one of its shas
 		`SELECT lower(trim(d.service)) AS a, k.service AS b
 		 FROM (SELECT service, unnest(changes) AS ref FROM deployments WHERE len(changes) > 0) d
@@ -427,6 +681,70 @@ func growServices(ctx context.Context, tx *sql.Tx) error {
 		 )
 		 SELECT r.service, d.service FROM roots r JOIN deployers d ON d.repo = r.repo`,
 	}
+	edges := []string{
+		// a change list naming a change by id or by one of its shas: the
+		// lists of the set's deployments, and the lists naming the set's
+		// changes
+		`SELECT d.service AS a, k.service AS b FROM temp.inc_probe d JOIN temp.inc_probe_hits k ON k.ref = d.ref WHERE d.kind = 'list'`,
+		`SELECT lower(trim(d.service)), k.service
+		 FROM (SELECT service, ref FROM (SELECT service, unnest(changes) AS ref FROM deployments WHERE len(changes) > 0)
+		       WHERE ref IN (SELECT ref FROM temp.inc_change_refs)) d
+		 JOIN temp.inc_change_refs k ON k.ref = d.ref`,
+		`SELECT service, deployed_service FROM fct_changes WHERE deployed_service <> service`,
+		// rollbacks and hotfixes of another deployment
+		`SELECT lower(trim(d.service)), lower(trim(t.service))
+		 FROM deployments d JOIN deployments t ON t.id = coalesce(d.rollback_of, d.hotfix_of)
+		 UNION ALL SELECT lower(trim(d.service)), lower(trim(t.service))
+		 FROM deployments d JOIN deployments t ON t.id = d.hotfix_of WHERE d.rollback_of IS NOT NULL`,
+		`SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.rollback_of
+		 UNION ALL SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.hotfix_of`,
+		// a hotfix of an incident
+		`SELECT lower(trim(d.service)), lower(trim(i.service)) FROM deployments d JOIN incidents i ON i.id = d.hotfix_of`,
+		`SELECT d.service, i.service FROM fct_deployments d JOIN fct_incidents i ON i.incident_id = d.hotfix_of`,
+		// an incident naming its deployment; every attribution of the last build
+		`SELECT lower(trim(i.service)), lower(trim(d.service)) FROM incidents i JOIN deployments d ON d.id = trim(i.caused_by_deployment)`,
+		`SELECT i.service, d.service FROM fct_incidents i JOIN fct_deployments d ON d.deployment_id = i.attributed_deployment`,
+		// one id sent under two services (the first source wins in staging);
+		// only possible when several sources sent the table
+		sameID("deployments"), sameID("changes"), sameID("incidents"), sameID("support_tickets"), sameID("release_plans"),
+		// a root-cause commit of an incident in the set, deployed or
+		// carried by a change of another service
+		`SELECT lower(trim(i.service)), lower(trim(d.service))
+		 FROM incidents i JOIN deployments d ON d.commit_sha = trim(i.root_cause_sha)
+		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
+		`SELECT i.service, k.service FROM temp.inc_probe i JOIN temp.inc_probe_hits k ON k.ref = i.ref WHERE i.kind = 'root'`,
+		// … or in the history of a repository another service deploys
+		`WITH deployers AS (
+			SELECT DISTINCT dc.repo, lower(trim(d.service)) AS service
+			FROM deployments d
+			JOIN (SELECT sha, repo FROM commits c SEMI JOIN temp.inc_roots r ON r.repo = c.repo) dc ON dc.sha = d.commit_sha
+		 )
+		 SELECT r.service, d.service FROM temp.inc_roots r JOIN deployers d ON d.repo = r.repo`,
+	}
+	if wide {
+		edges = wideEdges
+	} else if err := addChangeRefs(ctx, tx); err != nil {
+		return err
+	}
+	// what the set's deployments list and its incidents blame, and the
+	// changes so named (one probe of the changes for both); the
+	// repositories of the set's root-cause commits
+	for _, s := range []string{
+		`CREATE OR REPLACE TEMP TABLE inc_probe AS
+		 SELECT 'list' AS kind, lower(trim(service)) AS service, unnest(changes) AS ref FROM deployments
+		 WHERE len(changes) > 0 AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
+		 UNION ALL SELECT 'root', lower(trim(service)), trim(root_cause_sha) FROM incidents
+		 WHERE root_cause_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)`,
+		`CREATE OR REPLACE TEMP TABLE inc_probe_hits AS ` + changesNaming("SELECT ref FROM temp.inc_probe"),
+		`CREATE OR REPLACE TEMP TABLE inc_roots AS ` + rootRepos,
+	} {
+		if wide {
+			break
+		}
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fmt.Errorf("transform: plan: references: %w", err)
+		}
+	}
 	for i, e := range edges {
 		edges[i] = "SELECT * FROM (" + e + ")"
 	}
@@ -434,6 +752,7 @@ func growServices(ctx context.Context, tx *sql.Tx) error {
 	if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE inc_edges AS "+union); err != nil {
 		return fmt.Errorf("transform: plan: references: %w", err)
 	}
+	steps.mark("references")
 	for i := 0; ; i++ {
 		res, err := tx.ExecContext(ctx, `INSERT INTO temp.inc_services
 			SELECT DISTINCT x FROM (
@@ -453,11 +772,18 @@ func growServices(ctx context.Context, tx *sql.Tx) error {
 			return errUnbounded
 		}
 	}
+	steps.mark("grow")
 	// A root-cause commit may be walked to from another repository's
 	// history: only repositories that share none are bounded.
-	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_root_repos AS
-		SELECT DISTINCT rc.repo FROM incidents i JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
-		WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`); err != nil {
+	if wide {
+		if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_roots AS `+rootRepos); err != nil {
+			return fmt.Errorf("transform: plan: %w", err)
+		}
+	} else if _, err := tx.ExecContext(ctx, `INSERT INTO temp.inc_roots `+rootRepos+`
+		AND lower(trim(i.service)) NOT IN (SELECT service FROM temp.inc_roots)`); err != nil {
+		return fmt.Errorf("transform: plan: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_root_repos AS SELECT DISTINCT repo FROM temp.inc_roots`); err != nil {
 		return fmt.Errorf("transform: plan: %w", err)
 	}
 	var n int
@@ -465,7 +791,11 @@ func growServices(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	if n > 0 {
-		shared, err := sharedHistory(ctx, tx, "temp.inc_root_repos")
+		check := sharedHistory
+		if wide {
+			check = sharedHistoryWide
+		}
+		shared, err := check(ctx, tx, "temp.inc_root_repos", true)
 		if err != nil {
 			return err
 		}
@@ -539,17 +869,17 @@ func incrementalModel(m Model, st sqlrun.Statement, kind string, p plan) (sqlrun
 			return st, kind, false, true
 		}
 		st.SQL = stagingRE.ReplaceAllStringFunc(st.SQL, func(name string) string {
+			if name == "stg_commits" && p.graphRepos >= 0 {
+				// the commits the rebuilt services' walks can reach (graphRepos)
+				return "(SELECT * FROM stg_commits WHERE repo IN (SELECT repo FROM temp.inc_graph_repos))"
+			}
 			if !filteredStaging[name] {
 				return name
 			}
-			cond := "service IN (SELECT service FROM temp.inc_services)"
-			if name == "stg_incidents" {
-				// every incident that claims a root-cause commit, so that
-				// one of another service blamed on a rebuilt deployment
-				// is seen (mergeIncremental)
-				cond += " OR root_cause_sha IS NOT NULL"
+			if p.narrow {
+				return "temp.inc_" + name // stageFiltered
 			}
-			return "(SELECT * FROM " + name + " WHERE " + cond + ")"
+			return "(" + filteredStagingRows(name) + ")"
 		})
 		if kind == "VIEW" {
 			return st, "TEMP VIEW", true, false
@@ -557,6 +887,51 @@ func incrementalModel(m Model, st sqlrun.Statement, kind string, p plan) (sqlrun
 		return st, "TEMP TABLE", true, false
 	}
 	return st, kind, false, false
+}
+
+// filteredStagingRows selects the rows of staging model name an
+// incremental run reads.
+func filteredStagingRows(name string) string {
+	cond := "service IN (SELECT service FROM temp.inc_services)"
+	if name == "stg_incidents" {
+		// every incident that claims a root-cause commit, so that
+		// one of another service blamed on a rebuilt deployment
+		// is seen (mergeIncremental)
+		cond += " OR root_cause_sha IS NOT NULL"
+	}
+	return "SELECT * FROM " + name + " WHERE " + cond
+}
+
+// stageFiltered keeps, in a narrow incremental run, the rows of each
+// filtered staging model m reads in the temporary table
+// temp.inc_<model>, made the first time a model reads it (staged records
+// which): the staging views read the canonical tables whole, and the
+// intermediate models read the changes through several views, which
+// would scan seven million rows again each time.
+func stageFiltered(ctx context.Context, tx *sql.Tx, m Model, p plan, staged map[string]bool) error {
+	if !p.narrow {
+		return nil
+	}
+	for _, d := range m.Deps {
+		if !filteredStaging[d] || staged[d] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+warehouse.QuoteIdent("inc_"+d)+" AS "+filteredStagingRows(d)); err != nil {
+			return fmt.Errorf("transform: %s: %w", d, err)
+		}
+		staged[d] = true
+	}
+	return nil
+}
+
+// dropStaged drops the tables stageFiltered made.
+func dropStaged(ctx context.Context, tx *sql.Tx, staged map[string]bool) error {
+	for d := range staged {
+		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+warehouse.QuoteIdent("inc_"+d)); err != nil {
+			return fmt.Errorf("transform: drop %s: %w", d, err)
+		}
+	}
+	return nil
 }
 
 // mergeIncremental replaces, in each mart rebuilt by service or
@@ -655,4 +1030,48 @@ func writeCoverage(ctx context.Context, tx *sql.Tx, p plan) error {
 		}
 	}
 	return nil
+}
+
+// scopedTests reports whether an incremental run checks the tests of m on
+// the rows it merged (testRelation) rather than on the whole mart: m is a
+// table merged by its own service column, and the run is narrow (when
+// most services were rebuilt, the one scan of screenTests over the whole
+// mart costs less than the join that finds the rows sharing a key).
+func scopedTests(m Model, scope *plan) bool {
+	return scope != nil && scope.narrow && len(scope.services) > 0 && m.incrementalKey() == "service" && m.Materialized == "table"
+}
+
+// testRelation is what test t of m reads. In an incremental run, a mart
+// merged by service holds the rows of the rebuilt services, new, and the
+// rows of every other service as the last build left them, when all of
+// its tests passed (the build commits only then, and a change of a test
+// is a change of the fingerprint: a full rebuild). So a row-wise test
+// (not_null, accepted_values) fails on the whole mart exactly when it
+// fails on the new rows, and unique fails exactly when it fails on the
+// rows whose key is the key of a new row (a duplicate among old rows
+// alone would have failed before). Both read few rows. Relationships
+// tests read the whole mart: a parent row may have gone.
+func testRelation(m Model, t Test, scope *plan) string {
+	if !scopedTests(m, scope) {
+		return m.relation()
+	}
+	name := warehouse.QuoteIdent(m.Name)
+	fresh := "SELECT * FROM " + name + " WHERE service IN (SELECT service FROM temp.inc_services)"
+	switch t.Kind {
+	case "not_null", "accepted_values":
+		return "(" + fresh + ")"
+	case "unique":
+		cs, err := cols(t.Args)
+		if err != nil {
+			return m.relation() // the test's own query reports it
+		}
+		on := make([]string, len(cs))
+		for i, c := range cs {
+			c = warehouse.QuoteIdent(c)
+			on[i] = "k." + c + " IS NOT DISTINCT FROM m." + c
+			cs[i] = c
+		}
+		return "(SELECT m.* FROM " + name + " m SEMI JOIN (SELECT DISTINCT " + strings.Join(cs, ", ") + " FROM (" + fresh + ")) k ON " + strings.Join(on, " AND ") + ")"
+	}
+	return m.relation()
 }

@@ -283,6 +283,12 @@ func TestIncrementalMatchesFull(t *testing.T) {
 	dir := t.TempDir()
 	for _, seed := range []int64{1, 2, 3} {
 		t.Run(fmt.Sprint("seed ", seed), func(t *testing.T) {
+			if seed == 1 {
+				// every incremental run narrow (staging rows kept in
+				// temporary tables), as a few services of many are
+				defer func(n int) { narrowShare = n }(narrowShare)
+				narrowShare = 1
+			}
 			incPath := filepath.Join(dir, fmt.Sprintf("inc-%d.duckdb", seed))
 			fullPath := filepath.Join(dir, fmt.Sprintf("full-%d.duckdb", seed))
 			inc, err := warehouse.Open(ctx, incPath, warehouse.Options{})
@@ -441,4 +447,238 @@ func TestCoverageSnapshot(t *testing.T) {
 		t.Errorf("second run: %s", strings.SplitN(progress.String(), "\n", 2)[0])
 	}
 	check("after the incremental run", true)
+}
+
+// TestIncrementalCommitGraph holds the commit graph an incremental run
+// reads to what the rebuilt services' walks can reach: the repositories
+// holding a commit their deployments or changes name, when those share
+// no history with another; else the whole graph. Each case builds a small
+// organisation (one repository per service), adds its rows, and compares
+// the incremental run with a full rebuild mart by mart; the progress line
+// says which graph was read.
+func TestIncrementalCommitGraph(t *testing.T) {
+	if testing.Short() {
+		t.Skip("several transforms")
+	}
+	ctx := context.Background()
+	defer func(n int) { narrowShare = n }(narrowShare)
+	narrowShare = 1 // narrow runs, as a few services of many are
+	deploy := func(g *orgGen, id string, s int, at time.Time, sha, list string) string {
+		return fmt.Sprintf(`INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version, commit_sha, changes, source)
+			VALUES (%s, %s, 'production', %s, %s, 'success', %s, %s, %s, 'gen')`,
+			q(id), q(g.svc(s)), ts(at), ts(at.Add(-20*time.Minute)), q("v-"+id), sha, list)
+	}
+	change := func(g *orgGen, id string, s int, at time.Time, shas string) string {
+		return fmt.Sprintf(`INSERT INTO changes (id, service, repo, title, author, commit_shas, merge_commit_sha,
+			first_commit_at, opened_at, merged_at, source)
+			VALUES (%s, %s, %s, 'change', 'dev-1', %s, NULL, %s, %s, %s, 'gen')`,
+			q(id), q(g.svc(s)), q("org/"+g.svc(s)), shas, ts(at.Add(-5*time.Hour)), ts(at.Add(-4*time.Hour)), ts(at))
+	}
+	// a commit of repo whose parents are given, with a message
+	commitIn := func(sha, repo string, parents []string, at time.Time, message string) string {
+		l := make([]string, len(parents))
+		for i, p := range parents {
+			l[i] = q(p)
+		}
+		return fmt.Sprintf(`INSERT INTO commits (sha, repo, parents, authored_at, committed_at, extra, source) VALUES (%s, %s, [%s], %s, %s, json_object('message', %s), 'gen')`,
+			q(sha), q(repo), strings.Join(l, ", "), ts(at), ts(at), q(message))
+	}
+	cases := []struct {
+		name string
+		// before the full build and after it; g has written 20 days for
+		// four services, so every head is set
+		before, after func(g *orgGen, at time.Time) []string
+		want          string
+		check         string // a count that must be 1 after the run
+	}{{
+		// svc-0 ships a new commit of svc-1's repository: svc-1's repo
+		// changed, so svc-1 (which deploys it) is rebuilt too; both
+		// repositories are read
+		name: "deployment of another service's commit",
+		after: func(g *orgGen, at time.Time) []string {
+			var out []string
+			sha := g.commit(1, at.Add(-time.Hour), &out)
+			return append(out, deploy(g, "x-1", 0, at, q(sha), "NULL"))
+		},
+		want: "incremental: 2 service(s), 1 repositor(ies) to rebuild, reading the commits of 2 repositor(ies)",
+	}, {
+		// svc-0 lists a new change carrying a commit of svc-2's repository
+		// that says it reverts svc-0's last change: nothing of svc-2
+		// changed, but its repository is read for the trailer (without
+		// it, the revert and the failure it makes would be missed)
+		name: "change carrying another repository's commit",
+		before: func(g *orgGen, at time.Time) []string {
+			var out []string
+			id, reverted := g.change(0, at.Add(-3*time.Hour), &out)
+			out = append(out, deploy(g, "x-0", 0, at.Add(-2*time.Hour), "NULL", "["+q(id)+"]"))
+			sha := fmt.Sprintf("%040x", 999003)
+			out = append(out, commitIn(sha, "org/"+g.svc(2), []string{g.head[2]}, at.Add(-90*time.Minute),
+				"Revert it\n\nThis reverts commit "+reverted+"."))
+			g.head[2] = sha
+			return out
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{
+				change(g, "x-c", 0, at.Add(-time.Hour), "["+q(g.head[2])+"]"),
+				deploy(g, "x-2", 0, at, "NULL", "['x-c']"),
+			}
+		},
+		want:  "incremental: 1 service(s), 0 repositor(ies) to rebuild, reading the commits of 2 repositor(ies)",
+		check: `SELECT count(*) FROM fct_failures WHERE deployment_id = 'x-0' AND reason = 'revert'`,
+	}, {
+		// svc-3's repository merged svc-2's history before the build;
+		// svc-3 deploys again: its walk may go into svc-2's commits, so
+		// the whole graph is read
+		name: "history shared with an unchanged repository",
+		before: func(g *orgGen, at time.Time) []string {
+			merge := fmt.Sprintf("%040x", 999001)
+			out := []string{commitIn(merge, "org/"+g.svc(3), []string{g.head[3], g.head[2]}, at.Add(-48*time.Hour), "Merge"),
+				// (an incident blaming a commit of shared history would
+				// rebuild everything: another case)
+				`UPDATE incidents SET root_cause_sha = NULL WHERE service = 'svc-3'`}
+			g.head[3] = merge
+			return append(out, deploy(g, "x-4", 3, at.Add(-47*time.Hour), q(merge), "NULL"))
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{deploy(g, "x-5", 3, at, q(g.head[3]), "NULL")}
+		},
+		want: "incremental: 1 service(s), 0 repositor(ies) to rebuild, reading the whole commit graph",
+	}, {
+		// a new commit of svc-1 names a parent of svc-0's repository: a
+		// changed repository sharing history rebuilds everything
+		name: "changed repository sharing history",
+		after: func(g *orgGen, at time.Time) []string {
+			sha := fmt.Sprintf("%040x", 999002)
+			return []string{commitIn(sha, "org/"+g.svc(1), []string{g.head[1], g.head[0]}, at.Add(-time.Hour), "Merge"),
+				deploy(g, "x-6", 1, at, q(sha), "NULL")}
+		},
+		want: "full rebuild: a changed repository shares commit history with another",
+	}}
+	for i, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			g := &orgGen{r: rand.New(rand.NewSource(int64(40 + i))), services: 4, t0: time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC), head: make([]string, 4), depsOf: map[int][]string{}}
+			at := g.t0.Add(30 * 24 * time.Hour)
+			stmts := g.base(20)
+			for s := range g.head {
+				if g.head[s] == "" {
+					g.day(s, g.t0, &stmts)
+				}
+			}
+			if c.before != nil {
+				stmts = append(stmts, c.before(g, at)...)
+			}
+			after := c.after(g, at)
+			paths := []string{filepath.Join(dir, "inc.duckdb"), filepath.Join(dir, "full.duckdb")}
+			for k, path := range paths {
+				db, err := warehouse.Open(ctx, path, warehouse.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for round, batch := range [][]string{stmts, after} {
+					for _, s := range batch {
+						if _, err := db.ExecContext(ctx, s); err != nil {
+							t.Fatalf("%v\n%s", err, s)
+						}
+					}
+					var progress strings.Builder
+					if err := Run(ctx, db, config.Default(), Options{Progress: &progress, Full: k == 1}); err != nil {
+						t.Fatalf("%s: %v\n%s", path, err, progress.String())
+					}
+					if k == 0 && round == 1 {
+						if first := strings.SplitN(progress.String(), "\n", 2)[0]; !strings.Contains(first, c.want) {
+							t.Errorf("incremental run: %q, want %q", first, c.want)
+						}
+					}
+				}
+				db.Close()
+			}
+			inc, err := warehouse.Open(ctx, paths[0], warehouse.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer inc.Close()
+			compareMarts(t, inc, paths[1], 1)
+			if c.check != "" {
+				var n int
+				if err := inc.QueryRowContext(ctx, c.check).Scan(&n); err != nil || n != 1 {
+					t.Errorf("%s: %d, %v; want 1", c.check, n, err)
+				}
+			}
+		})
+	}
+}
+
+// TestScopedTests: in an incremental run the tests of a mart merged by
+// service read the rebuilt services' rows (not_null, accepted_values) and
+// every row sharing a key with one of them (unique); a full run reads
+// every row. The mart holds rows of service a (rebuilt) and b (kept): a
+// duplicate of a kept row's id by a new row is found; faults among kept
+// rows alone, which a committed build cannot hold, are left to full runs.
+func TestScopedTests(t *testing.T) {
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	for _, s := range []string{
+		`CREATE TABLE fct_deployments AS SELECT * FROM (VALUES
+			('d1', 'a', 'success'), ('d1', 'b', 'success'),  -- new row repeats a kept id
+			('d2', 'a', NULL),                               -- new row breaks not_null
+			('d3', 'a', 'bogus'),                            -- new row breaks accepted_values
+			('d9', 'b', NULL), ('d9', 'b', 'bogus')          -- kept rows only
+		) v(deployment_id, service, status)`,
+		`CREATE TEMP TABLE inc_services AS SELECT 'a' AS service`,
+	} {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	models, err := Load(Layers)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m Model
+	for _, x := range models {
+		if x.Name == "fct_deployments" {
+			m = x
+		}
+	}
+	if m.incrementalKey() != "service" {
+		t.Fatalf("fct_deployments is merged by %q; the test needs a mart merged by service", m.incrementalKey())
+	}
+	m.Tests = []Test{{"unique", "deployment_id"}, {"not_null", "status"}, {"accepted_values", "status: success, failure"}}
+	for _, c := range []struct {
+		name  string
+		scope *plan
+		want  map[string]int64 // failing rows (groups) per test kind
+	}{
+		{"incremental", &plan{mode: "incremental", services: []string{"a"}, narrow: true}, map[string]int64{"unique": 1, "not_null": 1, "accepted_values": 1}},
+		// d1 and d9 repeated; d2 and d9 NULL; the values bogus (one group)
+		{"incremental, most services", &plan{mode: "incremental", services: []string{"a"}}, map[string]int64{"unique": 2, "not_null": 2, "accepted_values": 1}},
+		{"full", nil, map[string]int64{"unique": 2, "not_null": 2, "accepted_values": 1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			failures, n, err := runTests(ctx, conn, []Model{m}, nil, c.scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n != 3 {
+				t.Errorf("%d tests run, want 3", n)
+			}
+			got := map[string]int64{}
+			for _, f := range failures {
+				got[f.Test.Kind] = f.Count
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("failing rows %v, want %v (%v)", got, c.want, failures)
+			}
+		})
+	}
 }

@@ -520,7 +520,8 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		return err
 	}
 	start := time.Now()
-	p, err := planRun(ctx, tx, models, fp, full)
+	steps := newStepTimes()
+	p, err := planRun(ctx, tx, models, fp, full, steps)
 	if err != nil {
 		return err
 	}
@@ -532,7 +533,12 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	case "full":
 		fmt.Fprintf(progress, "transform: full rebuild: %s (planned in %s)\n", p.reason, since(start))
 	default:
-		fmt.Fprintf(progress, "transform: incremental: %d service(s), %d repositor(ies) to rebuild (planned in %s)\n", len(p.services), len(p.repos), since(start))
+		graph := "the whole commit graph"
+		if p.graphRepos >= 0 {
+			graph = fmt.Sprintf("the commits of %d repositor(ies)", p.graphRepos)
+		}
+		fmt.Fprintf(progress, "transform: incremental: %d service(s), %d repositor(ies) to rebuild, reading %s (planned in %s)\n", len(p.services), len(p.repos), graph, since(start))
+		fmt.Fprintf(progress, "planning: %s\n", steps)
 	}
 	placements := false
 	inc := p.mode == "incremental"
@@ -560,6 +566,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	}
 	temps := map[string]bool{}
 	runOnly := map[string]bool{} // temporary tables and views of this run
+	staged := map[string]bool{}  // staging rows kept by stageFiltered
 	for i, m := range models {
 		start := time.Now()
 		st := m.script.Statements[0]
@@ -580,6 +587,9 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 			}
 			if partial {
 				runOnly[m.Name] = true
+				if err = stageFiltered(ctx, tx, m, p, staged); err != nil {
+					return err
+				}
 			}
 		}
 		if kind == "VIEW" && (len(st.Variables) > 0 || readsRunOnly) {
@@ -646,10 +656,17 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		if err = mergeIncremental(ctx, tx, models, p); err != nil {
 			return err
 		}
+		if err = dropStaged(ctx, tx, staged); err != nil {
+			return err
+		}
 		fmt.Fprintf(progress, "merged %d service(s) into the marts %8s\n", len(p.services), since(start))
 	}
 	start = time.Now()
-	failures, n, err := runTests(ctx, tx, models, vals)
+	var scope *plan
+	if inc {
+		scope = &p // tests of marts merged by service read the merged rows (testRelation)
+	}
+	failures, n, err := runTests(ctx, tx, models, vals, scope)
 	if err != nil {
 		return err
 	}
@@ -713,11 +730,11 @@ func RunTests(ctx context.Context, db *warehouse.DB, models []Model) ([]TestFail
 	if err != nil {
 		return nil, err
 	}
-	f, _, err := runTests(ctx, conn, models, vals)
+	f, _, err := runTests(ctx, conn, models, vals, nil)
 	return f, err
 }
 
-func runTests(ctx context.Context, q testRunner, models []Model, run map[string]any) ([]TestFailure, int, error) {
+func runTests(ctx context.Context, q testRunner, models []Model, run map[string]any, scope *plan) ([]TestFailure, int, error) {
 	var failures []TestFailure
 	n := 0
 	for _, m := range models {
@@ -732,7 +749,10 @@ func runTests(ctx context.Context, q testRunner, models []Model, run map[string]
 		}
 		// The tests of one model that a scan can decide run together in a
 		// single query first; see screenTests.
-		passed, err := screenTests(ctx, q, m)
+		passed, err := make([]bool, len(m.Tests)), error(nil)
+		if !scopedTests(m, scope) {
+			passed, err = screenTests(ctx, q, m)
+		}
 		if err != nil {
 			return nil, n, err
 		}
@@ -741,7 +761,7 @@ func runTests(ctx context.Context, q testRunner, models []Model, run map[string]
 			if passed[i] {
 				continue
 			}
-			sqlText, err := t.query(m.relation())
+			sqlText, err := t.query(testRelation(m, t, scope))
 			if err != nil {
 				return nil, n, err
 			}
