@@ -31,7 +31,7 @@ func init() { natives["int_commit_walk"] = commitWalk }
 // millions of deployments was most of the transform's time.
 //
 // The arrays live in Go, beside DuckDB's buffer pool, which does not shrink
-// by itself: at 3× size (25 M commits, 5 M walks) they are about 0.5 GB,
+// by itself: at 3× size (25 M commits, 5 M walks) they are about 0.6 GB,
 // and they pushed a transform over a 4 GiB container's memory. So their
 // size is worked out before they are made, DuckDB's memory_limit is
 // lowered by it while they live (DuckDB evicts or spills to make room) and
@@ -44,14 +44,14 @@ func init() { natives["int_commit_walk"] = commitWalk }
 // several reads of int_commit_parents instead of one, for memory that
 // lowering the limit already accounts for.
 func commitWalk(ctx context.Context, db *warehouse.DB, conn *sql.Conn) error {
-	err := warehouse.WithArrow(conn, func(a *warehouse.ArrowConn) error {
+	err := warehouse.WithArrow(conn, func(a *warehouse.ArrowConn) (err error) {
 		sz, err := readWalkSizes(ctx, a)
 		if err != nil {
 			return fmt.Errorf("int_commit_walk: %w", err)
 		}
 		need := sz.bytes() + walkSlack
-		restore, _, err := db.LowerMemoryLimit(ctx, a.Exec, need)
-		if err != nil {
+		restore, _, lerr := db.LowerMemoryLimit(ctx, a.Exec, need)
+		if lerr != nil {
 			// DuckDB could not evict enough to lower its limit: walk
 			// anyway, as before, with the limit as it was.
 			restore = func() error { return nil }
@@ -65,8 +65,7 @@ func commitWalk(ctx context.Context, db *warehouse.DB, conn *sql.Conn) error {
 		runtime.ReadMemStats(&ms)
 		goLimit := debug.SetMemoryLimit(int64(ms.Sys-ms.HeapReleased) + need)
 		defer debug.SetMemoryLimit(goLimit)
-		err = walkInto(ctx, a, sz)
-		return err
+		return walkInto(ctx, a, sz)
 	})
 	// The graph is garbage now; hand its memory back before the big joins
 	// that follow, so that it does not add to their peak. (The deferred

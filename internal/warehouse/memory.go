@@ -19,16 +19,16 @@ import (
 // come on top of the pool: what DuckDB allocates outside it (measured at
 // 0.3–0.6 GB above a 3 GB limit through most of the 3× transform, more
 // while a model builds a large window or join) and what shiplog holds in
-// Go (the commit-graph walk's arrays, about 0.5 GB at 25 M commits, which
+// Go (the commit-graph walk's arrays, about 0.6 GB at 25 M commits, which
 // the walk takes from the pool while they live when it can, see
 // DB.LowerMemoryLimit). At 80% a 3× transform in a 4 GiB container was
 // killed for memory; at this share it is not (docs/benchmarks/growth.md).
 const DefaultMemoryShare = 0.7
 
 // MemoryLimit is the limit DuckDB's buffer pool was opened with, in bytes,
-// and where it came from. Bytes is 0 when the pool is unlimited ("-1" or
-// "none") or the memory available could not be read (DuckDB then keeps its
-// own default).
+// and where it came from. Bytes is 0 when DuckDB keeps its own default
+// (80% of RAM or of the control group's limit): when the limit is
+// configured as "none" or "-1", or the memory available could not be read.
 type MemoryLimit struct {
 	Bytes  int64
 	Source string // "SHIPLOG_MEMORY_LIMIT", "option", "default: 70% of …"
@@ -37,7 +37,7 @@ type MemoryLimit struct {
 // ParseMemorySize reads a size the way DuckDB's memory_limit does: a
 // number, optional spaces and a unit, B (bytes), KB, MB, GB, TB (powers of
 // 1000; K, M, G, T alone too) or KiB, MiB, GiB, TiB (powers of 1024), in
-// any case. "-1" and "none" mean no limit (0).
+// any case. "-1" and "none" leave the limit to DuckDB (0).
 func ParseMemorySize(s string) (int64, error) {
 	t := strings.ToLower(strings.TrimSpace(s))
 	if t == "-1" || t == "none" {
