@@ -619,7 +619,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		}
 		if native, ok := natives[m.Name]; ok && m.Materialized == "temp" {
 			// same transaction: the native model runs on conn, which tx holds
-			err = native(ctx, conn)
+			err = native(ctx, db, conn)
 		} else {
 			prefix := fmt.Sprintf("CREATE OR REPLACE %s %s AS\n", kind, warehouse.QuoteIdent(m.Name))
 			switch m.Materialized {

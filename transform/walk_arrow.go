@@ -7,6 +7,7 @@ import (
 	"database/sql"
 	"fmt"
 	"math"
+	"runtime"
 	"runtime/debug"
 	"sync/atomic"
 
@@ -28,34 +29,117 @@ func init() { natives["int_commit_walk"] = commitWalk }
 // them. The recursive query instead joins its whole frontier with every
 // edge on each step and deduplicates all rows reached so far, which at
 // millions of deployments was most of the transform's time.
-func commitWalk(ctx context.Context, conn *sql.Conn) error {
-	err := warehouse.WithArrow(conn, func(a *warehouse.ArrowConn) error {
-		g, err := readCommitGraph(ctx, a)
+//
+// The arrays live in Go, beside DuckDB's buffer pool, which does not shrink
+// by itself: at 3× size (25 M commits, 5 M walks) they are about 0.6 GB,
+// and they pushed a transform over a 4 GiB container's memory. So their
+// size is worked out before they are made, DuckDB's memory_limit is
+// lowered by it while they live (DuckDB evicts or spills to make room) and
+// set back to the exact configured value afterwards, and Go's own memory
+// limit holds the walk's garbage (the Arrow batches handed to DuckDB) to a
+// small margin above the arrays, where GOGC alone would let the heap grow
+// to twice them before collecting. Walking in chunks of commits was the
+// other way considered: a walk crosses any chunk boundary, so each chunk
+// would need the walks' frontiers carried between passes over the edges,
+// several reads of int_commit_parents instead of one, for memory that
+// lowering the limit already accounts for.
+func commitWalk(ctx context.Context, db *warehouse.DB, conn *sql.Conn) error {
+	err := warehouse.WithArrow(conn, func(a *warehouse.ArrowConn) (err error) {
+		sz, err := readWalkSizes(ctx, a)
 		if err != nil {
 			return fmt.Errorf("int_commit_walk: %w", err)
 		}
-		walks, err := readWalkStarts(ctx, a)
-		if err != nil {
-			return fmt.Errorf("int_commit_walk: %w", err)
+		need := sz.bytes() + walkSlack
+		restore, _, lerr := db.LowerMemoryLimit(ctx, a.Exec, need)
+		if lerr != nil {
+			// DuckDB could not evict enough to lower its limit: walk
+			// anyway, as before, with the limit as it was.
+			restore = func() error { return nil }
 		}
-		rdr := newWalkReader(g, walks)
-		defer rdr.Release()
-		const view = "int_commit_walk_reached"
-		release, err := a.RegisterView(rdr, view)
-		if err != nil {
-			return fmt.Errorf("int_commit_walk: %w", err)
-		}
-		defer release()
-		if err := a.Exec(ctx, `CREATE OR REPLACE TEMP TABLE int_commit_walk AS
-			SELECT walk_id AS dep_idx, commit_id FROM `+view); err != nil {
-			return fmt.Errorf("int_commit_walk: %w", err)
-		}
-		return a.Exec(ctx, "DROP VIEW IF EXISTS "+view)
+		defer func() {
+			if rerr := restore(); rerr != nil && err == nil {
+				err = fmt.Errorf("int_commit_walk: %w", rerr)
+			}
+		}()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		goLimit := debug.SetMemoryLimit(int64(ms.Sys-ms.HeapReleased) + need)
+		defer debug.SetMemoryLimit(goLimit)
+		return walkInto(ctx, a, sz)
 	})
 	// The graph is garbage now; hand its memory back before the big joins
-	// that follow, so that it does not add to their peak.
+	// that follow, so that it does not add to their peak. (The deferred
+	// restore above ran first: DuckDB may grow back only into memory the
+	// walk has given up, which FreeOSMemory returns at once.)
 	debug.FreeOSMemory()
 	return err
+}
+
+// walkSlack is the room, above the arrays, for what the walk allocates as
+// it goes: Arrow batches of walkBatch rows for DuckDB, the search's stack,
+// the batches DuckDB hands over while the graph is read.
+const walkSlack = 64 << 20
+
+// walkSizes are the counts the walk's arrays are sized by.
+type walkSizes struct {
+	edges    int64 // edges of int_commit_parents with both ends
+	maxID    int32 // largest commit id among them
+	walks    int64 // rows of int_walk_starts
+	maxStart int32 // largest commit id a walk starts at
+}
+
+// bytes is what the walk holds in Go: the graph's arrays (start, parent,
+// parentAt), the walks and the walk reader's marks (seen).
+func (s walkSizes) bytes() int64 {
+	commits := int64(max(s.maxID, s.maxStart)) + 2
+	return 4*commits + 12*s.edges + 16*s.walks + 4*commits
+}
+
+func readWalkSizes(ctx context.Context, a *warehouse.ArrowConn) (walkSizes, error) {
+	var s walkSizes
+	err := scanInt32s(ctx, a, `SELECT count(*)::INTEGER, coalesce(max(greatest(commit_id, parent_id)), 0)::INTEGER
+		FROM int_commit_parents WHERE commit_id IS NOT NULL AND parent_id IS NOT NULL`, func(v []int32) {
+		s.edges, s.maxID = int64(v[0]), v[1]
+	})
+	if err != nil {
+		return s, err
+	}
+	err = scanInt32s(ctx, a, `SELECT count(*)::INTEGER, coalesce(max(commit_id), 0)::INTEGER FROM int_walk_starts`, func(v []int32) {
+		s.walks, s.maxStart = int64(v[0]), v[1]
+	})
+	return s, err
+}
+
+// walkHeld, when a test sets it, is called while the walk holds its
+// arrays (to read DuckDB's limit then).
+var walkHeld func(a *warehouse.ArrowConn)
+
+// walkInto reads the graph and the walks and writes int_commit_walk.
+func walkInto(ctx context.Context, a *warehouse.ArrowConn, sz walkSizes) error {
+	g, err := readCommitGraph(ctx, a, sz)
+	if err != nil {
+		return fmt.Errorf("int_commit_walk: %w", err)
+	}
+	walks, err := readWalkStarts(ctx, a, sz.walks)
+	if err != nil {
+		return fmt.Errorf("int_commit_walk: %w", err)
+	}
+	if walkHeld != nil {
+		walkHeld(a)
+	}
+	rdr := newWalkReader(g, walks)
+	defer rdr.Release()
+	const view = "int_commit_walk_reached"
+	release, err := a.RegisterView(rdr, view)
+	if err != nil {
+		return fmt.Errorf("int_commit_walk: %w", err)
+	}
+	defer release()
+	if err := a.Exec(ctx, `CREATE OR REPLACE TEMP TABLE int_commit_walk AS
+		SELECT walk_id AS dep_idx, commit_id FROM `+view); err != nil {
+		return fmt.Errorf("int_commit_walk: %w", err)
+	}
+	return a.Exec(ctx, "DROP VIEW IF EXISTS "+view)
 }
 
 // noTime stands for a NULL commit time: it passes no time bound.
@@ -75,30 +159,25 @@ type walkStart struct {
 	bound            int64 // noTime: none
 }
 
-func readCommitGraph(ctx context.Context, a *warehouse.ArrowConn) (*commitGraph, error) {
-	// sizes first, so that the arrays are allocated once and exactly
-	var edges int64
-	var maxID int32
-	err := scanInt32s(ctx, a, `SELECT count(*)::INTEGER, coalesce(max(greatest(commit_id, parent_id)), 0)::INTEGER
-		FROM int_commit_parents WHERE commit_id IS NOT NULL AND parent_id IS NOT NULL`, func(v []int32) {
-		edges, maxID = int64(v[0]), v[1]
-	})
-	if err != nil {
-		return nil, err
-	}
+func readCommitGraph(ctx context.Context, a *warehouse.ArrowConn, sz walkSizes) (*commitGraph, error) {
+	// sized by the counts, so that the arrays are allocated once and exactly
+	edges, maxID := sz.edges, sz.maxID
 	g := &commitGraph{start: make([]int32, int(maxID)+2), parent: make([]int32, edges), parentAt: make([]int64, edges)}
-	// pass 1: edges per child; pass 2: fill each child's slots in turn
+	// pass 1: edges per child into start[c+1], summed so that start[c] is
+	// where c's edges begin; pass 2 fills c's slots using start[c] as the
+	// cursor, which leaves it at c's end (c+1's beginning), so one shift
+	// back restores the beginnings: no second array of cursors.
 	if err := scanInt32s(ctx, a, `SELECT commit_id::INTEGER FROM int_commit_parents
 		WHERE commit_id IS NOT NULL AND parent_id IS NOT NULL`, func(v []int32) {
-		g.start[v[0]+1]++
+		if v[0] > 0 && v[0] <= maxID {
+			g.start[v[0]+1]++
+		}
 	}); err != nil {
 		return nil, err
 	}
 	for i := 1; i < len(g.start); i++ {
 		g.start[i] += g.start[i-1]
 	}
-	next := make([]int32, len(g.start)-1)
-	copy(next, g.start)
 	rdr, err := a.Query(ctx, `SELECT commit_id::INTEGER, parent_id::INTEGER, epoch_us(parent_committed_at)::BIGINT
 		FROM int_commit_parents WHERE commit_id IS NOT NULL AND parent_id IS NOT NULL`)
 	if err != nil {
@@ -119,8 +198,8 @@ func readCommitGraph(ctx context.Context, a *warehouse.ArrowConn) (*commitGraph,
 			if ci <= 0 || pi <= 0 || ci > maxID || pi > maxID || seen == edges {
 				return nil, fmt.Errorf("int_commit_parents changed while it was read, or holds commit id %d/%d", ci, pi)
 			}
-			j := next[ci]
-			next[ci]++
+			j := g.start[ci]
+			g.start[ci]++
 			g.parent[j] = pi
 			if t.IsNull(i) {
 				g.parentAt[j] = noTime
@@ -136,6 +215,8 @@ func readCommitGraph(ctx context.Context, a *warehouse.ArrowConn) (*commitGraph,
 	if seen != edges {
 		return nil, fmt.Errorf("int_commit_parents: read %d edges, counted %d", seen, edges)
 	}
+	copy(g.start[1:], g.start[:len(g.start)-1])
+	g.start[0] = 0
 	return g, nil
 }
 
@@ -168,14 +249,14 @@ func scanInt32s(ctx context.Context, a *warehouse.ArrowConn, query string, f fun
 	return rdr.Err()
 }
 
-func readWalkStarts(ctx context.Context, a *warehouse.ArrowConn) ([]walkStart, error) {
+func readWalkStarts(ctx context.Context, a *warehouse.ArrowConn, n int64) ([]walkStart, error) {
 	rdr, err := a.Query(ctx, `SELECT walk_id::INTEGER, commit_id::INTEGER, stop_id::INTEGER, epoch_us(bound)::BIGINT
 		FROM int_walk_starts`)
 	if err != nil {
 		return nil, err
 	}
 	defer rdr.Release()
-	var walks []walkStart
+	walks := make([]walkStart, 0, n)
 	for rdr.Next() {
 		rec := rdr.RecordBatch()
 		w, ok1 := rec.Column(0).(*array.Int32)

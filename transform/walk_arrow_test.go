@@ -7,9 +7,12 @@ import (
 	"database/sql"
 	"fmt"
 	"math/rand/v2"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
 // walkSQL is the int_commit_walk model's SQL, the definition the native walk
@@ -110,15 +113,16 @@ func reached(t *testing.T, ctx context.Context, conn *sql.Conn, table string) []
 	return out
 }
 
-func walkConn(t *testing.T) (context.Context, *sql.Conn) {
+func walkConn(t *testing.T) (context.Context, *warehouse.DB, *sql.Conn) {
 	t.Helper()
 	ctx := context.Background()
-	conn, err := memDB(t).Conn(ctx)
+	db := memDB(t)
+	conn, err := db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return ctx, conn
+	return ctx, db, conn
 }
 
 // A small graph walked by hand:
@@ -143,7 +147,7 @@ func TestCommitWalkByHand(t *testing.T) {
 		{5, 1, nil, nil},
 	}
 	want := "d-1:4 d-1:5 d-2:1 d-2:2 d-2:3 d-2:4 d-2:5 d-2:6 d-3:3 d-3:4 d-3:5 d-3:6 d-4:2 d-4:3 d-5:1"
-	ctx, conn := walkConn(t)
+	ctx, db, conn := walkConn(t)
 	loadWalkInputs(t, ctx, conn, edges, starts)
 	if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE sql_walk AS\n"+walkSQL(t)); err != nil {
 		t.Fatal(err)
@@ -151,7 +155,7 @@ func TestCommitWalkByHand(t *testing.T) {
 	if got := strings.Join(reached(t, ctx, conn, "sql_walk"), " "); got != want {
 		t.Errorf("SQL walk:\n got %s\nwant %s", got, want)
 	}
-	if err := commitWalk(ctx, conn); err != nil {
+	if err := commitWalk(ctx, db, conn); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(reached(t, ctx, conn, "int_commit_walk"), " "); got != want {
@@ -203,12 +207,12 @@ func TestCommitWalkMatchesSQL(t *testing.T) {
 				}
 				starts = append(starts, s)
 			}
-			ctx, conn := walkConn(t)
+			ctx, db, conn := walkConn(t)
 			loadWalkInputs(t, ctx, conn, edges, starts)
 			if _, err := conn.ExecContext(ctx, "CREATE TEMP TABLE sql_walk AS\n"+walkSQL(t)); err != nil {
 				t.Fatal(err)
 			}
-			if err := commitWalk(ctx, conn); err != nil {
+			if err := commitWalk(ctx, db, conn); err != nil {
 				t.Fatal(err)
 			}
 			want, got := reached(t, ctx, conn, "sql_walk"), reached(t, ctx, conn, "int_commit_walk")
@@ -219,5 +223,76 @@ func TestCommitWalkMatchesSQL(t *testing.T) {
 				t.Errorf("native walk differs from SQL: %d pairs against %d", len(got), len(want))
 			}
 		})
+	}
+}
+
+// The walk takes its arrays' size from DuckDB's limit while it holds them
+// and sets the exact limit back. The graph of TestCommitWalkByHand has 6
+// edges, commit ids up to 6 and 5 walks starting at ids up to 5: start
+// and seen hold 8 int32 each (ids 0..6 and one past), parent 6 int32,
+// parentAt 6 int64, the walks 16 bytes each: 32 + 32 + 24 + 48 + 80 = 216
+// bytes, and 64 MiB of slack: 67,109,080 bytes. From a 1 GB limit that
+// leaves 932,890,920 bytes, which DuckDB shows as 889.6 MiB (889.675…,
+// rounded down); 1 GB is 953.6 MiB.
+func TestCommitWalkLowersMemoryLimit(t *testing.T) {
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{MemoryLimit: "1GB"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	edges := []edge{
+		{2, 1, intp(100)}, {3, 2, intp(200)}, {4, 3, intp(300)},
+		{5, 4, intp(400)}, {5, 6, intp(250)}, {6, 2, intp(200)},
+	}
+	starts := []start{{1, 5, intp(3), intp(300)}, {2, 5, nil, nil}, {3, 5, intp(2), nil}, {4, 3, nil, intp(150)}, {5, 1, nil, nil}}
+	loadWalkInputs(t, ctx, conn, edges, starts)
+
+	var sizes walkSizes
+	var held string
+	walkHeld = func(a *warehouse.ArrowConn) {
+		var err error
+		if sizes, err = readWalkSizes(ctx, a); err != nil {
+			t.Error(err)
+		}
+		rdr, err := a.Query(ctx, "SELECT current_setting('memory_limit')")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		defer rdr.Release()
+		for rdr.Next() {
+			// copied: the string shares the batch's memory, which DuckDB reuses
+			held = strings.Clone(rdr.RecordBatch().Column(0).ValueStr(0))
+		}
+	}
+	t.Cleanup(func() { walkHeld = nil })
+	if err := commitWalk(ctx, db, conn); err != nil {
+		t.Fatal(err)
+	}
+	if want := (walkSizes{edges: 6, maxID: 6, walks: 5, maxStart: 5}); sizes != want {
+		t.Errorf("sizes %+v, want %+v", sizes, want)
+	}
+	if got := sizes.bytes(); got != 216 {
+		t.Errorf("the arrays take %d bytes, want 216", got)
+	}
+	if held != "889.6 MiB" {
+		t.Errorf("memory_limit while the walk held its arrays: %q, want 889.6 MiB", held)
+	}
+	var after string
+	if err := conn.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&after); err != nil {
+		t.Fatal(err)
+	}
+	if after != "953.6 MiB" {
+		t.Errorf("memory_limit after the walk: %s, want 953.6 MiB", after)
+	}
+	want := "d-1:4 d-1:5 d-2:1 d-2:2 d-2:3 d-2:4 d-2:5 d-2:6 d-3:3 d-3:4 d-3:5 d-3:6 d-4:2 d-4:3 d-5:1"
+	if got := strings.Join(reached(t, ctx, conn, "int_commit_walk"), " "); got != want {
+		t.Errorf("walk:\n got %s\nwant %s", got, want)
 	}
 }

@@ -25,8 +25,10 @@ type Options struct {
 	// ReadOnly opens the file so that no statement can change it. A read-only
 	// open never migrates and fails if the file does not exist.
 	ReadOnly bool
-	// MemoryLimit caps DuckDB's memory ("2GB"); empty keeps DuckDB's default
-	// (80% of RAM) unless SHIPLOG_MEMORY_LIMIT is set.
+	// MemoryLimit caps DuckDB's buffer pool ("2GB", "2.5GiB", "none");
+	// empty reads SHIPLOG_MEMORY_LIMIT, and without it the limit is
+	// DefaultMemoryShare of the memory available (RAM, or the control
+	// group's limit in a container). See resolveMemoryLimit.
 	MemoryLimit string
 	// Threads caps DuckDB's worker threads; 0 keeps the default (all cores).
 	Threads int
@@ -66,7 +68,9 @@ type DB struct {
 	path      string
 	readOnly  bool
 	sandboxed bool
+	locked    bool // configuration locked (Sandbox or Locked)
 	spool     string
+	memLimit  MemoryLimit
 }
 
 // Open opens (creating if needed) the warehouse at path and, unless read-only,
@@ -91,12 +95,15 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.ReadOnly {
 		params.Set("access_mode", "READ_ONLY")
 	}
-	limit := opts.MemoryLimit
-	if limit == "" {
-		limit = os.Getenv("SHIPLOG_MEMORY_LIMIT")
+	memLimit, err := resolveMemoryLimit(opts.MemoryLimit, os.Getenv("SHIPLOG_MEMORY_LIMIT"), AvailableMemory(osRoot))
+	if err != nil {
+		return nil, fmt.Errorf("open warehouse %s: %w", path, err)
 	}
-	if limit != "" {
-		params.Set("memory_limit", limit)
+	switch {
+	case memLimit.Bytes > 0:
+		params.Set("memory_limit", fmt.Sprintf("%dB", memLimit.Bytes))
+	case memLimit.Source == "option" || memLimit.Source == "SHIPLOG_MEMORY_LIMIT":
+		params.Set("memory_limit", "-1") // configured as "none"
 	}
 	if opts.Threads > 0 {
 		params.Set("threads", fmt.Sprint(opts.Threads))
@@ -109,7 +116,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	db := &DB{DB: sql.OpenDB(connector), connector: connector, path: path, readOnly: opts.ReadOnly, spool: opts.SpoolDir}
+	db := &DB{DB: sql.OpenDB(connector), connector: connector, path: path, readOnly: opts.ReadOnly, spool: opts.SpoolDir, memLimit: memLimit}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, openError(path, err)
@@ -170,6 +177,7 @@ func (db *DB) seal(ctx context.Context, opts Options) error {
 		}
 	}
 	db.sandboxed = opts.Sandbox
+	db.locked = true
 	return nil
 }
 
