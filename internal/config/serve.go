@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog/internal/access"
+	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
 // Serve configures `shiplog serve`.
@@ -134,8 +135,6 @@ func defaultServe() Serve {
 	}
 }
 
-var memoryLimitRE = regexp.MustCompile(`^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$`)
-
 func (s *Serve) validate() error {
 	if _, _, err := net.SplitHostPort(s.Listen); err != nil || s.Listen == "" {
 		return fmt.Errorf("serve.listen: %q is not a host:port address (for example 127.0.0.1:8787)", s.Listen)
@@ -168,8 +167,12 @@ func (s *Serve) validate() error {
 	if s.MaxQueries < 1 {
 		return fmt.Errorf("serve.max_queries: must be at least 1, not %d", s.MaxQueries)
 	}
-	if s.MemoryLimit != "" && !memoryLimitRE.MatchString(s.MemoryLimit) {
-		return fmt.Errorf("serve.memory_limit: %q is not a size (for example 4GB or 512MB)", s.MemoryLimit)
+	if s.MemoryLimit != "" {
+		// the parser warehouse.Open reads the limit with, so that what
+		// passes here opens
+		if _, err := warehouse.ParseMemorySize(s.MemoryLimit); err != nil {
+			return fmt.Errorf("serve.memory_limit: %w", err)
+		}
 	}
 	if s.Threads < 0 {
 		return fmt.Errorf("serve.threads: must not be negative")
