@@ -628,19 +628,9 @@ var errUnbounded = fmt.Errorf("transform: unbounded")
 // every service one reference links to one already in it: in the new
 // rows (canonical tables) and in the marts of the last build.
 func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) error {
-	// pairs of services (a, b): rows of one can change rows of the other
-	// a wide set: every reference joined whole (the edges the probes
-	// below find, for most services at once)
-	wideEdges := []string{
-		// a change list naming a change by id or by one of its shas
-		`SELECT lower(trim(d.service)) AS a, k.service AS b
-		 FROM (SELECT service, unnest(changes) AS ref FROM deployments WHERE len(changes) > 0) d
-		 JOIN (SELECT lower(trim(service)) AS service, id AS ref FROM changes
-		       UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IS NOT NULL
-		       UNION ALL SELECT lower(trim(service)), unnest(commit_shas) FROM changes WHERE len(commit_shas) > 0) k
-		   ON k.ref = d.ref
-		 WHERE lower(trim(d.service)) IN (SELECT service FROM temp.inc_services)
-		    OR k.service IN (SELECT service FROM temp.inc_services)`,
+	// pairs of services (a, b): rows of one can change rows of the other;
+	// these are asked the same way of a narrow set and of a wide one
+	common := []string{
 		`SELECT service, deployed_service FROM fct_changes WHERE deployed_service <> service`,
 		// rollbacks and hotfixes of another deployment
 		`SELECT lower(trim(d.service)), lower(trim(t.service))
@@ -663,6 +653,19 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) 
 		`SELECT lower(trim(i.service)), lower(trim(d.service))
 		 FROM incidents i JOIN deployments d ON d.commit_sha = trim(i.root_cause_sha)
 		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
+	}
+	// a wide set: every reference joined whole (the edges the probes
+	// below find, for most services at once)
+	wideEdges := []string{
+		// a change list naming a change by id or by one of its shas
+		`SELECT lower(trim(d.service)) AS a, k.service AS b
+		 FROM (SELECT service, unnest(changes) AS ref FROM deployments WHERE len(changes) > 0) d
+		 JOIN (SELECT lower(trim(service)) AS service, id AS ref FROM changes
+		       UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IS NOT NULL
+		       UNION ALL SELECT lower(trim(service)), unnest(commit_shas) FROM changes WHERE len(commit_shas) > 0) k
+		   ON k.ref = d.ref
+		 WHERE lower(trim(d.service)) IN (SELECT service FROM temp.inc_services)
+		    OR k.service IN (SELECT service FROM temp.inc_services)`,
 		`SELECT lower(trim(i.service)), k.service
 		 FROM incidents i JOIN (SELECT lower(trim(service)) AS service, id AS ref FROM changes
 		       UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IS NOT NULL
@@ -690,28 +693,6 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) 
 		 FROM (SELECT service, ref FROM (SELECT service, unnest(changes) AS ref FROM deployments WHERE len(changes) > 0)
 		       WHERE ref IN (SELECT ref FROM temp.inc_change_refs)) d
 		 JOIN temp.inc_change_refs k ON k.ref = d.ref`,
-		`SELECT service, deployed_service FROM fct_changes WHERE deployed_service <> service`,
-		// rollbacks and hotfixes of another deployment
-		`SELECT lower(trim(d.service)), lower(trim(t.service))
-		 FROM deployments d JOIN deployments t ON t.id = coalesce(d.rollback_of, d.hotfix_of)
-		 UNION ALL SELECT lower(trim(d.service)), lower(trim(t.service))
-		 FROM deployments d JOIN deployments t ON t.id = d.hotfix_of WHERE d.rollback_of IS NOT NULL`,
-		`SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.rollback_of
-		 UNION ALL SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.hotfix_of`,
-		// a hotfix of an incident
-		`SELECT lower(trim(d.service)), lower(trim(i.service)) FROM deployments d JOIN incidents i ON i.id = d.hotfix_of`,
-		`SELECT d.service, i.service FROM fct_deployments d JOIN fct_incidents i ON i.incident_id = d.hotfix_of`,
-		// an incident naming its deployment; every attribution of the last build
-		`SELECT lower(trim(i.service)), lower(trim(d.service)) FROM incidents i JOIN deployments d ON d.id = trim(i.caused_by_deployment)`,
-		`SELECT i.service, d.service FROM fct_incidents i JOIN fct_deployments d ON d.deployment_id = i.attributed_deployment`,
-		// one id sent under two services (the first source wins in staging);
-		// only possible when several sources sent the table
-		sameID("deployments"), sameID("changes"), sameID("incidents"), sameID("support_tickets"), sameID("release_plans"),
-		// a root-cause commit of an incident in the set, deployed or
-		// carried by a change of another service
-		`SELECT lower(trim(i.service)), lower(trim(d.service))
-		 FROM incidents i JOIN deployments d ON d.commit_sha = trim(i.root_cause_sha)
-		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
 		`SELECT i.service, k.service FROM temp.inc_probe i JOIN temp.inc_probe_hits k ON k.ref = i.ref WHERE i.kind = 'root'`,
 		// … or in the history of a repository another service deploys
 		`WITH deployers AS (
@@ -726,6 +707,7 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) 
 	} else if err := addChangeRefs(ctx, tx); err != nil {
 		return err
 	}
+	edges = append(edges, common...)
 	// what the set's deployments list and its incidents blame, and the
 	// changes so named (one probe of the changes for both); the
 	// repositories of the set's root-cause commits
