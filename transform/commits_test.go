@@ -160,26 +160,13 @@ func TestLeadTimeFrom(t *testing.T) {
 }
 
 // TestGitRevertFailsRelease follows a `git revert` from a local repository
-// to the release it fails: git writes the trailer `This reverts commit
-// <sha>` in the revert's message, the git source keeps the message, and
-// the release that first shipped the reverted commit fails (reason
-// revert), restored by the release that shipped the revert:
-//
-//	c1  01-01 10:00            v1.0.0 tagged 01-02 10:00
-//	c2  01-05 08:00 (bad)      v1.1.0 tagged 01-05 10:00
-//	r3  01-05 14:00 reverts c2 v1.2.0 tagged 01-05 16:00 → 6 h to restore
+// to the release it fails (gitfixture.Revert): git writes the trailer
+// `This reverts commit <sha>` in the revert's message, the git source keeps
+// the message, and the release that first shipped the reverted commit,
+// v1.1.0, fails (reason revert), restored 6 h later by v1.2.0, which
+// shipped the revert.
 func TestGitRevertFailsRelease(t *testing.T) {
-	r := gitfixture.New(t)
-	r.Commit("c1", "2026-01-01T10:00:00Z", "2026-01-01T10:00:00Z")
-	r.Tag("v1.0.0", "2026-01-02T10:00:00Z")
-	c2 := r.Commit("c2", "2026-01-05T08:00:00Z", "2026-01-05T08:00:00Z")
-	r.Tag("v1.1.0", "2026-01-05T10:00:00Z")
-	r.Git("2026-01-05T14:00:00Z", "2026-01-05T14:00:00Z", "revert", "--no-edit", c2)
-	r.Tag("v1.2.0", "2026-01-05T16:00:00Z")
-	if msg := r.Git("", "", "log", "-1", "--format=%B"); !strings.Contains(msg, "This reverts commit "+c2) {
-		t.Fatalf("git revert wrote no trailer naming %s: %q", c2, msg)
-	}
-
+	r, _ := gitfixture.Revert(t)
 	db := loadRepo(t, r, config.Default())
 	rows, err := db.Query(`select deployment_id, failure_reason, coalesce(f.restored_by_deployment, '-'), d.recovery_hours
 		from fct_deployments d join fct_failures f using (deployment_id) order by d.finished_at`)

@@ -127,3 +127,28 @@ func Release(t testing.TB) (*Repo, map[string]string) {
 	r.Tag("v1.3.0", "2026-01-12T16:00:00Z")
 	return r, sha
 }
+
+// Revert is a repository whose middle release a later one reverts, with
+// git's own `git revert` (times UTC, 2026):
+//
+//	c1  01-01 10:00            v1.0.0 tagged 01-02 10:00
+//	c2  01-05 08:00 (bad)      v1.1.0 tagged 01-05 10:00
+//	r3  01-05 14:00 reverts c2 v1.2.0 tagged 01-05 16:00 → 6 h to restore
+//
+// It fails the test when git wrote no `This reverts commit <c2>` trailer.
+func Revert(t testing.TB) (*Repo, map[string]string) {
+	t.Helper()
+	r := New(t)
+	sha := map[string]string{}
+	sha["c1"] = r.Commit("c1", "2026-01-01T10:00:00Z", "2026-01-01T10:00:00Z")
+	r.Tag("v1.0.0", "2026-01-02T10:00:00Z")
+	sha["c2"] = r.Commit("c2", "2026-01-05T08:00:00Z", "2026-01-05T08:00:00Z")
+	r.Tag("v1.1.0", "2026-01-05T10:00:00Z")
+	r.Git("2026-01-05T14:00:00Z", "2026-01-05T14:00:00Z", "revert", "--no-edit", sha["c2"])
+	sha["r3"] = r.Git("", "", "rev-parse", "HEAD")
+	r.Tag("v1.2.0", "2026-01-05T16:00:00Z")
+	if msg := r.Git("", "", "log", "-1", "--format=%B"); !strings.Contains(msg, "This reverts commit "+sha["c2"]) {
+		t.Fatalf("git revert wrote no trailer naming %s: %q", sha["c2"], msg)
+	}
+	return r, sha
+}

@@ -201,19 +201,12 @@ func TestTryEndToEnd(t *testing.T) {
 }
 
 // TestTryRevertFloor: a release that a later one reverts is a failure git
-// alone can show. With no incident source the failure rate stays unknown,
-// and the summary says how many releases are known to have failed, as a
-// floor, in lines that fit an 80-column terminal:
-//
-//	c1 → v1.0.0; c2 → v1.1.0; `git revert c2` → v1.2.0 (6 h later)
+// alone can show (gitfixture.Revert: v1.1.0 reverted by v1.2.0, three
+// releases). With no incident source the failure rate stays unknown, and
+// the summary says how many releases are known to have failed, as a
+// floor, in lines that fit an 80-column terminal.
 func TestTryRevertFloor(t *testing.T) {
-	r := gitfixture.New(t)
-	r.Commit("c1", "2026-01-01T10:00:00Z", "2026-01-01T10:00:00Z")
-	r.Tag("v1.0.0", "2026-01-02T10:00:00Z")
-	c2 := r.Commit("c2", "2026-01-05T08:00:00Z", "2026-01-05T08:00:00Z")
-	r.Tag("v1.1.0", "2026-01-05T10:00:00Z")
-	r.Git("2026-01-05T14:00:00Z", "2026-01-05T14:00:00Z", "revert", "--no-edit", c2)
-	r.Tag("v1.2.0", "2026-01-05T16:00:00Z")
+	r, _ := gitfixture.Revert(t)
 	ios, _, stdout, stderr := iostreams.Test()
 	res, err := Run(context.Background(), &Options{IO: ios, Now: func() time.Time { return fixedNow },
 		Repo: r.Dir, Dir: filepath.Join(t.TempDir(), "try"), Name: "acme/app"})
