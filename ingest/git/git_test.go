@@ -130,6 +130,17 @@ func ts(s string) time.Time {
 	return t.UTC()
 }
 
+// memDB opens an in-memory warehouse, closed when the test ends.
+func memDB(t *testing.T) *warehouse.DB {
+	t.Helper()
+	db, err := warehouse.OpenMemory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 func syncRepo(t *testing.T, db *warehouse.DB, dir string) *Stats {
 	t.Helper()
 	ctx := context.Background()
@@ -186,12 +197,7 @@ func TestSync(t *testing.T) {
 	}
 	r.gitAs("Ada", "2026-01-06T14:00:00Z", "stash", "-q")
 
-	ctx := context.Background()
-	db, err := warehouse.OpenMemory(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := memDB(t)
 
 	st := syncRepo(t, db, r.dir)
 	if st.CommitsRead != 5 || st.TagsMatched != 2 {
@@ -269,12 +275,7 @@ func TestSyncAfterRefDeleted(t *testing.T) {
 	r.git("", "checkout", "-q", "-b", "gone")
 	r.commit("Ada", "2026-02-02T10:00:00Z", "b")
 	r.git("", "checkout", "-q", "main")
-	ctx := context.Background()
-	db, err := warehouse.OpenMemory(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := memDB(t)
 	if st := syncRepo(t, db, r.dir); st.CommitsRead != 2 {
 		t.Fatalf("first run read %d; want 2", st.CommitsRead)
 	}
@@ -313,12 +314,7 @@ func TestMessages(t *testing.T) {
 		r.git("2026-01-01T10:00:00Z", "commit", "-q", "--cleanup=verbatim", "-m", m.given)
 		want[r.git("", "rev-parse", "HEAD")] = m.want
 	}
-	ctx := context.Background()
-	db, err := warehouse.OpenMemory(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := memDB(t)
 	if st := syncRepo(t, db, r.dir); st.CommitsRead != int64(len(msgs)) {
 		t.Fatalf("read %d commits, want %d", st.CommitsRead, len(msgs))
 	}
@@ -344,12 +340,7 @@ func TestTagsOfOneCommit(t *testing.T) {
 	r.git("", "tag", "1.1.0")
 	c2 := r.commit("Ada", "2026-01-02T10:00:00Z", "b")
 	r.git("", "tag", "v1.2.0")
-	ctx := context.Background()
-	db, err := warehouse.OpenMemory(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := memDB(t)
 	st := syncRepo(t, db, r.dir)
 	if st.TagsMatched != 2 || st.TagsSameCommit != 1 {
 		t.Errorf("tags: %d releases, %d left out; want 2, 1", st.TagsMatched, st.TagsSameCommit)
@@ -369,11 +360,7 @@ func TestTagsOfOneCommit(t *testing.T) {
 
 func TestNotARepository(t *testing.T) {
 	ctx := context.Background()
-	db, err := warehouse.OpenMemory(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := memDB(t)
 	src, err := New(Config{Repo: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
