@@ -48,9 +48,10 @@ package transform
 //   - What still costs the same whatever changed: the digests (every
 //     canonical row hashed), and the rebuild of a whole service's history
 //     when a day of data touches it, so a day for every service costs
-//     about a full rebuild. A time boundary inside each service (rebuild
-//     from the deployment before the earliest changed row) is the
-//     missing piece.
+//     about a full rebuild; a run reaching more than fullShare of the
+//     services therefore rebuilds fully, which costs less. A time
+//     boundary inside each service (rebuild from the deployment before
+//     the earliest changed row) is the missing piece.
 //   - Anything it cannot bound rebuilds everything: teams or services
 //     changed, changes placed into a monorepo's services by path, a
 //     commit history shared across repositories that a changed row walks,
@@ -144,6 +145,16 @@ type plan struct {
 // the staging views each time a model reads them, as a full run does,
 // rather than hold millions of wide rows in memory.
 var narrowShare = 8 // a variable: tests take the narrow path on small organisations
+
+// fullShare: a run that would rebuild more than this share of the
+// services (numerator, denominator) rebuilds everything instead. A
+// rebuild by service plans with whole-table joins, filters every model's
+// staging and then replaces the rows it rebuilt, so for most services it
+// costs more than a full build, and holds more memory: at full size a
+// day for every service took 78.5 s incrementally against 58.4 s for a
+// full build, and peaked at 5.6 GB against 3.7 GB
+// (docs/benchmarks/metrics.md).
+var fullShare = [2]int{2, 3} // a variable: tests take the wide path on small organisations
 
 // incrementalKey returns how a mart is merged in an incremental run: ""
 // (rebuilt whole), "service" or "repo".
@@ -321,6 +332,9 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		         (SELECT count(*) FROM temp.inc_changed WHERE "table" = 'commits'))`).Scan(&all, &touched); err != nil {
 		return plan{}, fmt.Errorf("transform: plan: %w", err)
 	}
+	if touched*fullShare[1] > all*fullShare[0] {
+		return plan{mode: "full", reason: fmt.Sprintf("%d of %d services changed, more than a rebuild by service pays for", touched, all)}, nil
+	}
 	wide := touched*narrowShare > all
 	q := func(s string) error {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
@@ -424,6 +438,9 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 			*s.dst = append(*s.dst, v)
 		}
 		rows.Close()
+	}
+	if len(p.services)*fullShare[1] > all*fullShare[0] {
+		return plan{mode: "full", reason: fmt.Sprintf("%d of %d services to rebuild, more than a rebuild by service pays for", len(p.services), all)}, nil
 	}
 	p.narrow = !wide && len(p.services)*narrowShare <= all
 	return p, nil

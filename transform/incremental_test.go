@@ -279,6 +279,7 @@ func TestIncrementalMatchesFull(t *testing.T) {
 	if testing.Short() {
 		t.Skip("several transforms")
 	}
+	incrementalAtAnyShare(t) // rounds touching most of the 6 services take the wide path
 	ctx := context.Background()
 	dir := t.TempDir()
 	for _, seed := range []int64{1, 2, 3} {
@@ -463,6 +464,7 @@ func TestIncrementalCommitGraph(t *testing.T) {
 	ctx := context.Background()
 	defer func(n int) { narrowShare = n }(narrowShare)
 	narrowShare = 1 // narrow runs, as a few services of many are
+	incrementalAtAnyShare(t)
 	deploy := func(g *orgGen, id string, s int, at time.Time, sha, list string) string {
 		return fmt.Sprintf(`INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version, commit_sha, changes, source)
 			VALUES (%s, %s, 'production', %s, %s, 'success', %s, %s, %s, 'gen')`,
@@ -680,5 +682,60 @@ func TestScopedTests(t *testing.T) {
 				t.Errorf("failing rows %v, want %v (%v)", got, c.want, failures)
 			}
 		})
+	}
+}
+
+// incrementalAtAnyShare lets the test's runs rebuild by service however
+// many of its few services they touch (fullShare).
+func incrementalAtAnyShare(t *testing.T) {
+	old := fullShare
+	fullShare = [2]int{1, 1}
+	t.Cleanup(func() { fullShare = old })
+}
+
+// TestMostServicesRebuildFully: a run whose changes reach more than
+// fullShare of the services rebuilds everything, and says why; one that
+// reaches fewer rebuilds by service.
+func TestMostServicesRebuildFully(t *testing.T) {
+	if testing.Short() {
+		t.Skip("several transforms")
+	}
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	g := &orgGen{r: rand.New(rand.NewSource(11)), services: 6, t0: time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC), head: make([]string, 6), depsOf: map[int][]string{}}
+	run := func(days []int) string {
+		t.Helper()
+		var stmts []string
+		for _, s := range days {
+			g.day(s, g.t0.Add(20*24*time.Hour), &stmts)
+		}
+		for _, s := range stmts {
+			if _, err := db.ExecContext(ctx, s); err != nil {
+				t.Fatalf("%v\n%s", err, s)
+			}
+		}
+		var progress strings.Builder
+		if err := Run(ctx, db, config.Default(), Options{Progress: &progress}); err != nil {
+			t.Fatal(err)
+		}
+		return strings.SplitN(progress.String(), "\n", 2)[0]
+	}
+	for _, s := range g.base(10) {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%v\n%s", err, s)
+		}
+	}
+	run(nil)
+	// 4 of 6 is not more than two thirds: by service
+	if got, want := run([]int{0, 1, 2, 3}), "transform: incremental: 4 service(s)"; !strings.HasPrefix(got, want) {
+		t.Errorf("4 of 6 services changed: %q, want it to start %q", got, want)
+	}
+	// 5 of 6 is
+	if got, want := run([]int{0, 1, 2, 3, 4}), "transform: full rebuild: 5 of 6 services changed"; !strings.HasPrefix(got, want) {
+		t.Errorf("5 of 6 services changed: %q, want it to start %q", got, want)
 	}
 }
