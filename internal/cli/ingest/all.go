@@ -47,10 +47,11 @@ func addAll(cmd *cobra.Command, f *cmdutil.Factory, runF func(context.Context, *
 	var runAll bool
 	cmd.Long = `Load data into the warehouse: one subcommand per source, or --all for every
 source configured under sources in shiplog.yaml, in the order files, git,
-github, gitlab, jira, pagerduty, cdevents. A failing source does not stop the others; the command ends with
-a summary table on stderr and exits 1 naming the sources that failed. After a
-run where every source succeeded, the transform rebuilds the canonical rows
-and marts (skip it with --no-transform).`
+github, gitlab, jira, pagerduty, cdevents. A failing source does not stop
+the others; the command ends with a summary table on stderr and exits 1
+naming the sources that failed. After a run where every source succeeded,
+the transform rebuilds the canonical rows and marts (skip it with
+--no-transform).`
 	cmd.Example = `  shiplog ingest --all
   shiplog ingest --all --no-transform
   shiplog ingest file events.jsonl`
