@@ -43,8 +43,11 @@ package transform
 //     rebuilt services in temporary tables (stageFiltered), so the
 //     intermediate models do not scan the canonical tables again for
 //     each view that reads them; the declared tests of a mart merged by
-//     service read its merged rows and the rows sharing their keys
-//     (testRelation), the other rows having passed when they were built.
+//     service, or of a view declared so, read its merged rows, the rows
+//     sharing their keys and the child rows of parent keys the merge
+//     removed (testRelation), the other rows having passed when they
+//     were built; a metric macro declared `-- incremental: team` tests
+//     the teams the rebuilt rows count for (testTeams).
 //   - What still costs the same whatever changed: the digests (every
 //     canonical row hashed), and the rebuild of a whole service's history
 //     when a day of data touches it, so a day for every service costs
@@ -71,6 +74,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -138,6 +142,14 @@ type plan struct {
 	// in narrowShare), so the staging rows of theirs are kept in
 	// temporary tables, read once (stageFiltered)
 	narrow bool
+	// models by name, for the tests' scope (testRelation); gone counts,
+	// per "mart.column" a relationships test points at, the keys the
+	// merge removed from the mart and did not put back (temp.inc_gone_…)
+	models map[string]Model
+	gone   map[string]int64
+	// teams: the teams whose rows the metric macros' test calls read
+	// (testTeams); nil for every team
+	teams []string
 }
 
 // narrowShare: an incremental run rebuilding at most one service in this
@@ -228,8 +240,9 @@ func writeDigests(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// saveState records the digests and the fingerprint the marts now match.
-func saveState(ctx context.Context, tx *sql.Tx, fp string, p plan, placements bool) error {
+// saveState records the digests and the fingerprint the marts now match,
+// and the window the metric macros' tests read (testTeams).
+func saveState(ctx context.Context, tx *sql.Tx, fp string, p plan, placements bool, vals map[string]any) error {
 	stmts := []struct {
 		q    string
 		args []any
@@ -237,8 +250,9 @@ func saveState(ctx context.Context, tx *sql.Tx, fp string, p plan, placements bo
 		{`DELETE FROM transform_digests`, nil},
 		{`INSERT INTO transform_digests SELECT * FROM temp.inc_digests`, nil},
 		{`DELETE FROM transform_state`, nil},
-		{`INSERT INTO transform_state VALUES (?, ?, ?, ?, ?, ?)`,
-			[]any{fp, time.Now().UTC(), p.mode, nullable(p.reason), int64(len(p.services)), placements}},
+		{`INSERT INTO transform_state (fingerprint, built_at, mode, reason, services, placements, metric_test_lo, metric_test_hi)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			[]any{fp, time.Now().UTC(), p.mode, nullable(p.reason), int64(len(p.services)), placements, vals["metric_test_lo"], vals["metric_test_hi"]}},
 		{`DROP TABLE temp.inc_digests`, nil},
 	}
 	for _, s := range stmts {
@@ -818,9 +832,13 @@ func checkModels(models []Model) string {
 		byName[m.Name] = m
 		key := m.incrementalKey()
 		switch {
+		case m.Materialized == "table_macro" && key == "team" && m.TestCall != "":
+			continue // its test call is narrowed to teams (testTeams)
 		case key != "" && key != "service" && !strings.HasPrefix(key, "service by "):
 			return fmt.Sprintf("model %s: incremental must be `service` or `service by MART.COLUMN`, not %q", m.Name, key)
-		case key != "" && (m.Layer != "marts" || m.Materialized != "table"):
+		case key != "" && m.Layer == "marts" && m.Materialized == "view" && key != "service":
+			return fmt.Sprintf("model %s: a view can only be declared `incremental: service`", m.Name)
+		case key != "" && (m.Layer != "marts" || (m.Materialized != "table" && m.Materialized != "view")):
 			return fmt.Sprintf("model %s: only marts materialized as tables are merged by service", m.Name)
 		}
 		if m.Layer == "intermediate" || key != "" {
@@ -835,6 +853,10 @@ func checkModels(models []Model) string {
 				return fmt.Sprintf("model %s reads %s, which an incremental run cannot filter by service", m.Name, d)
 			case !partial[m.Name] && partial[d] && m.Layer == "marts" && m.Materialized != "view":
 				return fmt.Sprintf("model %s, rebuilt whole, reads %s, rebuilt by service", m.Name, d)
+			case m.Materialized == "view" && m.incrementalKey() == "service" && (dm.Layer != "marts" || dm.incrementalKey() != "service"):
+				// its tests read it over those marts' rows of the rebuilt
+				// services (freshRows)
+				return fmt.Sprintf("model %s, a view declared incremental, reads %s, which is not a mart declared `incremental: service`", m.Name, d)
 			}
 		}
 	}
@@ -938,23 +960,29 @@ func dropStaged(ctx context.Context, tx *sql.Tx, staged map[string]bool) error {
 // of its temporary rebuild, then drops the temporary tables. A mart
 // declared `-- incremental: service by MART.COLUMN` has no service column:
 // its rows belong to the service of MART's row with the same COLUMN.
-func mergeIncremental(ctx context.Context, tx *sql.Tx, models []Model, p plan) error {
+//
+// It returns, for each key column of a merged mart that a relationships
+// test points at ("mart.column"), how many of the mart's keys of the
+// rebuilt services are gone (there before, not after), left in the table
+// goneTable names for the tests (testRelation).
+func mergeIncremental(ctx context.Context, tx *sql.Tx, models []Model, p plan) (map[string]int64, error) {
+	gone := map[string]int64{}
 	if len(p.services) > 0 {
 		// An incident of a service outside the set that claims a commit a
 		// rebuilt deployment shipped: its own row would change too.
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM temp.fct_incidents
 			WHERE attributed_deployment IS NOT NULL AND service NOT IN (SELECT service FROM temp.inc_services)`).Scan(&n); err != nil {
-			return fmt.Errorf("transform: merge: %w", err)
+			return nil, fmt.Errorf("transform: merge: %w", err)
 		}
 		if n > 0 {
-			return errRetryFull
+			return nil, errRetryFull
 		}
 	}
 	// "main.x" would find temp.main.x first: name the file's catalog
 	var catalog string
 	if err := tx.QueryRowContext(ctx, "SELECT current_database()").Scan(&catalog); err != nil {
-		return fmt.Errorf("transform: merge: %w", err)
+		return nil, fmt.Errorf("transform: merge: %w", err)
 	}
 	home := warehouse.QuoteIdent(catalog) + ".main."
 	type target struct {
@@ -965,13 +993,13 @@ func mergeIncremental(ctx context.Context, tx *sql.Tx, models []Model, p plan) e
 		key, via, _ := strings.Cut(m.incrementalKey(), " by ")
 		name := warehouse.QuoteIdent(m.Name)
 		switch {
-		case key == "service" && len(p.services) > 0:
+		case key == "service" && len(p.services) > 0 && m.Materialized == "table":
 			in := "service IN (SELECT service FROM temp.inc_services)"
 			del, ins := in, in
 			if via != "" {
 				mart, col, ok := strings.Cut(strings.TrimSpace(via), ".")
 				if !ok {
-					return fmt.Errorf("transform: %s: incremental: want service by MART.COLUMN, not %q", m.Name, via)
+					return nil, fmt.Errorf("transform: %s: incremental: want service by MART.COLUMN, not %q", m.Name, via)
 				}
 				c, mt := warehouse.QuoteIdent(col), warehouse.QuoteIdent(mart)
 				del = c + " IN (SELECT " + c + " FROM " + home + mt + " WHERE " + in + ")"
@@ -979,26 +1007,41 @@ func mergeIncremental(ctx context.Context, tx *sql.Tx, models []Model, p plan) e
 			}
 			targets = append(targets, target{m.Name, "DELETE FROM " + home + name + " WHERE " + del,
 				"INSERT INTO " + home + name + " BY NAME SELECT * FROM temp." + name + " WHERE " + ins})
+			// the keys of this mart that relationships tests point at and
+			// that the merge takes away (testRelation)
+			for _, ref := range parentKeys(models, m.Name) {
+				c := warehouse.QuoteIdent(ref)
+				table := goneTable(m.Name, ref)
+				if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+table+" AS SELECT "+c+" AS key FROM "+home+name+" WHERE "+del+
+					" EXCEPT SELECT "+c+" FROM temp."+name+" WHERE "+ins); err != nil {
+					return nil, fmt.Errorf("transform: merge %s: %w", m.Name, err)
+				}
+				var n int64
+				if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM temp."+table).Scan(&n); err != nil {
+					return nil, fmt.Errorf("transform: merge %s: %w", m.Name, err)
+				}
+				gone[m.Name+"."+ref] = n
+			}
 		}
 	}
 	// delete readers first (a mart owned through another mart's rows finds
 	// them before they go), insert in build order
 	for i := len(targets) - 1; i >= 0; i-- {
 		if _, err := tx.ExecContext(ctx, targets[i].del); err != nil {
-			return fmt.Errorf("transform: merge %s: %w", targets[i].name, err)
+			return nil, fmt.Errorf("transform: merge %s: %w", targets[i].name, err)
 		}
 	}
 	for _, t := range targets {
 		if _, err := tx.ExecContext(ctx, t.ins); err != nil {
-			return fmt.Errorf("transform: merge %s: %w", t.name, err)
+			return nil, fmt.Errorf("transform: merge %s: %w", t.name, err)
 		}
 	}
 	for _, t := range targets {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE temp."+warehouse.QuoteIdent(t.name)); err != nil {
-			return fmt.Errorf("transform: merge %s: %w", t.name, err)
+			return nil, fmt.Errorf("transform: merge %s: %w", t.name, err)
 		}
 	}
-	return nil
+	return gone, nil
 }
 
 // writeCoverage keeps coverage.Query's rows of the tables this run read in
@@ -1032,37 +1075,146 @@ func writeCoverage(ctx context.Context, tx *sql.Tx, p plan) error {
 }
 
 // scopedTests reports whether an incremental run checks the tests of m on
-// the rows it merged (testRelation) rather than on the whole mart: m is a
-// table merged by its own service column, and the run is narrow (when
-// most services were rebuilt, the one scan of screenTests over the whole
-// mart costs less than the join that finds the rows sharing a key).
+// the rows it rebuilt (testRelation) rather than on the whole mart: m is
+// a table merged by its own service column or a view declared so
+// (freshRows), and the run is narrow (when most services were rebuilt,
+// the one scan of screenTests over the whole mart costs less than the
+// join that finds the rows sharing a key).
 func scopedTests(m Model, scope *plan) bool {
-	return scope != nil && scope.narrow && len(scope.services) > 0 && m.incrementalKey() == "service" && m.Materialized == "table"
+	if scope == nil || !scope.narrow || len(scope.services) == 0 {
+		return false
+	}
+	_, ok := freshRows(m, scope)
+	return ok
+}
+
+// freshRows selects the rows of mart m that the run rebuilt, or says
+// there is no such selection. A table merged by its own service column:
+// its rows of the rebuilt services. A view declared `incremental:
+// service`, which shows the rows of the marts it reads one for one (a
+// projection and a filter of one row at a time, no join, no aggregate;
+// checkModels holds it to reading marts declared so): its statement over
+// those marts' fresh rows, so that a row of the view is fresh exactly when
+// the row it shows is.
+func freshRows(m Model, scope *plan) (string, bool) {
+	if m.Layer != "marts" || m.incrementalKey() != "service" {
+		return "", false
+	}
+	switch m.Materialized {
+	case "table":
+		return "SELECT * FROM " + warehouse.QuoteIdent(m.Name) + " WHERE service IN (SELECT service FROM temp.inc_services)", true
+	case "view":
+		if m.script == nil || len(m.script.Statements) != 1 || len(m.script.Statements[0].Variables) > 0 || len(m.script.Statements[0].Params) > 0 {
+			return "", false
+		}
+		q := m.script.Statements[0].SQL
+		for _, d := range m.Deps {
+			dm, ok := scope.models[d]
+			if !ok {
+				return "", false
+			}
+			f, ok := freshRows(dm, scope)
+			if !ok {
+				return "", false
+			}
+			q = regexp.MustCompile(`\b`+regexp.QuoteMeta(d)+`\b`).ReplaceAllLiteralString(q, "("+f+")")
+		}
+		return q, true
+	}
+	return "", false
+}
+
+// parentKeys returns the columns of mart that the relationships tests of
+// models point at (mart.column).
+func parentKeys(models []Model, mart string) []string {
+	var out []string
+	for _, m := range models {
+		for _, t := range m.Tests {
+			if tm, tc, ok := relationshipTarget(t); ok && tm == mart && !slices.Contains(out, tc) {
+				out = append(out, tc)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// relationshipTarget returns the parent model and column of a
+// relationships test.
+func relationshipTarget(t Test) (string, string, bool) {
+	if t.Kind != "relationships" {
+		return "", "", false
+	}
+	_, target, ok := strings.Cut(t.Args, "->")
+	if !ok {
+		return "", "", false
+	}
+	tm, tc, ok := strings.Cut(strings.TrimSpace(target), ".")
+	return strings.TrimSpace(tm), strings.TrimSpace(tc), ok
+}
+
+// goneTable names the temporary table of the keys of mart.col the merge
+// removed (mergeIncremental).
+func goneTable(mart, col string) string {
+	return warehouse.QuoteIdent("inc_gone_" + mart + "_" + col)
+}
+
+// dropGone drops the tables goneTable names.
+func dropGone(ctx context.Context, tx *sql.Tx, gone map[string]int64) error {
+	for k := range gone {
+		mart, col, _ := strings.Cut(k, ".")
+		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+goneTable(mart, col)); err != nil {
+			return fmt.Errorf("transform: drop %s: %w", k, err)
+		}
+	}
+	return nil
 }
 
 // testRelation is what test t of m reads. In an incremental run, a mart
 // merged by service holds the rows of the rebuilt services, new, and the
 // rows of every other service as the last build left them, when all of
 // its tests passed (the build commits only then, and a change of a test
-// is a change of the fingerprint: a full rebuild). So a row-wise test
-// (not_null, accepted_values) fails on the whole mart exactly when it
-// fails on the new rows, and unique fails exactly when it fails on the
-// rows whose key is the key of a new row (a duplicate among old rows
-// alone would have failed before). Both read few rows. Relationships
-// tests read the whole mart: a parent row may have gone.
+// is a change of the fingerprint: a full rebuild); a view declared
+// `incremental: service` shows those rows one for one (freshRows), so
+// the same holds for its rows. Each scoped relation below is a set of
+// rows of the whole relation, so a test that fails on it fails on the
+// whole; and it holds every row that can fail:
+//
+//   - not_null, accepted_values look at one row at a time: a kept row
+//     passed before and is the same row, so only fresh rows can fail;
+//   - unique fails on a key two rows share; two kept rows sharing it
+//     would have failed before, so one of them is fresh: the rows whose
+//     key is a fresh row's key;
+//   - relationships fails on a child row whose key no parent row has. A
+//     fresh child row is checked as it is. A kept child row had its
+//     parent in the last build; its parent can be gone only when the
+//     parent mart is merged by service and the merge removed that key
+//     (deleted with the rebuilt services' old rows and not put back by
+//     their new ones: goneTable): the kept child rows naming a gone key.
+//     A parent rebuilt whole may lose any key: the whole child is read.
+//
+// Fresh rows are few, and a table's rows of a few services are found by
+// the min/max of its row groups; a unique test's join and a gone key's
+// probe read one column of the mart.
 func testRelation(m Model, t Test, scope *plan) string {
+	if scope != nil && scope.teams != nil && m.Materialized == "table_macro" && m.incrementalKey() == "team" {
+		call := strings.TrimSpace(m.TestCall)
+		if strings.HasSuffix(call, ")") {
+			return "(FROM " + call[:len(call)-1] + ", teams := getvariable('" + testTeamsVar + "')))"
+		}
+	}
 	if !scopedTests(m, scope) {
 		return m.relation()
 	}
-	name := warehouse.QuoteIdent(m.Name)
-	fresh := "SELECT * FROM " + name + " WHERE service IN (SELECT service FROM temp.inc_services)"
+	fresh, _ := freshRows(m, scope)
+	whole := m.relation()
 	switch t.Kind {
 	case "not_null", "accepted_values":
 		return "(" + fresh + ")"
 	case "unique":
 		cs, err := cols(t.Args)
 		if err != nil {
-			return m.relation() // the test's own query reports it
+			return whole // the test's own query reports it
 		}
 		on := make([]string, len(cs))
 		for i, c := range cs {
@@ -1070,7 +1222,99 @@ func testRelation(m Model, t Test, scope *plan) string {
 			on[i] = "k." + c + " IS NOT DISTINCT FROM m." + c
 			cs[i] = c
 		}
-		return "(SELECT m.* FROM " + name + " m SEMI JOIN (SELECT DISTINCT " + strings.Join(cs, ", ") + " FROM (" + fresh + ")) k ON " + strings.Join(on, " AND ") + ")"
+		return "(SELECT m.* FROM " + whole + " m SEMI JOIN (SELECT DISTINCT " + strings.Join(cs, ", ") + " FROM (" + fresh + ")) k ON " + strings.Join(on, " AND ") + ")"
+	case "relationships":
+		tm, tc, ok := relationshipTarget(t)
+		col, _, _ := strings.Cut(t.Args, "->")
+		pm, known := scope.models[tm]
+		if !ok || !known || pm.Materialized != "table" || !strings.HasPrefix(pm.incrementalKey(), "service") {
+			return whole
+		}
+		n, merged := scope.gone[tm+"."+tc]
+		if !merged {
+			return whole
+		}
+		if n == 0 {
+			return "(" + fresh + ")"
+		}
+		return "(" + fresh + " UNION ALL SELECT * FROM " + whole + " WHERE " + warehouse.QuoteIdent(strings.TrimSpace(col)) +
+			" IN (SELECT key FROM temp." + goneTable(tm, tc) + "))"
 	}
-	return m.relation()
+	return whole
+}
+
+// testTeamsVar is the variable holding the teams a narrowed metric test
+// call reads.
+const testTeamsVar = "incremental_test_teams"
+
+// testTeams narrows, in a narrow incremental run, the test calls of the
+// metric macros declared `-- incremental: team` to the teams the rebuilt
+// rows count for: it sets p.teams and the variable testTeamsVar, when it
+// can.
+//
+// Such a macro's test call groups its rows by team, and a team's rows
+// are computed from the marts' rows that count for that team's services
+// only, so the call with teams := [T…] returns exactly the whole call's
+// rows of T… (the scope the argument is for). The marts' rows outside the
+// rebuilt services are as the last build left them, and they count for
+// the teams of their services or, for a change, of the service that
+// deployed it (fct_change_rows.deployed_team). So a team none of whose
+// services was rebuilt, and for which no rebuilt change counts now, has
+// the rows the last build's tests passed on, when they read the same
+// window (metric_test_lo, metric_test_hi: the month of the latest
+// deployment and the one before, kept in transform_state); else every
+// team is read. (A rebuilt change that counted for another service's
+// team in the last build brought that service into the run: the planning
+// follows every deployed_service of the old marts.) A unique or not_null
+// test of the call then fails exactly when it fails on the rows of the
+// teams read.
+func testTeams(ctx context.Context, tx *sql.Tx, p *plan, vals map[string]any) error {
+	if !p.narrow || len(p.services) == 0 {
+		return nil
+	}
+	var lo, hi *time.Time
+	switch err := tx.QueryRowContext(ctx, `SELECT metric_test_lo, metric_test_hi FROM transform_state`).Scan(&lo, &hi); {
+	case err == sql.ErrNoRows:
+		return nil
+	case err != nil:
+		return fmt.Errorf("transform: test window: %w", err)
+	}
+	same := func(a *time.Time, b any) bool {
+		t, ok := b.(time.Time)
+		return a != nil && ok && a.Equal(t)
+	}
+	if !same(lo, vals["metric_test_lo"]) || !same(hi, vals["metric_test_hi"]) {
+		return nil
+	}
+	teams := []string{}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT team FROM (
+			SELECT team FROM dim_services WHERE service IN (SELECT service FROM temp.inc_services)
+			UNION ALL SELECT deployed_team FROM fct_change_rows WHERE service IN (SELECT service FROM temp.inc_services)
+		) WHERE team IS NOT NULL ORDER BY 1`)
+	if err != nil {
+		return fmt.Errorf("transform: test teams: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			return err
+		}
+		teams = append(teams, t)
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(teams) == 0 {
+		return nil // teams := [] is every team
+	}
+	lits := make([]string, len(teams))
+	for i, t := range teams {
+		lits[i] = warehouse.QuoteString(t)
+	}
+	if _, err := tx.ExecContext(ctx, "SET VARIABLE "+testTeamsVar+" = ["+strings.Join(lits, ", ")+"]::VARCHAR[]"); err != nil {
+		return fmt.Errorf("transform: test teams: %w", err)
+	}
+	p.teams = teams
+	return nil
 }

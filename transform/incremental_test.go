@@ -667,12 +667,12 @@ func TestScopedTests(t *testing.T) {
 		{"full", nil, map[string]int64{"unique": 2, "not_null": 2, "accepted_values": 1}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			failures, n, err := runTests(ctx, conn, []Model{m}, nil, c.scope)
+			failures, st, err := runTests(ctx, conn, []Model{m}, nil, c.scope)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if n != 3 {
-				t.Errorf("%d tests run, want 3", n)
+			if st.n != 3 {
+				t.Errorf("%d tests run, want 3", st.n)
 			}
 			got := map[string]int64{}
 			for _, f := range failures {
@@ -737,5 +737,105 @@ func TestMostServicesRebuildFully(t *testing.T) {
 	// 5 of 6 is
 	if got, want := run([]int{0, 1, 2, 3, 4}), "transform: full rebuild: 5 of 6 services changed"; !strings.HasPrefix(got, want) {
 		t.Errorf("5 of 6 services changed: %q, want it to start %q", got, want)
+	}
+}
+
+// TestScopedRelationships: the tests of a narrow incremental run read the
+// rebuilt rows, the rows sharing their keys and the child rows whose
+// parent key the merge took away, through views declared `incremental:
+// service` too. Service a is rebuilt; b is kept. Parent m_parent loses
+// p3 (a's, named by b's kept child row c3) and keeps p2; a's new child
+// row c9 names p9, which no parent has. A scope of the fresh rows alone
+// would miss c3; the kept row c7, dangling before the run (which a
+// committed build cannot hold), is left to full runs.
+func TestScopedRelationships(t *testing.T) {
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	var models []Model
+	for _, f := range []struct{ name, text string }{
+		{"m_parent.sql", "-- incremental: service\nselect 1"},
+		{"m_child.sql", "-- incremental: service\n-- test: relationships(parent_id -> m_parent.id)\nselect 1"},
+		{"m_child_view.sql", "-- materialized: view\n-- incremental: service\n-- test: relationships(parent_id -> m_parent.id)\n-- test: not_null(label)\n" +
+			"select id, parent_id, upper(label) as label from m_child where id <> 'hidden'"},
+	} {
+		m, err := parseModel("marts", f.name, f.text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		models = append(models, m)
+	}
+	if models, err = order(models); err != nil {
+		t.Fatal(err)
+	}
+	if reason := checkModels(models); reason != "" {
+		t.Fatal(reason)
+	}
+	for _, s := range []string{
+		`CREATE TABLE m_parent AS SELECT * FROM (VALUES ('p1', 'a'), ('p2', 'b'), ('p3', 'a')) v(id, service)`,
+		`CREATE TABLE m_child AS SELECT * FROM (VALUES
+			('c1', 'a', 'p1', 'x'), ('c2', 'b', 'p2', 'x'), ('c3', 'b', 'p3', 'x'), ('c7', 'b', 'p7', 'x')) v(id, service, parent_id, label)`,
+		`CREATE VIEW m_child_view AS select id, parent_id, upper(label) as label from m_child where id <> 'hidden'`,
+		`CREATE TEMP TABLE inc_services AS SELECT 'a' AS service`,
+		`CREATE TEMP TABLE fct_incidents (attributed_deployment VARCHAR, service VARCHAR)`,
+		`CREATE TEMP TABLE m_parent AS SELECT * FROM (VALUES ('p1', 'a')) v(id, service)`,
+		`CREATE TEMP TABLE m_child AS SELECT * FROM (VALUES ('c1', 'a', 'p1', 'x'), ('c9', 'a', 'p9', NULL)) v(id, service, parent_id, label)`,
+	} {
+		if _, err := conn.ExecContext(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	p := plan{mode: "incremental", services: []string{"a"}, narrow: true, models: map[string]Model{}}
+	for _, m := range models {
+		p.models[m.Name] = m
+	}
+	if p.gone, err = mergeIncremental(ctx, tx, models, p); err != nil {
+		t.Fatal(err)
+	}
+	if want := map[string]int64{"m_parent.id": 1}; !reflect.DeepEqual(p.gone, want) {
+		t.Errorf("gone keys %v, want %v", p.gone, want)
+	}
+	wrong := p
+	wrong.gone = map[string]int64{"m_parent.id": 0} // fresh rows only
+	for _, c := range []struct {
+		name  string
+		scope *plan
+		want  map[string]int64 // failing rows per model and test kind
+	}{
+		// p9 (fresh) and p3 (gone); a's label NULL in the view
+		{"incremental", &p, map[string]int64{"m_child relationships": 2, "m_child_view relationships": 2, "m_child_view not_null": 1}},
+		{"fresh rows only", &wrong, map[string]int64{"m_child relationships": 1, "m_child_view relationships": 1, "m_child_view not_null": 1}},
+		// and p7
+		{"full", nil, map[string]int64{"m_child relationships": 3, "m_child_view relationships": 3, "m_child_view not_null": 1}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			failures, st, err := runTests(ctx, tx, models, nil, c.scope)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.n != 3 {
+				t.Errorf("%d tests run, want 3", st.n)
+			}
+			got := map[string]int64{}
+			for _, f := range failures {
+				got[f.Model+" "+f.Test.Kind] = f.Count
+			}
+			if !reflect.DeepEqual(got, c.want) {
+				t.Errorf("failing rows %v, want %v (%v)", got, c.want, failures)
+			}
+		})
 	}
 }

@@ -653,7 +653,11 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	}
 	if inc {
 		start = time.Now()
-		if err = mergeIncremental(ctx, tx, models, p); err != nil {
+		p.models = map[string]Model{}
+		for _, m := range models {
+			p.models[m.Name] = m
+		}
+		if p.gone, err = mergeIncremental(ctx, tx, models, p); err != nil {
 			return err
 		}
 		if err = dropStaged(ctx, tx, staged); err != nil {
@@ -664,13 +668,21 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	start = time.Now()
 	var scope *plan
 	if inc {
+		if err = testTeams(ctx, tx, &p, vals); err != nil {
+			return err
+		}
 		scope = &p // tests of marts merged by service read the merged rows (testRelation)
 	}
-	failures, n, err := runTests(ctx, tx, models, vals, scope)
+	failures, stats, err := runTests(ctx, tx, models, vals, scope)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(progress, "tests: %d run, %d failed %8s\n", n, len(failures), since(start))
+	fmt.Fprintf(progress, "tests: %d run, %d failed %8s%s\n", stats.n, len(failures), since(start), stats.slowest(3))
+	if inc {
+		if err = dropGone(ctx, tx, p.gone); err != nil {
+			return err
+		}
+	}
 	if len(failures) > 0 {
 		err = &TestError{Failures: failures}
 		return err
@@ -680,7 +692,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		return err
 	}
 	fmt.Fprintf(progress, "coverage snapshot %8s\n", since(start))
-	if err = saveState(ctx, tx, fp, p, placements); err != nil {
+	if err = saveState(ctx, tx, fp, p, placements, vals); err != nil {
 		return err
 	}
 	if err = tx.Commit(); err != nil {
@@ -734,48 +746,100 @@ func RunTests(ctx context.Context, db *warehouse.DB, models []Model) ([]TestFail
 	return f, err
 }
 
-func runTests(ctx context.Context, q testRunner, models []Model, run map[string]any, scope *plan) ([]TestFailure, int, error) {
+// testStats counts the tests a run ran and what each model's tests cost,
+// so that the progress line names the slowest (a test over a whole mart
+// in an incremental run shows there).
+type testStats struct {
+	n     int
+	costs []testCost
+}
+
+type testCost struct {
+	model string
+	d     time.Duration
+}
+
+// slowest returns " (slowest: model 1.2s, …)" for the n models whose
+// tests took longest, or "" when none took a millisecond.
+func (s testStats) slowest(n int) string {
+	c := slices.Clone(s.costs)
+	slices.SortStableFunc(c, func(a, b testCost) int { return int(b.d - a.d) })
+	var parts []string
+	for _, x := range c {
+		if len(parts) == n || x.d < time.Millisecond {
+			break
+		}
+		parts = append(parts, x.model+" "+x.d.Round(time.Millisecond).String())
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return " (slowest: " + strings.Join(parts, ", ") + ")"
+}
+
+func runTests(ctx context.Context, q testRunner, models []Model, run map[string]any, scope *plan) ([]TestFailure, testStats, error) {
 	var failures []TestFailure
+	var st testStats
 	n := 0
 	for _, m := range models {
-		if len(m.Tests) > 0 && len(m.testVars) > 0 {
-			vals, err := modelValues(m, run)
-			if err != nil {
-				return nil, n, err
-			}
-			if err := m.script.SetVariables(ctx, q, m.testVars, vals); err != nil {
-				return nil, n, fmt.Errorf("transform: tests of %s: %w", m.Name, err)
-			}
+		if len(m.Tests) == 0 {
+			continue
 		}
-		// The tests of one model that a scan can decide run together in a
-		// single query first; see screenTests.
-		passed, err := make([]bool, len(m.Tests)), error(nil)
-		if !scopedTests(m, scope) {
-			passed, err = screenTests(ctx, q, m)
+		start := time.Now()
+		f, k, err := runModelTests(ctx, q, m, run, scope)
+		n += k
+		if err != nil {
+			return nil, testStats{n: n}, err
 		}
+		failures = append(failures, f...)
+		st.costs = append(st.costs, testCost{m.Name, time.Since(start)})
+	}
+	st.n = n
+	return failures, st, nil
+}
+
+// runModelTests runs the declared tests of m and returns the failures and
+// how many ran.
+func runModelTests(ctx context.Context, q testRunner, m Model, run map[string]any, scope *plan) ([]TestFailure, int, error) {
+	var failures []TestFailure
+	n := 0
+	if len(m.testVars) > 0 {
+		vals, err := modelValues(m, run)
 		if err != nil {
 			return nil, n, err
 		}
-		for i, t := range m.Tests {
-			n++
-			if passed[i] {
-				continue
-			}
-			sqlText, err := t.query(testRelation(m, t, scope))
-			if err != nil {
-				return nil, n, err
-			}
-			rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT count(*) OVER () AS failing, * FROM (%s) LIMIT 5", sqlText))
-			if err != nil {
-				return nil, n, fmt.Errorf("transform: test %s %s(%s): %w", m.Name, t.Kind, t.Args, err)
-			}
-			fl, err := collect(rows, m.Name, t)
-			if err != nil {
-				return nil, n, err
-			}
-			if fl != nil {
-				failures = append(failures, *fl)
-			}
+		if err := m.script.SetVariables(ctx, q, m.testVars, vals); err != nil {
+			return nil, n, fmt.Errorf("transform: tests of %s: %w", m.Name, err)
+		}
+	}
+	// The tests of one model that a scan can decide run together in a
+	// single query first; see screenTests.
+	passed, err := make([]bool, len(m.Tests)), error(nil)
+	if !scopedTests(m, scope) {
+		passed, err = screenTests(ctx, q, m)
+	}
+	if err != nil {
+		return nil, n, err
+	}
+	for i, t := range m.Tests {
+		n++
+		if passed[i] {
+			continue
+		}
+		sqlText, err := t.query(testRelation(m, t, scope))
+		if err != nil {
+			return nil, n, err
+		}
+		rows, err := q.QueryContext(ctx, fmt.Sprintf("SELECT count(*) OVER () AS failing, * FROM (%s) LIMIT 5", sqlText))
+		if err != nil {
+			return nil, n, fmt.Errorf("transform: test %s %s(%s): %w", m.Name, t.Kind, t.Args, err)
+		}
+		fl, err := collect(rows, m.Name, t)
+		if err != nil {
+			return nil, n, err
+		}
+		if fl != nil {
+			failures = append(failures, *fl)
 		}
 	}
 	return failures, n, nil

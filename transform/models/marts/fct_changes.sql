@@ -1,4 +1,5 @@
 -- materialized: view
+-- incremental: service
 -- Changes with their first production deployment, lead time and stages
 -- (hours). excluded_reason says why a change is left out of lead time,
 -- the first that applies of: not_deployed, other_granularity (a pull

@@ -1,4 +1,5 @@
 -- materialized: view
+-- incremental: service
 -- Which changes each successful production deployment shipped: every change
 -- once, at its first successful production deployment, with the rule that
 -- linked it (explicit before commit_graph before time on a tie). A view of

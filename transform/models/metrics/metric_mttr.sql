@@ -2,6 +2,7 @@
 -- p75 and p90 time to resolve and the median time to acknowledge (hours);
 -- false positives are left out. Arguments as metric_velocity.
 -- materialized: table_macro
+-- incremental: team
 -- arguments: level, unit, lo, hi, services := [], teams := []
 -- The tests read the month of the latest deployment and the one before
 -- (run values of the transform), which keeps them cheap on a big warehouse.

@@ -7,6 +7,7 @@
 -- production environments that count (empty: all). For example
 --   from metric_rows('team', 'month', timestamptz '2025-01-01', timestamptz '2025-04-01')
 -- materialized: table_macro
+-- incremental: team
 -- arguments: level, unit, lo, hi, services := [], teams := [], environments := []
 -- The tests read the month of the latest deployment and the one before
 -- (run values of the transform), which keeps them cheap on a big warehouse.

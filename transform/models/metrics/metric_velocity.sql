@@ -4,6 +4,7 @@
 -- and merged changes. Arguments as metric_rows; an open window end reads
 -- everything on that side, and without a unit the period is lo.
 -- materialized: table_macro
+-- incremental: team
 -- arguments: level, unit, lo, hi, services := [], teams := []
 -- The tests read the month of the latest deployment and the one before
 -- (run values of the transform), which keeps them cheap on a big warehouse.
