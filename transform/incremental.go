@@ -11,7 +11,11 @@ package transform
 //     the rows' hashes (transform_digests). A partition whose sum moved
 //     holds new, changed or removed rows, whichever source, push or mapper
 //     wrote them, and a re-ingest that rewrites identical rows changes
-//     nothing.
+//     nothing. Only the partitions the writers logged since the last
+//     build (canonical_writes; see "Digests" below) are summed again, so
+//     a run with nothing new costs what was written; rows added or
+//     removed by another program are caught by a row count, an UPDATE in
+//     place by another program needs `transform --full`.
 //   - Nearly every rule is decided within one service: a deployment's
 //     predecessor, the commit-graph walk, time links, incidents blamed by
 //     time, support tickets, adoption. The services whose rows changed
@@ -45,8 +49,10 @@ package transform
 //     each view that reads them; the declared tests of a mart merged by
 //     service read its merged rows and the rows sharing their keys
 //     (testRelation), the other rows having passed when they were built.
-//   - What still costs the same whatever changed: the digests (every
-//     canonical row hashed), and the rebuild of a whole service's history
+//   - What still costs the same whatever changed: the digests' reading
+//     of the logged partitions (a filter on the partition column saves
+//     the hashing, but the rows of a service lie in every row group, so
+//     every column is still read), and the rebuild of a whole service's history
 //     when a day of data touches it, so a day for every service costs
 //     about a full rebuild. A time boundary inside each service (rebuild
 //     from the deployment before the earliest changed row) is the
