@@ -22,6 +22,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/transform/models/marts"
@@ -146,11 +147,24 @@ func Record(ctx context.Context, db *warehouse.DB, d *Decision) error {
 	if err != nil {
 		return err
 	}
-	return db.QueryRowContext(ctx, `INSERT INTO gate_decisions
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	// a mart copies gate_decisions: the transform must re-read it
+	if err := canonical.LogSources(ctx, tx, canonical.GateSource, "gate_decisions"); err != nil {
+		return err
+	}
+	err = tx.QueryRowContext(ctx, `INSERT INTO gate_decisions
 		(service, version, commit_sha, decision, criteria, decided_by, decided_at, override_reason)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		d.Service, nullable(d.Version), nullable(d.Commit), d.Decision, string(crit), nullable(d.DecidedBy), d.DecidedAt,
 		nullable(d.OverrideReason)).Scan(&d.ID)
+	if err != nil {
+		return err
+	}
+	return tx.Commit()
 }
 
 type evaluator struct {

@@ -11,7 +11,11 @@ package transform
 //     the rows' hashes (transform_digests). A partition whose sum moved
 //     holds new, changed or removed rows, whichever source, push or mapper
 //     wrote them, and a re-ingest that rewrites identical rows changes
-//     nothing.
+//     nothing. Only the partitions the writers logged since the last
+//     build (canonical_writes; see "Digests" below) are summed again, so
+//     a run with nothing new costs what was written; rows added or
+//     removed by another program are caught by a row count, an UPDATE in
+//     place by another program needs `transform --full`.
 //   - Nearly every rule is decided within one service: a deployment's
 //     predecessor, the commit-graph walk, time links, incidents blamed by
 //     time, support tickets, adoption. The services whose rows changed
@@ -48,8 +52,11 @@ package transform
 //     removed (testRelation), the other rows having passed when they
 //     were built; a metric macro declared `-- incremental: team` tests
 //     the teams the rebuilt rows count for (testTeams).
-//   - What still costs the same whatever changed: the digests (every
-//     canonical row hashed), and the rebuild of a whole service's history
+//   - What still costs the same whatever changed: the digests' reading
+//     of the logged partitions (a filter on the partition column saves
+//     the hashing, but the rows of a service lie in every row group, so
+//     every column is still read), and the rebuild of a whole service's
+//     history
 //     when a day of data touches it, so a day for every service costs
 //     about a full rebuild; a run reaching more than fullShare of the
 //     services therefore rebuilds fully, which costs less. A time
@@ -79,6 +86,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/coverage"
 	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -88,31 +96,6 @@ import (
 // that shapes the marts changes (a native model, the merge below), so that
 // the next run rebuilds fully.
 const incrementalRevision = "1"
-
-// digestParts says how each canonical table (and gate_decisions, which a
-// mart copies) is partitioned for change detection: by the service key
-// the staging models give it (trimmed, lower-cased), a commit's
-// repository, a change request's id, or NULL (the whole table).
-// The rows are summed per value of the column as stored (col, "" for
-// the whole table) and the sums then added up per key (part of p, the
-// column's value): sums add, so the digests are the same, and DuckDB
-// groups millions of rows on a stored string column without trimming
-// and lower-casing each one.
-var digestParts = []struct{ table, col, part string }{
-	{"teams", "", "NULL"},
-	{"services", "", "NULL"},
-	{"deployments", "service", "lower(trim(p))"},
-	{"changes", "service", "lower(trim(p))"},
-	{"commits", "repo", "p"},
-	{"incidents", "service", "lower(trim(p))"},
-	{"change_requests", "id", "p"},
-	{"approvals", "change_request", "p"},
-	{"support_tickets", "service", "lower(trim(p))"},
-	{"test_runs", "", "NULL"},
-	{"adoption", "service", "lower(trim(p))"},
-	{"release_plans", "service", "lower(trim(p))"},
-	{"gate_decisions", "", "NULL"},
-}
 
 // serviceTables are the tables whose partitions are service keys.
 var serviceTables = []string{"deployments", "changes", "incidents", "support_tickets", "adoption", "release_plans"}
@@ -138,6 +121,8 @@ type plan struct {
 	// graphRepos: the repositories whose commits the rebuild reads
 	// (temp.inc_graph_repos), or -1 when it reads the whole commit graph
 	graphRepos int
+	// digests: what the digests of this run cover (saveDigests)
+	digests digestScope
 	// narrow: the rebuilt services are a small part of all (at most one
 	// in narrowShare), so the staging rows of theirs are kept in
 	// temporary tables, read once (stageFiltered)
@@ -221,43 +206,250 @@ func fingerprint(ctx context.Context, q querier, models []Model, vals map[string
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// writeDigests computes the current digests into temp.inc_digests.
-func writeDigests(ctx context.Context, tx *sql.Tx) error {
-	var parts []string
-	for _, d := range digestParts {
-		col := "NULL"
-		if d.col != "" {
-			col = "t." + warehouse.QuoteIdent(d.col)
-		}
-		parts = append(parts, fmt.Sprintf(`SELECT '%s' AS "table", %s AS part, sum(n)::BIGINT AS "rows", coalesce(sum(digest), 0)::HUGEINT AS digest
-			FROM (SELECT %s AS p, count(*) AS n, sum(hash(t)::HUGEINT) AS digest FROM %s t GROUP BY ALL) GROUP BY ALL`,
-			d.table, d.part, col, warehouse.QuoteIdent(d.table)))
+// Digests.
+//
+// transform_digests holds, per table, source and partition value as
+// stored (canonical.Partitions), the row count and the sum of the rows'
+// hashes the marts were last built from. A full build sums every row. An
+// incremental run, and one that finds nothing new, re-sums only the rows
+// the log of canonical writes (canonical.WritesTable) names since the last
+// build: a (table, source, part) entry, or (table, source) when the writer
+// may have touched any row of its source. Comparing those sums with the
+// stored ones for exactly those keys finds the partitions that really
+// changed, so a re-ingest rewriting identical rows changes nothing. The
+// build's transaction then stores the new sums and removes the log rows
+// it read: a transform killed before its commit leaves both as they were.
+//
+// Rows written by another program (the DuckDB CLI) are not logged. Each
+// table's count(*) is compared with the stored count adjusted by what was
+// re-summed; when they disagree every row is summed again, as in a full
+// build (digestScope.fallback says why). An UPDATE in place by another
+// program keeps the count and is not seen: `transform --full` re-reads all.
+
+// digestScope is what the digests of a run cover.
+type digestScope struct {
+	all      bool   // every row (temp.inc_scope is not used)
+	fallback string // why every row was summed though the log was read
+	parts    int    // log entries re-read, when not all
+}
+
+func (d digestScope) String() string {
+	switch {
+	case d.fallback != "":
+		return "every row re-read: " + d.fallback
+	case d.all:
+		return "every row re-read"
 	}
-	_, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE inc_digests AS\n"+strings.Join(parts, "\nUNION ALL\n"))
-	if err != nil {
-		return fmt.Errorf("transform: digests: %w", err)
+	return fmt.Sprintf("%d partition(s) re-read", d.parts)
+}
+
+// digestSelect sums the rows of p passing where (over alias t) per source
+// and partition value.
+func digestSelect(p canonical.Partition, where string) string {
+	col, src := "NULL::VARCHAR", p.SourceExpr
+	if p.Column != "" {
+		col = "t." + warehouse.QuoteIdent(p.Column)
+	}
+	if src == "source" {
+		src = "t.source"
+	}
+	if where != "" {
+		where = "\n\tWHERE " + where
+	}
+	return fmt.Sprintf(`SELECT '%s' AS "table", %s AS source, %s AS part, count(*)::BIGINT AS "rows", coalesce(sum(hash(t)::HUGEINT), 0)::HUGEINT AS digest
+	FROM %s t%s GROUP BY ALL HAVING count(*) > 0`, p.Table, src, col, warehouse.QuoteIdent(p.Table), where)
+}
+
+// writeAllDigests sums every row into temp.inc_digests, and takes every
+// stored digest (temp.inc_old) as the ones to compare with.
+func writeAllDigests(ctx context.Context, tx *sql.Tx) error {
+	var parts []string
+	for _, p := range canonical.Partitions {
+		parts = append(parts, digestSelect(p, ""))
+	}
+	for _, q := range []string{
+		"CREATE OR REPLACE TEMP TABLE inc_digests AS\n" + strings.Join(parts, "\nUNION ALL\n"),
+		`CREATE OR REPLACE TEMP TABLE inc_old AS SELECT * FROM transform_digests`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("transform: digests: %w", err)
+		}
 	}
 	return nil
 }
 
+// literalLimit: a table's log entries of one source up to this many are
+// matched as a list of constants (filtered while its column is scanned);
+// more are joined.
+const literalLimit = 256
+
+// writeLoggedDigests sums the rows the log of canonical writes names
+// (temp.inc_scope) into temp.inc_digests and copies the stored digests of
+// the same keys into temp.inc_old. When a table's row count disagrees
+// with what the log accounts for, it sums every row instead
+// (writeAllDigests) and says why.
+func writeLoggedDigests(ctx context.Context, tx *sql.Tx) (digestScope, error) {
+	// the log's entries, an entry for a whole source taking in the
+	// entries for its parts
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_scope AS
+		WITH w AS (SELECT DISTINCT "table", source, part FROM `+canonical.WritesTable+`)
+		SELECT * FROM w WHERE part IS NULL
+		UNION ALL
+		SELECT * FROM w ANTI JOIN (SELECT "table", source FROM w WHERE part IS NULL) a USING ("table", source)
+		WHERE part IS NOT NULL`); err != nil {
+		return digestScope{}, fmt.Errorf("transform: read the log of writes: %w", err)
+	}
+	type entry struct {
+		source string
+		part   sql.NullString
+	}
+	byTable := map[string][]entry{}
+	rows, err := tx.QueryContext(ctx, `SELECT "table", source, part FROM temp.inc_scope ORDER BY ALL`)
+	if err != nil {
+		return digestScope{}, fmt.Errorf("transform: read the log of writes: %w", err)
+	}
+	n := 0
+	for rows.Next() {
+		var t string
+		var e entry
+		if err := rows.Scan(&t, &e.source, &e.part); err != nil {
+			rows.Close()
+			return digestScope{}, err
+		}
+		byTable[t] = append(byTable[t], e)
+		n++
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return digestScope{}, err
+	}
+	parts := []string{digestSelect(canonical.Partitions[0], "false")} // the columns' types when nothing was logged
+	for _, p := range canonical.Partitions {
+		es := byTable[p.Table]
+		if len(es) == 0 {
+			continue
+		}
+		src := p.SourceExpr
+		if src == "source" {
+			src = "t.source"
+		}
+		var whole []string
+		bySource := map[string][]string{}
+		var sources []string
+		for _, e := range es {
+			if !e.part.Valid {
+				whole = append(whole, warehouse.QuoteString(e.source))
+				continue
+			}
+			if _, ok := bySource[e.source]; !ok {
+				sources = append(sources, e.source)
+			}
+			bySource[e.source] = append(bySource[e.source], warehouse.QuoteString(e.part.String))
+		}
+		var conds []string
+		if len(whole) > 0 {
+			conds = append(conds, fmt.Sprintf("%s IN (%s)", src, strings.Join(whole, ", ")))
+		}
+		col := "t." + warehouse.QuoteIdent(p.Column)
+		for _, source := range sources {
+			vals := bySource[source]
+			if len(vals) <= literalLimit {
+				conds = append(conds, fmt.Sprintf("(%s = %s AND %s IN (%s))", src, warehouse.QuoteString(source), col, strings.Join(vals, ", ")))
+			} else {
+				conds = append(conds, fmt.Sprintf(`(%[1]s = %[2]s AND %[3]s IN (SELECT part FROM temp.inc_scope WHERE "table" = '%[4]s' AND source = %[2]s))`,
+					src, warehouse.QuoteString(source), col, p.Table))
+			}
+		}
+		parts = append(parts, digestSelect(p, strings.Join(conds, " OR ")))
+	}
+	for _, q := range []string{
+		"CREATE OR REPLACE TEMP TABLE inc_digests AS\n" + strings.Join(parts, "\nUNION ALL\n"),
+		`CREATE OR REPLACE TEMP TABLE inc_old AS ` + storedInScope,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return digestScope{}, fmt.Errorf("transform: digests: %w\n%s", err, q)
+		}
+	}
+	// The safety net: each table's rows now against the rows stored,
+	// less those of the keys re-read, plus what they hold now.
+	var counts []string
+	for _, p := range canonical.Partitions {
+		counts = append(counts, fmt.Sprintf(`SELECT '%s' AS "table", count(*) AS n FROM %s`, p.Table, warehouse.QuoteIdent(p.Table)))
+	}
+	var table string
+	var now, expected int64
+	err = tx.QueryRowContext(ctx, `WITH actual AS (`+strings.Join(counts, " UNION ALL ")+`),
+		stored AS (SELECT "table", sum("rows") AS n FROM transform_digests GROUP BY ALL),
+		old AS (SELECT "table", sum("rows") AS n FROM temp.inc_old GROUP BY ALL),
+		new AS (SELECT "table", sum("rows") AS n FROM temp.inc_digests GROUP BY ALL)
+		SELECT a."table", a.n, (coalesce(s.n, 0) - coalesce(o.n, 0) + coalesce(w.n, 0))::BIGINT AS expected
+		FROM actual a LEFT JOIN stored s USING ("table") LEFT JOIN old o USING ("table") LEFT JOIN new w USING ("table")
+		WHERE a.n <> expected ORDER BY 1 LIMIT 1`).Scan(&table, &now, &expected)
+	switch {
+	case err == sql.ErrNoRows:
+		return digestScope{parts: n}, nil
+	case err != nil:
+		return digestScope{}, fmt.Errorf("transform: digests: row counts: %w", err)
+	}
+	if err := writeAllDigests(ctx, tx); err != nil {
+		return digestScope{}, err
+	}
+	return digestScope{all: true, fallback: fmt.Sprintf("%s holds %d row(s), the log of writes accounts for %d (written by another program?)",
+		table, now, expected)}, nil
+}
+
+// storedInScope selects the stored digests of the keys temp.inc_scope
+// names: every partition of a (table, source) logged whole, the logged
+// partitions of the others.
+const storedInScope = `SELECT o.* FROM transform_digests o
+		SEMI JOIN temp.inc_scope s ON s."table" = o."table" AND s.source = o.source AND s.part IS NULL
+	UNION ALL
+	SELECT o.* FROM transform_digests o
+		SEMI JOIN temp.inc_scope s ON s."table" = o."table" AND s.source = o.source AND s.part = o.part`
+
 // saveState records the digests and the fingerprint the marts now match,
-// and the window the metric macros' tests read (testTeams).
+// and the window the metric macros' tests read (testTeams), and removes
+// the log entries this run read (all it sees: a writer that commits
+// meanwhile is seen by the next run).
 func saveState(ctx context.Context, tx *sql.Tx, fp string, p plan, placements bool, vals map[string]any) error {
+	if err := saveDigests(ctx, tx, p.digests); err != nil {
+		return err
+	}
 	stmts := []struct {
 		q    string
 		args []any
 	}{
-		{`DELETE FROM transform_digests`, nil},
-		{`INSERT INTO transform_digests SELECT * FROM temp.inc_digests`, nil},
 		{`DELETE FROM transform_state`, nil},
 		{`INSERT INTO transform_state (fingerprint, built_at, mode, reason, services, placements, metric_test_lo, metric_test_hi)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 			[]any{fp, time.Now().UTC(), p.mode, nullable(p.reason), int64(len(p.services)), placements, vals["metric_test_lo"], vals["metric_test_hi"]}},
-		{`DROP TABLE temp.inc_digests`, nil},
 	}
 	for _, s := range stmts {
 		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
 			return fmt.Errorf("transform: save state: %w", err)
+		}
+	}
+	return nil
+}
+
+// saveDigests replaces the stored digests of the keys the run summed
+// with the new sums and empties the log of writes.
+func saveDigests(ctx context.Context, tx *sql.Tx, d digestScope) error {
+	del := `DELETE FROM transform_digests`
+	if !d.all {
+		del = `DELETE FROM transform_digests o WHERE EXISTS (SELECT 1 FROM temp.inc_scope s
+			WHERE s."table" = o."table" AND s.source = o.source AND (s.part IS NULL OR s.part = o.part))`
+	}
+	for _, q := range []string{
+		del,
+		`INSERT INTO transform_digests SELECT * FROM temp.inc_digests`,
+		`DELETE FROM ` + canonical.WritesTable,
+		`DROP TABLE temp.inc_digests`,
+		`DROP TABLE temp.inc_old`,
+		`DROP TABLE IF EXISTS temp.inc_scope`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("transform: save digests: %w", err)
 		}
 	}
 	return nil
@@ -270,49 +462,70 @@ func nullable(s string) any {
 	return s
 }
 
-// planRun decides between a full rebuild, an incremental one and none.
-// The digests of the current tables are left in temp.inc_digests, and for
-// an incremental run the services and repositories to rebuild in
-// temp.inc_services and temp.inc_repos.
-func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bool, steps *stepTimes) (plan, error) {
-	if err := writeDigests(ctx, tx); err != nil {
-		return plan{}, err
-	}
-	steps.mark("digests")
+// fullReason says why the run must rebuild everything before the data is
+// looked at ("" when it need not).
+func fullReason(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bool) (string, error) {
 	if full {
-		return plan{mode: "full", reason: "asked for (--full)"}, nil
+		return "asked for (--full)", nil
 	}
 	var oldFP string
 	var placements bool
 	switch err := tx.QueryRowContext(ctx, `SELECT fingerprint, placements FROM transform_state LIMIT 1`).Scan(&oldFP, &placements); {
 	case err == sql.ErrNoRows:
-		return plan{mode: "full", reason: "no earlier build recorded"}, nil
+		return "no earlier build recorded", nil
 	case err != nil:
-		return plan{}, fmt.Errorf("transform: read state: %w", err)
+		return "", fmt.Errorf("transform: read state: %w", err)
 	}
 	if oldFP != fp {
-		return plan{mode: "full", reason: "models, settings or schema changed since the last build"}, nil
+		return "models, settings or schema changed since the last build", nil
 	}
 	if placements {
-		return plan{mode: "full", reason: "changes are placed into monorepo services by path"}, nil
+		return "changes are placed into monorepo services by path", nil
 	}
 	if reason := checkModels(models); reason != "" {
-		return plan{mode: "full", reason: reason}, nil
+		return reason, nil
 	}
 	for _, mart := range []string{"fct_change_rows", "fct_deployments", "fct_incidents", "fct_failures"} {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM duckdb_tables() WHERE database_name = current_database() AND schema_name = 'main' AND table_name = ?`, mart).Scan(&n); err != nil {
-			return plan{}, err
+			return "", err
 		}
 		if n == 0 {
-			return plan{mode: "full", reason: mart + " is missing"}, nil
+			return mart + " is missing", nil
 		}
 	}
+	return "", nil
+}
+
+// planRun decides between a full rebuild, an incremental one and none.
+// The digests of the current tables are left in temp.inc_digests, and for
+// an incremental run the services and repositories to rebuild in
+// temp.inc_services and temp.inc_repos.
+func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bool, steps *stepTimes) (p plan, err error) {
+	reason, err := fullReason(ctx, tx, models, fp, full)
+	if err != nil {
+		return plan{}, err
+	}
+	if reason != "" {
+		if err := writeAllDigests(ctx, tx); err != nil {
+			return plan{}, err
+		}
+		steps.mark("digests")
+		return plan{mode: "full", reason: reason, digests: digestScope{all: true}}, nil
+	}
+	scope, err := writeLoggedDigests(ctx, tx)
+	if err != nil {
+		return plan{}, err
+	}
+	steps.mark("digests")
+	steps.note(scope.String())
+	defer func() { p.digests = scope }()
 	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_changed AS
-		SELECT coalesce(n."table", o."table") AS "table", coalesce(n.part, o.part) AS part
-		FROM temp.inc_digests n
-		FULL JOIN transform_digests o ON o."table" = n."table" AND o.part IS NOT DISTINCT FROM n.part
-		WHERE n."rows" IS DISTINCT FROM o."rows" OR n.digest IS DISTINCT FROM o.digest`); err != nil {
+		SELECT DISTINCT "table", CASE WHEN "table" IN ('`+strings.Join(serviceTables, "', '")+`') THEN lower(trim(part)) ELSE part END AS part
+		FROM (SELECT coalesce(n."table", o."table") AS "table", coalesce(n.part, o.part) AS part
+			FROM temp.inc_digests n
+			FULL JOIN temp.inc_old o ON o."table" = n."table" AND o.source = n.source AND o.part IS NOT DISTINCT FROM n.part
+			WHERE n."rows" IS DISTINCT FROM o."rows" OR n.digest IS DISTINCT FROM o.digest)`); err != nil {
 		return plan{}, fmt.Errorf("transform: changed partitions: %w", err)
 	}
 	changed := map[string]int{}
@@ -428,7 +641,7 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		}
 		return plan{}, err
 	}
-	p := plan{mode: "incremental", graphRepos: -1}
+	p = plan{mode: "incremental", graphRepos: -1}
 	if !wide {
 		if p.graphRepos, err = graphRepos(ctx, tx, changed["commits"] > 0); err != nil {
 			return plan{}, err
@@ -641,6 +854,13 @@ func (s *stepTimes) mark(name string) {
 	now := time.Now()
 	s.parts = append(s.parts, name+" "+now.Sub(s.last).Round(time.Millisecond).String())
 	s.last = now
+}
+
+// note adds a remark to the step just ended.
+func (s *stepTimes) note(text string) {
+	if len(s.parts) > 0 {
+		s.parts[len(s.parts)-1] += " (" + text + ")"
+	}
 }
 
 func (s *stepTimes) String() string { return strings.Join(s.parts, ", ") }

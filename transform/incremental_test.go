@@ -311,7 +311,7 @@ func TestIncrementalMatchesFull(t *testing.T) {
 				}
 				for _, db := range []*warehouse.DB{inc, full} {
 					for _, s := range stmts {
-						if _, err := db.ExecContext(ctx, s); err != nil {
+						if err := execLogged(ctx, db, s); err != nil {
 							t.Fatalf("round %d: %v\n%s", round, err, s)
 						}
 					}
@@ -402,7 +402,7 @@ func TestCoverageSnapshot(t *testing.T) {
 	g := &orgGen{r: rand.New(rand.NewSource(7)), services: 3, t0: time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC), head: make([]string, 3), depsOf: map[int][]string{}}
 	exec := func(stmts []string) {
 		for _, s := range stmts {
-			if _, err := db.ExecContext(ctx, s); err != nil {
+			if err := execLogged(ctx, db, s); err != nil {
 				t.Fatalf("%v\n%s", err, s)
 			}
 		}
@@ -579,7 +579,7 @@ func TestIncrementalCommitGraph(t *testing.T) {
 				}
 				for round, batch := range [][]string{stmts, after} {
 					for _, s := range batch {
-						if _, err := db.ExecContext(ctx, s); err != nil {
+						if err := execLogged(ctx, db, s); err != nil {
 							t.Fatalf("%v\n%s", err, s)
 						}
 					}

@@ -525,11 +525,21 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	if err != nil {
 		return err
 	}
+	if p.digests.fallback != "" {
+		fmt.Fprintf(progress, "transform: digests: %s\n", p.digests)
+	}
 	switch p.mode {
 	case "none":
-		fmt.Fprintf(progress, "transform: nothing changed since the last build (checked in %s)\n", since(start))
-		err = tx.Rollback()
-		return err
+		// the log entries read are done with: the next run need not
+		// read them again
+		if err = saveDigests(ctx, tx, p.digests); err != nil {
+			return err
+		}
+		if err = tx.Commit(); err != nil {
+			return fmt.Errorf("transform: commit: %w", err)
+		}
+		fmt.Fprintf(progress, "transform: nothing changed since the last build (checked in %s; %s)\n", since(start), steps)
+		return nil
 	case "full":
 		fmt.Fprintf(progress, "transform: full rebuild: %s (planned in %s)\n", p.reason, since(start))
 	default:

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -281,6 +282,10 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 			return fmt.Errorf("cdevents: mapping %s: %w", name, err)
 		}
+	}
+	// every row of the source is rewritten: the transform re-reads them all
+	if err := canonical.LogSources(ctx, tx, Name, Tables...); err != nil {
+		return fmt.Errorf("cdevents: mapping: %w", err)
 	}
 	for _, t := range []string{"stg_cdevents__events", "cdevents_deployments", "cdevents_services", "cdevents_environments", "cdevents_pipelines", "cdevents_conf"} {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t); err != nil {

@@ -570,6 +570,12 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 		if dups {
 			return errRepeatedKey
 		}
+		if n > 0 {
+			// the table held no row of the source: all of them are new
+			if err := canonical.LogSources(ctx, conn, opts.Source, k.Table); err != nil {
+				return err
+			}
+		}
 		res.Rows[k.Name] = n
 		res.Written += n
 	}
@@ -578,6 +584,9 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 	for _, k := range canonical.Kinds {
 		if !staged[k.Name] {
 			continue
+		}
+		if err := exec(logSQL(&k), opts.Source); err != nil {
+			return fmt.Errorf("log %s writes: %w", k.Table, err)
 		}
 		if err := exec(deleteSQL(&k), opts.Source); err != nil {
 			return fmt.Errorf("replace %s: %w", k.Table, err)

@@ -2,6 +2,7 @@ package file
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/shiplog/shiplog/internal/canonical"
@@ -347,6 +348,34 @@ func deleteSQL(k *canonical.Kind) string {
 	}
 	return fmt.Sprintf("DELETE FROM %s AS t USING %s AS s WHERE t.source = $1 AND s.err IS NULL AND %s",
 		warehouse.QuoteIdent(k.Table), stageTable(k), strings.Join(conds, " AND "))
+}
+
+// logSQL records in the log of canonical writes the partitions the
+// batch's good records replace (deleteSQL) and write, before the delete:
+// a record may move a row to another service, which then changed too.
+func logSQL(k *canonical.Kind) string {
+	return logPartsSQL(k, stageTable(k), "s.err IS NULL")
+}
+
+// logPartsSQL is logSQL over the typed records of from (alias s, whose
+// columns are named after the fields) that pass where.
+func logPartsSQL(k *canonical.Kind, from, where string) string {
+	col, _ := canonical.PartColumn(k.Table)
+	if col == "" {
+		return canonical.LogPartsSQL(k.Table, "$1", fmt.Sprintf("SELECT 1 FROM %s AS s WHERE %s LIMIT 1", from, where))
+	}
+	c := warehouse.QuoteIdent(col)
+	sels := []string{fmt.Sprintf("SELECT s.%s FROM %s AS s WHERE %s", c, from, where)}
+	if !slices.Contains(k.Key, col) {
+		// the rows replaced, which may have been another service's
+		var conds []string
+		for _, key := range k.Key {
+			conds = append(conds, fmt.Sprintf("s.%[1]s = t.%[1]s", warehouse.QuoteIdent(key)))
+		}
+		sels = append(sels, fmt.Sprintf("SELECT t.%s FROM %s AS t, %s AS s WHERE t.source = $1 AND %s AND %s",
+			c, warehouse.QuoteIdent(k.Table), from, where, strings.Join(conds, " AND ")))
+	}
+	return canonical.LogPartsSQL(k.Table, "$1", sels...)
 }
 
 // insertSQL writes the batch's good records. When the batch may hold a key

@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -164,6 +165,9 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 	}
 	defer tx.Rollback()
 	if st.CommitsRead > 0 {
+		if _, err := tx.ExecContext(ctx, canonical.LogPartsSQL("commits", "?", `SELECT repo FROM git_stage_commits`), SourceName); err != nil {
+			return nil, fmt.Errorf("git: %s: log writes: %w", cfg.Name, err)
+		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM commits WHERE source = ? AND repo = ?
 			AND sha IN (SELECT sha FROM git_stage_commits)`, SourceName, cfg.Name); err != nil {
 			return nil, fmt.Errorf("git: %s: upsert commits: %w", cfg.Name, err)
@@ -178,6 +182,11 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 	}
 	// The repository's tag deployments are replaced as a whole: a tag that
 	// moved or disappeared must not leave its old deployment behind.
+	if _, err := tx.ExecContext(ctx, canonical.LogPartsSQL("deployments", "?",
+		`SELECT service FROM deployments WHERE source = ? AND starts_with(id, ?)`,
+		`SELECT service FROM git_stage_deployments`), SourceName, SourceName, deploymentPrefix(cfg.Name)); err != nil {
+		return nil, fmt.Errorf("git: %s: log writes: %w", cfg.Name, err)
+	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE source = ? AND starts_with(id, ?)`,
 		SourceName, deploymentPrefix(cfg.Name)); err != nil {
 		return nil, fmt.Errorf("git: %s: replace tag deployments: %w", cfg.Name, err)

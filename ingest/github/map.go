@@ -8,12 +8,16 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
 //go:embed sql/*.sql
 var sqlFS embed.FS
+
+// Tables are the canonical tables Map rebuilds (rows WHERE source = 'github').
+var Tables = []string{"deployments", "changes", "commits"}
 
 // mappings are the raw → canonical SQL files, run in file-name order by
 // package sqlrun (deployments, changes, commits); each first deletes the
@@ -49,6 +53,10 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 		return fmt.Errorf("github: mapping settings: %w", err)
 	}
 	if err := sqlrun.ExecAll(ctx, tx, mappings, nil); err != nil {
+		return fmt.Errorf("github: map: %w", err)
+	}
+	// every row of the source is rewritten: the transform re-reads them all
+	if err := canonical.LogSources(ctx, tx, Name, Tables...); err != nil {
 		return fmt.Errorf("github: map: %w", err)
 	}
 	for _, t := range []string{"_github_repo_services", "_github_settings", "_github_release_repos"} {

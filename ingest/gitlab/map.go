@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -58,6 +59,10 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE source = 'gitlab'`); err != nil {
 			return fmt.Errorf("gitlab: map %s: %w", t, err)
 		}
+	}
+	// every row of the source is rewritten: the transform re-reads them all
+	if err := canonical.LogSources(ctx, tx, Name, Tables...); err != nil {
+		return fmt.Errorf("gitlab: map: %w", err)
 	}
 	for _, name := range names {
 		body, err := fs.ReadFile(mappingSQL, name)

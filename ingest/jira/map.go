@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	canon "github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -62,6 +63,10 @@ func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
 		return err
 	}
 	if err := sqlrun.ExecAll(ctx, tx, scripts, fieldPaths(s.cfg)); err != nil {
+		return fmt.Errorf("jira: mapping: %w", err)
+	}
+	// every row of the source is rewritten: the transform re-reads them all
+	if err := canon.LogSources(ctx, tx, Name, Tables...); err != nil {
 		return fmt.Errorf("jira: mapping: %w", err)
 	}
 	for _, t := range []string{"stg_jira__issues", "stg_jira__status_changes", "jira_conf", "jira_lists", "jira_maps"} {

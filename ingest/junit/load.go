@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shiplog/shiplog/ingest"
+	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -149,6 +150,12 @@ func (src *Source) Sync(ctx context.Context, env *ingest.Env) error {
 	now := opts.Now()
 	res.RunID = run.ID
 	err := withTx(ctx, db, func(tx *sql.Tx) error {
+		if len(reports) > 0 {
+			// test_runs is one partition for change detection
+			if err := canonical.LogSources(ctx, tx, opts.Source, "test_runs"); err != nil {
+				return err
+			}
+		}
 		for _, pr := range reports {
 			for i, s := range pr.rep.Suites {
 				id := fmt.Sprintf("junit-%s-%d", pr.hash, i+1)

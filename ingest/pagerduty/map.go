@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -47,6 +48,10 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	sort.Strings(names)
+	// every incident of the source is rewritten: the transform re-reads them all
+	if err := canonical.LogSources(ctx, tx, Name, "incidents"); err != nil {
+		return fmt.Errorf("pagerduty: map: %w", err)
+	}
 	for _, name := range names {
 		body, err := fs.ReadFile(mappingSQL, name)
 		if err != nil {
