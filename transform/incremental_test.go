@@ -714,7 +714,7 @@ func TestMostServicesRebuildFully(t *testing.T) {
 			g.day(s, g.t0.Add(20*24*time.Hour), &stmts)
 		}
 		for _, s := range stmts {
-			if _, err := db.ExecContext(ctx, s); err != nil {
+			if err := execLogged(ctx, db, s); err != nil {
 				t.Fatalf("%v\n%s", err, s)
 			}
 		}
@@ -725,7 +725,7 @@ func TestMostServicesRebuildFully(t *testing.T) {
 		return strings.SplitN(progress.String(), "\n", 2)[0]
 	}
 	for _, s := range g.base(10) {
-		if _, err := db.ExecContext(ctx, s); err != nil {
+		if err := execLogged(ctx, db, s); err != nil {
 			t.Fatalf("%v\n%s", err, s)
 		}
 	}
