@@ -9,4 +9,4 @@ func MapKeyed(s *Source) { s.mode = mapKeyed }
 func MapFull(s *Source) { s.mode = mapFull }
 
 // KeyedMappings returns how many of the source's mappings were keyed.
-func KeyedMappings(s *Source) int { return s.keyed }
+func KeyedMappings(s *Source) int { return int(s.keyed.Load()) }

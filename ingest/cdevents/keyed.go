@@ -290,7 +290,7 @@ func (s *Source) mapKeyedTx(ctx context.Context, tx *sql.Tx) error {
 	); err != nil {
 		return err
 	}
-	s.keyed++
+	s.keyed.Add(1)
 	for _, t := range keyedTemps {
 		if err := exec("DROP TABLE IF EXISTS temp." + t); err != nil {
 			return err

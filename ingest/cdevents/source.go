@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiplog/shiplog/ingest"
@@ -36,7 +37,7 @@ type Source struct {
 	validator *Validator
 	now       func() time.Time
 	mode      mapMode
-	keyed     int // keyed mappings run (tests check the path they prove)
+	keyed     atomic.Int64 // keyed mappings run (tests check the path they prove)
 	// Stats of the last Sync.
 	Read, Written, Ignored int64
 }
