@@ -195,7 +195,7 @@ func TestKeyedMappingEqualsFullMapping(t *testing.T) {
 			cdevents.MapFull(full)
 			g := &streamGen{r: rand.New(rand.NewSource(seed)), t: t}
 			var stored, mapped int64
-			for i := range 60 {
+			for i := range 40 {
 				d := g.delivery()
 				n := store(t, keyedDB, keyed, d)
 				if m := store(t, fullDB, full, d); m != n {
