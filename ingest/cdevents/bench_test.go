@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -42,7 +43,8 @@ func benchLines(b testing.TB, n int) []string {
 // BenchmarkIngest10k loads a file of 10,000 events (schema checks, storing
 // and mapping) into an empty warehouse, then measures single-event
 // deliveries into that warehouse, as `serve` stores one binary-mode
-// request: each one maps all stored events again. See
+// request (keyed mapping now; BenchmarkDelivery compares it with mapping
+// all stored events again, as this figure measured before). See
 // docs/benchmarks/cdevents.md.
 func BenchmarkIngest10k(b *testing.B) {
 	const n = 10000
@@ -93,4 +95,59 @@ func BenchmarkIngest10k(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkDelivery measures one service.deployed delivery into 10,000 and
+// 100,000 stored events (benchLines, loaded once per size): "full" maps
+// every stored event again, as every delivery did before keyed mapping
+// (the anchor, measured on the same warehouse in the same run); "keyed" is
+// what StoreEvents does now. Each delivery is timed alone; median-ms is
+// the median of the b.N deliveries (run with -benchtime 3x or more). See
+// docs/benchmarks/cdevents.md.
+func BenchmarkDelivery(b *testing.B) {
+	ctx := context.Background()
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprintf("stored=%d", n), func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "events.jsonl")
+			if err := os.WriteFile(path, []byte(strings.Join(benchLines(b, n), "\n")+"\n"), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			db := openDB(b)
+			load, _ := cdevents.New(nil, cdevents.WithFiles(path))
+			if err := load.Sync(ctx, &ingest.Env{DB: db, Run: &ingest.RunRecord{}, Progress: &bytes.Buffer{}}); err != nil {
+				b.Fatal(err)
+			}
+			i := 0
+			for _, mode := range []string{"full", "keyed"} {
+				b.Run(mode, func(b *testing.B) {
+					src, _ := cdevents.New(nil)
+					if mode == "full" {
+						cdevents.MapFull(src)
+					}
+					var took []time.Duration
+					for b.Loop() {
+						i++
+						evs, err := cdevents.ReadLines(strings.NewReader(mustJSON(structured(spec(b, "service_deployed", map[string]any{
+							"context.id": fmt.Sprintf("x-%d", i), "context.chainId": fmt.Sprintf("x-chain-%d", i),
+							"subject.id":        fmt.Sprintf("service/svc-%02d", i%50),
+							"context.timestamp": time.Date(2027, 1, 1, i, 0, 0, 0, time.UTC).Format(time.RFC3339)})))), "bench")
+						if err != nil {
+							b.Fatal(err)
+						}
+						keep, _, err := src.Validator().Accepted(evs)
+						if err != nil {
+							b.Fatal(err)
+						}
+						start := time.Now()
+						if k, err := src.StoreEvents(ctx, db, keep); err != nil || k != 1 {
+							b.Fatalf("stored %d (%v)", k, err)
+						}
+						took = append(took, time.Since(start))
+					}
+					sort.Slice(took, func(i, j int) bool { return took[i] < took[j] })
+					b.ReportMetric(float64(took[len(took)/2].Microseconds())/1000, "median-ms")
+				})
+			}
+		})
+	}
 }

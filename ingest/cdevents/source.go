@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/shiplog/shiplog/ingest"
@@ -36,6 +37,8 @@ type Source struct {
 	files     []string
 	validator *Validator
 	now       func() time.Time
+	mode      mapMode
+	keyed     atomic.Int64 // keyed mappings run (tests check the path they prove)
 	// Stats of the last Sync.
 	Read, Written, Ignored int64
 }
@@ -177,8 +180,11 @@ type rawRow struct {
 }
 
 // StoreEvents writes checked events into raw_cdevents, leaving out those
-// whose source and id are stored already, and rebuilds the canonical rows
-// (Map), in one transaction. It returns how many events were new.
+// whose source and id are stored already, and maps what they change into
+// the canonical rows, in one transaction. It returns how many events were
+// new. A delivery that adds few events to many stored ones maps only the
+// rows those events can change (mapKeyedTx); a large load, or rows built
+// by other rules or settings, maps in full (mapTx).
 func (s *Source) StoreEvents(ctx context.Context, db *warehouse.DB, events []Event) (int64, error) {
 	rows := make([]rawRow, 0, len(events))
 	for _, ev := range events {
@@ -217,6 +223,11 @@ func (s *Source) StoreEvents(ctx context.Context, db *warehouse.DB, events []Eve
 			string(doc)); err != nil {
 			return 0, fmt.Errorf("cdevents: store: %w", err)
 		}
+		if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE cdevents_new AS
+			SELECT b.source, b.id FROM cdevents_batch b
+			WHERE NOT EXISTS (SELECT 1 FROM raw_cdevents r WHERE r.source = b.source AND r.id = b.id)`); err != nil {
+			return 0, fmt.Errorf("cdevents: store: %w", err)
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO raw_cdevents (source, id, type, subject_id, timestamp, payload, origin, received_at)
 			SELECT b.source, b.id, b.type, b.subject_id, b.timestamp::TIMESTAMPTZ, b.payload, b.origin, ?
 			FROM cdevents_batch b
@@ -230,7 +241,12 @@ func (s *Source) StoreEvents(ctx context.Context, db *warehouse.DB, events []Eve
 		}
 	}
 	if n > 0 {
-		if err := s.mapTx(ctx, tx); err != nil {
+		if err := s.mapStored(ctx, tx, n); err != nil {
+			return 0, err
+		}
+	}
+	if len(rows) > 0 {
+		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS temp.cdevents_new`); err != nil {
 			return 0, err
 		}
 	}
@@ -265,9 +281,62 @@ func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
 	return tx.Commit()
 }
 
+// mapTx is the full mapping: every stored event is mapped again and the
+// source's rows of Tables are replaced. It also rebuilds the keys the
+// keyed mapping looks events up by, and records the fingerprint of the
+// rules and settings the rows were built with.
 func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 	if err := writeSettings(ctx, tx, &s.cfg); err != nil {
 		return fmt.Errorf("cdevents: mapping settings: %w", err)
+	}
+	if err := runModels(ctx, tx, `SELECT * FROM raw_cdevents`); err != nil {
+		return err
+	}
+	for _, q := range []string{
+		`DELETE FROM deployments WHERE source = 'cdevents'`,
+		`INSERT INTO deployments SELECT * EXCLUDE (ce_source, ce_id) FROM cdevents_out_deployments`,
+		`DELETE FROM incidents WHERE source = 'cdevents'`,
+		`INSERT INTO incidents SELECT * FROM cdevents_out_incidents`,
+		`DELETE FROM changes WHERE source = 'cdevents'`,
+		`INSERT INTO changes SELECT * FROM cdevents_out_changes`,
+		`DELETE FROM cdevents_event_keys`,
+		`INSERT INTO cdevents_event_keys SELECT ce_source, ce_id, event, subject_id, chain_id, linked_ids FROM stg_cdevents__events`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("cdevents: mapping: %w", err)
+		}
+	}
+	// every row of the source is rewritten: the transform re-reads them all
+	if err := canonical.LogSources(ctx, tx, Name, Tables...); err != nil {
+		return fmt.Errorf("cdevents: mapping: %w", err)
+	}
+	fp, err := s.fingerprint()
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR REPLACE INTO mapping_state (source, fingerprint, mapped_at) VALUES ('cdevents', ?, ?)`,
+		fp, s.now().UTC()); err != nil {
+		return fmt.Errorf("cdevents: mapping state: %w", err)
+	}
+	return dropTemps(ctx, tx)
+}
+
+// runModels maps the events the query raw selects from raw_cdevents
+// (all of them, or those a delivery can change) into the temporary tables
+// cdevents_out_deployments, cdevents_out_incidents and cdevents_out_changes,
+// by running the SQL of sql/ in file-name order. The settings tables must
+// be written first.
+func runModels(ctx context.Context, tx *sql.Tx, raw string) error {
+	for _, q := range []string{
+		`CREATE OR REPLACE TEMP VIEW cdevents_raw AS ` + raw,
+		`CREATE OR REPLACE TEMP TABLE cdevents_out_deployments AS
+			SELECT *, NULL::VARCHAR AS ce_source, NULL::VARCHAR AS ce_id FROM deployments LIMIT 0`,
+		`CREATE OR REPLACE TEMP TABLE cdevents_out_incidents AS SELECT * FROM incidents LIMIT 0`,
+		`CREATE OR REPLACE TEMP TABLE cdevents_out_changes AS SELECT * FROM changes LIMIT 0`,
+	} {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("cdevents: mapping: %w", err)
+		}
 	}
 	names, err := fs.Glob(mappingSQL, "sql/*.sql")
 	if err != nil {
@@ -283,12 +352,20 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 			return fmt.Errorf("cdevents: mapping %s: %w", name, err)
 		}
 	}
-	// every row of the source is rewritten: the transform re-reads them all
-	if err := canonical.LogSources(ctx, tx, Name, Tables...); err != nil {
-		return fmt.Errorf("cdevents: mapping: %w", err)
-	}
-	for _, t := range []string{"stg_cdevents__events", "cdevents_deployments", "cdevents_services", "cdevents_environments", "cdevents_pipelines", "cdevents_conf"} {
-		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t); err != nil {
+	return nil
+}
+
+// temps are the temporary objects a mapping leaves on its connection.
+var temps = []struct{ kind, name string }{
+	{"VIEW", "cdevents_incident_events"}, {"VIEW", "cdevents_change_events"},
+	{"TABLE", "stg_cdevents__events"}, {"VIEW", "cdevents_raw"},
+	{"TABLE", "cdevents_out_deployments"}, {"TABLE", "cdevents_out_incidents"}, {"TABLE", "cdevents_out_changes"},
+	{"TABLE", "cdevents_services"}, {"TABLE", "cdevents_environments"}, {"TABLE", "cdevents_pipelines"}, {"TABLE", "cdevents_conf"},
+}
+
+func dropTemps(ctx context.Context, tx *sql.Tx) error {
+	for _, t := range temps {
+		if _, err := tx.ExecContext(ctx, "DROP "+t.kind+" IF EXISTS temp."+t.name); err != nil {
 			return err
 		}
 	}

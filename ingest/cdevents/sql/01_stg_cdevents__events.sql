@@ -15,6 +15,8 @@
 --   version:     customData.version, else the purl's tag qualifier, else
 --                the purl version unless it is the commit.
 --   linked_ids:  the context ids that context.links point to.
+-- It reads cdevents_raw: every row of raw_cdevents for the full mapping,
+-- the rows a delivery can change for a keyed one (keyed.go).
 CREATE OR REPLACE TEMP TABLE stg_cdevents__events AS
 WITH
 parsed AS (
@@ -35,7 +37,7 @@ parsed AS (
             '$.customData.service', '$.customData.triggered_by'
         ]) AS v,
         json_extract(payload, '$.context.links') AS links
-    FROM raw_cdevents
+    FROM cdevents_raw
 ),
 fields AS (
     SELECT

@@ -12,11 +12,11 @@
 --     service and environment with the outcome's status.
 --   service.removed and other events stay in raw_cdevents only.
 --   id: the event's id; when two sources use the same id, SOURCE#ID.
-DELETE FROM deployments WHERE source = 'cdevents';
-
-INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version, commit_sha,
+-- The rows go to cdevents_out_deployments with the event's source and id
+-- (ce_source, ce_id); source.go writes them into deployments.
+INSERT INTO cdevents_out_deployments (id, service, environment, finished_at, started_at, status, version, commit_sha,
     previous_commit_sha, changes, triggered_by, is_rollback, rollback_of, is_hotfix, hotfix_of, change_request,
-    url, extra, source)
+    url, extra, source, ce_source, ce_id)
 WITH
 events AS (
     SELECT * FROM stg_cdevents__events
@@ -102,5 +102,7 @@ SELECT
     NULL AS previous_commit_sha, changes, triggered_by, is_rollback,
     CASE WHEN is_rollback THEN previous_id END AS rollback_of,
     NULL AS is_hotfix, NULL AS hotfix_of, NULL AS change_request, url, extra,
-    'cdevents' AS source
+    'cdevents' AS source,
+    ce_source,
+    ce_id
 FROM ordered;

@@ -9,15 +9,20 @@
 --   title:       the first opening event's description.
 --   extra:       ticket_uri (incident.reported), environment, artifact and
 --                the resolution's description.
-DELETE FROM incidents WHERE source = 'cdevents';
+-- The rows go to cdevents_out_incidents; source.go writes them.
 
-INSERT INTO incidents (id, service, severity, title, opened_at, acknowledged_at, resolved_at,
+-- The events an incident is built from; its id is their subject_id (a
+-- delivery maps again the incidents of the subjects it stored).
+CREATE OR REPLACE TEMP VIEW cdevents_incident_events AS
+SELECT *, event <> 'incident.resolved' AS opens
+FROM stg_cdevents__events
+WHERE event IN ('incident.detected', 'incident.reported', 'incident.resolved');
+
+INSERT INTO cdevents_out_incidents (id, service, severity, title, opened_at, acknowledged_at, resolved_at,
     caused_by_deployment, root_cause_sha, is_false_positive, postmortem_url, customer_impact, extra, source)
 WITH
 events AS (
-    SELECT *, event <> 'incident.resolved' AS opens
-    FROM stg_cdevents__events
-    WHERE event IN ('incident.detected', 'incident.reported', 'incident.resolved')
+    SELECT * FROM cdevents_incident_events
 ),
 per_incident AS (
     SELECT

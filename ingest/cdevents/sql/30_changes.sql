@@ -6,15 +6,19 @@
 --                    the lead time of such a change runs from its merge.
 --   merge_commit_sha, commit_shas: the event's commit (see the staging).
 --   title, author:   customData.title, customData.author.
-DELETE FROM changes WHERE source = 'cdevents';
+-- The rows go to cdevents_out_changes; source.go writes them.
 
-INSERT INTO changes (id, service, repo, title, author, commit_shas, merge_commit_sha, first_commit_at, opened_at,
+-- The events a change is built from; its id is their subject_id (a
+-- delivery maps again the changes of the subjects it stored).
+CREATE OR REPLACE TEMP VIEW cdevents_change_events AS
+SELECT * FROM stg_cdevents__events WHERE event = 'change.merged';
+
+INSERT INTO cdevents_out_changes (id, service, repo, title, author, commit_shas, merge_commit_sha, first_commit_at, opened_at,
     first_review_at, approved_at, merged_at, reviewers, approvals, is_revert, labels, extra, source)
 WITH
 merged AS (
     SELECT *, row_number() OVER (PARTITION BY subject_id ORDER BY timestamp DESC, ce_source, ce_id) AS newest
-    FROM stg_cdevents__events
-    WHERE event = 'change.merged'
+    FROM cdevents_change_events
 )
 SELECT
     subject_id AS id,
