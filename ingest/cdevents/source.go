@@ -274,18 +274,22 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	sort.Strings(names)
-	for _, name := range names {
-		body, err := fs.ReadFile(mappingSQL, name)
-		if err != nil {
-			return err
+	// every row of the source is rewritten: the log of canonical writes
+	// carries the change of the digests
+	err = canonical.RewriteSource(ctx, tx, Name, Tables, func() error {
+		for _, name := range names {
+			body, err := fs.ReadFile(mappingSQL, name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("cdevents: mapping %s: %w", name, err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			return fmt.Errorf("cdevents: mapping %s: %w", name, err)
-		}
-	}
-	// every row of the source is rewritten: the transform re-reads them all
-	if err := canonical.LogSources(ctx, tx, Name, Tables...); err != nil {
-		return fmt.Errorf("cdevents: mapping: %w", err)
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, t := range []string{"stg_cdevents__events", "cdevents_deployments", "cdevents_services", "cdevents_environments", "cdevents_pipelines", "cdevents_conf"} {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t); err != nil {
