@@ -152,16 +152,17 @@ func Record(ctx context.Context, db *warehouse.DB, d *Decision) error {
 		return err
 	}
 	defer tx.Rollback()
-	// a mart copies gate_decisions: the transform must re-read it
-	if err := canonical.LogSources(ctx, tx, canonical.GateSource, "gate_decisions"); err != nil {
-		return err
-	}
 	err = tx.QueryRowContext(ctx, `INSERT INTO gate_decisions
 		(service, version, commit_sha, decision, criteria, decided_by, decided_at, override_reason)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 		d.Service, nullable(d.Version), nullable(d.Commit), d.Decision, string(crit), nullable(d.DecidedBy), d.DecidedAt,
 		nullable(d.OverrideReason)).Scan(&d.ID)
 	if err != nil {
+		return err
+	}
+	// a mart copies gate_decisions: the log of canonical writes carries
+	// the new row's change to its digest
+	if err := canonical.LogDelta(ctx, tx, "gate_decisions", 1, "WHERE t.id = ?", d.ID); err != nil {
 		return err
 	}
 	return tx.Commit()

@@ -11,11 +11,11 @@ package transform
 //     the rows' hashes (transform_digests). A partition whose sum moved
 //     holds new, changed or removed rows, whichever source, push or mapper
 //     wrote them, and a re-ingest that rewrites identical rows changes
-//     nothing. Only the partitions the writers logged since the last
-//     build (canonical_writes; see "Digests" below) are summed again, so
-//     a run with nothing new costs what was written; rows added or
-//     removed by another program are caught by a row count, an UPDATE in
-//     place by another program needs `transform --full`.
+//     nothing. The writers log the change each write made to the sums
+//     (canonical_writes; see "Digests" below) and a run adds the changes
+//     up, reading no canonical row; rows added or removed by another
+//     program are caught by a row count, an UPDATE in place by another
+//     program needs `transform --full`.
 //   - Nearly every rule is decided within one service: a deployment's
 //     predecessor, the commit-graph walk, time links, incidents blamed by
 //     time, support tickets, adoption. The services whose rows changed
@@ -52,12 +52,8 @@ package transform
 //     removed (testRelation), the other rows having passed when they
 //     were built; a metric macro declared `-- incremental: team` tests
 //     the teams the rebuilt rows count for (testTeams).
-//   - What still costs the same whatever changed: the digests' reading
-//     of the logged partitions (a filter on the partition column saves
-//     the hashing, but the rows of a service lie in every row group, so
-//     every column is still read), and the rebuild of a whole service's
-//     history
-//     when a day of data touches it, so a day for every service costs
+//   - What still costs the same whatever changed: the rebuild of a whole
+//     service's history when a day of data touches it, so a day for every service costs
 //     about a full rebuild; a run reaching more than fullShare of the
 //     services therefore rebuilds fully, which costs less. A time
 //     boundary inside each service (rebuild from the deployment before
@@ -211,26 +207,28 @@ func fingerprint(ctx context.Context, q querier, models []Model, vals map[string
 // transform_digests holds, per table, source and partition value as
 // stored (canonical.Partitions), the row count and the sum of the rows'
 // hashes the marts were last built from. A full build sums every row. An
-// incremental run, and one that finds nothing new, re-sums only the rows
-// the log of canonical writes (canonical.WritesTable) names since the last
-// build: a (table, source, part) entry, or (table, source) when the writer
-// may have touched any row of its source. Comparing those sums with the
-// stored ones for exactly those keys finds the partitions that really
-// changed, so a re-ingest rewriting identical rows changes nothing. The
-// build's transaction then stores the new sums and removes the log rows
-// it read: a transform killed before its commit leaves both as they were.
+// incremental run, and one that finds nothing new, reads no canonical
+// row: each writer logged (canonical.WritesTable, canonical.DeltaSQL) the
+// count and hash sum of the rows it deleted, negated, and of the rows it
+// inserted, per (table, source, part), and the run adds them to the
+// stored sums of those keys. Comparing the results with the stored ones
+// finds the partitions that really changed, so a re-ingest rewriting
+// identical rows changes nothing. The build's transaction then stores the
+// new sums and removes the log rows it read: a transform killed before its
+// commit leaves both as they were.
 //
 // Rows written by another program (the DuckDB CLI) are not logged. Each
-// table's count(*) is compared with the stored count adjusted by what was
-// re-summed; when they disagree every row is summed again, as in a full
-// build (digestScope.fallback says why). An UPDATE in place by another
+// table's count(*) is compared with the stored count adjusted by the log;
+// when they disagree, or the log takes from a key more rows than it held,
+// every row is summed again, as in a full build (digestScope.fallback
+// says why). An UPDATE in place by another
 // program keeps the count and is not seen: `transform --full` re-reads all.
 
 // digestScope is what the digests of a run cover.
 type digestScope struct {
 	all      bool   // every row (temp.inc_scope is not used)
 	fallback string // why every row was summed though the log was read
-	parts    int    // log entries re-read, when not all
+	parts    int    // keys the log changed, when not all
 }
 
 func (d digestScope) String() string {
@@ -240,7 +238,7 @@ func (d digestScope) String() string {
 	case d.all:
 		return "every row re-read"
 	}
-	return fmt.Sprintf("%d partition(s) re-read", d.parts)
+	return fmt.Sprintf("%d partition(s) from the log of writes", d.parts)
 }
 
 // digestSelect sums the rows of p passing where (over alias t) per source
@@ -278,107 +276,54 @@ func writeAllDigests(ctx context.Context, tx *sql.Tx) error {
 	return nil
 }
 
-// literalLimit: a table's log entries of one source up to this many are
-// matched as a list of constants (filtered while its column is scanned);
-// more are joined.
-const literalLimit = 256
-
-// writeLoggedDigests sums the rows the log of canonical writes names
-// (temp.inc_scope) into temp.inc_digests and copies the stored digests of
-// the same keys into temp.inc_old. When a table's row count disagrees
-// with what the log accounts for, it sums every row instead
-// (writeAllDigests) and says why.
+// writeLoggedDigests adds the changes the log of canonical writes holds
+// to the stored digests of the keys it names (temp.inc_scope: the
+// changes summed per key) into temp.inc_digests, and copies the stored
+// digests of the same keys into temp.inc_old; it reads no canonical row.
+// When the log takes from a key more rows than it held, or a table's row
+// count disagrees with what the log accounts for, it sums every row
+// instead (writeAllDigests) and says why.
 func writeLoggedDigests(ctx context.Context, tx *sql.Tx) (digestScope, error) {
-	// the log's entries, an entry for a whole source taking in the
-	// entries for its parts
-	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_scope AS
-		WITH w AS (SELECT DISTINCT "table", source, part FROM `+canonical.WritesTable+`)
-		SELECT * FROM w WHERE part IS NULL
-		UNION ALL
-		SELECT * FROM w ANTI JOIN (SELECT "table", source FROM w WHERE part IS NULL) a USING ("table", source)
-		WHERE part IS NOT NULL`); err != nil {
-		return digestScope{}, fmt.Errorf("transform: read the log of writes: %w", err)
-	}
-	type entry struct {
-		source string
-		part   sql.NullString
-	}
-	byTable := map[string][]entry{}
-	rows, err := tx.QueryContext(ctx, `SELECT "table", source, part FROM temp.inc_scope ORDER BY ALL`)
-	if err != nil {
-		return digestScope{}, fmt.Errorf("transform: read the log of writes: %w", err)
-	}
-	n := 0
-	for rows.Next() {
-		var t string
-		var e entry
-		if err := rows.Scan(&t, &e.source, &e.part); err != nil {
-			rows.Close()
-			return digestScope{}, err
-		}
-		byTable[t] = append(byTable[t], e)
-		n++
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return digestScope{}, err
-	}
-	parts := []string{digestSelect(canonical.Partitions[0], "false")} // the columns' types when nothing was logged
-	for _, p := range canonical.Partitions {
-		es := byTable[p.Table]
-		if len(es) == 0 {
-			continue
-		}
-		src := p.SourceExpr
-		if src == "source" {
-			src = "t.source"
-		}
-		var whole []string
-		bySource := map[string][]string{}
-		var sources []string
-		for _, e := range es {
-			if !e.part.Valid {
-				whole = append(whole, warehouse.QuoteString(e.source))
-				continue
-			}
-			if _, ok := bySource[e.source]; !ok {
-				sources = append(sources, e.source)
-			}
-			bySource[e.source] = append(bySource[e.source], warehouse.QuoteString(e.part.String))
-		}
-		var conds []string
-		if len(whole) > 0 {
-			conds = append(conds, fmt.Sprintf("%s IN (%s)", src, strings.Join(whole, ", ")))
-		}
-		col := "t." + warehouse.QuoteIdent(p.Column)
-		for _, source := range sources {
-			vals := bySource[source]
-			if len(vals) <= literalLimit {
-				conds = append(conds, fmt.Sprintf("(%s = %s AND %s IN (%s))", src, warehouse.QuoteString(source), col, strings.Join(vals, ", ")))
-			} else {
-				conds = append(conds, fmt.Sprintf(`(%[1]s = %[2]s AND %[3]s IN (SELECT part FROM temp.inc_scope WHERE "table" = '%[4]s' AND source = %[2]s))`,
-					src, warehouse.QuoteString(source), col, p.Table))
-			}
-		}
-		parts = append(parts, digestSelect(p, strings.Join(conds, " OR ")))
-	}
 	for _, q := range []string{
-		"CREATE OR REPLACE TEMP TABLE inc_digests AS\n" + strings.Join(parts, "\nUNION ALL\n"),
-		`CREATE OR REPLACE TEMP TABLE inc_old AS ` + storedInScope,
+		`CREATE OR REPLACE TEMP TABLE inc_scope AS
+		SELECT "table", source, part, sum("rows")::BIGINT AS "rows", sum(digest)::HUGEINT AS digest
+		FROM ` + canonical.WritesTable + ` GROUP BY ALL`,
+		`CREATE OR REPLACE TEMP TABLE inc_old AS SELECT o.* FROM transform_digests o
+		SEMI JOIN temp.inc_scope s ON s."table" = o."table" AND s.source = o.source AND s.part IS NOT DISTINCT FROM o.part`,
+		`CREATE OR REPLACE TEMP TABLE inc_digests AS
+		SELECT s."table", s.source, s.part, (coalesce(o."rows", 0) + s."rows")::BIGINT AS "rows",
+			(coalesce(o.digest, 0) + s.digest)::HUGEINT AS digest
+		FROM temp.inc_scope s LEFT JOIN temp.inc_old o ON o."table" = s."table" AND o.source = s.source AND o.part IS NOT DISTINCT FROM s.part`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
-			return digestScope{}, fmt.Errorf("transform: digests: %w\n%s", err, q)
+			return digestScope{}, fmt.Errorf("transform: digests from the log of writes: %w", err)
 		}
 	}
+	var n int
+	var bad sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM temp.inc_scope),
+		(SELECT min("table" || '/' || source || '/' || coalesce(part, '')) FROM temp.inc_digests WHERE "rows" < 0 OR ("rows" = 0 AND digest <> 0))`).Scan(&n, &bad); err != nil {
+		return digestScope{}, fmt.Errorf("transform: digests from the log of writes: %w", err)
+	}
+	if bad.Valid {
+		if err := writeAllDigests(ctx, tx); err != nil {
+			return digestScope{}, err
+		}
+		return digestScope{all: true, fallback: fmt.Sprintf("the log of writes takes from %s rows it did not hold", bad.String)}, nil
+	}
+	// a partition left empty has no digest, as in a full build
+	if _, err := tx.ExecContext(ctx, `DELETE FROM temp.inc_digests WHERE "rows" = 0`); err != nil {
+		return digestScope{}, fmt.Errorf("transform: digests from the log of writes: %w", err)
+	}
 	// The safety net: each table's rows now against the rows stored,
-	// less those of the keys re-read, plus what they hold now.
+	// less those of the keys logged, plus what they hold now.
 	var counts []string
 	for _, p := range canonical.Partitions {
 		counts = append(counts, fmt.Sprintf(`SELECT '%s' AS "table", count(*) AS n FROM %s`, p.Table, warehouse.QuoteIdent(p.Table)))
 	}
 	var table string
 	var now, expected int64
-	err = tx.QueryRowContext(ctx, `WITH actual AS (`+strings.Join(counts, " UNION ALL ")+`),
+	err := tx.QueryRowContext(ctx, `WITH actual AS (`+strings.Join(counts, " UNION ALL ")+`),
 		stored AS (SELECT "table", sum("rows") AS n FROM transform_digests GROUP BY ALL),
 		old AS (SELECT "table", sum("rows") AS n FROM temp.inc_old GROUP BY ALL),
 		new AS (SELECT "table", sum("rows") AS n FROM temp.inc_digests GROUP BY ALL)
@@ -397,15 +342,6 @@ func writeLoggedDigests(ctx context.Context, tx *sql.Tx) (digestScope, error) {
 	return digestScope{all: true, fallback: fmt.Sprintf("%s holds %d row(s), the log of writes accounts for %d (written by another program?)",
 		table, now, expected)}, nil
 }
-
-// storedInScope selects the stored digests of the keys temp.inc_scope
-// names: every partition of a (table, source) logged whole, the logged
-// partitions of the others.
-const storedInScope = `SELECT o.* FROM transform_digests o
-		SEMI JOIN temp.inc_scope s ON s."table" = o."table" AND s.source = o.source AND s.part IS NULL
-	UNION ALL
-	SELECT o.* FROM transform_digests o
-		SEMI JOIN temp.inc_scope s ON s."table" = o."table" AND s.source = o.source AND s.part = o.part`
 
 // saveState records the digests and the fingerprint the marts now match,
 // and the window the metric macros' tests read (testTeams), and removes
@@ -438,7 +374,7 @@ func saveDigests(ctx context.Context, tx *sql.Tx, d digestScope) error {
 	del := `DELETE FROM transform_digests`
 	if !d.all {
 		del = `DELETE FROM transform_digests o WHERE EXISTS (SELECT 1 FROM temp.inc_scope s
-			WHERE s."table" = o."table" AND s.source = o.source AND (s.part IS NULL OR s.part = o.part))`
+			WHERE s."table" = o."table" AND s.source = o.source AND s.part IS NOT DISTINCT FROM o.part)`
 	}
 	for _, q := range []string{
 		del,

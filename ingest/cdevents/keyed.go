@@ -280,18 +280,10 @@ func (s *Source) mapKeyedTx(ctx context.Context, tx *sql.Tx) error {
 	if err := exec(
 		`CREATE OR REPLACE TEMP TABLE cdevents_k_wc AS
 		SELECT source, id AS cid FROM cdevents_k_w UNION SELECT source, source || '#' || id FROM cdevents_k_w`,
-		// the partitions of the rows replaced and written, for the
-		// transform's change detection
-		canonical.LogPartsSQL("deployments", "'cdevents'",
-			`SELECT service FROM deployments WHERE source = 'cdevents' AND id IN (SELECT cid FROM cdevents_k_wc)
-			AND EXISTS (SELECT 1 FROM cdevents_k_wc c WHERE c.cid = deployments.id AND c.source = json_extract_string(deployments.extra, '$.cdevents_source'))`,
-			`SELECT o.service FROM cdevents_out_deployments o SEMI JOIN cdevents_k_w w ON w.source = o.ce_source AND w.id = o.ce_id`),
-		canonical.LogPartsSQL("incidents", "'cdevents'",
-			`SELECT service FROM incidents WHERE source = 'cdevents' AND id IN (SELECT id FROM cdevents_k_inc)`,
-			`SELECT service FROM cdevents_out_incidents WHERE id IN (SELECT id FROM cdevents_k_inc)`),
-		canonical.LogPartsSQL("changes", "'cdevents'",
-			`SELECT service FROM changes WHERE source = 'cdevents' AND id IN (SELECT id FROM cdevents_k_chg)`,
-			`SELECT service FROM cdevents_out_changes WHERE id IN (SELECT id FROM cdevents_k_chg)`),
+		// the change of the digests: the rows about to be replaced …
+		canonical.DeltaSQL("deployments", -1, keyedDeployments),
+		canonical.DeltaSQL("incidents", -1, keyedIncidents),
+		canonical.DeltaSQL("changes", -1, keyedChanges),
 		`DELETE FROM deployments WHERE source = 'cdevents' AND id IN (SELECT cid FROM cdevents_k_wc)
 			AND EXISTS (SELECT 1 FROM cdevents_k_wc c WHERE c.cid = deployments.id AND c.source = json_extract_string(deployments.extra, '$.cdevents_source'))`,
 		`INSERT INTO deployments SELECT o.* EXCLUDE (ce_source, ce_id) FROM cdevents_out_deployments o
@@ -300,6 +292,11 @@ func (s *Source) mapKeyedTx(ctx context.Context, tx *sql.Tx) error {
 		`INSERT INTO incidents SELECT * FROM cdevents_out_incidents WHERE id IN (SELECT id FROM cdevents_k_inc)`,
 		`DELETE FROM changes WHERE source = 'cdevents' AND id IN (SELECT id FROM cdevents_k_chg)`,
 		`INSERT INTO changes SELECT * FROM cdevents_out_changes WHERE id IN (SELECT id FROM cdevents_k_chg)`,
+		// … and those written (the rows with the keys deleted are the
+		// rows just inserted: each has an id of the same key)
+		canonical.DeltaSQL("deployments", 1, keyedDeployments),
+		canonical.DeltaSQL("incidents", 1, keyedIncidents),
+		canonical.DeltaSQL("changes", 1, keyedChanges),
 	); err != nil {
 		return err
 	}
@@ -345,3 +342,13 @@ func (s *Source) closeReadSet(ctx context.Context, tx *sql.Tx, seed string) erro
 		}
 	}
 }
+
+// The canonical rows of source cdevents a keyed mapping replaces (the
+// text after FROM table AS t, for canonical.DeltaSQL): the same
+// conditions as its DELETE statements.
+const (
+	keyedDeployments = `WHERE t.source = 'cdevents' AND t.id IN (SELECT cid FROM cdevents_k_wc)
+		AND EXISTS (SELECT 1 FROM cdevents_k_wc c WHERE c.cid = t.id AND c.source = json_extract_string(t.extra, '$.cdevents_source'))`
+	keyedIncidents = `WHERE t.source = 'cdevents' AND t.id IN (SELECT id FROM cdevents_k_inc)`
+	keyedChanges   = `WHERE t.source = 'cdevents' AND t.id IN (SELECT id FROM cdevents_k_chg)`
+)

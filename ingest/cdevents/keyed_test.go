@@ -197,7 +197,11 @@ func TestKeyedMappingEqualsFullMapping(t *testing.T) {
 			var stored, mapped int64
 			for i := range 40 {
 				d := g.delivery()
+				snapDigests(t, keyedDB)
 				n := store(t, keyedDB, keyed, d)
+				if bad := deltasDisagree(t, keyedDB); bad != "" {
+					t.Fatalf("delivery %d: the digests before plus the logged changes are not the digests after: %s", i, bad)
+				}
 				if m := store(t, fullDB, full, d); m != n {
 					t.Fatalf("delivery %d: stored %d and %d events", i, n, m)
 				}
@@ -375,4 +379,40 @@ func TestKeyedFallsBackToFullMapping(t *testing.T) {
 	if got := cdevents.KeyedMappings(changed); got != 1 {
 		t.Errorf("%d keyed mappings once the rows were rebuilt with the new settings, want 1", got)
 	}
+}
+
+// cdeventsDigests selects, per canonical table the mapping writes and
+// service, the row count and the sum of hash(t) of the source's rows:
+// what the transform's change detection stores (canonical.DeltaSQL).
+const cdeventsDigests = `SELECT 'deployments' AS "table", service AS part, count(*)::BIGINT AS n, sum(hash(t)::HUGEINT) AS d FROM deployments t WHERE source = 'cdevents' GROUP BY ALL
+	UNION ALL SELECT 'incidents', service, count(*), sum(hash(t)::HUGEINT) FROM incidents t WHERE source = 'cdevents' GROUP BY ALL
+	UNION ALL SELECT 'changes', service, count(*), sum(hash(t)::HUGEINT) FROM changes t WHERE source = 'cdevents' GROUP BY ALL`
+
+// snapDigests keeps the digests of the source's rows and empties the log
+// of canonical writes, before a delivery.
+func snapDigests(t testing.TB, db *warehouse.DB) {
+	t.Helper()
+	for _, q := range []string{`CREATE OR REPLACE TABLE digests_before AS ` + cdeventsDigests, `DELETE FROM canonical_writes`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// deltasDisagree returns the first key whose digest before plus what the
+// delivery logged is not its digest now, or "".
+func deltasDisagree(t testing.TB, db *warehouse.DB) string {
+	t.Helper()
+	var bad string
+	err := db.QueryRow(`WITH now AS (` + cdeventsDigests + `),
+		logged AS (SELECT "table", part, sum("rows")::BIGINT AS n, sum(digest)::HUGEINT AS d FROM canonical_writes WHERE source = 'cdevents' GROUP BY ALL),
+		expected AS (SELECT "table", part, sum(n)::BIGINT AS n, sum(d)::HUGEINT AS d FROM (FROM digests_before UNION ALL FROM logged) GROUP BY ALL)
+		SELECT coalesce(e."table", w."table") || '/' || coalesce(e.part, w.part) FROM expected e
+		FULL JOIN now w ON w."table" = e."table" AND w.part IS NOT DISTINCT FROM e.part
+		WHERE coalesce(e.n, 0) <> coalesce(w.n, 0) OR coalesce(e.d, 0) <> coalesce(w.d, 0)
+		ORDER BY 1 LIMIT 1`).Scan(&bad)
+	if err != nil && err.Error() != "sql: no rows in result set" {
+		t.Fatal(err)
+	}
+	return bad
 }

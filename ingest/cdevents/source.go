@@ -292,23 +292,33 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 	if err := runModels(ctx, tx, `SELECT * FROM raw_cdevents`); err != nil {
 		return err
 	}
+	// every row of the source is rewritten: the log of canonical writes
+	// carries the change of the digests
+	err := canonical.RewriteSource(ctx, tx, Name, Tables, func() error {
+		for _, q := range []string{
+			`DELETE FROM deployments WHERE source = 'cdevents'`,
+			`INSERT INTO deployments SELECT * EXCLUDE (ce_source, ce_id) FROM cdevents_out_deployments`,
+			`DELETE FROM incidents WHERE source = 'cdevents'`,
+			`INSERT INTO incidents SELECT * FROM cdevents_out_incidents`,
+			`DELETE FROM changes WHERE source = 'cdevents'`,
+			`INSERT INTO changes SELECT * FROM cdevents_out_changes`,
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return fmt.Errorf("cdevents: mapping: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	for _, q := range []string{
-		`DELETE FROM deployments WHERE source = 'cdevents'`,
-		`INSERT INTO deployments SELECT * EXCLUDE (ce_source, ce_id) FROM cdevents_out_deployments`,
-		`DELETE FROM incidents WHERE source = 'cdevents'`,
-		`INSERT INTO incidents SELECT * FROM cdevents_out_incidents`,
-		`DELETE FROM changes WHERE source = 'cdevents'`,
-		`INSERT INTO changes SELECT * FROM cdevents_out_changes`,
 		`DELETE FROM cdevents_event_keys`,
 		`INSERT INTO cdevents_event_keys SELECT ce_source, ce_id, event, subject_id, chain_id, linked_ids FROM stg_cdevents__events`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return fmt.Errorf("cdevents: mapping: %w", err)
 		}
-	}
-	// every row of the source is rewritten: the transform re-reads them all
-	if err := canonical.LogSources(ctx, tx, Name, Tables...); err != nil {
-		return fmt.Errorf("cdevents: mapping: %w", err)
 	}
 	fp, err := s.fingerprint()
 	if err != nil {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -66,12 +65,13 @@ type GroupCommitter struct {
 // committerKind is the prepared work of one kind on the committer's
 // connection.
 type committerKind struct {
-	k     *canonical.Kind
-	raw   string    // the raw table's name
-	clear *sql.Stmt // empties the raw table
-	log   *sql.Stmt // logs the partitions replaced and written (canonical.WritesTable)
-	del   *sql.Stmt // deletes the rows of the source with the keys of the records
-	write *sql.Stmt // types, checks and writes the records, failing on a bad one
+	k      *canonical.Kind
+	raw    string    // the raw table's name
+	clear  *sql.Stmt // empties the raw table
+	logOld *sql.Stmt // logs the digests' change by the rows del removes (canonical.WritesTable)
+	del    *sql.Stmt // deletes the rows of the source with the keys of the records
+	write  *sql.Stmt // types, checks and writes the records, failing on a bad one
+	logNew *sql.Stmt // logs the digests' change by the rows write wrote
 }
 
 // NewGroupCommitter returns a committer loading into db with opts (Source,
@@ -99,7 +99,7 @@ func (c *GroupCommitter) reset() error {
 		return nil
 	}
 	for _, ck := range c.kinds {
-		for _, s := range []*sql.Stmt{ck.clear, ck.log, ck.del, ck.write} {
+		for _, s := range []*sql.Stmt{ck.clear, ck.logOld, ck.del, ck.write, ck.logNew} {
 			if s != nil {
 				s.Close()
 			}
@@ -417,15 +417,9 @@ func (c *GroupCommitter) kind(ctx context.Context, k *canonical.Kind) (*committe
 	// deleteSQL's join, over the records' keys typed as they are written.
 	del := fmt.Sprintf("DELETE FROM %s AS t USING (SELECT %s FROM %s) AS s WHERE t.source = $1 AND %s",
 		warehouse.QuoteIdent(k.Table), strings.Join(keys, ", "), from, strings.Join(conds, " AND "))
-	// the partitions replaced and written, for the log of canonical
-	// writes (logPartsSQL), from the same typed keys and partition column
-	logCols := keys
-	if col, _ := canonical.PartColumn(k.Table); col != "" && !slices.Contains(k.Key, col) {
-		f, _ := k.Field(col)
-		n := warehouse.QuoteIdent(col)
-		logCols = append(slices.Clip(keys), jsonField(f, n, warehouse.QuoteIdent(col+textSuffix)).value+" AS "+n)
-	}
-	logw := logPartsSQL(k, fmt.Sprintf("(SELECT %s FROM %s)", strings.Join(logCols, ", "), from), "true")
+	// the changes to the digests of the rows replaced and written, for
+	// the log of canonical writes (deltaSQL), over the same typed keys
+	keyed := fmt.Sprintf("(SELECT %s FROM %s)", strings.Join(keys, ", "), from)
 	write := insertHead(k, "", true, c.opts.Source) +
 		" FROM (" + typedJSONSelect(k, "line", "extra", from, textSuffix) + ")" + insertTail(true)
 	ck := &committerKind{k: k, raw: raw}
@@ -436,9 +430,10 @@ func (c *GroupCommitter) kind(ctx context.Context, k *canonical.Kind) (*committe
 		}
 	}
 	prep(&ck.clear, "DELETE FROM "+raw)
-	prep(&ck.log, logw)
+	prep(&ck.logOld, keyedDeltaSQL(k, -1, keyed))
 	prep(&ck.del, del)
 	prep(&ck.write, write)
+	prep(&ck.logNew, keyedDeltaSQL(k, 1, keyed))
 	if err != nil {
 		return nil, err
 	}
@@ -508,7 +503,7 @@ func (c *GroupCommitter) fast(ctx context.Context, streams []Stream, batch map[*
 		if err != nil {
 			return nil, err
 		}
-		if _, err := ck.log.ExecContext(ctx, c.opts.Source); err != nil {
+		if _, err := ck.logOld.ExecContext(ctx, c.opts.Source); err != nil {
 			return nil, fmt.Errorf("log %s writes: %w", k.Table, err)
 		}
 		if _, err := ck.del.ExecContext(ctx, c.opts.Source); err != nil {
@@ -517,6 +512,9 @@ func (c *GroupCommitter) fast(ctx context.Context, streams []Stream, batch map[*
 		r, err := ck.write.ExecContext(ctx)
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", k.Table, err)
+		}
+		if _, err := ck.logNew.ExecContext(ctx, c.opts.Source); err != nil {
+			return nil, fmt.Errorf("log %s writes: %w", k.Table, err)
 		}
 		n, _ := r.RowsAffected()
 		res.Rows[k.Name] = n

@@ -572,7 +572,7 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 		}
 		if n > 0 {
 			// the table held no row of the source: all of them are new
-			if err := canonical.LogSources(ctx, conn, opts.Source, k.Table); err != nil {
+			if err := canonical.LogDelta(ctx, conn, k.Table, 1, "WHERE t.source = ?", opts.Source); err != nil {
 				return err
 			}
 		}
@@ -585,7 +585,7 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 		if !staged[k.Name] {
 			continue
 		}
-		if err := exec(logSQL(&k), opts.Source); err != nil {
+		if err := exec(deltaSQL(&k, -1), opts.Source); err != nil {
 			return fmt.Errorf("log %s writes: %w", k.Table, err)
 		}
 		if err := exec(deleteSQL(&k), opts.Source); err != nil {
@@ -598,6 +598,9 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 		r, err := conn.ExecContext(ctx, insertSQL(&k, dups), opts.Source)
 		if err != nil {
 			return fmt.Errorf("write %s: %w", k.Table, err)
+		}
+		if err := exec(deltaSQL(&k, 1), opts.Source); err != nil {
+			return fmt.Errorf("log %s writes: %w", k.Table, err)
 		}
 		n, _ := r.RowsAffected()
 		res.Rows[k.Name] = n

@@ -2,7 +2,6 @@ package file
 
 import (
 	"fmt"
-	"slices"
 	"strings"
 
 	"github.com/shiplog/shiplog/internal/canonical"
@@ -350,32 +349,24 @@ func deleteSQL(k *canonical.Kind) string {
 		warehouse.QuoteIdent(k.Table), stageTable(k), strings.Join(conds, " AND "))
 }
 
-// logSQL records in the log of canonical writes the partitions the
-// batch's good records replace (deleteSQL) and write, before the delete:
-// a record may move a row to another service, which then changed too.
-func logSQL(k *canonical.Kind) string {
-	return logPartsSQL(k, stageTable(k), "s.err IS NULL")
+// deltaSQL records in the log of canonical writes the change to the
+// digests made by the target rows of source $1 whose key is among the
+// batch's good records (deleteSQL's rows): with sign -1 before the delete
+// (the rows it removes, whichever service they were), with +1 after the
+// insert (the rows it wrote, as stored).
+func deltaSQL(k *canonical.Kind, sign int) string {
+	return keyedDeltaSQL(k, sign, fmt.Sprintf("(SELECT %s FROM %s WHERE err IS NULL)", keyList(k), stageTable(k)))
 }
 
-// logPartsSQL is logSQL over the typed records of from (alias s, whose
-// columns are named after the fields) that pass where.
-func logPartsSQL(k *canonical.Kind, from, where string) string {
-	col, _ := canonical.PartColumn(k.Table)
-	if col == "" {
-		return canonical.LogPartsSQL(k.Table, "$1", fmt.Sprintf("SELECT 1 FROM %s AS s WHERE %s LIMIT 1", from, where))
+// keyedDeltaSQL is deltaSQL over the keys keys selects (columns named
+// after the key fields). A semi join: a row matched by two keys of the
+// batch counts once, as it is deleted once.
+func keyedDeltaSQL(k *canonical.Kind, sign int, keys string) string {
+	var conds []string
+	for _, key := range k.Key {
+		conds = append(conds, fmt.Sprintf("s.%[1]s = t.%[1]s", warehouse.QuoteIdent(key)))
 	}
-	c := warehouse.QuoteIdent(col)
-	sels := []string{fmt.Sprintf("SELECT s.%s FROM %s AS s WHERE %s", c, from, where)}
-	if !slices.Contains(k.Key, col) {
-		// the rows replaced, which may have been another service's
-		var conds []string
-		for _, key := range k.Key {
-			conds = append(conds, fmt.Sprintf("s.%[1]s = t.%[1]s", warehouse.QuoteIdent(key)))
-		}
-		sels = append(sels, fmt.Sprintf("SELECT t.%s FROM %s AS t, %s AS s WHERE t.source = $1 AND %s AND %s",
-			c, warehouse.QuoteIdent(k.Table), from, where, strings.Join(conds, " AND ")))
-	}
-	return canonical.LogPartsSQL(k.Table, "$1", sels...)
+	return canonical.DeltaSQL(k.Table, sign, fmt.Sprintf("SEMI JOIN %s AS s ON %s WHERE t.source = $1", keys, strings.Join(conds, " AND ")))
 }
 
 // insertSQL writes the batch's good records. When the batch may hold a key

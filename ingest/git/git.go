@@ -81,6 +81,11 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 const tipsKey = "tips"
 
 // SyncStats is Sync returning what it read.
+// commitsReplaced selects (alias t) the commits of source and repository
+// ($1, $2) that a sync replaces, before the delete, and wrote, after the
+// insert: those whose sha was staged.
+const commitsReplaced = `WHERE t.source = ? AND t.repo = ? AND t.sha IN (SELECT sha FROM git_stage_commits)`
+
 func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error) {
 	if err := s.resolve(ctx); err != nil {
 		return nil, err
@@ -165,8 +170,8 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 	}
 	defer tx.Rollback()
 	if st.CommitsRead > 0 {
-		if _, err := tx.ExecContext(ctx, canonical.LogPartsSQL("commits", "?", `SELECT repo FROM git_stage_commits`), SourceName); err != nil {
-			return nil, fmt.Errorf("git: %s: log writes: %w", cfg.Name, err)
+		if err := canonical.LogDelta(ctx, tx, "commits", -1, commitsReplaced, SourceName, cfg.Name); err != nil {
+			return nil, fmt.Errorf("git: %s: %w", cfg.Name, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM commits WHERE source = ? AND repo = ?
 			AND sha IN (SELECT sha FROM git_stage_commits)`, SourceName, cfg.Name); err != nil {
@@ -177,15 +182,17 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 		if err != nil {
 			return nil, fmt.Errorf("git: %s: upsert commits: %w", cfg.Name, err)
 		}
+		if err := canonical.LogDelta(ctx, tx, "commits", 1, commitsReplaced, SourceName, cfg.Name); err != nil {
+			return nil, fmt.Errorf("git: %s: %w", cfg.Name, err)
+		}
 		n, _ := res.RowsAffected()
 		env.Run.Written += n
 	}
 	// The repository's tag deployments are replaced as a whole: a tag that
 	// moved or disappeared must not leave its old deployment behind.
-	if _, err := tx.ExecContext(ctx, canonical.LogPartsSQL("deployments", "?",
-		`SELECT service FROM deployments WHERE source = ? AND starts_with(id, ?)`,
-		`SELECT service FROM git_stage_deployments`), SourceName, SourceName, deploymentPrefix(cfg.Name)); err != nil {
-		return nil, fmt.Errorf("git: %s: log writes: %w", cfg.Name, err)
+	tagDeployments := `WHERE t.source = ? AND starts_with(t.id, ?)`
+	if err := canonical.LogDelta(ctx, tx, "deployments", -1, tagDeployments, SourceName, deploymentPrefix(cfg.Name)); err != nil {
+		return nil, fmt.Errorf("git: %s: %w", cfg.Name, err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM deployments WHERE source = ? AND starts_with(id, ?)`,
 		SourceName, deploymentPrefix(cfg.Name)); err != nil {
@@ -196,6 +203,10 @@ func (s *Source) SyncStats(ctx context.Context, env *ingest.Env) (*Stats, error)
 		return nil, fmt.Errorf("git: %s: replace tag deployments: %w", cfg.Name, err)
 	}
 	st.DeploymentsSet, _ = res.RowsAffected()
+	// the staged rows' ids all begin with the prefix (tagDeployment)
+	if err := canonical.LogDelta(ctx, tx, "deployments", 1, tagDeployments, SourceName, deploymentPrefix(cfg.Name)); err != nil {
+		return nil, fmt.Errorf("git: %s: %w", cfg.Name, err)
+	}
 	env.Run.Written += st.DeploymentsSet
 	if err := env.State.Set(ctx, tx, cfg.Name, tipsKey, newValue); err != nil {
 		return nil, fmt.Errorf("git: %s: save state: %w", cfg.Name, err)

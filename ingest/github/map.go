@@ -52,11 +52,11 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 	if err := s.writeSettings(ctx, tx); err != nil {
 		return fmt.Errorf("github: mapping settings: %w", err)
 	}
-	if err := sqlrun.ExecAll(ctx, tx, mappings, nil); err != nil {
-		return fmt.Errorf("github: map: %w", err)
-	}
-	// every row of the source is rewritten: the transform re-reads them all
-	if err := canonical.LogSources(ctx, tx, Name, Tables...); err != nil {
+	// every row of the source is rewritten: the log of canonical writes
+	// carries the change of the digests
+	if err := canonical.RewriteSource(ctx, tx, Name, Tables, func() error {
+		return sqlrun.ExecAll(ctx, tx, mappings, nil)
+	}); err != nil {
 		return fmt.Errorf("github: map: %w", err)
 	}
 	for _, t := range []string{"_github_repo_services", "_github_settings", "_github_release_repos"} {

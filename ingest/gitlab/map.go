@@ -55,23 +55,27 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	sort.Strings(names)
-	for _, t := range Tables {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE source = 'gitlab'`); err != nil {
-			return fmt.Errorf("gitlab: map %s: %w", t, err)
+	// every row of the source is rewritten: the log of canonical writes
+	// carries the change of the digests
+	err = canonical.RewriteSource(ctx, tx, Name, Tables, func() error {
+		for _, t := range Tables {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE source = 'gitlab'`); err != nil {
+				return fmt.Errorf("gitlab: map %s: %w", t, err)
+			}
 		}
-	}
-	// every row of the source is rewritten: the transform re-reads them all
-	if err := canonical.LogSources(ctx, tx, Name, Tables...); err != nil {
-		return fmt.Errorf("gitlab: map: %w", err)
-	}
-	for _, name := range names {
-		body, err := fs.ReadFile(mappingSQL, name)
-		if err != nil {
-			return err
+		for _, name := range names {
+			body, err := fs.ReadFile(mappingSQL, name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("gitlab: mapping ingest/gitlab/%s: %w", name, err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			return fmt.Errorf("gitlab: mapping ingest/gitlab/%s: %w", name, err)
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, v := range []string{"stg_gitlab__merge_requests", "stg_gitlab__deployments", "stg_gitlab__pipelines",
 		"stg_gitlab__jobs", "stg_gitlab__issues", "stg_gitlab__reviews"} {

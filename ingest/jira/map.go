@@ -62,11 +62,11 @@ func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
 	if err != nil {
 		return err
 	}
-	if err := sqlrun.ExecAll(ctx, tx, scripts, fieldPaths(s.cfg)); err != nil {
-		return fmt.Errorf("jira: mapping: %w", err)
-	}
-	// every row of the source is rewritten: the transform re-reads them all
-	if err := canon.LogSources(ctx, tx, Name, Tables...); err != nil {
+	// every row of the source is rewritten: the log of canonical writes
+	// carries the change of the digests
+	if err := canon.RewriteSource(ctx, tx, Name, Tables, func() error {
+		return sqlrun.ExecAll(ctx, tx, scripts, fieldPaths(s.cfg))
+	}); err != nil {
 		return fmt.Errorf("jira: mapping: %w", err)
 	}
 	for _, t := range []string{"stg_jira__issues", "stg_jira__status_changes", "jira_conf", "jira_lists", "jira_maps"} {

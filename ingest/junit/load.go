@@ -150,12 +150,6 @@ func (src *Source) Sync(ctx context.Context, env *ingest.Env) error {
 	now := opts.Now()
 	res.RunID = run.ID
 	err := withTx(ctx, db, func(tx *sql.Tx) error {
-		if len(reports) > 0 {
-			// test_runs is one partition for change detection
-			if err := canonical.LogSources(ctx, tx, opts.Source, "test_runs"); err != nil {
-				return err
-			}
-		}
 		for _, pr := range reports {
 			for i, s := range pr.rep.Suites {
 				id := fmt.Sprintf("junit-%s-%d", pr.hash, i+1)
@@ -199,6 +193,11 @@ func (src *Source) Sync(ctx context.Context, env *ingest.Env) error {
 }
 
 func writeSuite(ctx context.Context, tx *sql.Tx, opts Options, rep *Report, s Suite, id string, required bool, now time.Time) error {
+	// the run replaced and written, for the log of canonical writes
+	const run = `WHERE t.source = ? AND t.id = ?`
+	if err := canonical.LogDelta(ctx, tx, "test_runs", -1, run, opts.Source, id); err != nil {
+		return err
+	}
 	for _, q := range []string{`DELETE FROM test_results WHERE source = ? AND run_id = ?`, `DELETE FROM test_runs WHERE source = ? AND id = ?`} {
 		if _, err := tx.ExecContext(ctx, q, opts.Source, id); err != nil {
 			return err
@@ -215,6 +214,9 @@ func writeSuite(ctx context.Context, tx *sql.Tx, opts Options, rep *Report, s Su
 		s.Tests, s.Passed(), s.Failures+s.Errors, s.Skipped, nullableFloat(s.Duration), required, string(extra), opts.Source)
 	if err != nil {
 		return fmt.Errorf("junit: write run %s: %w", id, err)
+	}
+	if err := canonical.LogDelta(ctx, tx, "test_runs", 1, run, opts.Source, id); err != nil {
+		return err
 	}
 	if len(s.Cases) == 0 {
 		return nil

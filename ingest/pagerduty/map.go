@@ -48,18 +48,22 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	sort.Strings(names)
-	// every incident of the source is rewritten: the transform re-reads them all
-	if err := canonical.LogSources(ctx, tx, Name, "incidents"); err != nil {
-		return fmt.Errorf("pagerduty: map: %w", err)
-	}
-	for _, name := range names {
-		body, err := fs.ReadFile(mappingSQL, name)
-		if err != nil {
-			return err
+	// every incident of the source is rewritten: the log of canonical
+	// writes carries the change of the digests
+	err = canonical.RewriteSource(ctx, tx, Name, []string{"incidents"}, func() error {
+		for _, name := range names {
+			body, err := fs.ReadFile(mappingSQL, name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("pagerduty: mapping %s: %w", name, err)
+			}
 		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			return fmt.Errorf("pagerduty: mapping %s: %w", name, err)
-		}
+		return nil
+	})
+	if err != nil {
+		return err
 	}
 	for _, t := range []string{"stg_pagerduty__incidents", "pagerduty_services", "pagerduty_severity"} {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t); err != nil {

@@ -7,10 +7,11 @@ import (
 	"strings"
 )
 
-// WritesTable is the log of canonical writes (migration 0210): every
-// writer of a canonical table records there, in the transaction that
-// writes the rows, which partitions it may have changed, so that an
-// incremental transform re-reads those and not every row. A writer that
+// WritesTable is the log of canonical writes (migrations 0210, 0270):
+// every writer of a canonical table records there, in the transaction
+// that writes the rows, the change it made to the digest of each
+// partition (DeltaSQL), so that an incremental transform adds the changes
+// to the digests it stored and reads no canonical row. A writer that
 // forgets leaves marts stale; the list of writers is in the migration and
 // a transform test runs each one.
 const WritesTable = "canonical_writes"
@@ -63,37 +64,70 @@ type Execer interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
-// LogSources records that any row of source in each table may have
-// changed (a mapper that rewrites its source, a load into a table that
-// held no row of the source).
-func LogSources(ctx context.Context, ex Execer, source string, tables ...string) error {
-	for _, t := range tables {
-		if _, ok := PartColumn(t); !ok {
-			return fmt.Errorf("canonical: log writes: %s is not a canonical table", t)
+// DeltaSQL returns a statement that records in the log of canonical
+// writes the change to the digests of table made by sign (-1: rows about
+// to be deleted, +1: rows just inserted) times the rows that rows selects:
+// the text after "FROM table AS t" (joins, a WHERE clause, over alias t),
+// which may use parameters. One log row per (source, partition value) the
+// rows hold: their count and the sum of hash(t) of the rows as stored,
+// which the transform adds to the digests it stored. A writer runs it,
+// in the transaction that writes, with sign -1 over exactly the rows a
+// DELETE is about to remove and with sign +1 over exactly the rows an
+// INSERT wrote (found by the same keys afterwards): the hashes are then
+// those of the stored rows whatever the types of what was staged.
+func DeltaSQL(table string, sign int, rows string) string {
+	var p *Partition
+	for i := range Partitions {
+		if Partitions[i].Table == table {
+			p = &Partitions[i]
 		}
-		if _, err := ex.ExecContext(ctx, `INSERT INTO `+WritesTable+` ("table", source, part) VALUES (?, ?, NULL)`, t, source); err != nil {
-			return fmt.Errorf("canonical: log writes to %s: %w", t, err)
+	}
+	if p == nil || (sign != 1 && sign != -1) {
+		panic("canonical: DeltaSQL: " + table + " is not a canonical table, or a bad sign")
+	}
+	col, src := "NULL::VARCHAR", p.SourceExpr
+	if p.Column != "" {
+		col = "t." + quoteIdent(p.Column)
+	}
+	if src == "source" {
+		src = "t.source"
+	}
+	neg := ""
+	if sign < 0 {
+		neg = "-"
+	}
+	return fmt.Sprintf(`INSERT INTO %s ("table", source, part, "rows", digest)
+	SELECT '%s', %s, %s, %scount(*)::BIGINT, %scoalesce(sum(hash(t)::HUGEINT), 0)::HUGEINT
+	FROM %s AS t %s GROUP BY ALL`, WritesTable, table, src, col, neg, neg, quoteIdent(table), rows)
+}
+
+// LogDelta runs DeltaSQL(table, sign, rows) with args.
+func LogDelta(ctx context.Context, ex Execer, table string, sign int, rows string, args ...any) error {
+	if _, err := ex.ExecContext(ctx, DeltaSQL(table, sign, rows), args...); err != nil {
+		return fmt.Errorf("canonical: log writes to %s: %w", table, err)
+	}
+	return nil
+}
+
+// RewriteSource runs rewrite, which replaces every row of source in tables
+// (a mapper), between logging the deltas of the source's rows before (as
+// deleted) and after (as inserted): its cost is that of reading the
+// source's rows twice, as the rewrite itself writes them.
+func RewriteSource(ctx context.Context, ex Execer, source string, tables []string, rewrite func() error) error {
+	for _, t := range tables {
+		if err := LogDelta(ctx, ex, t, -1, "WHERE t.source = ?", source); err != nil {
+			return err
+		}
+	}
+	if err := rewrite(); err != nil {
+		return err
+	}
+	for _, t := range tables {
+		if err := LogDelta(ctx, ex, t, 1, "WHERE t.source = ?", source); err != nil {
+			return err
 		}
 	}
 	return nil
 }
 
-// LogPartsSQL returns a statement that records the partitions of table
-// named by the rows of each query in selects, a query with one column:
-// the partition column's value as it is or was stored. source is an SQL
-// expression (a literal or a parameter such as $1). For a table that is
-// one partition the statement records the whole source, once, when any
-// query has a row. A NULL value is recorded as the whole source.
-func LogPartsSQL(table, source string, selects ...string) string {
-	col, ok := PartColumn(table)
-	if !ok {
-		panic("canonical: LogPartsSQL: " + table + " is not a canonical table")
-	}
-	all := strings.Join(selects, "\nUNION ALL\n")
-	if col == "" {
-		return fmt.Sprintf(`INSERT INTO %s ("table", source, part) SELECT DISTINCT '%s', %s, NULL FROM (%s)`,
-			WritesTable, table, source, all)
-	}
-	return fmt.Sprintf(`INSERT INTO %s ("table", source, part) SELECT DISTINCT '%s', %s, p FROM (%s) AS w(p)`,
-		WritesTable, table, source, all)
-}
+func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
