@@ -115,6 +115,11 @@ func (g *orgGen) deploy(s int, at time.Time, ids []string, sha string, out *[]st
 			if g.cross && len(g.incs) > 0 {
 				hotfix = q(g.incs[g.r.Intn(len(g.incs))])
 			}
+		case 3:
+			if g.cross {
+				// another service's deployment (a release train rolled back)
+				rollback = q(g.deps[g.r.Intn(len(g.deps))])
+			}
 		}
 	}
 	cr := "NULL"
@@ -146,6 +151,9 @@ func (g *orgGen) incident(s int, at time.Time, shas []string, out *[]string) {
 	case 1:
 		if len(shas) > 0 {
 			root = q(shas[g.r.Intn(len(shas))])
+		}
+		if o := g.r.Intn(g.services); g.cross && g.head[o] != "" && g.r.Intn(3) == 0 {
+			root = q(g.head[o]) // another service's latest commit, maybe new
 		}
 	}
 	resolved := "NULL"
@@ -226,6 +234,13 @@ func (g *orgGen) round(dayFrom int) []string {
 			}
 		case 3: // a deployment changes status or time
 			out = append(out, fmt.Sprintf(`UPDATE deployments SET status = CASE WHEN status = 'success' THEN 'failure' ELSE 'success' END WHERE id = %s`, q(pick(g.deps))))
+			if g.cross {
+				// … or names as rolled back or hotfixed a deployment not
+				// yet sent: when it comes (of any service), an old row
+				// names a new one
+				col := []string{"rollback_of", "hotfix_of"}[g.r.Intn(2)]
+				out = append(out, fmt.Sprintf(`UPDATE deployments SET %s = 'd-%d' WHERE id = %s`, col, g.nextDep+1+g.r.Intn(4), q(pick(g.deps))))
+			}
 		case 4:
 			out = append(out, fmt.Sprintf(`UPDATE deployments SET finished_at = finished_at - INTERVAL %d HOUR WHERE id = %s`, 1+g.r.Intn(200), q(pick(g.deps))))
 		case 5: // an incident is resolved, reattributed or becomes a false positive
@@ -553,6 +568,38 @@ func TestIncrementalCommitGraph(t *testing.T) {
 				deploy(g, "x-6", 1, at, q(sha), "NULL")}
 		},
 		want: "full rebuild: a changed repository shares commit history with another",
+	}, {
+		// svc-2 deploys a commit svc-3's repository holds too (a
+		// mirror): the commit is found in svc-2's own repository and
+		// not looked for in others, but the check of that repository's
+		// history finds the other copy, so the whole graph is read
+		name: "deployment of a commit another repository holds too",
+		before: func(g *orgGen, at time.Time) []string {
+			x := fmt.Sprintf("%040x", 999004)
+			return []string{commitIn(x, "org/"+g.svc(2), []string{g.head[2]}, at.Add(-48*time.Hour), "fix"),
+				commitIn(x, "org/"+g.svc(3), []string{g.head[2]}, at.Add(-48*time.Hour), "fix"),
+				`UPDATE incidents SET root_cause_sha = NULL WHERE service = 'svc-2'`}
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{deploy(g, "x-7", 2, at, q(fmt.Sprintf("%040x", 999004)), "NULL")}
+		},
+		want:  "incremental: 1 service(s), 0 repositor(ies) to rebuild, reading the whole commit graph",
+		check: `SELECT count(*) FROM fct_deployments WHERE deployment_id = 'x-7' AND service = 'svc-2'`,
+	}, {
+		// a new incident of svc-1 blames that commit: its repositories
+		// share history, so everything is rebuilt
+		name: "incident blaming a commit another repository holds too",
+		before: func(g *orgGen, at time.Time) []string {
+			x := fmt.Sprintf("%040x", 999005)
+			return []string{commitIn(x, "org/"+g.svc(1), []string{g.head[1]}, at.Add(-48*time.Hour), "fix"),
+				commitIn(x, "org/"+g.svc(2), []string{g.head[1]}, at.Add(-48*time.Hour), "fix"),
+				`UPDATE incidents SET root_cause_sha = NULL WHERE service = 'svc-1'`}
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{fmt.Sprintf(`INSERT INTO incidents (id, service, severity, title, opened_at, root_cause_sha, source)
+				VALUES ('x-i', 'svc-1', 'sev1', 'incident', %s, %s, 'gen')`, ts(at), q(fmt.Sprintf("%040x", 999005)))}
+		},
+		want: "full rebuild: a changed incident's root-cause commit lies in history shared across repositories",
 	}}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
