@@ -467,7 +467,8 @@ func TestCoverageSnapshot(t *testing.T) {
 // TestIncrementalCommitGraph holds the commit graph an incremental run
 // reads to what the rebuilt services' walks can reach: the repositories
 // holding a commit their deployments or changes name, when those share
-// no history with another; else the whole graph. Each case builds a small
+// no history with another; else the whole graph. Its last cases hold the
+// services rebuilt to the references between deployments, both ways. Each case builds a small
 // organisation (one repository per service), adds its rows, and compares
 // the incremental run with a full rebuild mart by mart; the progress line
 // says which graph was read.
@@ -482,6 +483,12 @@ func TestIncrementalCommitGraph(t *testing.T) {
 		return fmt.Sprintf(`INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version, commit_sha, changes, source)
 			VALUES (%s, %s, 'production', %s, %s, 'success', %s, %s, %s, 'gen')`,
 			q(id), q(g.svc(s)), ts(at), ts(at.Add(-20*time.Minute)), q("v-"+id), sha, list)
+	}
+	// a deployment of service s rolling back the deployment target
+	rollbackOf := func(id string, s int, at time.Time, target string) string {
+		return fmt.Sprintf(`INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version, rollback_of, source)
+			VALUES (%s, 'svc-%d', 'production', %s, %s, 'success', %s, %s, 'gen')`,
+			q(id), s, ts(at), ts(at.Add(-20*time.Minute)), q("v-"+id), q(target))
 	}
 	change := func(g *orgGen, id string, s int, at time.Time, shas string) string {
 		return fmt.Sprintf(`INSERT INTO changes (id, service, repo, title, author, commit_shas, merge_commit_sha,
@@ -600,6 +607,32 @@ func TestIncrementalCommitGraph(t *testing.T) {
 				VALUES ('x-i', 'svc-1', 'sev1', 'incident', %s, %s, 'gen')`, ts(at), q(fmt.Sprintf("%040x", 999005)))}
 		},
 		want: "full rebuild: a changed incident's root-cause commit lies in history shared across repositories",
+	}, {
+		// a new deployment of svc-0 rolls back svc-1's last one: svc-1's
+		// deployment failed, a row of svc-1 (the reference is probed
+		// from the few rows naming a deployment)
+		name: "new deployment rolling back another service's",
+		before: func(g *orgGen, at time.Time) []string {
+			return []string{deploy(g, "x-b", 1, at.Add(-2*time.Hour), q(g.head[1]), "NULL")}
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{rollbackOf("x-r", 0, at, "x-b")}
+		},
+		want:  "incremental: 2 service(s), 0 repositor(ies) to rebuild",
+		check: `SELECT count(*) FROM fct_failures WHERE deployment_id = 'x-b' AND service = 'svc-1' AND reason = 'rollback' AND restored_by_deployment = 'x-r'`,
+	}, {
+		// an old deployment of svc-1 rolled back one not sent then; it
+		// arrives late, for svc-0: svc-1's old row names svc-0's new one
+		// (probed from the ids of the rows named)
+		name: "old deployment naming another service's new one",
+		before: func(g *orgGen, at time.Time) []string {
+			return []string{rollbackOf("x-o", 1, at.Add(-3*time.Hour), "x-n")}
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{deploy(g, "x-n", 0, at.Add(-4*time.Hour), q(g.head[0]), "NULL")}
+		},
+		want:  "incremental: 2 service(s), 0 repositor(ies) to rebuild",
+		check: `SELECT count(*) FROM fct_failures WHERE deployment_id = 'x-n' AND service = 'svc-0' AND reason = 'rollback' AND restored_by_deployment = 'x-o'`,
 	}}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
