@@ -35,10 +35,17 @@ package transform
 //     (at most one service or repository in narrowShare changed) the
 //     references are probed from the rows of the services in the set (a
 //     scan of one column of the other rows, with a hash table of the few
-//     values named), never a join of two whole tables, and the
-//     shared-history check scans the other commits' shas and first
-//     parents once each. A wide run joins whole tables, which then costs
-//     less than probing with most rows, and reads the whole graph.
+//     values named), never a join of two whole tables. The references by
+//     id between deployments and incidents are found for every service
+//     at once, still without such a join: the few rows that name one
+//     (a rollback, a hotfix, an incident's deployment, an attribution)
+//     probe each id column once (referenced), so they hold for the set
+//     however it grows. The commits the set names are looked for in its
+//     own repositories first (holders), the shared-history check scans
+//     the other commits' shas and first parents in one pass, and a set
+//     of repositories is checked once per planning (unshared). A wide
+//     run joins whole tables, which then costs less than probing with
+//     most rows, and reads the whole graph.
 //   - A narrow run (a few services of many) keeps the staging rows of the
 //     rebuilt services in temporary tables (stageFiltered), so the
 //     intermediate models do not scan the canonical tables again for
@@ -356,13 +363,13 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	}
 	// seeds: the services whose rows changed; the services that deploy a
 	// changed request or a commit of a changed repository, now or before
+	// (one scan of each table for both, and the few services of the rows
+	// found trimmed and lower-cased: a third of four semi-joins' cost)
 	seed := `SELECT part AS service FROM temp.inc_changed WHERE "table" IN ` + inList + ` AND part IS NOT NULL
-		UNION SELECT lower(trim(d.service)) FROM deployments d
-			SEMI JOIN temp.inc_requests r ON r.change_request = trim(d.change_request)
-		UNION SELECT f.service FROM fct_deployments f
-			SEMI JOIN temp.inc_requests r ON r.change_request = f.change_request
-		UNION SELECT lower(trim(d.service)) FROM deployments d SEMI JOIN (` + repoShas + `) c ON c.sha = d.commit_sha
-		UNION SELECT f.service FROM fct_deployments f SEMI JOIN (` + repoShas + `) c ON c.sha = f.commit_sha`
+		UNION SELECT lower(trim(service)) FROM (SELECT DISTINCT service FROM deployments
+			WHERE trim(change_request) IN (SELECT change_request FROM temp.inc_requests) OR commit_sha IN (` + repoShas + `))
+		UNION SELECT service FROM fct_deployments
+			WHERE change_request IN (SELECT change_request FROM temp.inc_requests) OR commit_sha IN (` + repoShas + `)`
 	if err := q(`CREATE OR REPLACE TEMP TABLE inc_services AS SELECT DISTINCT service FROM (` + seed + `) WHERE service IS NOT NULL`); err != nil {
 		return plan{}, err
 	}
@@ -686,11 +693,13 @@ func holders(ctx context.Context, tx *sql.Tx, dst, shas string) error {
 
 // changesNaming selects (service, ref) for every way a change is named
 // (its id, its merge commit, one of its commits) whose ref is among refs
-// (a query of one column, a few values): each way is one scan of its
-// column, probed with those values, rather than a join of every change.
+// (a query of one column, a few values): the ids and merge commits in one
+// scan, the commits' lists in another, each probed with those values,
+// rather than a join of every change (a scan for each way cost twice).
 func changesNaming(refs string) string {
-	return `SELECT lower(trim(service)) AS service, id AS ref FROM changes WHERE id IN (` + refs + `)
-		UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IN (` + refs + `)
+	return `SELECT service, ref FROM (SELECT lower(trim(service)) AS service, unnest([id, merge_commit_sha]) AS ref FROM changes
+			WHERE id IN (` + refs + `) OR merge_commit_sha IN (` + refs + `))
+		WHERE ref IN (` + refs + `)
 		UNION ALL SELECT service, ref FROM (SELECT lower(trim(service)) AS service, unnest(commit_shas) AS ref FROM changes WHERE len(commit_shas) > 0)
 		WHERE ref IN (` + refs + `)`
 }
@@ -842,11 +851,16 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool, 
 		       WHERE ref IN (SELECT ref FROM temp.inc_change_refs)) d
 		 JOIN temp.inc_change_refs k ON k.ref = d.ref`,
 		`SELECT i.service, k.service FROM temp.inc_probe i JOIN temp.inc_probe_hits k ON k.ref = i.ref WHERE i.kind = 'root'`,
-		// … or in the history of a repository another service deploys
-		// (the deployments are probed with the repositories' shas: joined,
-		// DuckDB hashes every deployment's sha, the larger side)
+	}
+	// … or in the history of a repository another service deploys (the
+	// deployments are probed with the repositories' shas: joined, DuckDB
+	// hashes every deployment's sha, the larger side). The services
+	// deploying a commit of a changed repository are seeds already: only
+	// the other repositories are read.
+	deployers := []string{
 		`WITH rc AS MATERIALIZED (
-			SELECT sha, repo FROM commits WHERE repo IN (SELECT repo FROM temp.inc_roots)
+			SELECT sha, repo FROM commits
+			WHERE repo IN (SELECT repo FROM temp.inc_roots EXCEPT SELECT repo FROM temp.inc_repos)
 		 ), deployed AS (
 			SELECT DISTINCT commit_sha, lower(trim(service)) AS service FROM deployments
 			WHERE commit_sha IN (SELECT sha FROM rc)
@@ -883,6 +897,13 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool, 
 	if !wide {
 		if err := addRoots(ctx, tx); err != nil {
 			return err
+		}
+		var beyond bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT repo FROM temp.inc_roots EXCEPT SELECT repo FROM temp.inc_repos)`).Scan(&beyond); err != nil {
+			return fmt.Errorf("transform: plan: references: %w", err)
+		}
+		if beyond {
+			edges = append(edges, deployers...)
 		}
 	}
 	// each edge is its own statement: one statement of their union costs
