@@ -39,10 +39,17 @@ package transform
 //     (at most one service or repository in narrowShare changed) the
 //     references are probed from the rows of the services in the set (a
 //     scan of one column of the other rows, with a hash table of the few
-//     values named), never a join of two whole tables, and the
-//     shared-history check scans the other commits' shas and first
-//     parents once each. A wide run joins whole tables, which then costs
-//     less than probing with most rows, and reads the whole graph.
+//     values named), never a join of two whole tables. The references by
+//     id between deployments and incidents are found for every service
+//     at once, still without such a join: the few rows that name one
+//     (a rollback, a hotfix, an incident's deployment, an attribution)
+//     probe each id column once (referenced), so they hold for the set
+//     however it grows. The commits the set names are looked for in its
+//     own repositories first (holders), the shared-history check scans
+//     the other commits' shas and first parents in one pass, and a set
+//     of repositories is checked once per planning (unshared). A wide
+//     run joins whole tables, which then costs less than probing with
+//     most rows, and reads the whole graph.
 //   - A narrow run (a few services of many) keeps the staging rows of the
 //     rebuilt services in temporary tables (stageFiltered), so the
 //     intermediate models do not scan the canonical tables again for
@@ -533,13 +540,13 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	}
 	// seeds: the services whose rows changed; the services that deploy a
 	// changed request or a commit of a changed repository, now or before
+	// (one scan of each table for both, and the few services of the rows
+	// found trimmed and lower-cased: a third of four semi-joins' cost)
 	seed := `SELECT part AS service FROM temp.inc_changed WHERE "table" IN ` + inList + ` AND part IS NOT NULL
-		UNION SELECT lower(trim(d.service)) FROM deployments d
-			SEMI JOIN temp.inc_requests r ON r.change_request = trim(d.change_request)
-		UNION SELECT f.service FROM fct_deployments f
-			SEMI JOIN temp.inc_requests r ON r.change_request = f.change_request
-		UNION SELECT lower(trim(d.service)) FROM deployments d SEMI JOIN (` + repoShas + `) c ON c.sha = d.commit_sha
-		UNION SELECT f.service FROM fct_deployments f SEMI JOIN (` + repoShas + `) c ON c.sha = f.commit_sha`
+		UNION SELECT lower(trim(service)) FROM (SELECT DISTINCT service FROM deployments
+			WHERE trim(change_request) IN (SELECT change_request FROM temp.inc_requests) OR commit_sha IN (` + repoShas + `))
+		UNION SELECT service FROM fct_deployments
+			WHERE change_request IN (SELECT change_request FROM temp.inc_requests) OR commit_sha IN (` + repoShas + `)`
 	if err := q(`CREATE OR REPLACE TEMP TABLE inc_services AS SELECT DISTINCT service FROM (` + seed + `) WHERE service IS NOT NULL`); err != nil {
 		return plan{}, err
 	}
@@ -553,15 +560,12 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 		return plan{mode: "full", reason: "a changed change is placed into a monorepo service by path"}, err
 	}
 	steps.mark("placements")
+	history := unshared{}
 	// The commit-graph walk follows parents by sha. A changed repository
 	// whose commits share shas with another, or link to another's by
 	// parent, could change what walks from elsewhere reach.
 	if changed["commits"] > 0 {
-		check := sharedHistory
-		if wide {
-			check = sharedHistoryWide
-		}
-		if shared, err := check(ctx, tx, "temp.inc_repos", true); err != nil || shared {
+		if shared, err := history.check(ctx, tx, "temp.inc_repos", true, wide); err != nil || shared {
 			return plan{mode: "full", reason: "a changed repository shares commit history with another"}, err
 		}
 		steps.mark("shared history")
@@ -571,7 +575,7 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	if err := q(`CREATE OR REPLACE TEMP TABLE inc_change_refs (service VARCHAR, ref VARCHAR, is_id BOOLEAN)`); err != nil {
 		return plan{}, err
 	}
-	if err := growServices(ctx, tx, steps, wide); err != nil {
+	if err := growServices(ctx, tx, steps, wide, history); err != nil {
 		if err == errUnbounded {
 			return plan{mode: "full", reason: "a changed incident's root-cause commit lies in history shared across repositories"}, nil
 		}
@@ -579,7 +583,7 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	}
 	p = plan{mode: "incremental", graphRepos: -1}
 	if !wide {
-		if p.graphRepos, err = graphRepos(ctx, tx, changed["commits"] > 0); err != nil {
+		if p.graphRepos, err = graphRepos(ctx, tx, changed["commits"] > 0, history); err != nil {
 			return plan{}, err
 		}
 		steps.mark("commit graph")
@@ -616,10 +620,10 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 // lead outside): enough to know that a walk started inside stays inside.
 //
 // The commits of repos are few; every check probes them with one scan of
-// a column of the other commits (a hash table of all commits would cost
-// more than the rest of an incremental run's planning). A commit's
-// parents are read as its first parent, then the others of the few
-// merges, which costs far less than unnesting every list.
+// the other commits (a hash table of all commits would cost more than
+// the rest of an incremental run's planning): their shas and first
+// parents in one scan, then the other parents of the few merges, which
+// costs far less than unnesting every list.
 func sharedHistory(ctx context.Context, tx *sql.Tx, repos string, inbound bool) (bool, error) {
 	steps := []string{
 		`CREATE OR REPLACE TEMP TABLE inc_inside AS
@@ -639,14 +643,18 @@ func sharedHistory(ctx context.Context, tx *sql.Tx, repos string, inbound bool) 
 			tx.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp."+t)
 		}
 	}()
+	// an inside sha or parent held outside (a parent the inside holds
+	// too is a sha the outside holds as well: the same finding); inbound,
+	// in the same scan, an outside first parent inside
+	outward := `o.sha IN (SELECT sha FROM temp.inc_inside_reach)`
+	if inbound {
+		outward = `(` + outward + ` OR o.parents[1] IN (SELECT sha FROM temp.inc_inside))`
+	}
 	checks := []string{
-		// an inside sha or parent held outside (a parent the inside holds
-		// too is a sha the outside holds as well: the same finding)
-		`SELECT 1 FROM commits o WHERE o.repo NOT IN (SELECT repo FROM ` + repos + `) AND o.sha IN (SELECT sha FROM temp.inc_inside_reach)`,
+		`SELECT 1 FROM commits o WHERE o.repo NOT IN (SELECT repo FROM ` + repos + `) AND ` + outward,
 	}
 	if inbound {
 		checks = append(checks,
-			`SELECT 1 FROM commits o WHERE o.repo NOT IN (SELECT repo FROM `+repos+`) AND o.parents[1] IN (SELECT sha FROM temp.inc_inside)`,
 			`SELECT 1 FROM (SELECT unnest(parents[2:]) AS p FROM commits o WHERE len(o.parents) > 1 AND o.repo NOT IN (SELECT repo FROM `+repos+`))
 			 WHERE p IN (SELECT sha FROM temp.inc_inside)`)
 	}
@@ -660,6 +668,37 @@ func sharedHistory(ctx context.Context, tx *sql.Tx, repos string, inbound bool) 
 		}
 	}
 	return false, nil
+}
+
+// unshared remembers, within one planning, the sets of repositories
+// found to share no history with the others (inbound checked), so that
+// a later check of the same set reads nothing again: the repositories
+// of the root-cause commits of the rebuilt services' incidents, and
+// those of the commits their walks read, are most often the changed
+// ones, checked first. An inbound check finding nothing answers a check
+// without inbound too.
+type unshared map[string]bool
+
+// check is sharedHistory (sharedHistoryWide when wide) of the table
+// repos, unless the same set was found to share nothing before.
+func (u unshared) check(ctx context.Context, tx *sql.Tx, repos string, inbound, wide bool) (bool, error) {
+	var key string
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(string_agg(repo, chr(10) ORDER BY repo), '')
+		FROM (SELECT DISTINCT repo FROM `+repos+`)`).Scan(&key); err != nil {
+		return false, fmt.Errorf("transform: plan: shared history: %w", err)
+	}
+	if u[key] {
+		return false, nil
+	}
+	check := sharedHistory
+	if wide {
+		check, inbound = sharedHistoryWide, true
+	}
+	shared, err := check(ctx, tx, repos, inbound)
+	if err == nil && !shared && inbound {
+		u[key] = true
+	}
+	return shared, err
 }
 
 // sharedHistoryWide is sharedHistory (inbound) for many repositories:
@@ -701,7 +740,7 @@ func sharedHistoryWide(ctx context.Context, tx *sql.Tx, repos string, _ bool) (b
 // are theirs (temp.inc_repo_shas), so only the others are looked up in
 // every commit, and when none is left and the changed repositories were
 // already found to share nothing (checked is true), nothing more is read.
-func graphRepos(ctx context.Context, tx *sql.Tx, checked bool) (int, error) {
+func graphRepos(ctx context.Context, tx *sql.Tx, checked bool, history unshared) (int, error) {
 	if err := addChangeRefs(ctx, tx); err != nil {
 		return 0, err
 	}
@@ -720,7 +759,10 @@ func graphRepos(ctx context.Context, tx *sql.Tx, checked bool) (int, error) {
 	}
 	find := `SELECT repo FROM temp.inc_repos`
 	if others {
-		find += ` UNION SELECT DISTINCT repo FROM commits WHERE sha IN (SELECT sha FROM temp.inc_named)`
+		if err := holders(ctx, tx, "inc_named_at", "SELECT sha FROM temp.inc_named"); err != nil {
+			return 0, err
+		}
+		find += ` UNION SELECT repo FROM temp.inc_named_at`
 	}
 	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_graph_repos AS `+find); err != nil {
 		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
@@ -730,7 +772,7 @@ func graphRepos(ctx context.Context, tx *sql.Tx, checked bool) (int, error) {
 		return 0, fmt.Errorf("transform: plan: commit graph: %w", err)
 	}
 	if beyond > 0 || !checked {
-		shared, err := sharedHistory(ctx, tx, "temp.inc_graph_repos", false)
+		shared, err := history.check(ctx, tx, "temp.inc_graph_repos", false, false)
 		if err != nil || shared {
 			return -1, err
 		}
@@ -744,13 +786,100 @@ const rootRepos = `SELECT DISTINCT lower(trim(i.service)) AS service, rc.repo
 	FROM incidents i JOIN commits rc ON rc.sha = trim(i.root_cause_sha)
 	WHERE i.root_cause_sha IS NOT NULL AND lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`
 
+// addRoots adds to temp.inc_roots (service, repo) the repositories of the
+// root-cause commits of the incidents of the services of
+// temp.inc_services not yet in it, found by holders (the check of
+// inc_root_repos for shared history then finds any other repository
+// holding one).
+func addRoots(ctx context.Context, tx *sql.Tx) error {
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_root_shas AS
+		SELECT DISTINCT lower(trim(service)) AS service, trim(root_cause_sha) AS sha FROM incidents
+		WHERE root_cause_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services EXCEPT SELECT service FROM temp.inc_roots)`); err != nil {
+		return fmt.Errorf("transform: plan: root causes: %w", err)
+	}
+	if err := holders(ctx, tx, "inc_root_at", "SELECT sha FROM temp.inc_root_shas"); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO temp.inc_roots
+		SELECT DISTINCT s.service, h.repo FROM temp.inc_root_shas s JOIN temp.inc_root_at h ON h.sha = s.sha`); err != nil {
+		return fmt.Errorf("transform: plan: root causes: %w", err)
+	}
+	return nil
+}
+
+// holders makes the temporary table dst (sha, repo) of the commits
+// holding a sha of the query shas (one column, sha), looked for first
+// among the commits of the repositories of the rebuilt services and the
+// changed ones, and among every commit only for the shas not found
+// there. A filter on the repository, a column of few values, is read
+// before the shas of the rows it keeps, which costs a fraction of probing
+// every commit's sha; and most shas a service names are its own
+// repository's.
+//
+// A sha found there is not looked for in other repositories: each caller
+// checks the repositories found for history shared with any other
+// (sharedHistory), which finds another repository holding one of their
+// shas, and then reads the whole graph or rebuilds everything.
+func holders(ctx context.Context, tx *sql.Tx, dst, shas string) error {
+	fail := func(err error) error { return fmt.Errorf("transform: plan: commits named: %w", err) }
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT repo FROM (
+		SELECT repo FROM services WHERE lower(trim(id)) IN (SELECT service FROM temp.inc_services)
+		UNION ALL SELECT repo FROM temp.inc_repos) WHERE repo IS NOT NULL ORDER BY 1`)
+	if err != nil {
+		return fail(err)
+	}
+	var near []string
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			rows.Close()
+			return fail(err)
+		}
+		near = append(near, warehouse.QuoteString(r))
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fail(err)
+	}
+	// a list of constants: DuckDB filters the scan by it (a subquery
+	// would be a join, read after every row's sha)
+	inNear := "false"
+	if len(near) > 0 {
+		inNear = "repo IN (" + strings.Join(near, ", ") + ")"
+	}
+	dst = warehouse.QuoteIdent(dst)
+	for _, s := range []string{
+		`CREATE OR REPLACE TEMP TABLE inc_sought AS SELECT DISTINCT sha FROM (` + shas + `) WHERE sha IS NOT NULL`,
+		`CREATE OR REPLACE TEMP TABLE ` + dst + ` AS SELECT DISTINCT sha, repo FROM commits
+		 WHERE ` + inNear + ` AND sha IN (SELECT sha FROM temp.inc_sought)`,
+		`DELETE FROM temp.inc_sought WHERE sha IN (SELECT sha FROM temp.` + dst + `)`,
+	} {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return fail(err)
+		}
+	}
+	var rest bool
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (FROM temp.inc_sought)`).Scan(&rest); err != nil {
+		return fail(err)
+	}
+	if rest {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO temp.`+dst+` SELECT DISTINCT sha, repo FROM commits
+			WHERE sha IN (SELECT sha FROM temp.inc_sought)`); err != nil {
+			return fail(err)
+		}
+	}
+	return nil
+}
+
 // changesNaming selects (service, ref) for every way a change is named
 // (its id, its merge commit, one of its commits) whose ref is among refs
-// (a query of one column, a few values): each way is one scan of its
-// column, probed with those values, rather than a join of every change.
+// (a query of one column, a few values): the ids and merge commits in one
+// scan, the commits' lists in another, each probed with those values,
+// rather than a join of every change (a scan for each way cost twice).
 func changesNaming(refs string) string {
-	return `SELECT lower(trim(service)) AS service, id AS ref FROM changes WHERE id IN (` + refs + `)
-		UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IN (` + refs + `)
+	return `SELECT service, ref FROM (SELECT lower(trim(service)) AS service, unnest([id, merge_commit_sha]) AS ref FROM changes
+			WHERE id IN (` + refs + `) OR merge_commit_sha IN (` + refs + `))
+		WHERE ref IN (` + refs + `)
 		UNION ALL SELECT service, ref FROM (SELECT lower(trim(service)) AS service, unnest(commit_shas) AS ref FROM changes WHERE len(commit_shas) > 0)
 		WHERE ref IN (` + refs + `)`
 }
@@ -801,6 +930,28 @@ func (s *stepTimes) note(text string) {
 
 func (s *stepTimes) String() string { return strings.Join(s.parts, ", ") }
 
+// idColumn is a column that identifies the rows of a table, for
+// referenced: the names of kind are looked up in it, and svc gives the
+// service of a row.
+type idColumn struct{ kind, table, id, svc string }
+
+// referenced pairs (a, b) each row of refs (a, ref, kind), a few rows that
+// name another by id, with the service b of each row of the table of its
+// kind whose id is ref. The rows named are found by one scan of each id
+// column probed with the names, not a hash table of every id: joined the
+// other way round, two tables of a million rows cost several times more.
+func referenced(refs string, ids ...idColumn) string {
+	parts := make([]string, len(ids))
+	for i, c := range ids {
+		kind := warehouse.QuoteString(c.kind)
+		parts[i] = `SELECT r.a, t.b FROM (SELECT ` + c.id + ` AS ref, ` + c.svc + ` AS b FROM ` + c.table + `
+			WHERE ` + c.id + ` IN (SELECT ref FROM r WHERE kind = ` + kind + `)) t
+		JOIN r ON r.ref = t.ref AND r.kind = ` + kind
+	}
+	return `WITH r AS MATERIALIZED (SELECT a, ref, kind FROM (` + refs + `) WHERE ref IS NOT NULL)
+		` + strings.Join(parts, "\nUNION ALL ")
+}
+
 // sameID pairs the services one id of table was sent under.
 func sameID(table string) string {
 	return fmt.Sprintf(`SELECT l[1], unnest(l) FROM (
@@ -814,32 +965,38 @@ var errUnbounded = fmt.Errorf("transform: unbounded")
 // growServices adds to temp.inc_services, until nothing more is added,
 // every service one reference links to one already in it: in the new
 // rows (canonical tables) and in the marts of the last build.
-func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) error {
+func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool, history unshared) error {
 	// pairs of services (a, b): rows of one can change rows of the other;
 	// these are asked the same way of a narrow set and of a wide one
 	common := []string{
 		`SELECT service, deployed_service FROM fct_changes WHERE deployed_service <> service`,
-		// rollbacks and hotfixes of another deployment
-		`SELECT lower(trim(d.service)), lower(trim(t.service))
-		 FROM deployments d JOIN deployments t ON t.id = coalesce(d.rollback_of, d.hotfix_of)
-		 UNION ALL SELECT lower(trim(d.service)), lower(trim(t.service))
-		 FROM deployments d JOIN deployments t ON t.id = d.hotfix_of WHERE d.rollback_of IS NOT NULL`,
-		`SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.rollback_of
-		 UNION ALL SELECT d.service, t.service FROM fct_deployments d JOIN fct_deployments t ON t.deployment_id = d.hotfix_of`,
-		// a hotfix of an incident
-		`SELECT lower(trim(d.service)), lower(trim(i.service)) FROM deployments d JOIN incidents i ON i.id = d.hotfix_of`,
-		`SELECT d.service, i.service FROM fct_deployments d JOIN fct_incidents i ON i.incident_id = d.hotfix_of`,
-		// an incident naming its deployment; every attribution of the last build
-		`SELECT lower(trim(i.service)), lower(trim(d.service)) FROM incidents i JOIN deployments d ON d.id = trim(i.caused_by_deployment)`,
-		`SELECT i.service, d.service FROM fct_incidents i JOIN fct_deployments d ON d.deployment_id = i.attributed_deployment`,
+		// rollbacks and hotfixes of another deployment, a hotfix of an
+		// incident, an incident naming its deployment; every attribution
+		// of the last build: the few rows that name one, joined to the
+		// rows named (a hash table of the names, not of every id), each
+		// table of ids read once
+		referenced(`SELECT lower(trim(service)) AS a, unnest([rollback_of, hotfix_of, hotfix_of]) AS ref,
+				unnest(['deployment', 'deployment', 'incident']) AS kind
+			FROM deployments WHERE rollback_of IS NOT NULL OR hotfix_of IS NOT NULL
+			UNION ALL SELECT lower(trim(service)), trim(caused_by_deployment), 'deployment' FROM incidents
+			WHERE caused_by_deployment IS NOT NULL`,
+			idColumn{"deployment", "deployments", "id", "lower(trim(service))"},
+			idColumn{"incident", "incidents", "id", "lower(trim(service))"}),
+		referenced(`SELECT service AS a, unnest([rollback_of, hotfix_of, hotfix_of]) AS ref,
+				unnest(['deployment', 'deployment', 'incident']) AS kind
+			FROM fct_deployments WHERE rollback_of IS NOT NULL OR hotfix_of IS NOT NULL
+			UNION ALL SELECT service, attributed_deployment, 'deployment' FROM fct_incidents
+			WHERE attributed_deployment IS NOT NULL`,
+			idColumn{"deployment", "fct_deployments", "deployment_id", "service"},
+			idColumn{"incident", "fct_incidents", "incident_id", "service"}),
 		// one id sent under two services (the first source wins in staging);
 		// only possible when several sources sent the table
 		sameID("deployments"), sameID("changes"), sameID("incidents"), sameID("support_tickets"), sameID("release_plans"),
 		// a root-cause commit of an incident in the set, deployed or
 		// carried by a change of another service
-		`SELECT lower(trim(i.service)), lower(trim(d.service))
-		 FROM incidents i JOIN deployments d ON d.commit_sha = trim(i.root_cause_sha)
-		 WHERE lower(trim(i.service)) IN (SELECT service FROM temp.inc_services)`,
+		referenced(`SELECT lower(trim(service)) AS a, trim(root_cause_sha) AS ref, 'commit' AS kind FROM incidents
+			WHERE root_cause_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)`,
+			idColumn{"commit", "deployments", "commit_sha", "lower(trim(service))"}),
 	}
 	// a wide set: every reference joined whole (the edges the probes
 	// below find, for most services at once)
@@ -881,11 +1038,21 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) 
 		       WHERE ref IN (SELECT ref FROM temp.inc_change_refs)) d
 		 JOIN temp.inc_change_refs k ON k.ref = d.ref`,
 		`SELECT i.service, k.service FROM temp.inc_probe i JOIN temp.inc_probe_hits k ON k.ref = i.ref WHERE i.kind = 'root'`,
-		// … or in the history of a repository another service deploys
-		`WITH deployers AS (
-			SELECT DISTINCT dc.repo, lower(trim(d.service)) AS service
-			FROM deployments d
-			JOIN (SELECT sha, repo FROM commits c SEMI JOIN temp.inc_roots r ON r.repo = c.repo) dc ON dc.sha = d.commit_sha
+	}
+	// … or in the history of a repository another service deploys (the
+	// deployments are probed with the repositories' shas: joined, DuckDB
+	// hashes every deployment's sha, the larger side). The services
+	// deploying a commit of a changed repository are seeds already: only
+	// the other repositories are read.
+	deployers := []string{
+		`WITH rc AS MATERIALIZED (
+			SELECT sha, repo FROM commits
+			WHERE repo IN (SELECT repo FROM temp.inc_roots EXCEPT SELECT repo FROM temp.inc_repos)
+		 ), deployed AS (
+			SELECT DISTINCT commit_sha, lower(trim(service)) AS service FROM deployments
+			WHERE commit_sha IN (SELECT sha FROM rc)
+		 ), deployers AS (
+			SELECT DISTINCT rc.repo, d.service FROM deployed d JOIN rc ON rc.sha = d.commit_sha
 		 )
 		 SELECT r.service, d.service FROM temp.inc_roots r JOIN deployers d ON d.repo = r.repo`,
 	}
@@ -905,7 +1072,7 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) 
 		 UNION ALL SELECT 'root', lower(trim(service)), trim(root_cause_sha) FROM incidents
 		 WHERE root_cause_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)`,
 		`CREATE OR REPLACE TEMP TABLE inc_probe_hits AS ` + changesNaming("SELECT ref FROM temp.inc_probe"),
-		`CREATE OR REPLACE TEMP TABLE inc_roots AS ` + rootRepos,
+		`CREATE OR REPLACE TEMP TABLE inc_roots (service VARCHAR, repo VARCHAR)`,
 	} {
 		if wide {
 			break
@@ -914,12 +1081,27 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) 
 			return fmt.Errorf("transform: plan: references: %w", err)
 		}
 	}
-	for i, e := range edges {
-		edges[i] = "SELECT * FROM (" + e + ")"
+	if !wide {
+		if err := addRoots(ctx, tx); err != nil {
+			return err
+		}
+		var beyond bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT repo FROM temp.inc_roots EXCEPT SELECT repo FROM temp.inc_repos)`).Scan(&beyond); err != nil {
+			return fmt.Errorf("transform: plan: references: %w", err)
+		}
+		if beyond {
+			edges = append(edges, deployers...)
+		}
 	}
-	union := "SELECT DISTINCT a, b FROM (" + strings.Join(edges, "\nUNION ALL\n") + ") WHERE a IS NOT NULL AND b IS NOT NULL AND a <> b"
-	if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE inc_edges AS "+union); err != nil {
+	// each edge is its own statement: one statement of their union costs
+	// twice their sum (its pipelines share the memory of the largest)
+	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_edges (a VARCHAR, b VARCHAR)`); err != nil {
 		return fmt.Errorf("transform: plan: references: %w", err)
+	}
+	for _, e := range edges {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO temp.inc_edges SELECT DISTINCT * FROM (`+e+`) e(a, b) WHERE a IS NOT NULL AND b IS NOT NULL AND a <> b`); err != nil {
+			return fmt.Errorf("transform: plan: references: %w\n%s", err, e)
+		}
 	}
 	steps.mark("references")
 	for i := 0; ; i++ {
@@ -948,9 +1130,8 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) 
 		if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_roots AS `+rootRepos); err != nil {
 			return fmt.Errorf("transform: plan: %w", err)
 		}
-	} else if _, err := tx.ExecContext(ctx, `INSERT INTO temp.inc_roots `+rootRepos+`
-		AND lower(trim(i.service)) NOT IN (SELECT service FROM temp.inc_roots)`); err != nil {
-		return fmt.Errorf("transform: plan: %w", err)
+	} else if err := addRoots(ctx, tx); err != nil {
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_root_repos AS SELECT DISTINCT repo FROM temp.inc_roots`); err != nil {
 		return fmt.Errorf("transform: plan: %w", err)
@@ -960,11 +1141,7 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool) 
 		return err
 	}
 	if n > 0 {
-		check := sharedHistory
-		if wide {
-			check = sharedHistoryWide
-		}
-		shared, err := check(ctx, tx, "temp.inc_root_repos", true)
+		shared, err := history.check(ctx, tx, "temp.inc_root_repos", true, wide)
 		if err != nil {
 			return err
 		}

@@ -115,6 +115,11 @@ func (g *orgGen) deploy(s int, at time.Time, ids []string, sha string, out *[]st
 			if g.cross && len(g.incs) > 0 {
 				hotfix = q(g.incs[g.r.Intn(len(g.incs))])
 			}
+		case 3:
+			if g.cross {
+				// another service's deployment (a release train rolled back)
+				rollback = q(g.deps[g.r.Intn(len(g.deps))])
+			}
 		}
 	}
 	cr := "NULL"
@@ -146,6 +151,9 @@ func (g *orgGen) incident(s int, at time.Time, shas []string, out *[]string) {
 	case 1:
 		if len(shas) > 0 {
 			root = q(shas[g.r.Intn(len(shas))])
+		}
+		if o := g.r.Intn(g.services); g.cross && g.head[o] != "" && g.r.Intn(3) == 0 {
+			root = q(g.head[o]) // another service's latest commit, maybe new
 		}
 	}
 	resolved := "NULL"
@@ -226,6 +234,13 @@ func (g *orgGen) round(dayFrom int) []string {
 			}
 		case 3: // a deployment changes status or time
 			out = append(out, fmt.Sprintf(`UPDATE deployments SET status = CASE WHEN status = 'success' THEN 'failure' ELSE 'success' END WHERE id = %s`, q(pick(g.deps))))
+			if g.cross {
+				// … or names as rolled back or hotfixed a deployment not
+				// yet sent: when it comes (of any service), an old row
+				// names a new one
+				col := []string{"rollback_of", "hotfix_of"}[g.r.Intn(2)]
+				out = append(out, fmt.Sprintf(`UPDATE deployments SET %s = 'd-%d' WHERE id = %s`, col, g.nextDep+1+g.r.Intn(4), q(pick(g.deps))))
+			}
 		case 4:
 			out = append(out, fmt.Sprintf(`UPDATE deployments SET finished_at = finished_at - INTERVAL %d HOUR WHERE id = %s`, 1+g.r.Intn(200), q(pick(g.deps))))
 		case 5: // an incident is resolved, reattributed or becomes a false positive
@@ -453,7 +468,8 @@ func TestCoverageSnapshot(t *testing.T) {
 // TestIncrementalCommitGraph holds the commit graph an incremental run
 // reads to what the rebuilt services' walks can reach: the repositories
 // holding a commit their deployments or changes name, when those share
-// no history with another; else the whole graph. Each case builds a small
+// no history with another; else the whole graph. Its last cases hold the
+// services rebuilt to the references between deployments, both ways. Each case builds a small
 // organisation (one repository per service), adds its rows, and compares
 // the incremental run with a full rebuild mart by mart; the progress line
 // says which graph was read.
@@ -469,6 +485,12 @@ func TestIncrementalCommitGraph(t *testing.T) {
 		return fmt.Sprintf(`INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version, commit_sha, changes, source)
 			VALUES (%s, %s, 'production', %s, %s, 'success', %s, %s, %s, 'gen')`,
 			q(id), q(g.svc(s)), ts(at), ts(at.Add(-20*time.Minute)), q("v-"+id), sha, list)
+	}
+	// a deployment of service s rolling back the deployment target
+	rollbackOf := func(id string, s int, at time.Time, target string) string {
+		return fmt.Sprintf(`INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version, rollback_of, source)
+			VALUES (%s, 'svc-%d', 'production', %s, %s, 'success', %s, %s, 'gen')`,
+			q(id), s, ts(at), ts(at.Add(-20*time.Minute)), q("v-"+id), q(target))
 	}
 	change := func(g *orgGen, id string, s int, at time.Time, shas string) string {
 		return fmt.Sprintf(`INSERT INTO changes (id, service, repo, title, author, commit_shas, merge_commit_sha,
@@ -555,6 +577,64 @@ func TestIncrementalCommitGraph(t *testing.T) {
 				deploy(g, "x-6", 1, at, q(sha), "NULL")}
 		},
 		want: "full rebuild: a changed repository shares commit history with another",
+	}, {
+		// svc-2 deploys a commit svc-3's repository holds too (a
+		// mirror): the commit is found in svc-2's own repository and
+		// not looked for in others, but the check of that repository's
+		// history finds the other copy, so the whole graph is read
+		name: "deployment of a commit another repository holds too",
+		before: func(g *orgGen, at time.Time) []string {
+			x := fmt.Sprintf("%040x", 999004)
+			return []string{commitIn(x, "org/"+g.svc(2), []string{g.head[2]}, at.Add(-48*time.Hour), "fix"),
+				commitIn(x, "org/"+g.svc(3), []string{g.head[2]}, at.Add(-48*time.Hour), "fix"),
+				`UPDATE incidents SET root_cause_sha = NULL WHERE service = 'svc-2'`}
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{deploy(g, "x-7", 2, at, q(fmt.Sprintf("%040x", 999004)), "NULL")}
+		},
+		want:  "incremental: 1 service(s), 0 repositor(ies) to rebuild, reading the whole commit graph",
+		check: `SELECT count(*) FROM fct_deployments WHERE deployment_id = 'x-7' AND service = 'svc-2'`,
+	}, {
+		// a new incident of svc-1 blames that commit: its repositories
+		// share history, so everything is rebuilt
+		name: "incident blaming a commit another repository holds too",
+		before: func(g *orgGen, at time.Time) []string {
+			x := fmt.Sprintf("%040x", 999005)
+			return []string{commitIn(x, "org/"+g.svc(1), []string{g.head[1]}, at.Add(-48*time.Hour), "fix"),
+				commitIn(x, "org/"+g.svc(2), []string{g.head[1]}, at.Add(-48*time.Hour), "fix"),
+				`UPDATE incidents SET root_cause_sha = NULL WHERE service = 'svc-1'`}
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{fmt.Sprintf(`INSERT INTO incidents (id, service, severity, title, opened_at, root_cause_sha, source)
+				VALUES ('x-i', 'svc-1', 'sev1', 'incident', %s, %s, 'gen')`, ts(at), q(fmt.Sprintf("%040x", 999005)))}
+		},
+		want: "full rebuild: a changed incident's root-cause commit lies in history shared across repositories",
+	}, {
+		// a new deployment of svc-0 rolls back svc-1's last one: svc-1's
+		// deployment failed, a row of svc-1 (the reference is probed
+		// from the few rows naming a deployment)
+		name: "new deployment rolling back another service's",
+		before: func(g *orgGen, at time.Time) []string {
+			return []string{deploy(g, "x-b", 1, at.Add(-2*time.Hour), q(g.head[1]), "NULL")}
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{rollbackOf("x-r", 0, at, "x-b")}
+		},
+		want:  "incremental: 2 service(s), 0 repositor(ies) to rebuild",
+		check: `SELECT count(*) FROM fct_failures WHERE deployment_id = 'x-b' AND service = 'svc-1' AND reason = 'rollback' AND restored_by_deployment = 'x-r'`,
+	}, {
+		// an old deployment of svc-1 rolled back one not sent then; it
+		// arrives late, for svc-0: svc-1's old row names svc-0's new one
+		// (probed from the ids of the rows named)
+		name: "old deployment naming another service's new one",
+		before: func(g *orgGen, at time.Time) []string {
+			return []string{rollbackOf("x-o", 1, at.Add(-3*time.Hour), "x-n")}
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{deploy(g, "x-n", 0, at.Add(-4*time.Hour), q(g.head[0]), "NULL")}
+		},
+		want:  "incremental: 2 service(s), 0 repositor(ies) to rebuild",
+		check: `SELECT count(*) FROM fct_failures WHERE deployment_id = 'x-n' AND service = 'svc-0' AND reason = 'rollback' AND restored_by_deployment = 'x-o'`,
 	}}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
