@@ -131,7 +131,11 @@ dep_stats as (
 -- The gap before each deployment in a window, to the one before it of the
 -- same key. Only the window's deployments are sorted, with the last earlier
 -- deployment of each key (prior) in front: it is all the first gap needs.
--- prior_svc is that deployment per service and distinct window start.
+-- prior_svc is that deployment per service and distinct window start, of
+-- the services in scope only: the IN hashes svc (a few rows) and DuckDB
+-- hands its services to the scan as a filter, so other services' history
+-- is dropped as it is read, and only the scope's is grouped (joining svc
+-- directly would hash the history instead, svc being estimated large).
 -- Deployments that finished at the same instant are not ordered further:
 -- whichever comes first, the gaps between them are 0 and they fall in the
 -- same period, so each period's gaps are the same.
@@ -140,6 +144,7 @@ prior_svc as (
     from fct_deployments d, (select distinct win_lo from req) l
     where d.is_production and d.status = 'success' and d.finished_at < l.win_lo
       and d.finished_at < metric_span_hi(requests)
+      and d.service in (select service from svc)
     group by all
 ),
 
