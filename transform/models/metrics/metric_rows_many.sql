@@ -131,15 +131,25 @@ dep_stats as (
 -- The gap before each deployment in a window, to the one before it of the
 -- same key. Only the window's deployments are sorted, with the last earlier
 -- deployment of each key (prior) in front: it is all the first gap needs.
--- prior_svc is that deployment per service and distinct window start.
+-- prior_svc is that deployment per service and distinct window start, of
+-- the services in scope only: their deployments are picked out (IN hashes
+-- svc, a few rows) before they meet the window starts and are grouped, so
+-- the history of the services out of scope is read but never grouped.
+-- (Joining svc to the deployments instead makes DuckDB hash the history:
+-- it cannot tell svc's size.)
 -- Deployments that finished at the same instant are not ordered further:
 -- whichever comes first, the gaps between them are 0 and they fall in the
 -- same period, so each period's gaps are the same.
 prior_svc as (
     select l.win_lo, d.service, d.environment, max(d.finished_at) as finished_at
-    from fct_deployments d, (select distinct win_lo from req) l
-    where d.is_production and d.status = 'success' and d.finished_at < l.win_lo
-      and d.finished_at < metric_span_hi(requests)
+    from (
+        select service, environment, finished_at
+        from fct_deployments
+        where is_production and status = 'success'
+          and finished_at < metric_span_hi(requests)
+          and service in (select service from svc)
+    ) d, (select distinct win_lo from req) l
+    where d.finished_at < l.win_lo
     group by all
 ),
 

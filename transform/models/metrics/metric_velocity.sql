@@ -18,11 +18,12 @@ svc as (
     select * from metric_scope(level, services, teams)
 ),
 
+-- A shipped change counts at its deployment's service, which fct_changes
+-- carries (deployed_service): no join of the deployments' whole history.
 events as (
     select s.key, metric_period(unit, lo, c.deployed_at) as period_start, 1 as shipped, 0 as deployed, 0 as merged, c.author
     from fct_changes c
-    join fct_deployments d on d.deployment_id = c.deployment_id
-    join svc s on s.service = d.service
+    join svc s on s.service = c.deployed_service
     where c.deployment_id is not null and metric_in_window(c.deployed_at, lo, hi)
     union all
     select s.key, metric_period(unit, lo, d.finished_at), 0, 1, 0, null
