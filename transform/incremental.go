@@ -50,7 +50,9 @@ package transform
 //     of repositories is checked once per planning (unshared). A wide
 //     run joins whole tables, which then costs less than probing with
 //     most rows, and reads the whole graph.
-//   - A narrow run (a few services of many) keeps the staging rows of the
+//   - A narrow run (a few services of many) names its services and graph
+//     repositories as constants, which DuckDB filters inside the table
+//     scans (listNarrow), and keeps the staging rows of the
 //     rebuilt services in temporary tables (stageFiltered), so the
 //     intermediate models do not scan the canonical tables again for
 //     each view that reads them; the declared tests of a mart merged by
@@ -138,6 +140,64 @@ type plan struct {
 	// teams: the teams whose rows the metric macros' test calls read
 	// (testTeams); nil for every team
 	teams []string
+	// graphRepoList: in a narrow run reading part of the commit graph,
+	// the repositories of temp.inc_graph_repos (listNarrow)
+	graphRepoList []string
+}
+
+// listNarrow reads, for a narrow run, the repositories of the commit
+// graph it reads (p.services is read by planRun). A narrow run names its
+// few services and repositories in its statements as constants
+// (inConstants) rather than as a subquery of their temporary tables:
+// DuckDB evaluates such a filter of one column in the table scan, which
+// then reads the other columns of the matching rows only, where a semi
+// join against a temporary table reads every row of every column first
+// (at full size, the seven million changes with their JSON; the commits
+// and their messages for each model reading them).
+func listNarrow(ctx context.Context, tx *sql.Tx, p *plan) error {
+	if !p.narrow || p.graphRepos < 0 {
+		return nil
+	}
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT repo FROM temp.inc_graph_repos WHERE repo IS NOT NULL ORDER BY 1`)
+	if err != nil {
+		return fmt.Errorf("transform: graph repositories: %w", err)
+	}
+	defer rows.Close()
+	p.graphRepoList = []string{}
+	for rows.Next() {
+		var r string
+		if err := rows.Scan(&r); err != nil {
+			return fmt.Errorf("transform: graph repositories: %w", err)
+		}
+		p.graphRepoList = append(p.graphRepoList, r)
+	}
+	return rows.Err()
+}
+
+// inConstants is `list_contains(['a', 'b', …], col)` for the values vals,
+// or false for none. It selects the rows `col IN ('a', 'b', …)` does, but
+// DuckDB evaluates it in the table scan as a filter of one column, where
+// it plans a list of constants with IN as a join against the list above
+// a scan of every row (the list only pruning by zone maps).
+func inConstants(col string, vals []string) string {
+	if len(vals) == 0 {
+		return "false"
+	}
+	q := make([]string, len(vals))
+	for i, v := range vals {
+		q[i] = warehouse.QuoteString(v)
+	}
+	return "list_contains([" + strings.Join(q, ", ") + "], " + col + ")"
+}
+
+// serviceIn is the condition on a service column selecting the rebuilt
+// services: their names as constants in a narrow run (listNarrow), the
+// subquery of temp.inc_services in a wide one, whose list would be long.
+func serviceIn(col string, p plan) string {
+	if p.narrow {
+		return inConstants(col, p.services)
+	}
+	return col + " IN (SELECT service FROM temp.inc_services)"
 }
 
 // narrowShare: an incremental run rebuilding at most one service in this
@@ -1225,6 +1285,9 @@ func incrementalModel(m Model, st sqlrun.Statement, kind string, p plan) (sqlrun
 		st.SQL = stagingRE.ReplaceAllStringFunc(st.SQL, func(name string) string {
 			if name == "stg_commits" && p.graphRepos >= 0 {
 				// the commits the rebuilt services' walks can reach (graphRepos)
+				if p.graphRepoList != nil {
+					return "(SELECT * FROM stg_commits WHERE " + inConstants("repo", p.graphRepoList) + ")"
+				}
 				return "(SELECT * FROM stg_commits WHERE repo IN (SELECT repo FROM temp.inc_graph_repos))"
 			}
 			if !filteredStaging[name] {
@@ -1233,7 +1296,7 @@ func incrementalModel(m Model, st sqlrun.Statement, kind string, p plan) (sqlrun
 			if p.narrow {
 				return "temp.inc_" + name // stageFiltered
 			}
-			return "(" + filteredStagingRows(name) + ")"
+			return "(" + filteredStagingRows(name, p) + ")"
 		})
 		if kind == "VIEW" {
 			return st, "TEMP VIEW", true, false
@@ -1245,8 +1308,8 @@ func incrementalModel(m Model, st sqlrun.Statement, kind string, p plan) (sqlrun
 
 // filteredStagingRows selects the rows of staging model name an
 // incremental run reads.
-func filteredStagingRows(name string) string {
-	cond := "service IN (SELECT service FROM temp.inc_services)"
+func filteredStagingRows(name string, p plan) string {
+	cond := serviceIn("service", p)
 	if name == "stg_incidents" {
 		// every incident that claims a root-cause commit, so that
 		// one of another service blamed on a rebuilt deployment
@@ -1270,7 +1333,7 @@ func stageFiltered(ctx context.Context, tx *sql.Tx, m Model, p plan, staged map[
 		if !filteredStaging[d] || staged[d] {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+warehouse.QuoteIdent("inc_"+d)+" AS "+filteredStagingRows(d)); err != nil {
+		if _, err := tx.ExecContext(ctx, "CREATE OR REPLACE TEMP TABLE "+warehouse.QuoteIdent("inc_"+d)+" AS "+filteredStagingRows(d, p)); err != nil {
 			return fmt.Errorf("transform: %s: %w", d, err)
 		}
 		staged[d] = true
@@ -1327,7 +1390,7 @@ func mergeIncremental(ctx context.Context, tx *sql.Tx, models []Model, p plan) (
 		name := warehouse.QuoteIdent(m.Name)
 		switch {
 		case key == "service" && len(p.services) > 0 && m.Materialized == "table":
-			in := "service IN (SELECT service FROM temp.inc_services)"
+			in := serviceIn("service", p)
 			del, ins := in, in
 			if via != "" {
 				mart, col, ok := strings.Cut(strings.TrimSpace(via), ".")

@@ -13,6 +13,7 @@ import (
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/coverage"
 	"github.com/shiplog/shiplog/internal/output"
+	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -917,5 +918,78 @@ func TestScopedRelationships(t *testing.T) {
 				t.Errorf("failing rows %v, want %v (%v)", got, c.want, failures)
 			}
 		})
+	}
+}
+
+// TestNarrowConstants holds the constants a narrow run names its services
+// and repositories with to the rows the subqueries of their temporary
+// tables select: a quote in a name, NULLs on either side and an empty
+// list included.
+func TestNarrowConstants(t *testing.T) {
+	db := memDB(t)
+	for _, s := range []string{
+		`CREATE TEMP TABLE inc_services AS SELECT * FROM (VALUES ('a'), ('o''neil')) v(service)`,
+		`CREATE TEMP TABLE inc_graph_repos AS SELECT * FROM (VALUES ('org/a'), (NULL)) v(repo)`,
+		`CREATE TABLE rows_ AS SELECT * FROM (VALUES (1, 'a', 'org/a'), (2, 'o''neil', 'org/b'), (3, 'b', NULL), (4, NULL, 'org/c'), (5, 'A', 'org/A')) v(id, service, repo)`,
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := func(cond string) []int {
+		t.Helper()
+		rows, err := db.Query("SELECT id FROM rows_ WHERE " + cond + " ORDER BY id")
+		if err != nil {
+			t.Fatalf("%s: %v", cond, err)
+		}
+		defer rows.Close()
+		out := []int{}
+		for rows.Next() {
+			var id int
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, id)
+		}
+		return out
+	}
+	narrow := plan{narrow: true, services: []string{"a", "o'neil"}, graphRepos: 2}
+	ctx := context.Background()
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := listNarrow(ctx, tx, &narrow); err != nil {
+		t.Fatal(err)
+	}
+	tx.Rollback()
+	if want := []string{"org/a"}; !reflect.DeepEqual(narrow.graphRepoList, want) {
+		t.Errorf("graph repositories %q, want %q", narrow.graphRepoList, want)
+	}
+	for _, c := range []struct {
+		name, cond string
+		want       []int
+	}{
+		{"narrow services", serviceIn("service", narrow), []int{1, 2}},
+		{"wide services", serviceIn("service", plan{}), []int{1, 2}},
+		{"graph repositories", inConstants("repo", narrow.graphRepoList), []int{1}},
+		{"graph repositories by subquery", "repo IN (SELECT repo FROM temp.inc_graph_repos)", []int{1}},
+		{"no repositories", inConstants("repo", []string{}), []int{}},
+	} {
+		if got := ids(c.cond); !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s (%s): rows %v, want %v", c.name, c.cond, got, c.want)
+		}
+	}
+	if got, want := serviceIn("service", narrow), `list_contains(['a', 'o''neil'], service)`; got != want {
+		t.Errorf("narrow condition %s, want %s", got, want)
+	}
+	if got := serviceIn("service", plan{}); !strings.Contains(got, "temp.inc_services") {
+		t.Errorf("wide condition %s does not read temp.inc_services", got)
+	}
+	// the commit graph of a narrow run reads the listed repositories
+	m := Model{Name: "int_x", Layer: "intermediate"}
+	st, _, partial, _ := incrementalModel(m, sqlrun.Statement{SQL: "SELECT * FROM stg_commits"}, "TEMP TABLE", narrow)
+	if want := "SELECT * FROM (SELECT * FROM stg_commits WHERE list_contains(['org/a'], repo))"; st.SQL != want || !partial {
+		t.Errorf("narrow graph statement %q (partial %v), want %q", st.SQL, partial, want)
 	}
 }

@@ -552,6 +552,11 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	}
 	placements := false
 	inc := p.mode == "incremental"
+	if inc {
+		if err = listNarrow(ctx, tx, &p); err != nil {
+			return err
+		}
+	}
 	// A temporary model is dropped as soon as the last model reading it is
 	// built, which keeps memory for the big joins that follow.
 	lastUse := map[string]int{}
