@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/big"
 	"strings"
 	"sync"
 	"time"
@@ -65,13 +66,15 @@ type GroupCommitter struct {
 // committerKind is the prepared work of one kind on the committer's
 // connection.
 type committerKind struct {
-	k      *canonical.Kind
-	raw    string    // the raw table's name
-	clear  *sql.Stmt // empties the raw table
-	logOld *sql.Stmt // logs the digests' change by the rows del removes (canonical.WritesTable)
-	del    *sql.Stmt // deletes the rows of the source with the keys of the records
-	write  *sql.Stmt // types, checks and writes the records, failing on a bad one
-	logNew *sql.Stmt // logs the digests' change by the rows write wrote
+	k     *canonical.Kind
+	raw   string    // the raw table's name
+	clear *sql.Stmt // empties the raw table
+	// del deletes the rows of the source with the keys of the records and
+	// write types, checks and writes the records, failing on a bad one;
+	// both return each row's partition and hash, which the log of
+	// canonical writes sums (deltas): no statement reads the table again
+	del   *sql.Stmt
+	write *sql.Stmt
 }
 
 // NewGroupCommitter returns a committer loading into db with opts (Source,
@@ -99,7 +102,7 @@ func (c *GroupCommitter) reset() error {
 		return nil
 	}
 	for _, ck := range c.kinds {
-		for _, s := range []*sql.Stmt{ck.clear, ck.logOld, ck.del, ck.write, ck.logNew} {
+		for _, s := range []*sql.Stmt{ck.clear, ck.del, ck.write} {
 			if s != nil {
 				s.Close()
 			}
@@ -417,11 +420,19 @@ func (c *GroupCommitter) kind(ctx context.Context, k *canonical.Kind) (*committe
 	// deleteSQL's join, over the records' keys typed as they are written.
 	del := fmt.Sprintf("DELETE FROM %s AS t USING (SELECT %s FROM %s) AS s WHERE t.source = $1 AND %s",
 		warehouse.QuoteIdent(k.Table), strings.Join(keys, ", "), from, strings.Join(conds, " AND "))
-	// the changes to the digests of the rows replaced and written, for
-	// the log of canonical writes (deltaSQL), over the same typed keys
-	keyed := fmt.Sprintf("(SELECT %s FROM %s)", strings.Join(keys, ", "), from)
 	write := insertHead(k, "", true, c.opts.Source) +
 		" FROM (" + typedJSONSelect(k, "line", "extra", from, textSuffix) + ")" + insertTail(true)
+	// the partition and hash of each row replaced and written, for the
+	// log of canonical writes (canonical.DeltaSQL sums the same)
+	part := "NULL::VARCHAR"
+	if col, _ := canonical.PartColumn(k.Table); col != "" {
+		part = warehouse.QuoteIdent(col)
+	}
+	del += " RETURNING t." + part + ", hash(t)"
+	if part == "NULL::VARCHAR" {
+		del = strings.Replace(del, "RETURNING t.NULL::VARCHAR", "RETURNING NULL::VARCHAR", 1)
+	}
+	write += "\nRETURNING " + part + ", hash(" + warehouse.QuoteIdent(k.Table) + ")"
 	ck := &committerKind{k: k, raw: raw}
 	var err error
 	prep := func(dst **sql.Stmt, query string) {
@@ -430,10 +441,8 @@ func (c *GroupCommitter) kind(ctx context.Context, k *canonical.Kind) (*committe
 		}
 	}
 	prep(&ck.clear, "DELETE FROM "+raw)
-	prep(&ck.logOld, keyedDeltaSQL(k, -1, keyed))
 	prep(&ck.del, del)
 	prep(&ck.write, write)
-	prep(&ck.logNew, keyedDeltaSQL(k, 1, keyed))
 	if err != nil {
 		return nil, err
 	}
@@ -503,20 +512,29 @@ func (c *GroupCommitter) fast(ctx context.Context, streams []Stream, batch map[*
 		if err != nil {
 			return nil, err
 		}
-		if _, err := ck.logOld.ExecContext(ctx, c.opts.Source); err != nil {
-			return nil, fmt.Errorf("log %s writes: %w", k.Table, err)
-		}
-		if _, err := ck.del.ExecContext(ctx, c.opts.Source); err != nil {
+		deltas := map[sql.NullString]*delta{}
+		if _, err := sumDeltas(ck.del.QueryContext(ctx, c.opts.Source))(deltas, -1); err != nil {
 			return nil, fmt.Errorf("replace %s: %w", k.Table, err)
 		}
-		r, err := ck.write.ExecContext(ctx)
+		n, err := sumDeltas(ck.write.QueryContext(ctx))(deltas, 1)
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", k.Table, err)
 		}
-		if _, err := ck.logNew.ExecContext(ctx, c.opts.Source); err != nil {
-			return nil, fmt.Errorf("log %s writes: %w", k.Table, err)
+		if len(deltas) > 0 {
+			// one statement for the group's partitions
+			vals := make([]string, 0, len(deltas))
+			for p, d := range deltas {
+				part := "NULL"
+				if p.Valid {
+					part = warehouse.QuoteString(p.String)
+				}
+				vals = append(vals, fmt.Sprintf("(%s, %s, %s, %d, %s::HUGEINT)",
+					warehouse.QuoteString(k.Table), warehouse.QuoteString(c.opts.Source), part, d.rows, d.digest.String()))
+			}
+			if _, err := conn.ExecContext(ctx, `INSERT INTO `+canonical.WritesTable+` ("table", source, part, "rows", digest) VALUES `+strings.Join(vals, ", ")); err != nil {
+				return nil, fmt.Errorf("log %s writes: %w", k.Table, err)
+			}
 		}
-		n, _ := r.RowsAffected()
 		res.Rows[k.Name] = n
 		res.Written += n
 	}
@@ -539,4 +557,45 @@ func (c *GroupCommitter) fast(ctx context.Context, streams []Stream, batch map[*
 	}
 	committed = true
 	return res, nil
+}
+
+// delta is the change of one partition's digest: rows and the sum of
+// their hashes (DuckDB's UBIGINT hash, summed as HUGEINT).
+type delta struct {
+	rows   int64
+	digest big.Int
+}
+
+// sumDeltas adds to deltas, with sign, the (partition, hash) rows of a
+// statement's RETURNING clause, and returns how many rows it returned.
+func sumDeltas(rows *sql.Rows, err error) func(deltas map[sql.NullString]*delta, sign int64) (int64, error) {
+	return func(deltas map[sql.NullString]*delta, sign int64) (int64, error) {
+		if err != nil {
+			return 0, err
+		}
+		defer rows.Close()
+		var n int64
+		var h big.Int
+		for rows.Next() {
+			var p sql.NullString
+			var v uint64
+			if err := rows.Scan(&p, &v); err != nil {
+				return n, err
+			}
+			d := deltas[p]
+			if d == nil {
+				d = &delta{}
+				deltas[p] = d
+			}
+			d.rows += sign
+			h.SetUint64(v)
+			if sign < 0 {
+				d.digest.Sub(&d.digest, &h)
+			} else {
+				d.digest.Add(&d.digest, &h)
+			}
+			n++
+		}
+		return n, rows.Err()
+	}
 }
