@@ -20,6 +20,12 @@ import (
 // orgGen writes a small organisation and then random rounds of new,
 // changed, late and removed rows, as SQL run on two warehouses alike.
 // Everything comes from a seeded math/rand, so a failing seed replays.
+// newOrgGen returns a generator of an organisation of n services from
+// 6 January 2025, seeded.
+func newOrgGen(seed int64, n int) *orgGen {
+	return &orgGen{r: rand.New(rand.NewSource(seed)), services: n, t0: time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC), head: make([]string, n), depsOf: map[int][]string{}}
+}
+
 type orgGen struct {
 	r        *rand.Rand
 	services int
@@ -410,12 +416,8 @@ func compareMarts(t *testing.T, db *warehouse.DB, other string, round int) {
 // snapshot's (the marts do not have it either).
 func TestCoverageSnapshot(t *testing.T) {
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	g := &orgGen{r: rand.New(rand.NewSource(7)), services: 3, t0: time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC), head: make([]string, 3), depsOf: map[int][]string{}}
+	db := fileDB(t)
+	g := newOrgGen(7, 3)
 	exec := func(stmts []string) {
 		for _, s := range stmts {
 			if err := execLogged(ctx, db, s); err != nil {
@@ -700,11 +702,7 @@ func TestIncrementalCommitGraph(t *testing.T) {
 // rows alone, which a committed build cannot hold, are left to full runs.
 func TestScopedTests(t *testing.T) {
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := fileDB(t)
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -782,12 +780,8 @@ func TestMostServicesRebuildFully(t *testing.T) {
 		t.Skip("several transforms")
 	}
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	g := &orgGen{r: rand.New(rand.NewSource(11)), services: 6, t0: time.Date(2025, 1, 6, 0, 0, 0, 0, time.UTC), head: make([]string, 6), depsOf: map[int][]string{}}
+	db := fileDB(t)
+	g := newOrgGen(11, 6)
 	run := func(days []int) string {
 		t.Helper()
 		var stmts []string
@@ -831,11 +825,7 @@ func TestMostServicesRebuildFully(t *testing.T) {
 // committed build cannot hold), is left to full runs.
 func TestScopedRelationships(t *testing.T) {
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := fileDB(t)
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		t.Fatal(err)

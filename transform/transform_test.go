@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"path/filepath"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -101,6 +102,18 @@ func TestBuiltinModelsLoad(t *testing.T) {
 func memDB(t *testing.T) *warehouse.DB {
 	t.Helper()
 	db, err := warehouse.OpenMemory(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// fileDB opens a warehouse file in the test's temporary folder (some
+// paths, such as the push committer's, differ from an in-memory one).
+func fileDB(t *testing.T) *warehouse.DB {
+	t.Helper()
+	db, err := warehouse.Open(context.Background(), filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 	"github.com/shiplog/shiplog/ingest/file"
 	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/config"
-	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
 // dayOne: two services of one team, a deployment each.
@@ -29,11 +28,7 @@ const dayOne = `{"kind":"team","id":"t1","name":"T1"}
 // the writers to the transform's plan on a small warehouse.
 func TestWritesLogDrivesDigests(t *testing.T) {
 	ctx := context.Background()
-	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
+	db := fileDB(t)
 	cfg := config.Default()
 	load := func(jsonl string) {
 		t.Helper()

@@ -353,19 +353,14 @@ func deleteSQL(k *canonical.Kind) string {
 // digests made by the target rows of source $1 whose key is among the
 // batch's good records (deleteSQL's rows): with sign -1 before the delete
 // (the rows it removes, whichever service they were), with +1 after the
-// insert (the rows it wrote, as stored).
+// insert (the rows it wrote, as stored). A semi join: a row matched by two
+// keys of the batch counts once, as it is deleted once.
 func deltaSQL(k *canonical.Kind, sign int) string {
-	return keyedDeltaSQL(k, sign, fmt.Sprintf("(SELECT %s FROM %s WHERE err IS NULL)", keyList(k), stageTable(k)))
-}
-
-// keyedDeltaSQL is deltaSQL over the keys keys selects (columns named
-// after the key fields). A semi join: a row matched by two keys of the
-// batch counts once, as it is deleted once.
-func keyedDeltaSQL(k *canonical.Kind, sign int, keys string) string {
 	var conds []string
 	for _, key := range k.Key {
 		conds = append(conds, fmt.Sprintf("s.%[1]s = t.%[1]s", warehouse.QuoteIdent(key)))
 	}
+	keys := fmt.Sprintf("(SELECT %s FROM %s WHERE err IS NULL)", keyList(k), stageTable(k))
 	return canonical.DeltaSQL(k.Table, sign, fmt.Sprintf("SEMI JOIN %s AS s ON %s WHERE t.source = $1", keys, strings.Join(conds, " AND ")))
 }
 
