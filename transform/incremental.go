@@ -211,8 +211,8 @@ var narrowShare = 8 // a variable: tests take the narrow path on small organisat
 // rebuild by service plans with whole-table joins, filters every model's
 // staging and then replaces the rows it rebuilt, so for most services it
 // costs more than a full build, and holds more memory: at full size a
-// day for every service took 78.5 s incrementally against 58.4 s for a
-// full build, and peaked at 5.6 GB against 3.7 GB
+// day for every service took 73.0 s incrementally against 55.7 s as a
+// full build, and peaked at 5.4 GB against 4.0 GB
 // (docs/benchmarks/metrics.md).
 var fullShare = [2]int{2, 3} // a variable: tests take the wide path on small organisations
 
