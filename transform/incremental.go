@@ -200,6 +200,41 @@ func serviceIn(col string, p plan) string {
 	return col + " IN (SELECT service FROM temp.inc_services)"
 }
 
+// maxConstants bounds the values inSet writes as constants: past it, the
+// list costs more to write and to read than the join of a subquery.
+const maxConstants = 1000
+
+// inSet is a condition selecting the rows whose col is among the values of
+// set (a query of one column): those values as constants (inConstants)
+// while they are few, which DuckDB evaluates inside the table scan before
+// reading the other columns, else `col IN (set)`, a join above a scan of
+// every row. Planning filters the big tables by the services and
+// repositories of its set this way: for ten services of five hundred, the
+// scan of seven million changes by service took 0.17 s as a subquery and
+// 0.07 s as constants (0.55 s and 0.09 s cold).
+func inSet(ctx context.Context, tx *sql.Tx, col, set string) (string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT v FROM (`+set+`) s(v) WHERE v IS NOT NULL ORDER BY 1 LIMIT `+fmt.Sprint(maxConstants+1))
+	if err != nil {
+		return "", fmt.Errorf("transform: plan: %w", err)
+	}
+	defer rows.Close()
+	var vals []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return "", fmt.Errorf("transform: plan: %w", err)
+		}
+		vals = append(vals, v)
+	}
+	if err := rows.Err(); err != nil {
+		return "", fmt.Errorf("transform: plan: %w", err)
+	}
+	if len(vals) > maxConstants {
+		return col + " IN (" + set + ")", nil
+	}
+	return inConstants(col, vals), nil
+}
+
 // narrowShare: an incremental run rebuilding at most one service in this
 // many keeps their staging rows in temporary tables; a wider run filters
 // the staging views each time a model reads them, as a full run does,
@@ -592,8 +627,12 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	// the same table: no other set to look at)
 	repoShas := `SELECT sha FROM commits c SEMI JOIN temp.inc_repos r ON r.repo = c.repo`
 	if !wide {
+		inRepos, err := inSet(ctx, tx, "repo", `SELECT repo FROM temp.inc_repos`)
+		if err != nil {
+			return plan{}, err
+		}
 		if err := q(`CREATE OR REPLACE TEMP TABLE inc_repo_shas AS
-		SELECT DISTINCT sha FROM commits WHERE repo IN (SELECT repo FROM temp.inc_repos)`); err != nil {
+		SELECT DISTINCT sha FROM commits WHERE ` + inRepos); err != nil {
 			return plan{}, err
 		}
 		repoShas = `SELECT sha FROM temp.inc_repo_shas`
@@ -685,13 +724,17 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 // parents in one scan, then the other parents of the few merges, which
 // costs far less than unnesting every list.
 func sharedHistory(ctx context.Context, tx *sql.Tx, repos string, inbound bool) (bool, error) {
+	in, err := inSet(ctx, tx, "repo", "SELECT repo FROM "+repos)
+	if err != nil {
+		return false, err
+	}
 	steps := []string{
 		`CREATE OR REPLACE TEMP TABLE inc_inside AS
-		 SELECT DISTINCT sha FROM commits WHERE repo IN (SELECT repo FROM ` + repos + `)`,
+		 SELECT DISTINCT sha FROM commits WHERE ` + in,
 		// shas the inside commits lead to: their own and their parents
 		`CREATE OR REPLACE TEMP TABLE inc_inside_reach AS
 		 SELECT sha FROM temp.inc_inside
-		 UNION SELECT p FROM (SELECT unnest(parents) AS p FROM commits WHERE repo IN (SELECT repo FROM ` + repos + `))`,
+		 UNION SELECT p FROM (SELECT unnest(parents) AS p FROM commits WHERE ` + in + `)`,
 	}
 	for _, s := range steps {
 		if _, err := tx.ExecContext(ctx, s); err != nil {
@@ -703,6 +746,8 @@ func sharedHistory(ctx context.Context, tx *sql.Tx, repos string, inbound bool) 
 			tx.ExecContext(context.WithoutCancel(ctx), "DROP TABLE IF EXISTS temp."+t)
 		}
 	}()
+	// (the other commits are most commits: a filter of the few
+	// repositories as constants planned worse there, 2.3 times slower)
 	// an inside sha or parent held outside (a parent the inside holds
 	// too is a sha the outside holds as well: the same finding); inbound,
 	// in the same scan, an outside first parent inside
@@ -804,10 +849,14 @@ func graphRepos(ctx context.Context, tx *sql.Tx, checked bool, history unshared)
 	if err := addChangeRefs(ctx, tx); err != nil {
 		return 0, err
 	}
+	inServices, err := inSet(ctx, tx, "lower(trim(service))", `SELECT service FROM temp.inc_services`)
+	if err != nil {
+		return 0, err
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_named AS
 		SELECT sha FROM (
 			SELECT commit_sha AS sha FROM deployments
-			WHERE commit_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
+			WHERE commit_sha IS NOT NULL AND `+inServices+`
 			UNION SELECT ref FROM temp.inc_change_refs WHERE service IN (SELECT service FROM temp.inc_services)
 			AND (NOT is_id OR regexp_full_match(ref, '[0-9a-f]{7,40}')) -- an id is a sha only so (int_change_shas)
 		) WHERE sha IS NOT NULL AND sha NOT IN (SELECT sha FROM temp.inc_repo_shas)`); err != nil {
@@ -852,9 +901,13 @@ const rootRepos = `SELECT DISTINCT lower(trim(i.service)) AS service, rc.repo
 // inc_root_repos for shared history then finds any other repository
 // holding one).
 func addRoots(ctx context.Context, tx *sql.Tx) error {
+	in, err := inSet(ctx, tx, "lower(trim(service))", `SELECT service FROM temp.inc_services EXCEPT SELECT service FROM temp.inc_roots`)
+	if err != nil {
+		return err
+	}
 	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_root_shas AS
 		SELECT DISTINCT lower(trim(service)) AS service, trim(root_cause_sha) AS sha FROM incidents
-		WHERE root_cause_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services EXCEPT SELECT service FROM temp.inc_roots)`); err != nil {
+		WHERE root_cause_sha IS NOT NULL AND `+in); err != nil {
 		return fmt.Errorf("transform: plan: root causes: %w", err)
 	}
 	if err := holders(ctx, tx, "inc_root_at", "SELECT sha FROM temp.inc_root_shas"); err != nil {
@@ -948,11 +1001,15 @@ func changesNaming(refs string) string {
 // ways the changes of the services of temp.inc_services not yet in it are
 // named: id, merge commit, commits.
 func addChangeRefs(ctx context.Context, tx *sql.Tx) error {
+	in, err := inSet(ctx, tx, "lower(trim(service))", `SELECT service FROM temp.inc_services EXCEPT SELECT service FROM temp.inc_change_refs`)
+	if err != nil {
+		return err
+	}
 	for _, s := range []string{
 		`INSERT INTO temp.inc_change_refs
 		 WITH ch AS MATERIALIZED (
 			SELECT lower(trim(service)) AS service, id, merge_commit_sha, commit_shas FROM changes
-			WHERE lower(trim(service)) IN (SELECT service FROM temp.inc_services EXCEPT SELECT service FROM temp.inc_change_refs)
+			WHERE ` + in + `
 		 )
 		 SELECT service, id, true FROM ch
 		 UNION ALL SELECT service, merge_commit_sha, false FROM ch WHERE merge_commit_sha IS NOT NULL
@@ -1026,6 +1083,11 @@ var errUnbounded = fmt.Errorf("transform: unbounded")
 // every service one reference links to one already in it: in the new
 // rows (canonical tables) and in the marts of the last build.
 func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool, history unshared) error {
+	// the set before it grows, as constants while few (inSet)
+	inServices, err := inSet(ctx, tx, "lower(trim(service))", `SELECT service FROM temp.inc_services`)
+	if err != nil {
+		return err
+	}
 	// pairs of services (a, b): rows of one can change rows of the other;
 	// these are asked the same way of a narrow set and of a wide one
 	common := []string{
@@ -1055,7 +1117,7 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool, 
 		// a root-cause commit of an incident in the set, deployed or
 		// carried by a change of another service
 		referenced(`SELECT lower(trim(service)) AS a, trim(root_cause_sha) AS ref, 'commit' AS kind FROM incidents
-			WHERE root_cause_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)`,
+			WHERE root_cause_sha IS NOT NULL AND `+inServices,
 			idColumn{"commit", "deployments", "commit_sha", "lower(trim(service))"}),
 	}
 	// a wide set: every reference joined whole (the edges the probes
@@ -1128,9 +1190,9 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool, 
 	for _, s := range []string{
 		`CREATE OR REPLACE TEMP TABLE inc_probe AS
 		 SELECT 'list' AS kind, lower(trim(service)) AS service, unnest(changes) AS ref FROM deployments
-		 WHERE len(changes) > 0 AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)
+		 WHERE len(changes) > 0 AND ` + inServices + `
 		 UNION ALL SELECT 'root', lower(trim(service)), trim(root_cause_sha) FROM incidents
-		 WHERE root_cause_sha IS NOT NULL AND lower(trim(service)) IN (SELECT service FROM temp.inc_services)`,
+		 WHERE root_cause_sha IS NOT NULL AND ` + inServices,
 		`CREATE OR REPLACE TEMP TABLE inc_probe_hits AS ` + changesNaming("SELECT ref FROM temp.inc_probe"),
 		`CREATE OR REPLACE TEMP TABLE inc_roots (service VARCHAR, repo VARCHAR)`,
 	} {
@@ -1498,7 +1560,7 @@ func freshRows(m Model, scope *plan) (string, bool) {
 	}
 	switch m.Materialized {
 	case "table":
-		return "SELECT * FROM " + warehouse.QuoteIdent(m.Name) + " WHERE service IN (SELECT service FROM temp.inc_services)", true
+		return "SELECT * FROM " + warehouse.QuoteIdent(m.Name) + " WHERE " + serviceIn("service", *scope), true
 	case "view":
 		if m.script == nil || len(m.script.Statements) != 1 || len(m.script.Statements[0].Variables) > 0 || len(m.script.Statements[0].Params) > 0 {
 			return "", false
@@ -1684,8 +1746,8 @@ func testTeams(ctx context.Context, tx *sql.Tx, p *plan, vals map[string]any) er
 	}
 	teams := []string{}
 	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT team FROM (
-			SELECT team FROM dim_services WHERE service IN (SELECT service FROM temp.inc_services)
-			UNION ALL SELECT deployed_team FROM fct_change_rows WHERE service IN (SELECT service FROM temp.inc_services)
+			SELECT team FROM dim_services WHERE `+serviceIn("service", *p)+`
+			UNION ALL SELECT deployed_team FROM fct_change_rows WHERE `+serviceIn("service", *p)+`
 		) WHERE team IS NOT NULL ORDER BY 1`)
 	if err != nil {
 		return fmt.Errorf("transform: test teams: %w", err)
