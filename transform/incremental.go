@@ -558,13 +558,22 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	steps.mark("digests")
 	steps.note(scope.String())
 	defer func() { p.digests = scope }()
-	if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE inc_changed AS
-		SELECT DISTINCT "table", CASE WHEN "table" IN ('`+strings.Join(serviceTables, "', '")+`') THEN lower(trim(part)) ELSE part END AS part
-		FROM (SELECT coalesce(n."table", o."table") AS "table", coalesce(n.part, o.part) AS part
-			FROM temp.inc_digests n
-			FULL JOIN temp.inc_old o ON o."table" = n."table" AND o.source = n.source AND o.part IS NOT DISTINCT FROM n.part
-			WHERE n."rows" IS DISTINCT FROM o."rows" OR n.digest IS DISTINCT FROM o.digest)`); err != nil {
-		return plan{}, fmt.Errorf("transform: changed partitions: %w", err)
+	// the changed partitions, and the sources whose rows of a table changed
+	// (writeCoverage)
+	for _, s := range []string{`CREATE OR REPLACE TEMP TABLE inc_moved AS
+		SELECT coalesce(n."table", o."table") AS "table", coalesce(n.source, o.source) AS source, coalesce(n.part, o.part) AS part
+		FROM temp.inc_digests n
+		FULL JOIN temp.inc_old o ON o."table" = n."table" AND o.source = n.source AND o.part IS NOT DISTINCT FROM n.part
+		WHERE n."rows" IS DISTINCT FROM o."rows" OR n.digest IS DISTINCT FROM o.digest`,
+		`CREATE OR REPLACE TEMP TABLE inc_changed AS
+		SELECT DISTINCT "table", CASE WHEN "table" IN ('` + strings.Join(serviceTables, "', '") + `') THEN lower(trim(part)) ELSE part END AS part
+		FROM temp.inc_moved`,
+		`CREATE OR REPLACE TEMP TABLE inc_changed_sources AS SELECT DISTINCT "table", source FROM temp.inc_moved`,
+		`DROP TABLE temp.inc_moved`,
+	} {
+		if _, err := tx.ExecContext(ctx, s); err != nil {
+			return plan{}, fmt.Errorf("transform: changed partitions: %w", err)
+		}
 	}
 	changed := map[string]int{}
 	rows, err := tx.QueryContext(ctx, `SELECT "table", count(*) FROM temp.inc_changed GROUP BY ALL`)
@@ -1503,25 +1512,41 @@ func mergeIncremental(ctx context.Context, tx *sql.Tx, models []Model, p plan) (
 }
 
 // writeCoverage keeps coverage.Query's rows of the tables this run read in
-// coverage.SnapshotTable: all of them in a full run, those of the tables
-// whose digests moved in an incremental one.
+// coverage.SnapshotTable: all of them in a full run; in an incremental one
+// those of the sources whose rows of a table moved (temp.inc_changed_sources),
+// since a kind's rows per source and day are counted from that source's
+// rows alone.
 func writeCoverage(ctx context.Context, tx *sql.Tx, p plan) error {
 	where := ""
 	if p.mode == "incremental" {
-		var kinds []string
-		for _, e := range coverage.EventTimes() {
-			var changed bool
-			if err := tx.QueryRowContext(ctx, `SELECT count(*) > 0 FROM temp.inc_changed WHERE "table" = ?`, e.Table).Scan(&changed); err != nil {
+		sources := map[string][]string{}
+		rows, err := tx.QueryContext(ctx, `SELECT "table", source FROM temp.inc_changed_sources ORDER BY ALL`)
+		if err != nil {
+			return fmt.Errorf("transform: coverage: %w", err)
+		}
+		for rows.Next() {
+			var t string
+			var src sql.NullString
+			if err := rows.Scan(&t, &src); err != nil {
+				rows.Close()
 				return fmt.Errorf("transform: coverage: %w", err)
 			}
-			if changed {
-				kinds = append(kinds, warehouse.QuoteString(e.Kind))
+			sources[t] = append(sources[t], src.String)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("transform: coverage: %w", err)
+		}
+		var conds []string
+		for _, e := range coverage.EventTimes() {
+			if src := sources[e.Table]; len(src) > 0 {
+				conds = append(conds, "(kind = "+warehouse.QuoteString(e.Kind)+" AND "+inConstants("source", src)+")")
 			}
 		}
-		if len(kinds) == 0 {
+		if len(conds) == 0 {
 			return nil
 		}
-		where = " WHERE kind IN (" + strings.Join(kinds, ", ") + ")"
+		where = " WHERE " + strings.Join(conds, " OR ")
 	}
 	snap := coverage.SnapshotTable
 	for _, s := range []string{"DELETE FROM " + snap + where, "INSERT INTO " + snap + " SELECT * FROM (" + coverage.Query() + ")" + where} {

@@ -466,6 +466,22 @@ func TestCoverageSnapshot(t *testing.T) {
 		t.Errorf("second run: %s", strings.SplitN(progress.String(), "\n", 2)[0])
 	}
 	check("after the incremental run", true)
+	// A second source: the run refreshes the coverage of the sources
+	// whose rows moved, and keeps the others' rows as they were.
+	other := func(stmt string) {
+		t.Helper()
+		exec([]string{stmt})
+		check("after writing another source's rows", false)
+		if err := Run(ctx, db, config.Default(), Options{}); err != nil {
+			t.Fatal(err)
+		}
+		check("after the run that follows", true)
+	}
+	at := g.t0.Add(11 * 24 * time.Hour)
+	other(fmt.Sprintf(`INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version, source)
+		VALUES ('other-1', %s, 'production', %s, %s, 'success', 'v-other-1', 'other')`, q(g.svc(0)), ts(at), ts(at.Add(-time.Hour))))
+	other(`DELETE FROM deployments WHERE source = 'gen' AND id = (SELECT max(id) FROM deployments WHERE source = 'gen')`)
+	other(`DELETE FROM deployments WHERE source = 'other'`)
 }
 
 // TestIncrementalCommitGraph holds the commit graph an incremental run
