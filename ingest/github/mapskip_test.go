@@ -2,9 +2,13 @@ package github
 
 import (
 	"context"
+	"strings"
 	"testing"
 
+	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/ingest/internal/maptest"
+	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/transform"
 )
 
 // TestMapSkipsWhenNothingChanged: after a sync, mapping again with nothing
@@ -41,4 +45,52 @@ func TestMapSkipsWhenNothingChanged(t *testing.T) {
 		{Name: "canonical row updated by another writer", Reason: "canonical rows of changes changed", Restores: true,
 			SQL: `UPDATE changes SET title = 'edited' WHERE source = 'github' AND id = 'acme/payments#10'`},
 	})
+}
+
+// TestTransformAfterResyncSkipsTheMapping: a scheduled run (sync, then
+// transform) maps GitHub once; the transform after a sync with nothing new
+// leaves the source's rows alone and says so, and `transform --full` maps
+// again.
+func TestTransformAfterResyncSkipsTheMapping(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t)
+	h.db = maptest.OpenFile(t)
+	cfg := config.Default()
+	run := func(full bool) string {
+		t.Helper()
+		var progress strings.Builder
+		s := h.source(nil)
+		if err := transform.Run(ctx, h.db, cfg, transform.Options{Progress: &progress, Mappers: []ingest.Mapper{s}, Full: full}); err != nil {
+			t.Fatalf("transform: %v\n%s", err, progress.String())
+		}
+		return progress.String()
+	}
+	writes := func() int {
+		var n int
+		if err := h.db.QueryRow(`SELECT count(*) FROM canonical_writes WHERE source = 'github'`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	h.mustSync(h.source(nil))
+	if writes() == 0 {
+		t.Fatal("the first sync logged no canonical write")
+	}
+	if out := run(false); !strings.Contains(out, "unchanged github") {
+		t.Errorf("the transform after the sync mapped again:\n%s", out)
+	}
+	h.mustSync(h.source(nil)) // nothing new: every request a 304
+	if n := writes(); n != 0 {
+		t.Errorf("a sync with nothing new logged %d canonical write(s) of github", n)
+	}
+	out := run(false)
+	for _, want := range []string{"unchanged github", "transform: nothing changed since the last build"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("transform after a sync with nothing new lacks %q:\n%s", want, out)
+		}
+	}
+	if out := run(true); !strings.Contains(out, "mapped github") || !strings.Contains(out, "(forced)") {
+		t.Errorf("transform --full did not map again:\n%s", out)
+	}
 }
