@@ -12,3 +12,7 @@
 -- leaves both new columns NULL, and its full mapping runs as before.
 ALTER TABLE mapping_state ADD COLUMN inputs VARCHAR;
 ALTER TABLE mapping_state ADD COLUMN outputs VARCHAR;
+
+-- GitLab kept its own weaker check (row counts and the newest fetch of its
+-- raw tables) as a source_state value; the mapping state above replaces it.
+DELETE FROM source_state WHERE source = 'gitlab' AND scope = 'mapping' AND key = 'fingerprint';
