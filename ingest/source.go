@@ -52,7 +52,9 @@ type Source interface {
 }
 
 // Mapper rebuilds a source's canonical rows from its raw tables with SQL.
-// `shiplog transform` calls every registered mapper before the models.
+// `shiplog transform` calls every registered mapper before the models; an
+// API source's mapper is a SkippingMapper, which writes nothing when
+// nothing it reads or writes changed since it last mapped (Mapping).
 type Mapper interface {
 	Name() string
 	Map(ctx context.Context, db *warehouse.DB) error

@@ -105,10 +105,12 @@ type Options struct {
 	// discards it.
 	Progress io.Writer
 	// Mappers rebuild sources' canonical rows from their raw tables before
-	// the models run.
+	// the models run. A mapper that can tell (ingest.SkippingMapper) skips
+	// when nothing it reads or writes changed since it last mapped.
 	Mappers []ingest.Mapper
 	// Full rebuilds every mart even when an incremental run would do
-	// (see incremental.go).
+	// (see incremental.go), and maps every source again even when nothing
+	// changed: a full rebuild rebuilds everything derived.
 	Full bool
 }
 
@@ -450,10 +452,23 @@ func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options
 	}
 	for _, m := range opts.Mappers {
 		start := time.Now()
-		if err := m.Map(ctx, db); err != nil {
+		sm, ok := m.(ingest.SkippingMapper)
+		if !ok {
+			if err := m.Map(ctx, db); err != nil {
+				return fmt.Errorf("transform: mapper %s: %w", m.Name(), err)
+			}
+			fmt.Fprintf(progress, "mapped %-28s %8s\n", m.Name(), since(start))
+			continue
+		}
+		res, err := sm.MapIfChanged(ctx, db, ingest.MapOptions{Force: opts.Full})
+		if err != nil {
 			return fmt.Errorf("transform: mapper %s: %w", m.Name(), err)
 		}
-		fmt.Fprintf(progress, "mapped %-28s %8s\n", m.Name(), since(start))
+		if res.Mapped {
+			fmt.Fprintf(progress, "mapped %-28s %8s (%s)\n", m.Name(), since(start), res.Reason)
+		} else {
+			fmt.Fprintf(progress, "unchanged %-25s %8s (nothing it reads or wrote changed since it last mapped)\n", m.Name(), since(start))
+		}
 	}
 	models, err := Load(Layers)
 	if err != nil {

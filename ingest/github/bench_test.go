@@ -1,9 +1,13 @@
 package github
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
+	"sort"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -11,6 +15,7 @@ import (
 	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/transform"
 )
 
 // orgRoutes builds a simulated organisation: repos repositories, each with
@@ -127,4 +132,87 @@ func cpuTime() time.Duration {
 	var ru syscall.Rusage
 	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// BenchmarkTransformAfterResync measures what a scheduled run's transform
+// costs after a sync that found nothing new, on the organisation of
+// BenchmarkOrgSync (3,000 pull requests, 6,000 commits, 1,000
+// deployments): "remap" is the mapping as every transform ran it before
+// the skip (forced, the source's canonical rows rewritten and logged) and
+// then the transform; "skip" the transform with the mapper deciding to
+// skip; "decide" the skip decision alone (settings written, raw and
+// canonical tables digested). The three are interleaved, three runs each,
+// and the medians reported, so they share the machine's load.
+func BenchmarkTransformAfterResync(b *testing.B) {
+	const repos, pulls, deploys = 50, 60, 20
+	ctx := context.Background()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		fake := newFake(b, orgRoutes(repos, pulls, deploys))
+		db, err := warehouse.Open(ctx, filepath.Join(b.TempDir(), "shiplog.duckdb"), warehouse.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		gh := &config.GitHub{APIURL: fake.srv.URL}
+		for r := 0; r < repos; r++ {
+			gh.Repos = append(gh.Repos, fmt.Sprintf("acme/svc%02d", r))
+		}
+		now := func() time.Time { return time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC) }
+		env := &ingest.Env{DB: db, State: &ingest.State{DB: db, Source: Name, Now: now}, Now: now}
+		source := func() *Source {
+			s, err := New(gh, func(string) string { return "t" }, WithClock(now))
+			if err != nil {
+				b.Fatal(err)
+			}
+			return s
+		}
+		cfg := config.Default()
+		for _, step := range []func() error{
+			func() error { return source().Sync(ctx, env) },
+			func() error { return transform.Run(ctx, db, cfg, transform.Options{}) },
+			func() error { return source().Sync(ctx, env) }, // nothing new
+		} {
+			if err := step(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		modes := map[string]func(*bytes.Buffer) error{
+			"remap": func(progress *bytes.Buffer) error {
+				if res, err := source().MapIfChanged(ctx, db, ingest.MapOptions{Force: true}); err != nil || !res.Mapped {
+					return fmt.Errorf("forced mapping: %v %v", res, err)
+				}
+				return transform.Run(ctx, db, cfg, transform.Options{Progress: progress})
+			},
+			"skip": func(progress *bytes.Buffer) error {
+				return transform.Run(ctx, db, cfg, transform.Options{Progress: progress, Mappers: []ingest.Mapper{source()}})
+			},
+			"decide": func(*bytes.Buffer) error {
+				if res, err := source().MapIfChanged(ctx, db, ingest.MapOptions{}); err != nil || res.Mapped {
+					return fmt.Errorf("mapped %v (%s), %v", res.Mapped, res.Reason, err)
+				}
+				return nil
+			},
+		}
+		took := map[string][]float64{}
+		b.StartTimer()
+		for run := 0; run < 3; run++ {
+			for _, name := range []string{"remap", "skip", "decide"} {
+				var progress bytes.Buffer
+				start := time.Now()
+				if err := modes[name](&progress); err != nil {
+					b.Fatalf("%s: %v\n%s", name, err, progress.String())
+				}
+				took[name] = append(took[name], time.Since(start).Seconds())
+				if name != "decide" && !strings.Contains(progress.String(), "nothing changed since the last build") {
+					b.Fatalf("%s: the transform found changes:\n%s", name, progress.String())
+				}
+			}
+		}
+		b.StopTimer()
+		for name, s := range took {
+			sort.Float64s(s)
+			b.ReportMetric(s[1], name+"-s")
+		}
+		db.Close()
+	}
 }

@@ -8,7 +8,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/shiplog/shiplog/internal/canonical"
+	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -30,41 +30,65 @@ var mappings = func() []*sqlrun.Script {
 	return s
 }()
 
+// mapping is what the GitHub mapping reads and writes: the raw tables,
+// the settings tables writeSettings fills, and services (the paths of a
+// monorepo's services place its pull requests, sql/20_changes.sql).
+var mapping = ingest.Mapping{
+	Source:   Name,
+	Rules:    sqlFS,
+	Settings: []string{"_github_repo_services", "_github_settings", "_github_release_repos"},
+	Raw: []string{"raw_github_deployments", "raw_github_deployment_statuses", "raw_github_releases",
+		"raw_github_workflow_runs", "raw_github_pulls", "raw_github_pull_commits", "raw_github_reviews",
+		"raw_github_pull_files"},
+	Reads:  []string{"services"},
+	Tables: Tables,
+}
+
 // Map rebuilds the canonical rows of source 'github' (deployments, changes,
 // commits) from the raw tables, in one transaction: a failure leaves the
 // previous rows in place. It needs no network and can be re-run after a
-// mapping rule changed.
+// mapping rule changed. It writes nothing when nothing it reads or writes
+// changed since it last mapped (ingest.Mapping).
 func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
+	_, err := s.MapIfChanged(ctx, db, ingest.MapOptions{})
+	return err
+}
+
+// MapIfChanged is Map, saying whether it mapped; opts.Force maps even when
+// nothing changed.
+func (s *Source) MapIfChanged(ctx context.Context, db *warehouse.DB, opts ingest.MapOptions) (ingest.MapResult, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return ingest.MapResult{}, err
 	}
 	defer tx.Rollback()
-	if err := s.mapTx(ctx, tx); err != nil {
-		return err
+	res, err := s.mapTx(ctx, tx, opts)
+	if err != nil {
+		return res, err
 	}
-	return tx.Commit()
+	return res, tx.Commit()
 }
 
 // mapTx runs the mapping inside tx (Map, and StoreWebhook after storing a
 // delivery).
-func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
+func (s *Source) mapTx(ctx context.Context, tx *sql.Tx, opts ingest.MapOptions) (ingest.MapResult, error) {
 	if err := s.writeSettings(ctx, tx); err != nil {
-		return fmt.Errorf("github: mapping settings: %w", err)
+		return ingest.MapResult{}, fmt.Errorf("github: mapping settings: %w", err)
 	}
 	// every row of the source is rewritten: the log of canonical writes
 	// carries the change of the digests
-	if err := canonical.RewriteSource(ctx, tx, Name, Tables, func() error {
+	res, err := mapping.Run(ctx, tx, opts, func() error {
 		return sqlrun.ExecAll(ctx, tx, mappings, nil)
-	}); err != nil {
-		return fmt.Errorf("github: map: %w", err)
+	})
+	if err != nil {
+		return res, fmt.Errorf("github: map: %w", err)
 	}
-	for _, t := range []string{"_github_repo_services", "_github_settings", "_github_release_repos"} {
+	for _, t := range mapping.Settings {
 		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS temp.`+t); err != nil {
-			return err
+			return res, err
 		}
 	}
-	return nil
+	return res, nil
 }
 
 // writeSettings puts the configuration the SQL needs into temporary tables

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/shiplog/shiplog/ingest"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -151,7 +152,7 @@ func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, event strin
 	if err := store(tx); err != nil {
 		return 0, fmt.Errorf("github %s webhook: %w", event, err)
 	}
-	if err := s.mapTx(ctx, tx); err != nil {
+	if _, err := s.mapTx(ctx, tx, ingest.MapOptions{}); err != nil {
 		// The raw tables mapped before this delivery: a value the mapping
 		// cannot take (a missing created_at, a number out of range) came
 		// with it. The sender should not retry it unchanged.

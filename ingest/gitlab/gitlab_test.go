@@ -362,14 +362,24 @@ func TestResyncWithNothingNewIsAll304(t *testing.T) {
 	if after := h.dump(); after != before {
 		t.Errorf("re-sync changed the warehouse:\n%s", diff(before, after))
 	}
-	// Nothing new: the canonical rows are not even rewritten (a hand edit
-	// survives), while a changed mapping setting maps again.
+	// Nothing new: the canonical rows are not even rewritten (the log of
+	// canonical writes gains no row); a hand edit of them is undone by the
+	// next sync, and a changed mapping setting maps again.
+	writes := func() string { return h.rows(`SELECT count(*) FROM canonical_writes`)[0][0] }
+	w0 := writes()
+	h.mustSync(h.source(nil))
+	if w := writes(); w != w0 {
+		t.Errorf("a sync with nothing new logged canonical writes: %s rows, had %s", w, w0)
+	}
 	if _, err := h.db.Exec(`UPDATE changes SET title = 'edited' WHERE id = 'acme/payments!10'`); err != nil {
 		t.Fatal(err)
 	}
 	h.mustSync(h.source(nil))
-	if got := h.rows(`SELECT title FROM changes WHERE id = 'acme/payments!10'`)[0][0]; got != "edited" {
-		t.Errorf("a sync with nothing new rewrote the canonical rows (title %q)", got)
+	if got := h.rows(`SELECT title FROM changes WHERE id = 'acme/payments!10'`)[0][0]; got != "Add refund endpoint" {
+		t.Errorf("a sync after a hand edit of the canonical rows did not restore them (title %q)", got)
+	}
+	if _, err := h.db.Exec(`UPDATE changes SET title = 'edited' WHERE id = 'acme/payments!10'`); err != nil {
+		t.Fatal(err)
 	}
 	cfg := testConfig(h.fake.srv.URL)
 	cfg.BotUsers = nil

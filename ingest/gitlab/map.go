@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/shiplog/shiplog/internal/canonical"
+	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -24,40 +24,60 @@ var mappingSQL embed.FS
 // 'gitlab').
 var Tables = []string{"changes", "commits", "deployments", "test_runs", "incidents"}
 
+// mapping is what the GitLab mapping reads and writes: the raw tables and
+// the settings tables writeSettings fills.
+var mapping = ingest.Mapping{
+	Source:   Name,
+	Rules:    mappingSQL,
+	Settings: []string{"_gitlab_settings", "_gitlab_services", "_gitlab_maps"},
+	Raw:      rawTables,
+	Tables:   Tables,
+}
+
 // Map rebuilds the canonical rows of source 'gitlab' from the raw tables,
 // in one transaction: a failure leaves the previous rows in place. It needs
-// no network and can be re-run after a mapping rule changed.
+// no network and can be re-run after a mapping rule changed. It writes
+// nothing when nothing it reads or writes changed since it last mapped
+// (ingest.Mapping).
 func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
+	_, err := s.MapIfChanged(ctx, db, ingest.MapOptions{})
+	return err
+}
+
+// MapIfChanged is Map, saying whether it mapped; opts.Force maps even when
+// nothing changed.
+func (s *Source) MapIfChanged(ctx context.Context, db *warehouse.DB, opts ingest.MapOptions) (ingest.MapResult, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return err
+		return ingest.MapResult{}, err
 	}
 	defer conn.Close()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return ingest.MapResult{}, err
 	}
 	defer tx.Rollback()
-	if err := s.mapTx(ctx, tx); err != nil {
-		return err
+	res, err := s.mapTx(ctx, tx, opts)
+	if err != nil {
+		return res, err
 	}
-	return tx.Commit()
+	return res, tx.Commit()
 }
 
 // mapTx runs the mapping inside tx (Map, and StoreWebhook after storing a
 // delivery).
-func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
+func (s *Source) mapTx(ctx context.Context, tx *sql.Tx, opts ingest.MapOptions) (ingest.MapResult, error) {
 	if err := s.writeSettings(ctx, tx); err != nil {
-		return fmt.Errorf("gitlab: mapping settings: %w", err)
+		return ingest.MapResult{}, fmt.Errorf("gitlab: mapping settings: %w", err)
 	}
 	names, err := fs.Glob(mappingSQL, "sql/*.sql")
 	if err != nil {
-		return err
+		return ingest.MapResult{}, err
 	}
 	sort.Strings(names)
 	// every row of the source is rewritten: the log of canonical writes
 	// carries the change of the digests
-	err = canonical.RewriteSource(ctx, tx, Name, Tables, func() error {
+	res, err := mapping.Run(ctx, tx, opts, func() error {
 		for _, t := range Tables {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM `+t+` WHERE source = 'gitlab'`); err != nil {
 				return fmt.Errorf("gitlab: map %s: %w", t, err)
@@ -75,20 +95,20 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return res, err
 	}
 	for _, v := range []string{"stg_gitlab__merge_requests", "stg_gitlab__deployments", "stg_gitlab__pipelines",
 		"stg_gitlab__jobs", "stg_gitlab__issues", "stg_gitlab__reviews"} {
 		if _, err := tx.ExecContext(ctx, `DROP VIEW IF EXISTS temp.`+v); err != nil {
-			return err
+			return res, err
 		}
 	}
-	for _, t := range []string{"_gitlab_settings", "_gitlab_services", "_gitlab_maps"} {
+	for _, t := range mapping.Settings {
 		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS temp.`+t); err != nil {
-			return err
+			return res, err
 		}
 	}
-	return nil
+	return res, nil
 }
 
 // writeSettings puts the configuration the SQL needs into temporary tables

@@ -17,9 +17,7 @@ package gitlab
 
 import (
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -299,7 +297,8 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 		env.Run.Written += n
 		env.Run.Partial = env.Run.Partial || st.Partial
 	}
-	if err := s.mapIfNeeded(ctx, env.DB, st); err != nil {
+	// nothing new fetched, nothing changed: Map skips (ingest.Mapping)
+	if err := s.Map(ctx, env.DB); err != nil {
 		return err
 	}
 	if len(missing) > 0 {
@@ -307,62 +306,6 @@ func (s *Source) Sync(ctx context.Context, env *ingest.Env) error {
 			len(missing), s.cfg.TokenEnv, strings.Join(missing, "; "))
 	}
 	return nil
-}
-
-// mapIfNeeded maps raw to canonical unless nothing changed since the last
-// mapping a sync did: this run wrote and removed no raw row, and the raw
-// tables and the mapping settings have the fingerprint saved then. A run
-// with nothing new so leaves the canonical tables untouched; a run after
-// one that stopped between storing rows and mapping them (or after a
-// settings change) maps again.
-func (s *Source) mapIfNeeded(ctx context.Context, db *warehouse.DB, st *ingest.State) error {
-	fp, err := s.fingerprint(ctx, db)
-	if err != nil {
-		return err
-	}
-	stats := s.Stats()
-	if len(stats.Rows) == 0 && len(stats.Deleted) == 0 {
-		saved, err := st.Get(ctx, "mapping", "fingerprint")
-		if err != nil {
-			return err
-		}
-		if saved == fp {
-			return nil
-		}
-	}
-	if err := s.Map(ctx, db); err != nil {
-		return err
-	}
-	return setIfChanged(ctx, st, db, "mapping", "fingerprint", fp)
-}
-
-// fingerprint summarises the raw tables (rows and newest fetch of each)
-// and the settings the mapping reads.
-func (s *Source) fingerprint(ctx context.Context, db *warehouse.DB) (string, error) {
-	var parts []string
-	for _, t := range rawTables {
-		var n int64
-		var last sql.NullTime
-		if err := db.QueryRowContext(ctx, `SELECT count(*), max(fetched_at) FROM `+t).Scan(&n, &last); err != nil {
-			return "", err
-		}
-		parts = append(parts, fmt.Sprintf("%s:%d:%d", t, n, last.Time.UnixNano()))
-	}
-	// Only what the mapping reads (writeSettings): not the address or the
-	// token variable.
-	settings, err := json.Marshal(struct {
-		Production  []string
-		Deployments Deployments
-		Services    map[string]string
-		Pipelines   *Pipelines
-		Incidents   *Incidents
-		BotUsers    []string
-	}{s.prodEnvs, s.cfg.Deployments, s.cfg.Services, s.cfg.Pipelines, s.cfg.Incidents, s.cfg.BotUsers})
-	if err != nil {
-		return "", err
-	}
-	sum := sha256.Sum256(append([]byte(strings.Join(parts, ",")), settings...))
-	return hex.EncodeToString(sum[:]), nil
 }
 
 // rawTables are the source's raw tables (migration 0040).

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/shiplog/shiplog/ingest"
 	"strings"
 	"time"
 
@@ -192,7 +193,7 @@ func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, body []byte
 	if n == 0 {
 		return 0, nil
 	}
-	if err := s.mapTx(ctx, tx); err != nil {
+	if _, err := s.mapTx(ctx, tx, ingest.MapOptions{}); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {

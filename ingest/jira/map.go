@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"strings"
 
-	canon "github.com/shiplog/shiplog/internal/canonical"
+	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/sqlrun"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -43,38 +43,62 @@ var (
 var Tables = []string{"incidents", "change_requests", "approvals", "support_tickets", "release_plans"}
 
 // Map rebuilds the Jira rows of the canonical tables from the raw tables,
-// in one transaction: a failure leaves the previous rows in place.
+// in one transaction: a failure leaves the previous rows in place. It
+// writes nothing when nothing it reads or writes changed since it last
+// mapped (ingest.Mapping).
 func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
+	_, err := s.MapIfChanged(ctx, db, ingest.MapOptions{})
+	return err
+}
+
+// settingsTables are the temporary tables writeSettings fills.
+var settingsTables = []string{"jira_conf", "jira_lists", "jira_maps"}
+
+// MapIfChanged is Map, saying whether it mapped; opts.Force maps even when
+// nothing changed.
+func (s *Source) MapIfChanged(ctx context.Context, db *warehouse.DB, opts ingest.MapOptions) (ingest.MapResult, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return err
+		return ingest.MapResult{}, err
 	}
 	defer conn.Close()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return ingest.MapResult{}, err
 	}
 	defer tx.Rollback()
 	if err := writeSettings(ctx, tx, s.cfg); err != nil {
-		return fmt.Errorf("jira: mapping settings: %w", err)
+		return ingest.MapResult{}, fmt.Errorf("jira: mapping settings: %w", err)
 	}
 	scripts, err := sqlrun.LoadDir(mappingSQL, "sql", "ingest/jira/sql")
 	if err != nil {
-		return err
+		return ingest.MapResult{}, err
+	}
+	vals := fieldPaths(s.cfg)
+	// What the mapping reads: the raw tables, the settings tables and the
+	// field paths the staging SQL reads with getvariable.
+	mapping := ingest.Mapping{
+		Source:   Name,
+		Rules:    mappingSQL,
+		Settings: settingsTables,
+		Values:   vals,
+		Raw:      []string{"raw_jira_issues", "raw_jira_changelogs", "raw_jira_versions"},
+		Tables:   Tables,
 	}
 	// every row of the source is rewritten: the log of canonical writes
 	// carries the change of the digests
-	if err := canon.RewriteSource(ctx, tx, Name, Tables, func() error {
-		return sqlrun.ExecAll(ctx, tx, scripts, fieldPaths(s.cfg))
-	}); err != nil {
-		return fmt.Errorf("jira: mapping: %w", err)
+	res, err := mapping.Run(ctx, tx, opts, func() error {
+		return sqlrun.ExecAll(ctx, tx, scripts, vals)
+	})
+	if err != nil {
+		return res, fmt.Errorf("jira: mapping: %w", err)
 	}
-	for _, t := range []string{"stg_jira__issues", "stg_jira__status_changes", "jira_conf", "jira_lists", "jira_maps"} {
+	for _, t := range append([]string{"stg_jira__issues", "stg_jira__status_changes"}, settingsTables...) {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t); err != nil {
-			return err
+			return res, err
 		}
 	}
-	return tx.Commit()
+	return res, tx.Commit()
 }
 
 // fieldPaths are the run values of the staging SQL: the JSON path of each

@@ -9,7 +9,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/shiplog/shiplog/internal/canonical"
+	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
@@ -19,38 +19,58 @@ import (
 //go:embed sql/*.sql
 var mappingSQL embed.FS
 
+// mapping is what the PagerDuty mapping reads and writes: the raw tables
+// and the settings tables writeSettings fills.
+var mapping = ingest.Mapping{
+	Source:   Name,
+	Rules:    mappingSQL,
+	Settings: []string{"pagerduty_services", "pagerduty_severity"},
+	Raw:      []string{"raw_pagerduty_incidents", "raw_pagerduty_log_entries"},
+	Tables:   []string{"incidents"},
+}
+
 // Map rebuilds the PagerDuty rows of incidents from the raw tables, in one
-// transaction: a failure leaves the previous rows in place.
+// transaction: a failure leaves the previous rows in place. It writes
+// nothing when nothing it reads or writes changed since it last mapped
+// (ingest.Mapping).
 func (s *Source) Map(ctx context.Context, db *warehouse.DB) error {
+	_, err := s.MapIfChanged(ctx, db, ingest.MapOptions{})
+	return err
+}
+
+// MapIfChanged is Map, saying whether it mapped; opts.Force maps even when
+// nothing changed.
+func (s *Source) MapIfChanged(ctx context.Context, db *warehouse.DB, opts ingest.MapOptions) (ingest.MapResult, error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return err
+		return ingest.MapResult{}, err
 	}
 	defer conn.Close()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return ingest.MapResult{}, err
 	}
 	defer tx.Rollback()
-	if err := s.mapTx(ctx, tx); err != nil {
-		return err
+	res, err := s.mapTx(ctx, tx, opts)
+	if err != nil {
+		return res, err
 	}
-	return tx.Commit()
+	return res, tx.Commit()
 }
 
 // mapTx runs the mapping inside tx (a sync's or a webhook's transaction).
-func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
+func (s *Source) mapTx(ctx context.Context, tx *sql.Tx, opts ingest.MapOptions) (ingest.MapResult, error) {
 	if err := writeSettings(ctx, tx, &s.cfg); err != nil {
-		return fmt.Errorf("pagerduty: mapping settings: %w", err)
+		return ingest.MapResult{}, fmt.Errorf("pagerduty: mapping settings: %w", err)
 	}
 	names, err := fs.Glob(mappingSQL, "sql/*.sql")
 	if err != nil {
-		return err
+		return ingest.MapResult{}, err
 	}
 	sort.Strings(names)
 	// every incident of the source is rewritten: the log of canonical
 	// writes carries the change of the digests
-	err = canonical.RewriteSource(ctx, tx, Name, []string{"incidents"}, func() error {
+	res, err := mapping.Run(ctx, tx, opts, func() error {
 		for _, name := range names {
 			body, err := fs.ReadFile(mappingSQL, name)
 			if err != nil {
@@ -63,14 +83,14 @@ func (s *Source) mapTx(ctx context.Context, tx *sql.Tx) error {
 		return nil
 	})
 	if err != nil {
-		return err
+		return res, err
 	}
-	for _, t := range []string{"stg_pagerduty__incidents", "pagerduty_services", "pagerduty_severity"} {
+	for _, t := range append([]string{"stg_pagerduty__incidents"}, mapping.Settings...) {
 		if _, err := tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+t); err != nil {
-			return err
+			return res, err
 		}
 	}
-	return nil
+	return res, nil
 }
 
 // writeSettings puts the services and severity maps into two temporary

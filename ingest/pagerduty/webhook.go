@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"github.com/shiplog/shiplog/ingest"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -148,7 +149,7 @@ func (s *Source) StoreWebhook(ctx context.Context, db *warehouse.DB, body []byte
 	if k, _ := res.RowsAffected(); k > 0 {
 		n += k
 	}
-	if err := s.mapTx(ctx, tx); err != nil {
+	if _, err := s.mapTx(ctx, tx, ingest.MapOptions{}); err != nil {
 		return 0, err
 	}
 	if err := tx.Commit(); err != nil {

@@ -4,7 +4,9 @@
 --      rejected.
 --   2. each user named in an approver field of a change request that
 --      entered an approved status: approved, at the first such entry.
--- role is approval_role (default cab). Identical rows are kept once.
+-- role is approval_role (default cab). Identical rows are kept once; when
+-- both ways name the same decision, extra is the transition's (chosen in a
+-- fixed order, so that mapping again writes the same row).
 DELETE FROM approvals WHERE source = 'jira';
 
 INSERT INTO approvals (change_request, approver, role, decision, decided_at, extra, source)
@@ -47,7 +49,8 @@ rows AS (
     WHERE jira_person(u.u) IS NOT NULL
 )
 SELECT r.change_request, r.approver, coalesce(any_value(c.approval_role), 'cab') AS role, r.decision, r.decided_at,
-       any_value(r.extra) AS extra, 'jira' AS source
+       arg_min(r.extra, CASE r.extra->>'via' WHEN 'transition' THEN '0' ELSE '1' END || CAST(r.extra AS VARCHAR)) AS extra,
+       'jira' AS source
 FROM rows r
 CROSS JOIN jira_conf c
 GROUP BY r.change_request, r.approver, r.decision, r.decided_at;

@@ -43,7 +43,12 @@ After a first full build, a run rebuilds only what changed since: the
 services whose rows are new, changed or removed (and those their rows
 reference), and nothing at all when no canonical row changed. A change of
 the models, of a setting they read (metrics, calendar, controls) or of the
-schema rebuilds everything, and so does --full.`,
+schema rebuilds everything, and so does --full.
+
+The configured API sources' mappings (raw rows to canonical rows) run
+first; each is skipped when nothing it reads or writes changed since it
+last mapped, and the progress line says "unchanged". --full maps them
+again too.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if runF != nil {
@@ -52,7 +57,7 @@ schema rebuilds everything, and so does --full.`,
 			return Run(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&opts.Full, "full", false, "Rebuild every mart, not only what changed since the last run")
+	cmd.Flags().BoolVar(&opts.Full, "full", false, "Rebuild every mart and map every source again, not only what changed since the last run")
 	return cmd
 }
 
