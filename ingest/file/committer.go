@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"math/big"
 	"strings"
 	"sync"
 	"time"
@@ -72,7 +71,8 @@ type committerKind struct {
 	// del deletes the rows of the source with the keys of the records and
 	// write types, checks and writes the records, failing on a bad one;
 	// both return each row's partition and hash, which the log of
-	// canonical writes sums (deltas): no statement reads the table again
+	// canonical writes sums (canonical.Deltas): no statement reads the
+	// table again
 	del   *sql.Stmt
 	write *sql.Stmt
 }
@@ -423,16 +423,9 @@ func (c *GroupCommitter) kind(ctx context.Context, k *canonical.Kind) (*committe
 	write := insertHead(k, "", true, c.opts.Source) +
 		" FROM (" + typedJSONSelect(k, "line", "extra", from, textSuffix) + ")" + insertTail(true)
 	// the partition and hash of each row replaced and written, for the
-	// log of canonical writes (canonical.DeltaSQL sums the same)
-	part := "NULL::VARCHAR"
-	if col, _ := canonical.PartColumn(k.Table); col != "" {
-		part = warehouse.QuoteIdent(col)
-	}
-	del += " RETURNING t." + part + ", hash(t)"
-	if part == "NULL::VARCHAR" {
-		del = strings.Replace(del, "RETURNING t.NULL::VARCHAR", "RETURNING NULL::VARCHAR", 1)
-	}
-	write += "\nRETURNING " + part + ", hash(" + warehouse.QuoteIdent(k.Table) + ")"
+	// log of canonical writes (canonical.Deltas)
+	del += " RETURNING " + canonical.ReturningSQL(k.Table, "t")
+	write += "\nRETURNING " + canonical.ReturningSQL(k.Table, warehouse.QuoteIdent(k.Table))
 	ck := &committerKind{k: k, raw: raw}
 	var err error
 	prep := func(dst **sql.Stmt, query string) {
@@ -512,28 +505,25 @@ func (c *GroupCommitter) fast(ctx context.Context, streams []Stream, batch map[*
 		if err != nil {
 			return nil, err
 		}
-		deltas := map[sql.NullString]*delta{}
-		if _, err := sumDeltas(ck.del.QueryContext(ctx, c.opts.Source))(deltas, -1); err != nil {
+		deltas := canonical.NewDeltas(k.Table, c.opts.Source)
+		rows, err := ck.del.QueryContext(ctx, c.opts.Source)
+		if err == nil {
+			_, err = deltas.Add(-1, rows)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("replace %s: %w", k.Table, err)
 		}
-		n, err := sumDeltas(ck.write.QueryContext(ctx))(deltas, 1)
+		var n int64
+		rows, err = ck.write.QueryContext(ctx)
+		if err == nil {
+			n, err = deltas.Add(1, rows)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("write %s: %w", k.Table, err)
 		}
-		if len(deltas) > 0 {
-			// one statement for the group's partitions
-			vals := make([]string, 0, len(deltas))
-			for p, d := range deltas {
-				part := "NULL"
-				if p.Valid {
-					part = warehouse.QuoteString(p.String)
-				}
-				vals = append(vals, fmt.Sprintf("(%s, %s, %s, %d, %s::HUGEINT)",
-					warehouse.QuoteString(k.Table), warehouse.QuoteString(c.opts.Source), part, d.rows, d.digest.String()))
-			}
-			if _, err := conn.ExecContext(ctx, `INSERT INTO `+canonical.WritesTable+` ("table", source, part, "rows", digest) VALUES `+strings.Join(vals, ", ")); err != nil {
-				return nil, fmt.Errorf("log %s writes: %w", k.Table, err)
-			}
+		// one statement for the group's partitions
+		if err := deltas.Log(ctx, conn); err != nil {
+			return nil, err
 		}
 		res.Rows[k.Name] = n
 		res.Written += n
@@ -557,45 +547,4 @@ func (c *GroupCommitter) fast(ctx context.Context, streams []Stream, batch map[*
 	}
 	committed = true
 	return res, nil
-}
-
-// delta is the change of one partition's digest: rows and the sum of
-// their hashes (DuckDB's UBIGINT hash, summed as HUGEINT).
-type delta struct {
-	rows   int64
-	digest big.Int
-}
-
-// sumDeltas adds to deltas, with sign, the (partition, hash) rows of a
-// statement's RETURNING clause, and returns how many rows it returned.
-func sumDeltas(rows *sql.Rows, err error) func(deltas map[sql.NullString]*delta, sign int64) (int64, error) {
-	return func(deltas map[sql.NullString]*delta, sign int64) (int64, error) {
-		if err != nil {
-			return 0, err
-		}
-		defer rows.Close()
-		var n int64
-		var h big.Int
-		for rows.Next() {
-			var p sql.NullString
-			var v uint64
-			if err := rows.Scan(&p, &v); err != nil {
-				return n, err
-			}
-			d := deltas[p]
-			if d == nil {
-				d = &delta{}
-				deltas[p] = d
-			}
-			d.rows += sign
-			h.SetUint64(v)
-			if sign < 0 {
-				d.digest.Sub(&d.digest, &h)
-			} else {
-				d.digest.Add(&d.digest, &h)
-			}
-			n++
-		}
-		return n, rows.Err()
-	}
 }

@@ -380,9 +380,10 @@ func insertSQL(k *canonical.Kind, dups bool) string {
 	return q
 }
 
-// dupsSQL says whether the batch's good records repeat a key.
-func dupsSQL(k *canonical.Kind) string {
-	return fmt.Sprintf("SELECT count(*) > count(DISTINCT (%s)) FROM %s WHERE err IS NULL", keyList(k), stageTable(k))
+// goodSQL counts the batch's good records and says whether they repeat a
+// key.
+func goodSQL(k *canonical.Kind) string {
+	return fmt.Sprintf("SELECT count(*), count(*) > count(DISTINCT (%s)) FROM %s WHERE err IS NULL", keyList(k), stageTable(k))
 }
 
 func keyList(k *canonical.Kind) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"math/big"
 	"strings"
 )
 
@@ -109,6 +110,107 @@ func LogDelta(ctx context.Context, ex Execer, table string, sign int, rows strin
 	return nil
 }
 
+// ReturningSQL is the RETURNING list that makes a DELETE or an INSERT on
+// table give, for each row it removed or wrote, what DeltaSQL sums: the
+// row's partition value and hash(alias), the hash of the row as stored.
+// alias is how the statement names the table ("t" in DELETE FROM table AS
+// t; the table itself in an INSERT). Deltas sums what it returns.
+func ReturningSQL(table, alias string) string {
+	col, ok := PartColumn(table)
+	if !ok {
+		panic("canonical: ReturningSQL: " + table + " is not a canonical table")
+	}
+	part := "NULL::VARCHAR"
+	if col != "" {
+		part = alias + "." + quoteIdent(col)
+	}
+	return part + ", hash(" + alias + ")"
+}
+
+// Deltas sums, in Go, the changes to the digests of one table and source
+// from the rows that a writer's DELETE and INSERT return (ReturningSQL),
+// and logs them with one statement (Log): the same log rows as DeltaSQL
+// before the delete and after the insert, without reading the table
+// again, at the cost of sending every row written through Go (worth it
+// for small batches: see the writers).
+type Deltas struct {
+	table, source string
+	parts         map[sql.NullString]*delta
+}
+
+// delta is the change of one partition's digest: rows and the sum of
+// their hashes (DuckDB's UBIGINT hash, summed as HUGEINT).
+type delta struct {
+	rows   int64
+	digest big.Int
+}
+
+// NewDeltas returns empty sums for the rows of source in table.
+func NewDeltas(table, source string) *Deltas {
+	if _, ok := PartColumn(table); !ok {
+		panic("canonical: NewDeltas: " + table + " is not a canonical table")
+	}
+	return &Deltas{table: table, source: source, parts: map[sql.NullString]*delta{}}
+}
+
+// Add adds sign (-1 for rows deleted, +1 for rows inserted) times the
+// (partition, hash) rows a statement returned, closing rows, and says how
+// many there were. Every row returned counts once: a DELETE returns a row
+// once however many keys of the batch matched it.
+func (d *Deltas) Add(sign int, rows *sql.Rows) (int64, error) {
+	if sign != 1 && sign != -1 {
+		panic("canonical: Deltas.Add: bad sign")
+	}
+	defer rows.Close()
+	var n int64
+	var h big.Int
+	for rows.Next() {
+		var p sql.NullString
+		var v uint64
+		if err := rows.Scan(&p, &v); err != nil {
+			return n, err
+		}
+		x := d.parts[p]
+		if x == nil {
+			x = &delta{}
+			d.parts[p] = x
+		}
+		x.rows += int64(sign)
+		h.SetUint64(v)
+		if sign < 0 {
+			x.digest.Sub(&x.digest, &h)
+		} else {
+			x.digest.Add(&x.digest, &h)
+		}
+		n++
+	}
+	return n, rows.Err()
+}
+
+// Log writes the sums to the log of canonical writes, one row per
+// partition a returned row was in (none when no row was), and empties
+// them.
+func (d *Deltas) Log(ctx context.Context, ex Execer) error {
+	if len(d.parts) == 0 {
+		return nil
+	}
+	vals := make([]string, 0, len(d.parts))
+	for p, x := range d.parts {
+		part := "NULL"
+		if p.Valid {
+			part = quoteString(p.String)
+		}
+		vals = append(vals, fmt.Sprintf("(%s, %s, %s, %d, %s::HUGEINT)",
+			quoteString(d.table), quoteString(d.source), part, x.rows, x.digest.String()))
+	}
+	q := `INSERT INTO ` + WritesTable + ` ("table", source, part, "rows", digest) VALUES ` + strings.Join(vals, ", ")
+	if _, err := ex.ExecContext(ctx, q); err != nil {
+		return fmt.Errorf("canonical: log writes to %s: %w", d.table, err)
+	}
+	clear(d.parts)
+	return nil
+}
+
 // RewriteSource runs rewrite, which replaces every row of source in tables
 // (a mapper), between logging the deltas of the source's rows before (as
 // deleted) and after (as inserted): its cost is that of reading the
@@ -131,3 +233,5 @@ func RewriteSource(ctx context.Context, ex Execer, source string, tables []strin
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+func quoteString(s string) string { return `'` + strings.ReplaceAll(s, `'`, `''`) + `'` }
