@@ -3,9 +3,7 @@ package all_test
 import (
 	"context"
 	"fmt"
-	"math/big"
 	"path/filepath"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -18,104 +16,11 @@ import (
 	gitlabsrc "github.com/shiplog/shiplog/ingest/gitlab"
 	"github.com/shiplog/shiplog/ingest/junit"
 	"github.com/shiplog/shiplog/internal/canonical"
+	"github.com/shiplog/shiplog/internal/canonical/digesttest"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/gitfixture"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
-
-// digest is a partition's row count and sum of the rows' hashes.
-type digest struct {
-	rows int64
-	sum  *big.Int
-}
-
-func (d digest) String() string { return fmt.Sprintf("%d:%s", d.rows, d.sum) }
-
-// scanDigests reads rows of (table, source, part, rows, sum as text) into
-// a map keyed table\tsource\tpart, adding up the rows of one key.
-func scanDigests(t *testing.T, db *warehouse.DB, query string, into map[string]digest) {
-	t.Helper()
-	rows, err := db.Query(query)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var tb, src, sum string
-		var part *string
-		var n int64
-		if err := rows.Scan(&tb, &src, &part, &n, &sum); err != nil {
-			t.Fatal(err)
-		}
-		k := tb + "\t" + src + "\t"
-		if part != nil {
-			k += *part
-		}
-		v, ok := new(big.Int).SetString(sum, 10)
-		if !ok {
-			t.Fatalf("digest %q", sum)
-		}
-		d := into[k]
-		if d.sum == nil {
-			d.sum = new(big.Int)
-		}
-		d.rows += n
-		d.sum.Add(d.sum, v)
-		into[k] = d
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// partDigests sums the rows of every table the transform reads per
-// (table, source, partition value) from scratch, as the transform's full
-// build does (writeAllDigests).
-func partDigests(t *testing.T, db *warehouse.DB) map[string]digest {
-	t.Helper()
-	out := map[string]digest{}
-	for _, p := range canonical.Partitions {
-		col := "NULL::VARCHAR"
-		if p.Column != "" {
-			col = warehouse.QuoteIdent(p.Column)
-		}
-		scanDigests(t, db, fmt.Sprintf(`SELECT '%s', %s, %s, count(*), coalesce(sum(hash(t)::HUGEINT), 0)::VARCHAR FROM %s t GROUP BY ALL HAVING count(*) > 0`,
-			p.Table, p.SourceExpr, col, warehouse.QuoteIdent(p.Table)), out)
-	}
-	return out
-}
-
-// misdigested returns the partitions whose digest now is not the digest
-// before plus the changes the log of canonical writes holds for them: a
-// writer that forgets a partition, or logs a wrong change, would leave
-// the marts of an incremental transform stale.
-func misdigested(t *testing.T, db *warehouse.DB, before map[string]digest) []string {
-	t.Helper()
-	now := partDigests(t, db)
-	sum := map[string]digest{}
-	for k, d := range before {
-		sum[k] = digest{d.rows, new(big.Int).Set(d.sum)}
-	}
-	scanDigests(t, db, `SELECT "table", source, part, "rows", digest::VARCHAR FROM `+canonical.WritesTable, sum)
-	var bad []string
-	for k, d := range sum {
-		if d.rows == 0 && d.sum.Sign() == 0 {
-			delete(sum, k) // a partition left empty
-		}
-	}
-	for k, d := range now {
-		if s, ok := sum[k]; !ok || s.String() != d.String() {
-			bad = append(bad, fmt.Sprintf("%s (%s, expected from the log %s)", strings.ReplaceAll(k, "\t", "/"), d, s))
-		}
-	}
-	for k, s := range sum {
-		if _, ok := now[k]; !ok {
-			bad = append(bad, fmt.Sprintf("%s (empty, expected from the log %s)", strings.ReplaceAll(k, "\t", "/"), s))
-		}
-	}
-	sort.Strings(bad)
-	return bad
-}
 
 // everyKind is a JSON Lines batch with a record of every kind; svc names
 // the service of deployment d1 (a later batch moves it).
@@ -244,17 +149,16 @@ func TestWritersLogTheirPartitions(t *testing.T) {
 		if _, err := db.Exec(`DELETE FROM ` + canonical.WritesTable); err != nil {
 			t.Fatal(err)
 		}
-		before := partDigests(t, db)
+		before := digesttest.FromScratch(t, db)
 		if err := w.run(); err != nil {
 			t.Fatalf("%s: %v", w.name, err)
 		}
-		if bad := misdigested(t, db, before); len(bad) > 0 {
+		if bad := digesttest.Misdigested(t, db, before); len(bad) > 0 {
 			t.Errorf("%s: the stored digests plus the logged changes are not the digests from scratch: %v", w.name, bad)
 		}
-		now := partDigests(t, db)
+		now := digesttest.FromScratch(t, db)
 		for _, c := range w.changed {
-			k := strings.Replace(strings.Replace(c, "/", "\t", 1), "/", "\t", 1)
-			if before[k].String() == now[k].String() {
+			if before[c].String() == now[c].String() {
 				t.Errorf("%s: partition %s did not change: the test no longer exercises it", w.name, c)
 			}
 		}
@@ -266,11 +170,11 @@ func TestWritersLogTheirPartitions(t *testing.T) {
 	if _, err := db.Exec(`DELETE FROM ` + canonical.WritesTable); err != nil {
 		t.Fatal(err)
 	}
-	before := partDigests(t, db)
+	before := digesttest.FromScratch(t, db)
 	if _, err := db.Exec(`UPDATE incidents SET title = 'edited' WHERE id = 'i1'`); err != nil {
 		t.Fatal(err)
 	}
-	if bad := misdigested(t, db, before); len(bad) != 1 || !strings.HasPrefix(bad[0], "incidents/file/svc-b (1:") {
+	if bad := digesttest.Misdigested(t, db, before); len(bad) != 1 || !strings.HasPrefix(bad[0], "incidents/file/svc-b (1:") {
 		t.Errorf("an unlogged UPDATE: misdigested partitions %v, want incidents/file/svc-b alone", bad)
 	}
 }

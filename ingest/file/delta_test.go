@@ -4,66 +4,13 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"math/big"
+
 	"strings"
 	"testing"
 
 	"github.com/shiplog/shiplog/internal/canonical"
-	"github.com/shiplog/shiplog/internal/warehouse"
+	"github.com/shiplog/shiplog/internal/canonical/digesttest"
 )
-
-// partSums reads rows of (table, source, part, rows, digest as text) into
-// a map keyed "table/source/part", adding up the rows of one key.
-func partSums(t *testing.T, db *warehouse.DB, query string, into map[string][2]*big.Int) {
-	t.Helper()
-	rows, err := db.Query(query)
-	if err != nil {
-		t.Fatalf("%s: %v", query, err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var tb, src, sum string
-		var part *string
-		var n int64
-		if err := rows.Scan(&tb, &src, &part, &n, &sum); err != nil {
-			t.Fatal(err)
-		}
-		k := tb + "/" + src + "/"
-		if part != nil {
-			k += *part
-		}
-		v, ok := new(big.Int).SetString(sum, 10)
-		if !ok {
-			t.Fatalf("digest %q", sum)
-		}
-		d := into[k]
-		if d[0] == nil {
-			d = [2]*big.Int{new(big.Int), new(big.Int)}
-		}
-		d[0].Add(d[0], big.NewInt(n))
-		d[1].Add(d[1], v)
-		into[k] = d
-	}
-	if err := rows.Err(); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// scratchDigests sums every partitioned table from scratch: per table,
-// source and partition value, the count and the sum of hash of the rows.
-func scratchDigests(t *testing.T, db *warehouse.DB) map[string][2]*big.Int {
-	t.Helper()
-	out := map[string][2]*big.Int{}
-	for _, p := range canonical.Partitions {
-		col := "NULL::VARCHAR"
-		if p.Column != "" {
-			col = warehouse.QuoteIdent(p.Column)
-		}
-		partSums(t, db, fmt.Sprintf(`SELECT '%s', %s, %s, count(*), sum(hash(t)::HUGEINT)::VARCHAR FROM %s AS t GROUP BY ALL HAVING count(*) > 0`,
-			p.Table, p.SourceExpr, col, warehouse.QuoteIdent(p.Table)), out)
-	}
-	return out
-}
 
 // TestLoaderLogsDigestsBothWays loads the same batches with the change to
 // the digests taken by scanning the table (returningMax 0), from the
@@ -132,7 +79,7 @@ func TestLoaderLogsDigestsBothWays(t *testing.T) {
 			defer func() { returningMax = saved }()
 			db := openDB(t)
 			for i, b := range batches {
-				before := scratchDigests(t, db)
+				before := digesttest.FromScratch(t, db)
 				if _, err := db.Exec(`DELETE FROM ` + canonical.WritesTable); err != nil {
 					t.Fatal(err)
 				}
@@ -141,35 +88,14 @@ func TestLoaderLogsDigestsBothWays(t *testing.T) {
 				if err != nil {
 					t.Fatalf("batch %d: %v", i+1, err)
 				}
-				logged := map[string][2]*big.Int{}
-				partSums(t, db, `SELECT "table", source, part, "rows", digest::VARCHAR FROM `+canonical.WritesTable, logged)
 				// stored digests plus the log = digests from scratch
-				sum := map[string][2]*big.Int{}
-				for _, m := range []map[string][2]*big.Int{before, logged} {
-					for k, d := range m {
-						s := sum[k]
-						if s[0] == nil {
-							s = [2]*big.Int{new(big.Int), new(big.Int)}
-						}
-						s[0].Add(s[0], d[0])
-						s[1].Add(s[1], d[1])
-						sum[k] = s
-					}
+				if bad := digesttest.Misdigested(t, db, before); len(bad) > 0 {
+					t.Errorf("batch %d: the digests before plus the logged changes are not the digests from scratch: %v", i+1, bad)
 				}
-				now := scratchDigests(t, db)
-				for k, s := range sum {
-					if s[0].Sign() == 0 && s[1].Sign() == 0 {
-						delete(sum, k) // a partition left empty
-					}
-				}
-				for k := range union(sum, now) {
-					if fmt.Sprint(sum[k]) != fmt.Sprint(now[k]) {
-						t.Errorf("batch %d: %s: from scratch %v, stored plus logged %v", i+1, k, now[k], sum[k])
-					}
-				}
+				logged := digesttest.Logged(t, db)
 				for k, want := range b.net {
-					if got := logged[k]; got[0] == nil || got[0].Int64() != want {
-						t.Errorf("batch %d: %s: logged net rows %v, want %d", i+1, k, got[0], want)
+					if got, ok := logged[k]; !ok || got.Rows != want {
+						t.Errorf("batch %d: %s: logged net rows %v, want %d", i+1, k, got, want)
 					}
 				}
 				for k := range logged {
@@ -195,15 +121,4 @@ func TestLoaderLogsDigestsBothWays(t *testing.T) {
 			}
 		})
 	}
-}
-
-func union(a, b map[string][2]*big.Int) map[string]bool {
-	out := map[string]bool{}
-	for k := range a {
-		out[k] = true
-	}
-	for k := range b {
-		out[k] = true
-	}
-	return out
 }
