@@ -467,7 +467,7 @@ func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options
 		if res.Mapped {
 			fmt.Fprintf(progress, "mapped %-28s %8s (%s)\n", m.Name(), since(start), res.Reason)
 		} else {
-			fmt.Fprintf(progress, "unchanged %-25s %8s (nothing it reads or wrote changed since it last mapped)\n", m.Name(), since(start))
+			fmt.Fprintf(progress, "unchanged %-25s %8s (nothing new since it last mapped)\n", m.Name(), since(start))
 		}
 	}
 	models, err := Load(Layers)
