@@ -90,7 +90,7 @@ INSERT INTO deployments (id, service, environment, finished_at, started_at, stat
 SELECT 'd-' || g.s || '-' || g.k, 'svc-' || g.s, 'production',
        c.ts + INTERVAL 1 HOUR, c.ts + INTERVAL 40 MINUTE, 'success', 'v' || g.k,
        CASE WHEN g.rule < 7 THEN c.sha END,
-       CASE WHEN g.rule >= 7 AND g.rule < 9 THEN list_transform(range(g.j_first, g.j_last + 1), j -> 'svc-' || g.s || '#' || j) END,
+       CASE WHEN g.rule >= 7 AND g.rule < 9 THEN list_transform(range(g.j_first, g.j_last + 1), lambda j: 'svc-' || g.s || '#' || j) END,
        g.x = 0, CASE WHEN g.x = 0 AND g.k > 0 THEN 'd-' || g.s || '-' || (g.k - 1) END,
        g.x = 1, CASE WHEN g.x = 1 AND g.k > 0 THEN 'd-' || g.s || '-' || (g.k - 1) END,
        'bench'
@@ -336,7 +336,7 @@ SELECT 'svc-' || s || '#' || j, 'svc-' || s, 'org/svc-' || s, 'change ' || j, 'd
 FROM gday;
 CREATE OR REPLACE TEMP TABLE gdaydeps AS
 SELECT g.s, {k0} + p.k AS k, g.sha, g.ts, p.k AS part,
-       list_transform(range(p.lo, p.hi + 1), j -> 'svc-' || g.s || '#' || ({j0} + j)) AS ids
+       list_transform(range(p.lo, p.hi + 1), lambda j: 'svc-' || g.s || '#' || ({j0} + j)) AS ids
 FROM (VALUES (0, 0, 4), (1, 5, 8), (2, 9, 12)) p(k, lo, hi)
 JOIN gday g ON g.j = {j0} + p.hi;
 INSERT INTO deployments (id, service, environment, finished_at, started_at, status, version, commit_sha, changes, source)

@@ -594,6 +594,10 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 			}
 		}
 	}
+	inMain, err := mainRelations(ctx, tx)
+	if err != nil {
+		return err
+	}
 	temps := map[string]bool{}
 	runOnly := map[string]bool{} // temporary tables and views of this run
 	staged := map[string]bool{}  // staging rows kept by stageFiltered
@@ -635,17 +639,14 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 			runOnly[m.Name] = true
 		}
 		// A name is one thing at a time: drop what an earlier run or an
-		// older materialization left in the main schema.
-		for _, k := range []string{"VIEW", "TABLE"} {
-			if k == kind || kind == "MACRO" || partial {
-				continue
+		// older materialization left in the main schema. Only the kind the
+		// catalog holds is dropped: DROP TABLE of a view is an error, and
+		// from DuckDB 2.0 on any error aborts the transaction.
+		if k := inMain[m.Name]; k != "" && k != kind && kind != "MACRO" && !partial {
+			if _, err = tx.ExecContext(ctx, fmt.Sprintf("DROP %s main.%s", k, warehouse.QuoteIdent(m.Name))); err != nil {
+				return fmt.Errorf("transform: %s: %w", m.Name, err)
 			}
-			if _, err = tx.ExecContext(ctx, fmt.Sprintf("DROP %s IF EXISTS main.%s", k, warehouse.QuoteIdent(m.Name))); err != nil {
-				if !strings.Contains(err.Error(), "Catalog Error") {
-					return fmt.Errorf("transform: %s: %w", m.Name, err)
-				}
-				err = nil
-			}
+			delete(inMain, m.Name)
 		}
 		if native, ok := natives[m.Name]; ok && m.Materialized == "temp" {
 			// same transaction: the native model runs on conn, which tx holds
@@ -665,6 +666,9 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		}
 		if m.Materialized == "temp" {
 			temps[m.Name] = true
+		}
+		if kind == "VIEW" || kind == "TABLE" {
+			inMain[m.Name] = kind
 		}
 		if m.Name == "int_change_placements" && m.Materialized == "temp" {
 			if err = tx.QueryRowContext(ctx, "SELECT count(*) > 0 FROM temp.int_change_placements").Scan(&placements); err != nil {
@@ -730,6 +734,30 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	}
 	fmt.Fprintf(progress, "transform done in %s\n", since(total))
 	return nil
+}
+
+// mainRelations maps each table and view of the warehouse's main schema
+// to its kind ("TABLE" or "VIEW"), for dropping what a model's name held
+// before (see build).
+func mainRelations(ctx context.Context, tx *sql.Tx) (map[string]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT table_name, 'TABLE' FROM duckdb_tables()
+		WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary
+		UNION ALL
+		SELECT view_name, 'VIEW' FROM duckdb_views()
+		WHERE database_name = current_database() AND schema_name = 'main' AND NOT temporary AND NOT internal`)
+	if err != nil {
+		return nil, fmt.Errorf("transform: list the main schema: %w", err)
+	}
+	defer rows.Close()
+	kinds := map[string]string{}
+	for rows.Next() {
+		var name, kind string
+		if err := rows.Scan(&name, &kind); err != nil {
+			return nil, fmt.Errorf("transform: list the main schema: %w", err)
+		}
+		kinds[name] = kind
+	}
+	return kinds, rows.Err()
 }
 
 // execModel runs a model's statement, planned with the joins as written

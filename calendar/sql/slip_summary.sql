@@ -31,6 +31,6 @@ SELECT team, count(*) AS plans, count(shipped_at) AS shipped,
        count(*) FILTER (WHERE status = 'on_time') / nullif(count(shipped_at), 0) AS on_time_share,
        count(*) FILTER (WHERE status = 'missed') AS missed
 FROM slips
-WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], x -> lower(trim(x))), service)
+WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], lambda x: lower(trim(x))), service)
 GROUP BY team
 ORDER BY team NULLS LAST

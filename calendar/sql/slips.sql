@@ -28,5 +28,5 @@ WITH slips AS (
 )
 SELECT plan_id, service, team, version, planned_at, window_start, window_end, shipped_at, slip_days, status, rule, days_overdue
 FROM slips
-WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], x -> lower(trim(x))), service)
+WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], lambda x: lower(trim(x))), service)
 ORDER BY planned_at, plan_id

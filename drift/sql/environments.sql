@@ -19,7 +19,7 @@ current AS (
 ),
 selected AS (
     SELECT DISTINCT service FROM deployed
-    WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], x -> lower(trim(x))), service)
+    WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], lambda x: lower(trim(x))), service)
 )
 SELECT service, environment, version, commit_sha, finished_at AS deployed_at, id AS deployment_id
 FROM current JOIN selected USING (service)

@@ -20,7 +20,7 @@ current AS (
 ),
 selected AS (
     SELECT DISTINCT service FROM deployed
-    WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], x -> lower(trim(x))), service)
+    WHERE len($services::VARCHAR[]) = 0 OR list_contains(list_transform($services::VARCHAR[], lambda x: lower(trim(x))), service)
 ),
 prod AS (SELECT * FROM current WHERE is_production),
 stg AS (SELECT * FROM current WHERE is_staging)

@@ -60,6 +60,8 @@ func TestParse(t *testing.T) {
 		{sql: "SELECT GETENV('HOME')", files: true, err: "function getenv is refused"},
 		{sql: "SELECT nextval('s')", err: "function nextval is refused"},
 		{sql: "SELECT lower(id) FROM teams", run: "SELECT lower(id) FROM teams"},
+		{sql: "SELECT list_transform(['A'], lambda x: lower(x))", run: "SELECT list_transform(['A'], lambda x: lower(x))"},
+		{sql: "SELECT list_filter(['a'], lambda x, i: getenv(x) = '')", err: "function getenv is refused"},
 	}
 	for _, tt := range tests {
 		c, err := Parse(tt.sql, Policy{Files: tt.files})

@@ -61,6 +61,16 @@ type Options struct {
 // needs another setting must name it here, or it fails under `serve`.
 var SessionSettings = []string{"TimeZone", "preserve_insertion_order", "asof_loop_join_threshold", "disabled_compression_methods", "disabled_optimizers"}
 
+// LambdaSyntax is the DuckDB lambda_syntax setting of every warehouse
+// instance: the deprecated arrow form (`x -> x + 1`) is refused and only
+// the keyword form (`lambda x: x + 1`) is accepted, which is the only form
+// DuckDB 2.0 accepts. Setting it on the 1.5 library too means shiplog's own
+// SQL is checked against 2.0's rule by every test, and a user's query
+// behaves the same whichever library the binary links (the arrow form
+// cannot come back silently while the other still takes it). The JSON
+// operators -> and ->> are not lambdas and are unaffected.
+const LambdaSyntax = "DISABLE_SINGLE_ARROW"
+
 // DB is an open warehouse.
 type DB struct {
 	*sql.DB
@@ -108,6 +118,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.Threads > 0 {
 		params.Set("threads", fmt.Sprint(opts.Threads))
 	}
+	params.Set("lambda_syntax", LambdaSyntax)
 	dsn := path
 	if len(params) > 0 {
 		dsn += "?" + params.Encode()
@@ -191,7 +202,7 @@ func (db *DB) SpoolDir() string { return db.spool }
 // OpenMemory opens a throw-away in-memory warehouse with the current schema.
 // Tests and benchmarks use it.
 func OpenMemory(ctx context.Context) (*DB, error) {
-	connector, err := duckdb.NewConnector("", nil)
+	connector, err := duckdb.NewConnector("?lambda_syntax="+LambdaSyntax, nil)
 	if err != nil {
 		return nil, err
 	}

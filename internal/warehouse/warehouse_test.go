@@ -142,3 +142,46 @@ func TestReadOnlyOpenRefusesWrites(t *testing.T) {
 		t.Fatal("insert into a read-only warehouse succeeded")
 	}
 }
+
+// Every instance refuses the arrow lambda DuckDB 2.0 dropped (LambdaSyntax),
+// file or memory, while the keyword lambda and the JSON arrows still work.
+func TestLambdaSyntaxIsTheKeywordForm(t *testing.T) {
+	ctx := context.Background()
+	file, err := Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer file.Close()
+	mem, err := OpenMemory(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer mem.Close()
+	tests := []struct {
+		sql, want, err string
+	}{
+		{sql: "SELECT list_transform([1, 2, 3], lambda x: x * 10)::VARCHAR", want: "[10, 20, 30]"},
+		// The second parameter is the 1-based position: the second element goes.
+		{sql: "SELECT list_filter(['a', 'b', 'c'], lambda x, i: i <> 2)::VARCHAR", want: "[a, c]"},
+		{sql: "SELECT list_transform([1, 2], x -> x + 1)::VARCHAR", err: "Deprecated lambda arrow"},
+		{sql: "SELECT list_filter([1, 2], (x, i) -> i > 1)::VARCHAR", err: "Deprecated lambda arrow"},
+		{sql: `SELECT CAST('{"a": {"b": "c"}}' AS JSON) -> '$.a' ->> 'b'`, want: "c"},
+		{sql: `SELECT CAST(CAST('{"a": [1, 2]}' AS JSON) -> 'a' AS VARCHAR)`, want: "[1,2]"},
+	}
+	for name, db := range map[string]*DB{"file": file, "memory": mem} {
+		for _, tt := range tests {
+			var got string
+			err := db.QueryRowContext(ctx, tt.sql).Scan(&got)
+			switch {
+			case tt.err != "":
+				if err == nil || !strings.Contains(err.Error(), tt.err) {
+					t.Errorf("%s: %s = %q, %v; want an error containing %q", name, tt.sql, got, err, tt.err)
+				}
+			case err != nil:
+				t.Errorf("%s: %s: %v", name, tt.sql, err)
+			case got != tt.want:
+				t.Errorf("%s: %s = %q, want %q", name, tt.sql, got, tt.want)
+			}
+		}
+	}
+}

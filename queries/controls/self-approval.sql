@@ -19,7 +19,7 @@
 with checked as (
     select r.change_request, r.requested_by, r.requested_by_key, r.created_at, r.risk, r.status,
            r.approvers, r.deployers, r.approval_record, r.url,
-           list_filter(r.approvers, x -> list_contains(r.deployers, x)) as deployer_approvers
+           list_filter(r.approvers, lambda x: list_contains(r.deployers, x)) as deployer_approvers
     from fct_change_requests r
     where r.created_at >= $from and r.created_at < $to
       and len(r.approvers) > 0

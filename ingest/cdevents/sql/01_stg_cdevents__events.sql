@@ -52,7 +52,7 @@ fields AS (
             flatten([coalesce(json_extract_string(links, '$[*].tags.commit_sha'), []),
                      coalesce(json_extract_string(links, '$[*].tags.commitSha'), []),
                      coalesce(json_extract_string(links, '$[*].tags.commit'), [])]),
-            x -> cdevents_sha(x) IS NOT NULL) END AS link_shas,
+            lambda x: cdevents_sha(x) IS NOT NULL) END AS link_shas,
         CASE WHEN links IS NOT NULL THEN list_distinct(flatten([coalesce(json_extract_string(links, '$[*].target.contextId'), []),
                                coalesce(json_extract_string(links, '$[*].from.contextId'), [])])) END AS linked_ids
     FROM parsed p

@@ -19,7 +19,7 @@ issues AS (
     FROM stg_gitlab__issues i, settings st
     WHERE i.opened_at IS NOT NULL
       AND ((st.incident_issue_type AND i.issue_type = 'incident')
-           OR (st.incident_label <> '' AND list_contains(list_transform(i.labels, l -> lower(l)), lower(st.incident_label))))
+           OR (st.incident_label <> '' AND list_contains(list_transform(i.labels, lambda l: lower(l)), lower(st.incident_label))))
 ),
 labels AS (
     SELECT project, iid, unnest(labels) AS label FROM issues

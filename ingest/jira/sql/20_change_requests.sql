@@ -39,9 +39,9 @@ fields AS (
 services AS (
     SELECT key, list_filter(
         CASE json_type(services_json)
-            WHEN 'ARRAY' THEN list_transform(from_json(services_json, '["JSON"]'), x -> lower(trim(jira_scalar(x))))
+            WHEN 'ARRAY' THEN list_transform(from_json(services_json, '["JSON"]'), lambda x: lower(trim(jira_scalar(x))))
             ELSE [lower(trim(jira_scalar(services_json)))]
-        END, x -> x IS NOT NULL AND x <> '') AS services
+        END, lambda x: x IS NOT NULL AND x <> '') AS services
     FROM fields
 ),
 last_entry AS (

@@ -85,12 +85,12 @@ merged as (
 -- each person once, in order (the first spelling of a person wins)
 select * exclude (merged_deployers, has_configured) replace (
            case when not has_configured then allowed_deployers
-                else list_filter(merged_deployers, (x, i) ->
-                         list_position(list_transform(merged_deployers, y -> lower(trim(y))), lower(trim(x))) = i) end
+                else list_filter(merged_deployers, lambda x, i:
+                         list_position(list_transform(merged_deployers, lambda y: lower(trim(y))), lower(trim(x))) = i) end
                as allowed_deployers,
            case when not has_configured then allowed_deployer_keys
-                else list_filter(list_transform(merged_deployers, y -> lower(trim(y))), (x, i) ->
-                         list_position(list_transform(merged_deployers, y -> lower(trim(y))), x) = i) end
+                else list_filter(list_transform(merged_deployers, lambda y: lower(trim(y))), lambda x, i:
+                         list_position(list_transform(merged_deployers, lambda y: lower(trim(y))), x) = i) end
                as allowed_deployer_keys
        )
 from merged

@@ -110,9 +110,9 @@ decided as (
         end as window_state,
         case when d.governed and len(c.freezes) > 0 then
             nullif(list_transform(
-                list_filter(c.freezes, z -> d.start_ts < z.end_at and d.finished_at >= z.start_at
-                                        and (len(z.services) = 0 or list_contains(z.services, d.service))),
-                z -> z.name), [])
+                list_filter(c.freezes, lambda z: d.start_ts < z.end_at and d.finished_at >= z.start_at
+                                             and (len(z.services) = 0 or list_contains(z.services, d.service))),
+                lambda z: z.name), [])
         end as freezes
     from flagged d
     cross join settings c

@@ -84,7 +84,7 @@ parsed as (
             core: [m.major::hugeint, m.minor::hugeint, coalesce(nullif(m.patch, '')::hugeint, 0)],
             released: m.pre = '',
             pre: list_transform(case when m.pre = '' then [] else string_split(m.pre, '.') end,
-                                x -> {alpha: not regexp_full_match(x, '[0-9]+'), n: try_cast(x as hugeint), s: x})
+                                lambda x: {alpha: not regexp_full_match(x, '[0-9]+'), n: try_cast(x as hugeint), s: x})
         } end as semver
     from (
         select *,

@@ -18,8 +18,8 @@ select
     decided_at,
     override_reason,
     nullif(array_to_string(list_transform(
-        list_filter(from_json(criteria, '["JSON"]'), c -> not coalesce(cast(c ->> 'passed' as boolean), false)),
-        c -> (c ->> 'name') || ': ' ||
-             coalesce((c ->> 'measured') || ' (threshold: ' || (c ->> 'threshold') || ')', c ->> 'evidence', 'failed')),
+        list_filter(from_json(criteria, '["JSON"]'), lambda c: not coalesce(cast(c ->> 'passed' as boolean), false)),
+        lambda c: (c ->> 'name') || ': ' ||
+                  coalesce((c ->> 'measured') || ' (threshold: ' || (c ->> 'threshold') || ')', c ->> 'evidence', 'failed')),
         '; '), '')          as failed_criteria
 from gate_decisions

@@ -37,7 +37,7 @@ with
 req as (
     select x.r, x.level as lvl, x.unit as period_unit, x.lo as win_lo, x.hi as win_hi,
            x.services as scope_services, x.teams as scope_teams,
-           list_transform(coalesce(x.environments, []), e -> lower(trim(e))) as scope_envs,
+           list_transform(coalesce(x.environments, []), lambda e: lower(trim(e))) as scope_envs,
            x.level = 'environment' or len(coalesce(x.environments, [])) > 0 as split
     from (select unnest(requests) as x)
 ),

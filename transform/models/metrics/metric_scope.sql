@@ -15,5 +15,5 @@ select
                when 'org' then 'all'
                else s.service end as key
 from dim_services s
-where (coalesce(len(services), 0) = 0 or list_contains(list_transform(services::varchar[], x -> lower(trim(x))), s.service))
-  and (coalesce(len(teams), 0) = 0 or list_contains(list_transform(teams::varchar[], x -> lower(trim(x))), s.team))
+where (coalesce(len(services), 0) = 0 or list_contains(list_transform(services::varchar[], lambda x: lower(trim(x))), s.service))
+  and (coalesce(len(teams), 0) = 0 or list_contains(list_transform(teams::varchar[], lambda x: lower(trim(x))), s.team))

@@ -2,4 +2,4 @@
 -- metric_rows_many).
 -- materialized: macro
 -- arguments: requests
-list_max(list_transform(requests, q -> q.hi))
+list_max(list_transform(requests, lambda q: q.hi))

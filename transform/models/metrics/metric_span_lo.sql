@@ -3,4 +3,4 @@
 -- row groups.
 -- materialized: macro
 -- arguments: requests
-list_min(list_transform(requests, q -> q.lo))
+list_min(list_transform(requests, lambda q: q.lo))

@@ -7,7 +7,7 @@
 -- test: accepted_values(status: draft, submitted, approved, rejected, implemented, cancelled)
 select
     id                                  as change_request,
-    list_transform(services, x -> lower(trim(x))) as services,
+    list_transform(services, lambda x: lower(trim(x))) as services,
     title,
     risk,
     trim(requested_by)                  as requested_by,

@@ -11,12 +11,12 @@ select
     tier,
     repo,
     coalesce(paths, [])                 as paths,
-    list_transform(coalesce(depends_on, []), x -> lower(trim(x))) as depends_on,
-    list_transform(release_managers, x -> trim(x))          as release_managers,
-    list_transform(rollback_authority, x -> trim(x))        as rollback_authority,
-    list_transform(allowed_deployers, x -> trim(x))         as allowed_deployers,
-    list_transform(coalesce(release_managers, []), x -> lower(trim(x)))   as release_manager_keys,
-    list_transform(coalesce(rollback_authority, []), x -> lower(trim(x))) as rollback_authority_keys,
-    list_transform(coalesce(allowed_deployers, []), x -> lower(trim(x)))  as allowed_deployer_keys
+    list_transform(coalesce(depends_on, []), lambda x: lower(trim(x))) as depends_on,
+    list_transform(release_managers, lambda x: trim(x))          as release_managers,
+    list_transform(rollback_authority, lambda x: trim(x))        as rollback_authority,
+    list_transform(allowed_deployers, lambda x: trim(x))         as allowed_deployers,
+    list_transform(coalesce(release_managers, []), lambda x: lower(trim(x)))   as release_manager_keys,
+    list_transform(coalesce(rollback_authority, []), lambda x: lower(trim(x))) as rollback_authority_keys,
+    list_transform(coalesce(allowed_deployers, []), lambda x: lower(trim(x)))  as allowed_deployer_keys
 from services
 qualify row_number() over (partition by lower(trim(id)) order by source, id) = 1
