@@ -5,11 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/shiplog/shiplog/ingest"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 

@@ -5,9 +5,9 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"github.com/shiplog/shiplog/ingest"
 	"time"
 
+	"github.com/shiplog/shiplog/ingest"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
