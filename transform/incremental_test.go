@@ -999,3 +999,61 @@ func TestNarrowConstants(t *testing.T) {
 		t.Errorf("narrow graph statement %q (partial %v), want %q", st.SQL, partial, want)
 	}
 }
+
+// TestInSet: a set of at most maxConstants values is written as
+// constants, a larger one as its subquery; both select the rows whose
+// value is in the set, NULL never among them.
+func TestInSet(t *testing.T) {
+	db := memDB(t)
+	// values v-1 … v-1001, and rows holding v-1, v-1000, v-1001, v-1002
+	// and NULL (ids 1 to 5)
+	for _, s := range []string{
+		`CREATE TEMP TABLE many AS SELECT 'v-' || i AS v FROM range(1, 1002) r(i)`,
+		`INSERT INTO temp.many VALUES (NULL)`,
+		`CREATE TABLE rows_ AS SELECT * FROM (VALUES (1, 'v-1'), (2, 'v-1000'), (3, 'v-1001'), (4, 'v-1002'), (5, NULL)) v(id, v)`,
+	} {
+		if _, err := db.Exec(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		name, set string
+		subquery  bool
+		want      []int
+	}{
+		{"none", `SELECT v FROM temp.many WHERE false`, false, []int{}},
+		{"a few", `SELECT v FROM temp.many WHERE v IN ('v-1', 'v-1001') OR v IS NULL`, false, []int{1, 3}},
+		{"maxConstants", `SELECT v FROM temp.many WHERE v IS NULL OR v <> 'v-1001'`, false, []int{1, 2}},
+		{"one more", `SELECT v FROM temp.many`, true, []int{1, 2, 3}},
+	} {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cond, err := inSet(ctx, tx, "v", c.set)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if got := strings.Contains(cond, " IN ("); got != c.subquery {
+			t.Errorf("%s: condition %.80s…: subquery %v, want %v", c.name, cond, got, c.subquery)
+		}
+		rows, err := tx.Query("SELECT id FROM rows_ WHERE " + cond + " ORDER BY id")
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got := []int{}
+		for rows.Next() {
+			var id int
+			if err := rows.Scan(&id); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, id)
+		}
+		rows.Close()
+		tx.Rollback()
+		if !reflect.DeepEqual(got, c.want) {
+			t.Errorf("%s: rows %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -465,7 +465,7 @@ func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options
 			return fmt.Errorf("transform: mapper %s: %w", m.Name(), err)
 		}
 		if res.Mapped {
-			fmt.Fprintf(progress, "mapped %-28s %8s (%s)\n", m.Name(), since(start), res.Reason)
+			fmt.Fprintln(progress, mappedLine(m.Name(), since(start), res.Reason))
 		} else {
 			fmt.Fprintf(progress, "unchanged %-25s %8s (nothing new since it last mapped)\n", m.Name(), since(start))
 		}
@@ -480,6 +480,17 @@ func Run(ctx context.Context, db *warehouse.DB, cfg *config.Config, opts Options
 		err = build(ctx, db, cfg, models, progress, true)
 	}
 	return err
+}
+
+// mappedLine is the progress line of a mapping that ran: its name, how
+// long it took and why it ran, the reason on a line of its own when the
+// line would pass 80 columns (a long table name).
+func mappedLine(name, took, reason string) string {
+	line := fmt.Sprintf("mapped %-28s %8s", name, took)
+	if len(line)+len(reason)+3 > 80 {
+		return line + "\n  (" + reason + ")"
+	}
+	return line + " (" + reason + ")"
 }
 
 func since(t time.Time) string {

@@ -433,3 +433,27 @@ select x * 2 as y`}),
 		t.Errorf("m_twice(21) = %d, %v; want 42", y, err)
 	}
 }
+
+// TestMappedLine: a mapping's progress line fits 80 columns; a long
+// reason goes on a line of its own.
+func TestMappedLine(t *testing.T) {
+	// "mapped ", the name padded to 28, a space, the time right-aligned in 8
+	head := "mapped github" + strings.Repeat(" ", 22+1+4) + "1.2s"
+	for _, c := range []struct{ name, took, reason, want string }{
+		{"github", "1.2s", "raw_github_pulls changed", head + " (raw_github_pulls changed)"},
+		// 44 columns, then " (", 33 and ")": 80 columns
+		{"github", "1.2s", "raw_github_deployments_xy changed", head + " (raw_github_deployments_xy changed)"},
+		{"github", "1.2s", "raw_github_deployments_xyz changed", head + "\n  (raw_github_deployments_xyz changed)"},
+		{"jira", "12m3.5s", "canonical rows of change_requests changed", "mapped jira" + strings.Repeat(" ", 24+1+1) + "12m3.5s\n  (canonical rows of change_requests changed)"},
+	} {
+		got := mappedLine(c.name, c.took, c.reason)
+		if got != c.want {
+			t.Errorf("mappedLine(%q, %q, %q) =\n%s\nwant\n%s", c.name, c.took, c.reason, got, c.want)
+		}
+		for _, l := range strings.Split(got, "\n") {
+			if len(l) > 80 {
+				t.Errorf("%d columns: %s", len(l), l)
+			}
+		}
+	}
+}
