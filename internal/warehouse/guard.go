@@ -36,7 +36,8 @@ import (
 //     the environment or advance a sequence, and every table must be a table
 //     or view of the warehouse or a named subquery (no replacement scan of a
 //     file such as FROM 'x.csv'). Policy.Files lets the file readers through
-//     for `shiplog query --allow-files`.
+//     for `shiplog query --allow-files`, with their arguments written out
+//     (no name computed) and no URL among them.
 //
 // The guard is one of three layers. The connection that runs an accepted
 // query is inside a READ ONLY transaction (DuckDB refuses any write, in
@@ -315,6 +316,12 @@ func (w *walker) tableFunction(name string, node any) error {
 	case safeTableFunctions[n], w.policy.Macros[n]:
 		return nil
 	case fileTableFunctions[n] && w.policy.Files:
+		fn, _ := node.(map[string]any)
+		for _, a := range funcArgs(fn) {
+			if what := computed(a); what != "" {
+				return refused("the arguments of %s must be written out (strings, numbers, lists and structs of them), not computed: found %s; a computed name could be a URL", name, what)
+			}
+		}
 		if u := findURL(node); u != "" {
 			return refused("%s of %q: files may be read, the network may not", name, u)
 		}
@@ -357,18 +364,113 @@ func (w *walker) table(ref map[string]any) error {
 	return nil
 }
 
-// findURL returns the first string constant under node that names a URL
-// (scheme://…), or "".
-func findURL(node any) string {
-	switch x := node.(type) {
-	case map[string]any:
-		if v, ok := x["value"].(map[string]any); ok {
-			if s, ok := v["value"].(string); ok && strings.Contains(s, "://") {
-				return s
+// funcArgs returns the argument expressions of a function node, in either
+// shape of DuckDB's tree: a list of expressions under "children" (DuckDB
+// 1.x), or of {name, expression} under "arguments" (2.0).
+func funcArgs(fn map[string]any) []any {
+	var out []any
+	children, _ := fn["children"].([]any)
+	out = append(out, children...)
+	args, _ := fn["arguments"].([]any)
+	for _, a := range args {
+		if m, ok := a.(map[string]any); ok {
+			out = append(out, m["expression"])
+		}
+	}
+	return out
+}
+
+// writtenFunctions build a value out of the values written in them; they
+// compute nothing a URL could come from.
+var writtenFunctions = setOf("list_value", "struct_pack", "row", "map")
+
+// computed returns "" when expr is a value written out in the text (a
+// constant; a list, struct or map of such; a cast of one; a named
+// parameter set to one), and else what it found, for the refusal. A file
+// reader's arguments are held to that under Policy.Files, so that
+// findURL sees every name the reader is given: 'http:' || '//…' is a URL
+// no constant of the text shows.
+func computed(expr any) string {
+	x, ok := expr.(map[string]any)
+	if !ok {
+		return "an expression the guard does not know"
+	}
+	class, _ := x["class"].(string)
+	typ, _ := x["type"].(string)
+	switch class {
+	case "CONSTANT":
+		return ""
+	case "CAST":
+		// the type (from DuckDB 2.0 an expression too, under type_expr)
+		// holds only type names and constants
+		for _, k := range []string{"child", "type_expr"} {
+			if c, ok := x[k]; ok && c != nil {
+				if what := computed(c); what != "" {
+					return what
+				}
 			}
 		}
-		for _, c := range x {
-			if u := findURL(c); u != "" {
+		return ""
+	case "TYPE":
+		children, _ := x["children"].([]any)
+		for _, c := range children {
+			if what := computed(c); what != "" {
+				return what
+			}
+		}
+		return ""
+	case "COMPARISON":
+		// name = value is how DuckDB's tree writes a named parameter
+		left, _ := x["left"].(map[string]any)
+		if lc, _ := left["class"].(string); typ == "COMPARE_EQUAL" && lc == "COLUMN_REF" {
+			return computed(x["right"])
+		}
+		return "a comparison"
+	case "FUNCTION":
+		name, _ := x["function_name"].(string)
+		if !writtenFunctions[strings.ToLower(name)] {
+			return fmt.Sprintf("the function %s", name)
+		}
+		for _, a := range funcArgs(x) {
+			if what := computed(a); what != "" {
+				return what
+			}
+		}
+		return ""
+	case "COLUMN_REF":
+		names, _ := x["column_names"].([]any)
+		var parts []string
+		for _, n := range names {
+			if s, ok := n.(string); ok {
+				parts = append(parts, s)
+			}
+		}
+		return fmt.Sprintf("the column %s", strings.Join(parts, "."))
+	case "":
+		return "an expression the guard does not know"
+	}
+	return "a " + strings.ToLower(class) + " expression"
+}
+
+// findURL returns the first string under node that names a URL
+// (scheme://…), or "". Every string of the tree counts, whatever its key:
+// DuckDB 1.x writes a constant as {"value": {"value": …}}, 2.0 as
+// {"literal": {"text": …}}, and a name (a struct's field, an alias) that
+// holds a URL is refused too, which costs nothing.
+func findURL(node any) string {
+	switch x := node.(type) {
+	case string:
+		if strings.Contains(x, "://") {
+			return x
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // the first URL of a text is the same each time
+		for _, k := range keys {
+			if u := findURL(x[k]); u != "" {
 				return u
 			}
 		}
