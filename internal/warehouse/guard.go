@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -139,7 +140,7 @@ func Parse(text string, p Policy) (*Checked, error) {
 	case n == 0:
 		return nil, refused("the text holds no statement")
 	case n > 1:
-		return nil, refused("the text holds %d statements; send one at a time (none of them was run)", n)
+		return nil, refused("the text holds %d statements; send one at a time (none of them was run)%s", n, pivotHint(text))
 	}
 	tree, err := ps.serialize(text)
 	if err != nil {
@@ -153,9 +154,9 @@ func Parse(text string, p Policy) (*Checked, error) {
 	kw, rest := leadingWord(text)
 	if kw != "EXPLAIN" {
 		if kw == "" {
-			return nil, refused("this statement is not a query: %s", readOnlyHint)
+			return nil, refused("this statement is not a query: %s%s", readOnlyHint, pivotHint(text))
 		}
-		return nil, refused("%s statements are refused: %s", kw, readOnlyHint)
+		return nil, refused("%s statements are refused: %s%s", kw, readOnlyHint, pivotHint(text))
 	}
 	if w, _ := leadingWord(rest); w == "ANALYZE" || w == "ANALYSE" || strings.HasPrefix(strings.TrimSpace(rest), "(") {
 		return nil, refused("EXPLAIN ANALYZE (and EXPLAIN with options) runs its statement and is refused; EXPLAIN alone shows the plan")
@@ -491,6 +492,22 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// pivotWord finds PIVOT (or PIVOT_WIDER) as a word of a text.
+var pivotWord = regexp.MustCompile(`(?i)\bpivot(_wider)?\b`)
+
+// pivotHint explains a refusal of a text that names PIVOT. A PIVOT
+// without an IN list must read the pivoted values before it can name its
+// columns: DuckDB 1.5 splits it into two statements (a type is created
+// first), DuckDB 2.0 parses it as a PIVOT statement that is not a query.
+// Either way it is refused; with the values listed it is one query on
+// both.
+func pivotHint(text string) string {
+	if !pivotWord.MatchString(text) {
+		return ""
+	}
+	return "; DuckDB runs a PIVOT without an IN list as more than a query: list the values, as in PIVOT … ON col IN ('a', 'b')"
 }
 
 // leadingWord returns the first word of text in upper case, skipping

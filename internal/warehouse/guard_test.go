@@ -45,8 +45,13 @@ func TestParse(t *testing.T) {
 		// Other statement kinds, named by their first word.
 		{sql: "delete from teams", err: "DELETE statements are refused"},
 		{sql: "/* x */ COPY teams TO 'x.csv'", err: "COPY statements are refused"},
-		// PIVOT is two statements to DuckDB (an enum type, then a SELECT).
-		{sql: "PIVOT teams ON id", err: "holds 2 statements"},
+		// A PIVOT without an IN list is more than a query: DuckDB 1.5
+		// splits it in two (an enum type, then a SELECT), 2.0 parses it
+		// as a PIVOT statement. Refused either way, with the same hint;
+		// with its values listed it is one query.
+		{sql: "PIVOT teams ON id", err: "DuckDB runs a PIVOT without an IN list as more than a query: list the values"},
+		{sql: "SELECT * FROM (PIVOT teams ON source)", err: "DuckDB runs a PIVOT without an IN list as more than a query: list the values"},
+		{sql: "PIVOT teams ON source IN ('file', 'github') USING count(*)", run: "PIVOT teams ON source IN ('file', 'github') USING count(*)"},
 		{sql: "(SELECT 1)", run: "(SELECT 1)"},
 		// Functions.
 		{sql: "SELECT * FROM read_csv('x.csv')", err: "table function read_csv reads files"},
