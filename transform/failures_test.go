@@ -2,6 +2,10 @@ package transform_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/shiplog/shiplog/internal/config"
@@ -140,6 +144,46 @@ func TestFailureDetection(t *testing.T) {
 			same(t, "failed deployments", lines(t, db, failed), tc.want)
 		})
 	}
+}
+
+// A version whose number does not fit a hugeint (2^127 has 39 digits;
+// this one has 42) is not a semantic version, so the rule for versions
+// that do not parse decides (README "version_rollback"), where before such
+// a version failed the whole transform ("Could not convert string … to
+// INT128"), and where DuckDB 2.0 failed it for versions the CASE left
+// out. B-1 runs 1.0.0, B-2 the huge version, B-3 1.0.0 again: B-2 → B-3
+// goes back to a version that ran before B-2 finished (B-1), so B-2
+// failed, version_rollback, restored by B-3 24 h later; B-1 → B-2 goes to
+// a version never run before: nothing.
+func TestVersionTooLargeToParse(t *testing.T) {
+	ctx := context.Background()
+	extra := filepath.Join(t.TempDir(), "big.jsonl")
+	huge := "1" + strings.Repeat("0", 41) + ".0.0"
+	var b strings.Builder
+	b.WriteString(`{"kind": "service", "id": "big", "team": "core", "repo": "acme/big"}` + "\n")
+	for i, v := range []string{"1.0.0", huge, "1.0.0"} {
+		fmt.Fprintf(&b, `{"kind": "deployment", "id": "B-%d", "service": "big", "environment": "production", "status": "success", "started_at": "2026-03-0%dT10:00:00Z", "finished_at": "2026-03-0%dT10:10:00Z", "version": %q}`+"\n", i+1, i+1, i+1, v)
+	}
+	if err := os.WriteFile(extra, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "shiplog.duckdb"), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	fixture.Load(t, db, extra)
+	if err := transform.Run(ctx, db, failuresConfig(nil), transform.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	same(t, "deployments of big", lines(t, db, `select deployment_id, d.is_failed, coalesce(d.failure_reason, '-'),
+			coalesce(f.restored_by_deployment, '-'), d.recovery_hours
+		from fct_deployments d left join fct_failures f using (deployment_id)
+		where d.service = 'big' order by d.finished_at`), []string{
+		"B-1 | false | - | - | -",
+		"B-2 | true | version_rollback | B-3 | 24",
+		"B-3 | false | - | - | -",
+	})
 }
 
 // The metrics and explain rows of each service in March (README

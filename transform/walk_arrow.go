@@ -9,11 +9,8 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
-	"sync/atomic"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/memory"
 
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -25,8 +22,8 @@ func init() { natives["int_commit_walk"] = commitWalk }
 // as Arrow batches into adjacency arrays sized exactly (a count, then the
 // edges per commit, then the edges), each walk of int_walk_starts is a
 // depth-first search that marks the commits it reached, and the (walk,
-// commit) pairs go back to DuckDB as Arrow batches made while DuckDB reads
-// them. The recursive query instead joins its whole frontier with every
+// commit) pairs go back to DuckDB through a table function that walks as
+// DuckDB reads it (ArrowConn.CreateTempTable). The recursive query instead joins its whole frontier with every
 // edge on each step and deduplicates all rows reached so far, which at
 // millions of deployments was most of the transform's time.
 //
@@ -36,8 +33,8 @@ func init() { natives["int_commit_walk"] = commitWalk }
 // size is worked out before they are made, DuckDB's memory_limit is
 // lowered by it while they live (DuckDB evicts or spills to make room) and
 // set back to the exact configured value afterwards, and Go's own memory
-// limit holds the walk's garbage (the Arrow batches handed to DuckDB) to a
-// small margin above the arrays, where GOGC alone would let the heap grow
+// limit holds the walk's garbage (the Arrow batches of the graph DuckDB
+// hands over) to a small margin above the arrays, where GOGC alone would let the heap grow
 // to twice them before collecting. Walking in chunks of commits was the
 // other way considered: a walk crosses any chunk boundary, so each chunk
 // would need the walks' frontiers carried between passes over the edges,
@@ -76,7 +73,7 @@ func commitWalk(ctx context.Context, db *warehouse.DB, conn *sql.Conn) error {
 }
 
 // walkSlack is the room, above the arrays, for what the walk allocates as
-// it goes: Arrow batches of walkBatch rows for DuckDB, the search's stack,
+// it goes: the pairs of the walk being handed over, the search's stack,
 // the batches DuckDB hands over while the graph is read.
 const walkSlack = 64 << 20
 
@@ -127,19 +124,10 @@ func walkInto(ctx context.Context, a *warehouse.ArrowConn, sz walkSizes) error {
 	if walkHeld != nil {
 		walkHeld(a)
 	}
-	rdr := newWalkReader(g, walks)
-	defer rdr.Release()
-	const view = "int_commit_walk_reached"
-	release, err := a.RegisterView(rdr, view)
-	if err != nil {
+	if err := a.CreateTempTable(ctx, "int_commit_walk", newWalkReader(g, walks)); err != nil {
 		return fmt.Errorf("int_commit_walk: %w", err)
 	}
-	defer release()
-	if err := a.Exec(ctx, `CREATE OR REPLACE TEMP TABLE int_commit_walk AS
-		SELECT walk_id AS dep_idx, commit_id FROM `+view); err != nil {
-		return fmt.Errorf("int_commit_walk: %w", err)
-	}
-	return a.Exec(ctx, "DROP VIEW IF EXISTS "+view)
+	return nil
 }
 
 // noTime stands for a NULL commit time: it passes no time bound.
@@ -286,80 +274,54 @@ func readWalkStarts(ctx context.Context, a *warehouse.ArrowConn, n int64) ([]wal
 	return walks, rdr.Err()
 }
 
-// walkReader runs the walks as DuckDB reads its batches, so that the
-// reached pairs never sit in memory all at once: each batch holds the pairs
-// of the next walks, about walkBatch rows. A commit is marked with the
-// number of the walk that reached it (seen), so no walk clears anything.
+// walkReader runs the walks as DuckDB reads the rows, so that the reached
+// pairs never sit in memory all at once: each Fill runs the next walks
+// until the chunk DuckDB asked for is full, and keeps the rest of the last
+// walk for the next one. A commit is marked with the number of the walk
+// that reached it (seen), so no walk clears anything.
 type walkReader struct {
-	refs   atomic.Int64
 	g      *commitGraph
 	walks  []walkStart
 	next   int
 	seen   []int32
 	stack  []int32
-	schema *arrow.Schema
-	wb, cb *array.Int32Builder
-	cur    arrow.RecordBatch
+	pw, pc []int32 // pairs of the last walk not yet handed over, from pos
+	pos    int
 }
 
-const walkBatch = 1 << 16
+var _ warehouse.Int32Rows = (*walkReader)(nil)
 
 func newWalkReader(g *commitGraph, walks []walkStart) *walkReader {
 	n := len(g.start)
 	for _, w := range walks {
 		n = max(n, int(w.commit)+1)
 	}
-	r := &walkReader{
-		g: g, walks: walks, seen: make([]int32, n),
-		schema: arrow.NewSchema([]arrow.Field{
-			{Name: "walk_id", Type: arrow.PrimitiveTypes.Int32},
-			{Name: "commit_id", Type: arrow.PrimitiveTypes.Int32},
-		}, nil),
-		wb: array.NewInt32Builder(memory.DefaultAllocator),
-		cb: array.NewInt32Builder(memory.DefaultAllocator),
-	}
-	r.refs.Store(1)
-	return r
+	return &walkReader{g: g, walks: walks, seen: make([]int32, n)}
 }
 
-func (r *walkReader) Retain() { r.refs.Add(1) }
+// Columns are int_commit_walk's.
+func (r *walkReader) Columns() []string { return []string{"dep_idx", "commit_id"} }
 
-func (r *walkReader) Release() {
-	if r.refs.Add(-1) == 0 {
-		if r.cur != nil {
-			r.cur.Release()
-			r.cur = nil
+// Fill hands over the pairs of the next walks: the walk's id, the commit.
+func (r *walkReader) Fill(cols [][]int32) (int, error) {
+	w, c := cols[0], cols[1]
+	k := 0
+	for k < len(w) {
+		if r.pos == len(r.pw) {
+			if r.next == len(r.walks) {
+				break
+			}
+			r.pw, r.pc, r.pos = r.pw[:0], r.pc[:0], 0
+			r.walk(r.next)
+			r.next++
+			continue
 		}
-		r.wb.Release()
-		r.cb.Release()
+		n := copy(w[k:], r.pw[r.pos:])
+		copy(c[k:], r.pc[r.pos:r.pos+n])
+		r.pos += n
+		k += n
 	}
-}
-
-func (r *walkReader) Schema() *arrow.Schema { return r.schema }
-func (r *walkReader) Err() error            { return nil }
-
-func (r *walkReader) RecordBatch() arrow.RecordBatch { return r.cur }
-
-// Record is RecordBatch under its older name.
-func (r *walkReader) Record() arrow.RecordBatch { return r.cur }
-
-func (r *walkReader) Next() bool {
-	if r.cur != nil {
-		r.cur.Release()
-		r.cur = nil
-	}
-	for r.next < len(r.walks) && r.wb.Len() < walkBatch {
-		r.walk(r.next)
-		r.next++
-	}
-	if r.wb.Len() == 0 {
-		return false
-	}
-	w, c := r.wb.NewInt32Array(), r.cb.NewInt32Array()
-	r.cur = array.NewRecordBatch(r.schema, []arrow.Array{w, c}, int64(w.Len()))
-	w.Release()
-	c.Release()
-	return true
+	return k, nil
 }
 
 // walk appends the commits walk i reaches, its start included, each once.
@@ -371,8 +333,8 @@ func (r *walkReader) walk(i int) {
 	for len(r.stack) > 0 {
 		c := r.stack[len(r.stack)-1]
 		r.stack = r.stack[:len(r.stack)-1]
-		r.wb.Append(w.id)
-		r.cb.Append(c)
+		r.pw = append(r.pw, w.id)
+		r.pc = append(r.pc, c)
 		if int(c)+1 >= len(g.start) {
 			continue // no edges known for c
 		}

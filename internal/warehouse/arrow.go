@@ -84,6 +84,15 @@ func (a *ArrowConn) RegisterView(r array.RecordReader, name string) (release fun
 	return a.ar.RegisterView(r, name)
 }
 
+// CreateTempTable creates (or replaces) the temporary table name on this
+// connection, inside its open transaction, with the rows of src, which
+// DuckDB reads as it fills the table.
+func (a *ArrowConn) CreateTempTable(ctx context.Context, name string, src Int32Rows) error {
+	stmt, done := tempTableFrom(name, src)
+	defer done()
+	return a.Exec(ctx, stmt)
+}
+
 // Exec runs a statement that returns no rows.
 func (a *ArrowConn) Exec(ctx context.Context, query string) error {
 	_, err := a.exec.ExecContext(ctx, query, nil)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -36,7 +37,8 @@ import (
 //     the environment or advance a sequence, and every table must be a table
 //     or view of the warehouse or a named subquery (no replacement scan of a
 //     file such as FROM 'x.csv'). Policy.Files lets the file readers through
-//     for `shiplog query --allow-files`.
+//     for `shiplog query --allow-files`, with their arguments written out
+//     (no name computed) and no URL among them.
 //
 // The guard is one of three layers. The connection that runs an accepted
 // query is inside a READ ONLY transaction (DuckDB refuses any write, in
@@ -138,7 +140,7 @@ func Parse(text string, p Policy) (*Checked, error) {
 	case n == 0:
 		return nil, refused("the text holds no statement")
 	case n > 1:
-		return nil, refused("the text holds %d statements; send one at a time (none of them was run)", n)
+		return nil, refused("the text holds %d statements; send one at a time (none of them was run)%s", n, pivotHint(text))
 	}
 	tree, err := ps.serialize(text)
 	if err != nil {
@@ -152,9 +154,9 @@ func Parse(text string, p Policy) (*Checked, error) {
 	kw, rest := leadingWord(text)
 	if kw != "EXPLAIN" {
 		if kw == "" {
-			return nil, refused("this statement is not a query: %s", readOnlyHint)
+			return nil, refused("this statement is not a query: %s%s", readOnlyHint, pivotHint(text))
 		}
-		return nil, refused("%s statements are refused: %s", kw, readOnlyHint)
+		return nil, refused("%s statements are refused: %s%s", kw, readOnlyHint, pivotHint(text))
 	}
 	if w, _ := leadingWord(rest); w == "ANALYZE" || w == "ANALYSE" || strings.HasPrefix(strings.TrimSpace(rest), "(") {
 		return nil, refused("EXPLAIN ANALYZE (and EXPLAIN with options) runs its statement and is refused; EXPLAIN alone shows the plan")
@@ -315,6 +317,12 @@ func (w *walker) tableFunction(name string, node any) error {
 	case safeTableFunctions[n], w.policy.Macros[n]:
 		return nil
 	case fileTableFunctions[n] && w.policy.Files:
+		fn, _ := node.(map[string]any)
+		for _, a := range funcArgs(fn) {
+			if what := computed(a); what != "" {
+				return refused("the arguments of %s must be written out (strings, numbers, lists and structs of them), not computed: found %s; a computed name could be a URL", name, what)
+			}
+		}
 		if u := findURL(node); u != "" {
 			return refused("%s of %q: files may be read, the network may not", name, u)
 		}
@@ -357,18 +365,113 @@ func (w *walker) table(ref map[string]any) error {
 	return nil
 }
 
-// findURL returns the first string constant under node that names a URL
-// (scheme://…), or "".
-func findURL(node any) string {
-	switch x := node.(type) {
-	case map[string]any:
-		if v, ok := x["value"].(map[string]any); ok {
-			if s, ok := v["value"].(string); ok && strings.Contains(s, "://") {
-				return s
+// funcArgs returns the argument expressions of a function node, in either
+// shape of DuckDB's tree: a list of expressions under "children" (DuckDB
+// 1.x), or of {name, expression} under "arguments" (2.0).
+func funcArgs(fn map[string]any) []any {
+	var out []any
+	children, _ := fn["children"].([]any)
+	out = append(out, children...)
+	args, _ := fn["arguments"].([]any)
+	for _, a := range args {
+		if m, ok := a.(map[string]any); ok {
+			out = append(out, m["expression"])
+		}
+	}
+	return out
+}
+
+// writtenFunctions build a value out of the values written in them; they
+// compute nothing a URL could come from.
+var writtenFunctions = setOf("list_value", "struct_pack", "row", "map")
+
+// computed returns "" when expr is a value written out in the text (a
+// constant; a list, struct or map of such; a cast of one; a named
+// parameter set to one), and else what it found, for the refusal. A file
+// reader's arguments are held to that under Policy.Files, so that
+// findURL sees every name the reader is given: 'http:' || '//…' is a URL
+// no constant of the text shows.
+func computed(expr any) string {
+	x, ok := expr.(map[string]any)
+	if !ok {
+		return "an expression the guard does not know"
+	}
+	class, _ := x["class"].(string)
+	typ, _ := x["type"].(string)
+	switch class {
+	case "CONSTANT":
+		return ""
+	case "CAST":
+		// the type (from DuckDB 2.0 an expression too, under type_expr)
+		// holds only type names and constants
+		for _, k := range []string{"child", "type_expr"} {
+			if c, ok := x[k]; ok && c != nil {
+				if what := computed(c); what != "" {
+					return what
+				}
 			}
 		}
-		for _, c := range x {
-			if u := findURL(c); u != "" {
+		return ""
+	case "TYPE":
+		children, _ := x["children"].([]any)
+		for _, c := range children {
+			if what := computed(c); what != "" {
+				return what
+			}
+		}
+		return ""
+	case "COMPARISON":
+		// name = value is how DuckDB's tree writes a named parameter
+		left, _ := x["left"].(map[string]any)
+		if lc, _ := left["class"].(string); typ == "COMPARE_EQUAL" && lc == "COLUMN_REF" {
+			return computed(x["right"])
+		}
+		return "a comparison"
+	case "FUNCTION":
+		name, _ := x["function_name"].(string)
+		if !writtenFunctions[strings.ToLower(name)] {
+			return fmt.Sprintf("the function %s", name)
+		}
+		for _, a := range funcArgs(x) {
+			if what := computed(a); what != "" {
+				return what
+			}
+		}
+		return ""
+	case "COLUMN_REF":
+		names, _ := x["column_names"].([]any)
+		var parts []string
+		for _, n := range names {
+			if s, ok := n.(string); ok {
+				parts = append(parts, s)
+			}
+		}
+		return fmt.Sprintf("the column %s", strings.Join(parts, "."))
+	case "":
+		return "an expression the guard does not know"
+	}
+	return "a " + strings.ToLower(class) + " expression"
+}
+
+// findURL returns the first string under node that names a URL
+// (scheme://…), or "". Every string of the tree counts, whatever its key:
+// DuckDB 1.x writes a constant as {"value": {"value": …}}, 2.0 as
+// {"literal": {"text": …}}, and a name (a struct's field, an alias) that
+// holds a URL is refused too, which costs nothing.
+func findURL(node any) string {
+	switch x := node.(type) {
+	case string:
+		if strings.Contains(x, "://") {
+			return x
+		}
+	case map[string]any:
+		keys := make([]string, 0, len(x))
+		for k := range x {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys) // the first URL of a text is the same each time
+		for _, k := range keys {
+			if u := findURL(x[k]); u != "" {
 				return u
 			}
 		}
@@ -389,6 +492,22 @@ func sortedKeys(m map[string]bool) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// pivotWord finds PIVOT (or PIVOT_WIDER) as a word of a text.
+var pivotWord = regexp.MustCompile(`(?i)\bpivot(_wider)?\b`)
+
+// pivotHint explains a refusal of a text that names PIVOT. A PIVOT
+// without an IN list must read the pivoted values before it can name its
+// columns: DuckDB 1.5 splits it into two statements (a type is created
+// first), DuckDB 2.0 parses it as a PIVOT statement that is not a query.
+// Either way it is refused; with the values listed it is one query on
+// both.
+func pivotHint(text string) string {
+	if !pivotWord.MatchString(text) {
+		return ""
+	}
+	return "; DuckDB runs a PIVOT without an IN list as more than a query: list the values, as in PIVOT … ON col IN ('a', 'b')"
 }
 
 // leadingWord returns the first word of text in upper case, skipping

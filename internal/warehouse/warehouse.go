@@ -136,6 +136,12 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if !opts.ReadOnly {
+		if err := db.addFunctions(ctx); err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
 	if opts.Sandbox || opts.Locked {
 		if err := db.seal(ctx, opts); err != nil {
 			db.Close()
@@ -213,7 +219,23 @@ func OpenMemory(ctx context.Context) (*DB, error) {
 		db.Close()
 		return nil, err
 	}
+	if err := db.addFunctions(ctx); err != nil {
+		db.Close()
+		return nil, err
+	}
 	return db, nil
+}
+
+// addFunctions registers the Go functions a writable warehouse's writers
+// use (rowsFunction), before any writer opens a transaction that would
+// not see them.
+func (db *DB) addFunctions(ctx context.Context) error {
+	conn, err := db.Conn(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return registerRows(conn)
 }
 
 func openError(path string, err error) error {

@@ -111,6 +111,18 @@ func TestQueryRefusesHostileStatements(t *testing.T) {
 			t.Errorf("%q: got %v, want an error containing %q", sql, err, want)
 		}
 	}
+	// With files allowed, the guard still refuses the network itself,
+	// however the URL is written (DuckDB, without httpfs, would fail too,
+	// but later and for another reason).
+	for sql, want := range map[string]string{
+		"SELECT * FROM read_csv('http://127.0.0.1:9/x.csv')":            `read_csv of "http://127.0.0.1:9/x.csv": files may be read, the network may not`,
+		"SELECT * FROM read_csv(['a.csv', 'http://127.0.0.1:9/x.csv'])": `read_csv of "http://127.0.0.1:9/x.csv": files may be read, the network may not`,
+		"SELECT * FROM read_csv('http://127.0.0.1:9' || '/x.csv')":      "the arguments of read_csv must be written out",
+	} {
+		if _, err := runQuery(t, path, "--allow-files", sql); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("--allow-files %q: got %v, want an error containing %q", sql, err, want)
+		}
+	}
 }
 
 // Queries run as before: SELECT, WITH, FROM-first, DESCRIBE, EXPLAIN (the

@@ -76,21 +76,28 @@ reverted as (
 -- parses: the numbers, then released above pre-release, then the
 -- pre-release identifiers (numeric ones below alphanumeric ones, numbers
 -- compared as numbers), which DuckDB's struct and list order compares as
--- semver does
+-- semver does. A version whose numbers do not fit a hugeint does not
+-- parse. (try_cast, not ::hugeint: DuckDB may cast the numbers of every
+-- row, those the CASE leaves out included, and 2.0 does.)
 parsed as (
     select
         deployment_id, service, environment, finished_at, version,
-        case when m.major <> '' then {
-            core: [m.major::hugeint, m.minor::hugeint, coalesce(nullif(m.patch, '')::hugeint, 0)],
+        case when m.major <> '' and list_count(core) = 3 then {
+            core: core,
             released: m.pre = '',
             pre: list_transform(case when m.pre = '' then [] else string_split(m.pre, '.') end,
                                 lambda x: {alpha: not regexp_full_match(x, '[0-9]+'), n: try_cast(x as hugeint), s: x})
         } end as semver
     from (
         select *,
-               regexp_extract(version, '^[vV]?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$',
-                              ['major', 'minor', 'patch', 'pre']) as m
-        from deployments
+               [try_cast(m.major as hugeint), try_cast(m.minor as hugeint),
+                case when m.patch = '' then 0 else try_cast(m.patch as hugeint) end] as core
+        from (
+            select *,
+                   regexp_extract(version, '^[vV]?([0-9]+)\.([0-9]+)(?:\.([0-9]+))?(?:-([0-9A-Za-z.-]+))?(?:\+[0-9A-Za-z.-]+)?$',
+                                  ['major', 'minor', 'patch', 'pre']) as m
+            from deployments
+        )
     )
 ),
 
