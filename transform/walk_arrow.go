@@ -280,13 +280,14 @@ func readWalkStarts(ctx context.Context, a *warehouse.ArrowConn, n int64) ([]wal
 // walk for the next one. A commit is marked with the number of the walk
 // that reached it (seen), so no walk clears anything.
 type walkReader struct {
-	g      *commitGraph
-	walks  []walkStart
-	next   int
-	seen   []int32
-	stack  []int32
-	pw, pc []int32 // pairs of the last walk not yet handed over, from pos
-	pos    int
+	g     *commitGraph
+	walks []walkStart
+	next  int
+	seen  []int32
+	stack []int32
+	id    int32   // the last walk's id
+	pc    []int32 // its commits not yet handed over, from pos
+	pos   int
 }
 
 var _ warehouse.Int32Rows = (*walkReader)(nil)
@@ -307,17 +308,19 @@ func (r *walkReader) Fill(cols [][]int32) (int, error) {
 	w, c := cols[0], cols[1]
 	k := 0
 	for k < len(w) {
-		if r.pos == len(r.pw) {
+		if r.pos == len(r.pc) {
 			if r.next == len(r.walks) {
 				break
 			}
-			r.pw, r.pc, r.pos = r.pw[:0], r.pc[:0], 0
+			r.pc, r.pos = r.pc[:0], 0
 			r.walk(r.next)
 			r.next++
 			continue
 		}
-		n := copy(w[k:], r.pw[r.pos:])
-		copy(c[k:], r.pc[r.pos:r.pos+n])
+		n := copy(c[k:], r.pc[r.pos:])
+		for j := k; j < k+n; j++ {
+			w[j] = r.id
+		}
 		r.pos += n
 		k += n
 	}
@@ -328,12 +331,12 @@ func (r *walkReader) Fill(cols [][]int32) (int, error) {
 func (r *walkReader) walk(i int) {
 	g, w := r.g, r.walks[i]
 	stamp := int32(i + 1)
+	r.id = w.id
 	r.stack = append(r.stack[:0], w.commit)
 	r.seen[w.commit] = stamp
 	for len(r.stack) > 0 {
 		c := r.stack[len(r.stack)-1]
 		r.stack = r.stack[:len(r.stack)-1]
-		r.pw = append(r.pw, w.id)
 		r.pc = append(r.pc, c)
 		if int(c)+1 >= len(g.start) {
 			continue // no edges known for c
