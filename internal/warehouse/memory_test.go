@@ -208,3 +208,77 @@ func TestLowerMemoryLimit(t *testing.T) {
 		t.Errorf("locked: %s, want 953.6 MiB", got)
 	}
 }
+
+func TestBlockPoolSize(t *testing.T) {
+	const gib = 1 << 30
+	for _, c := range []struct {
+		limit, available, want int64
+	}{
+		// 24 GiB, the default 70% limit (18,038,862,643 B): 24 GiB
+		// (25,769,803,776 B) less the limit less 1 GiB
+		{18_038_862_643, 24 * gib, 6_657_199_309},
+		// a 4 GiB container, the default limit (3,006,477,107 B)
+		{3_006_477_107, 4 * gib, 214_748_365},
+		// a limit the memory available does not leave room for
+		{4_000_000_000, 4 * gib, 0},
+		// a small limit on a large machine: the limit
+		{1_000_000_000, 24 * gib, 1_000_000_000},
+		// no limit: DuckDB's 80% of 16 GiB is 13,743,895,344 B (16 GiB
+		// / 10 × 8, in whole bytes); 17,179,869,184 − 13,743,895,344 −
+		// 1,073,741,824
+		{0, 16 * gib, 2_362_232_016},
+		// the memory available unknown: nothing kept
+		{1_000_000_000, 0, 0},
+		{0, 0, 0},
+	} {
+		if got := blockPoolSize(c.limit, c.available); got != c.want {
+			t.Errorf("blockPoolSize(%d, %d) = %d, want %d", c.limit, c.available, got, c.want)
+		}
+	}
+}
+
+// Open lets DuckDB keep freed blocks up to blockPoolSize, which DuckDB
+// reports rounded down to a tenth of its unit: with a 1 GB limit on a 24
+// GiB machine, the limit (953.67 MiB); with no limit on a 16 GiB machine,
+// 2,362,232,016 B (2.19999 GiB); in a 4 GiB container with a 3 GB limit,
+// 221,225,472 B (210.98 MiB), and with a 3.5 GB limit nothing; on a
+// machine so large that the size is beyond the blocks' reserved address
+// space, nothing either: DuckDB refuses it and the warehouse opens as
+// before.
+func TestOpenKeepsBlocks(t *testing.T) {
+	ctx := context.Background()
+	setting := func(db *DB) string {
+		t.Helper()
+		var s string
+		if err := db.QueryRowContext(ctx, "SELECT current_setting('block_allocator_memory')").Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	open := func(limit string) *DB {
+		t.Helper()
+		db, err := Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), Options{MemoryLimit: limit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		return db
+	}
+	saved := osRoot
+	t.Cleanup(func() { osRoot = saved })
+	for _, c := range []struct {
+		memTotalKB, limit, want string
+	}{
+		{"25165824", "1GB", "953.6 MiB"},
+		{"16777216", "none", "2.1 GiB"},
+		{"4194304", "3GB", "210.9 MiB"},
+		{"4194304", "3.5GB", "0 bytes"},
+		// 70% of 1 PiB, less 1 GiB, is far beyond any address space DuckDB reserves
+		{"1099511627776", "", "0 bytes"},
+	} {
+		osRoot = fstest.MapFS{"proc/meminfo": {Data: []byte("MemTotal:        " + c.memTotalKB + " kB\n")}}
+		if got := setting(open(c.limit)); got != c.want {
+			t.Errorf("MemTotal %s kB, limit %q: blocks kept up to %s, want %s", c.memTotalKB, c.limit, got, c.want)
+		}
+	}
+}

@@ -105,7 +105,8 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if opts.ReadOnly {
 		params.Set("access_mode", "READ_ONLY")
 	}
-	memLimit, err := resolveMemoryLimit(opts.MemoryLimit, os.Getenv("SHIPLOG_MEMORY_LIMIT"), AvailableMemory(osRoot))
+	available := AvailableMemory(osRoot)
+	memLimit, err := resolveMemoryLimit(opts.MemoryLimit, os.Getenv("SHIPLOG_MEMORY_LIMIT"), available)
 	if err != nil {
 		return nil, fmt.Errorf("open warehouse %s: %w", path, err)
 	}
@@ -132,6 +133,7 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 		db.Close()
 		return nil, openError(path, err)
 	}
+	db.keepBlocks(ctx, available)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
