@@ -241,19 +241,20 @@ func (db *DB) keepBlocks(ctx context.Context, available int64) {
 
 // blockPoolMargin is the memory blockPoolSize leaves beside DuckDB's limit
 // and the freed blocks it keeps: what DuckDB allocates outside its pool
-// (0.3–1 GB above the limit at 3× size) and the commit walk's arrays
-// while DuckDB cannot give them room (0.6 GB at 3×).
-const blockPoolMargin = 1 << 30
+// (up to 1.1 GiB above a 2.8 GiB limit at 3× size, the commit walk's
+// arrays included) and 0.4 GiB to spare.
+const blockPoolMargin = 3 << 29 // 1.5 GiB
 
 // blockPoolSize is the memory of freed blocks DuckDB may keep: what the
 // memory available leaves beyond DuckDB's limit (limit; 0 is DuckDB's own
 // default, 80%) and blockPoolMargin, and never more than the limit. Blocks
-// kept are resident though DuckDB no longer counts them: they must fit
-// beside everything the limit allows. When DuckDB gives blocks up to make
+// kept are resident though DuckDB no longer counts them, so they must fit
+// beside everything the limit allows: when DuckDB gives blocks up to make
 // room (the commit walk lowers the limit for its arrays) it keeps their
-// memory, so at the whole limit a 3× transform in a 4 GiB container was
-// killed for memory at the walk; there this leaves 0.2 GiB, next to
-// nothing, and on a 24 GiB machine 6 GiB. 0 keeps nothing.
+// memory. At the whole limit a 3× transform in a 4 GiB container was
+// killed for memory at the walk; with 1 GiB of margin it finished 0.2 GiB
+// under the cap; with this margin a 4 GiB container keeps nothing, and a
+// 24 GiB machine 5.7 GiB. 0 keeps nothing.
 func blockPoolSize(limit, available int64) int64 {
 	if available <= 0 {
 		return 0

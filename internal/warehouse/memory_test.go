@@ -215,18 +215,19 @@ func TestBlockPoolSize(t *testing.T) {
 		limit, available, want int64
 	}{
 		// 24 GiB, the default 70% limit (18,038,862,643 B): 24 GiB
-		// (25,769,803,776 B) less the limit less 1 GiB
-		{18_038_862_643, 24 * gib, 6_657_199_309},
-		// a 4 GiB container, the default limit (3,006,477,107 B)
-		{3_006_477_107, 4 * gib, 214_748_365},
-		// a limit the memory available does not leave room for
-		{4_000_000_000, 4 * gib, 0},
+		// (25,769,803,776 B) less the limit less 1.5 GiB (1,610,612,736 B)
+		{18_038_862_643, 24 * gib, 6_120_328_397},
+		// an 8 GiB container, the default limit (6,012,954,214 B)
+		{6_012_954_214, 8 * gib, 966_367_642},
+		// a 4 GiB container, the default limit (3,006,477,107 B): the
+		// 1.29 GiB beside it are the margin's
+		{3_006_477_107, 4 * gib, 0},
 		// a small limit on a large machine: the limit
 		{1_000_000_000, 24 * gib, 1_000_000_000},
 		// no limit: DuckDB's 80% of 16 GiB is 13,743,895,344 B (16 GiB
 		// / 10 × 8, in whole bytes); 17,179,869,184 − 13,743,895,344 −
-		// 1,073,741,824
-		{0, 16 * gib, 2_362_232_016},
+		// 1,610,612,736
+		{0, 16 * gib, 1_825_361_104},
 		// the memory available unknown: nothing kept
 		{1_000_000_000, 0, 0},
 		{0, 0, 0},
@@ -240,11 +241,11 @@ func TestBlockPoolSize(t *testing.T) {
 // Open lets DuckDB keep freed blocks up to blockPoolSize, which DuckDB
 // reports rounded down to a tenth of its unit: with a 1 GB limit on a 24
 // GiB machine, the limit (953.67 MiB); with no limit on a 16 GiB machine,
-// 2,362,232,016 B (2.19999 GiB); in a 4 GiB container with a 3 GB limit,
-// 221,225,472 B (210.98 MiB), and with a 3.5 GB limit nothing; on a
-// machine so large that the size is beyond the blocks' reserved address
-// space, nothing either: DuckDB refuses it and the warehouse opens as
-// before.
+// 1,825,361,104 B (1.69999 GiB); in an 8 GiB container with a 5 GB limit,
+// 8,589,934,592 − 5,000,000,000 − 1,610,612,736 = 1,979,321,856 B (1.84
+// GiB); in a 4 GiB container with a 3 GB limit, nothing; on a machine so
+// large that the size is beyond the blocks' reserved address space,
+// nothing either: DuckDB refuses it and the warehouse opens as before.
 func TestOpenKeepsBlocks(t *testing.T) {
 	ctx := context.Background()
 	setting := func(db *DB) string {
@@ -270,9 +271,9 @@ func TestOpenKeepsBlocks(t *testing.T) {
 		memTotalKB, limit, want string
 	}{
 		{"25165824", "1GB", "953.6 MiB"},
-		{"16777216", "none", "2.1 GiB"},
-		{"4194304", "3GB", "210.9 MiB"},
-		{"4194304", "3.5GB", "0 bytes"},
+		{"16777216", "none", "1.6 GiB"},
+		{"8388608", "5GB", "1.8 GiB"},
+		{"4194304", "3GB", "0 bytes"},
 		// 70% of 1 PiB, less 1 GiB, is far beyond any address space DuckDB reserves
 		{"1099511627776", "", "0 bytes"},
 	} {
