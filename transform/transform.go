@@ -568,6 +568,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		return nil
 	case "full":
 		fmt.Fprintf(progress, "transform: full rebuild: %s (planned in %s)\n", p.reason, since(start))
+		db.KeepFreedBlocks(ctx, func(ctx context.Context, q string) error { _, err := tx.ExecContext(ctx, q); return err })
 	default:
 		graph := "the whole commit graph"
 		if p.graphRepos >= 0 {

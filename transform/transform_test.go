@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -456,4 +457,43 @@ func TestMappedLine(t *testing.T) {
 			}
 		}
 	}
+}
+
+// A full build lets DuckDB keep the memory of freed blocks for the rest of
+// the process (warehouse.DB.KeepFreedBlocks): with a 1 GB limit, up to the
+// limit, 1,000,000,000 B, which DuckDB shows as 953.6 MiB. A run that
+// finds nothing to rebuild leaves the allocator as the warehouse opened it.
+func TestFullBuildKeepsFreedBlocks(t *testing.T) {
+	if warehouse.AvailableMemory(os.DirFS("/")) < 4<<30 {
+		t.Skip("less than 4 GiB available: a 1 GB limit leaves no room for freed blocks")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "w.duckdb")
+	setting := func(db *warehouse.DB) string {
+		t.Helper()
+		var s string
+		if err := db.QueryRowContext(ctx, "SELECT current_setting('block_allocator_memory')").Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	run := func(want string) {
+		t.Helper()
+		db, err := warehouse.Open(ctx, path, warehouse.Options{MemoryLimit: "1GB"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		if got := setting(db); got != "0 bytes" {
+			t.Fatalf("opened keeping freed blocks up to %s, want 0 bytes", got)
+		}
+		if err := Run(ctx, db, config.Default(), Options{Progress: io.Discard}); err != nil {
+			t.Fatal(err)
+		}
+		if got := setting(db); got != want {
+			t.Errorf("after the run: freed blocks kept up to %s, want %s", got, want)
+		}
+	}
+	run("953.6 MiB") // the first build is a full one
+	run("0 bytes")   // nothing changed since
 }

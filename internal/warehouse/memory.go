@@ -220,22 +220,36 @@ func (db *DB) LowerMemoryLimit(ctx context.Context, exec func(ctx context.Contex
 // osRoot is the real file system, for AvailableMemory.
 var osRoot fs.FS = os.DirFS("/")
 
-// keepBlocks lets DuckDB keep the memory of the buffer blocks it frees and
-// hand it to the next block it needs (DuckDB's block_allocator_memory; its
-// default, 0, returns every freed block's pages to the system). A
-// transform allocates and frees blocks by the gigabyte, model after model;
-// with the pages returned, the kernel faulted in and zeroed about 10 GiB
-// of them again in a full-size full build (2.6 M page faults, a third of
-// its CPU time in the kernel). Keeping them cut the faults by 40 %, the
-// kernel's time by half and the build's by about a fifth, at the same
-// peak resident memory (docs/benchmarks/metrics.md, "Freed blocks kept").
+// KeepFreedBlocks lets DuckDB keep the memory of the buffer blocks it
+// frees and hand it to the next block it needs (DuckDB's
+// block_allocator_memory; its default, 0, returns every freed block's
+// pages to the system), for the rest of the process, up to
+// blockPoolSize. exec runs a statement on one of the warehouse's
+// connections.
 //
-// DuckDB refuses a size beyond the address space it reserved for blocks,
-// and never shrinks it: either refusal leaves the allocator as it was,
-// which costs speed, not correctness, so it is not an error.
-func (db *DB) keepBlocks(ctx context.Context, available int64) {
-	if n := blockPoolSize(db.memLimit.Bytes, available); n > 0 {
-		_, _ = db.ExecContext(ctx, fmt.Sprintf("SET block_allocator_memory = '%dB'", n))
+// It is for work that allocates and frees blocks by the gigabyte: a full
+// transform, model after model. There, with the pages returned, the
+// kernel faulted in and zeroed about 10 GiB of them again at full size
+// (2.6 M page faults, a third of the build's CPU time in the kernel);
+// keeping them cut the faults by 40 %, the kernel's time by a third to a
+// half and the build's wall time by about a quarter, at the same peak
+// resident memory (docs/benchmarks/metrics.md, "Freed blocks kept"). Short
+// work pays for it instead: blocks come from fresh pages rather than from
+// memory the allocator already holds, and a `metrics` call took 0.05 s
+// longer, a one-team incremental transform no less time. So the warehouse
+// does not do it when it opens.
+//
+// It does nothing when the configuration is locked (serve), where DuckDB
+// would refuse the setting anyway. DuckDB also refuses a size beyond the
+// address space it reserved for blocks, and never shrinks the setting:
+// either refusal leaves the allocator as it was, which costs speed, not
+// correctness, so it is not an error.
+func (db *DB) KeepFreedBlocks(ctx context.Context, exec func(ctx context.Context, query string) error) {
+	if db.locked {
+		return
+	}
+	if n := blockPoolSize(db.memLimit.Bytes, db.available); n > 0 {
+		_ = exec(ctx, fmt.Sprintf("SET block_allocator_memory = '%dB'", n))
 	}
 }
 

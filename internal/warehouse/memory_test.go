@@ -238,15 +238,16 @@ func TestBlockPoolSize(t *testing.T) {
 	}
 }
 
-// Open lets DuckDB keep freed blocks up to blockPoolSize, which DuckDB
-// reports rounded down to a tenth of its unit: with a 1 GB limit on a 24
-// GiB machine, the limit (953.67 MiB); with no limit on a 16 GiB machine,
-// 1,825,361,104 B (1.69999 GiB); in an 8 GiB container with a 5 GB limit,
-// 8,589,934,592 − 5,000,000,000 − 1,610,612,736 = 1,979,321,856 B (1.84
-// GiB); in a 4 GiB container with a 3 GB limit, nothing; on a machine so
-// large that the size is beyond the blocks' reserved address space,
-// nothing either: DuckDB refuses it and the warehouse opens as before.
-func TestOpenKeepsBlocks(t *testing.T) {
+// KeepFreedBlocks lets DuckDB keep freed blocks up to blockPoolSize,
+// which DuckDB reports rounded down to a tenth of its unit: with a 1 GB
+// limit on a 24 GiB machine, the limit (953.67 MiB); with no limit on a 16
+// GiB machine, 1,825,361,104 B (1.69999 GiB); in an 8 GiB container with a
+// 5 GB limit, 8,589,934,592 − 5,000,000,000 − 1,610,612,736 =
+// 1,979,321,856 B (1.84 GiB); in a 4 GiB container with a 3 GB limit,
+// nothing; on a machine so large that the size is beyond the blocks'
+// reserved address space, nothing either: DuckDB refuses it. Opening a
+// warehouse keeps nothing, and neither does a locked configuration.
+func TestKeepFreedBlocks(t *testing.T) {
 	ctx := context.Background()
 	setting := func(db *DB) string {
 		t.Helper()
@@ -256,14 +257,23 @@ func TestOpenKeepsBlocks(t *testing.T) {
 		}
 		return s
 	}
-	open := func(limit string) *DB {
+	open := func(opts Options) *DB {
 		t.Helper()
-		db, err := Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), Options{MemoryLimit: limit})
+		db, err := Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), opts)
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
 		return db
+	}
+	keep := func(db *DB) {
+		t.Helper()
+		conn, err := db.Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		db.KeepFreedBlocks(ctx, func(ctx context.Context, q string) error { _, err := conn.ExecContext(ctx, q); return err })
 	}
 	saved := osRoot
 	t.Cleanup(func() { osRoot = saved })
@@ -274,12 +284,23 @@ func TestOpenKeepsBlocks(t *testing.T) {
 		{"16777216", "none", "1.6 GiB"},
 		{"8388608", "5GB", "1.8 GiB"},
 		{"4194304", "3GB", "0 bytes"},
-		// 70% of 1 PiB, less 1 GiB, is far beyond any address space DuckDB reserves
+		// 70% of 1 PiB, less 1.5 GiB, is far beyond any address space DuckDB reserves
 		{"1099511627776", "", "0 bytes"},
 	} {
 		osRoot = fstest.MapFS{"proc/meminfo": {Data: []byte("MemTotal:        " + c.memTotalKB + " kB\n")}}
-		if got := setting(open(c.limit)); got != c.want {
+		db := open(Options{MemoryLimit: c.limit})
+		if got := setting(db); got != "0 bytes" {
+			t.Errorf("MemTotal %s kB, limit %q: opened keeping freed blocks up to %s, want 0 bytes", c.memTotalKB, c.limit, got)
+		}
+		keep(db)
+		if got := setting(db); got != c.want {
 			t.Errorf("MemTotal %s kB, limit %q: blocks kept up to %s, want %s", c.memTotalKB, c.limit, got, c.want)
 		}
+	}
+	osRoot = fstest.MapFS{"proc/meminfo": {Data: []byte("MemTotal:        25165824 kB\n")}}
+	locked := open(Options{MemoryLimit: "1GB", Locked: true})
+	keep(locked)
+	if got := setting(locked); got != "0 bytes" {
+		t.Errorf("locked: blocks kept up to %s, want 0 bytes", got)
 	}
 }

@@ -81,6 +81,7 @@ type DB struct {
 	locked    bool // configuration locked (Sandbox or Locked)
 	spool     string
 	memLimit  MemoryLimit
+	available int64 // memory available to the process (AvailableMemory), 0 if unknown
 }
 
 // Open opens (creating if needed) the warehouse at path and, unless read-only,
@@ -128,12 +129,11 @@ func Open(ctx context.Context, path string, opts Options) (*DB, error) {
 	if err != nil {
 		return nil, openError(path, err)
 	}
-	db := &DB{DB: sql.OpenDB(connector), connector: connector, path: path, readOnly: opts.ReadOnly, spool: opts.SpoolDir, memLimit: memLimit}
+	db := &DB{DB: sql.OpenDB(connector), connector: connector, path: path, readOnly: opts.ReadOnly, spool: opts.SpoolDir, memLimit: memLimit, available: available}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
 		return nil, openError(path, err)
 	}
-	db.keepBlocks(ctx, available)
 	if err := db.migrate(ctx); err != nil {
 		db.Close()
 		return nil, err
