@@ -568,6 +568,8 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 		return nil
 	case "full":
 		fmt.Fprintf(progress, "transform: full rebuild: %s (planned in %s)\n", p.reason, since(start))
+		// A full build frees and allocates blocks by the gigabyte, model
+		// after model: DuckDB may keep their memory for the next ones.
 		db.KeepFreedBlocks(ctx, func(ctx context.Context, q string) error { _, err := tx.ExecContext(ctx, q); return err })
 	default:
 		graph := "the whole commit graph"

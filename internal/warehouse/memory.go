@@ -236,7 +236,7 @@ var osRoot fs.FS = os.DirFS("/")
 // resident memory (docs/benchmarks/metrics.md, "Freed blocks kept"). Short
 // work pays for it instead: blocks come from fresh pages rather than from
 // memory the allocator already holds, and a `metrics` call took 0.05 s
-// longer, a one-team incremental transform no less time. So the warehouse
+// longer, and a one-team incremental transform ran no faster. So the warehouse
 // does not do it when it opens.
 //
 // It does nothing when the configuration is locked (serve), where DuckDB
