@@ -230,10 +230,10 @@ var osRoot fs.FS = os.DirFS("/")
 // It is for work that allocates and frees blocks by the gigabyte: a full
 // transform, model after model. There, with the pages returned, the
 // kernel faulted in and zeroed about 10 GiB of them again at full size
-// (2.6 M page faults, a third of the build's CPU time in the kernel);
+// (2.6 M page faults, a quarter of the build's CPU time in the kernel);
 // keeping them cut the faults by 40 %, the kernel's time by a third to a
-// half and the build's wall time by about a quarter, at the same peak
-// resident memory (docs/benchmarks/metrics.md, "Freed blocks kept"). Short
+// half and the build's wall time by a third, for 0.1 GB more at the peak
+// (docs/benchmarks/metrics.md, "Freed blocks kept"). Short
 // work pays for it instead: blocks come from fresh pages rather than from
 // memory the allocator already holds, and a `metrics` call took 0.05 s
 // longer, and a one-team incremental transform ran no faster. So the warehouse
