@@ -233,11 +233,11 @@ var osRoot fs.FS = os.DirFS("/")
 // (2.6 M page faults, a quarter of the build's CPU time in the kernel);
 // keeping them cut the faults by 40 %, the kernel's time by a third to a
 // half and the build's wall time by a third, for 0.1 GB more at the peak
-// (docs/benchmarks/metrics.md, "Freed blocks kept"). Short
-// work pays for it instead: blocks come from fresh pages rather than from
-// memory the allocator already holds, and a `metrics` call took 0.05 s
-// longer, and a one-team incremental transform ran no faster. So the warehouse
-// does not do it when it opens.
+// (docs/benchmarks/metrics.md, "Freed blocks kept"). Short work pays
+// for it instead (its blocks come from fresh pages rather than from memory
+// the allocator already holds): a `metrics` call took 0.05 s longer, and
+// a one-team incremental transform ran no faster. So the warehouse does
+// not do it when it opens.
 //
 // It does nothing when the configuration is locked (serve), where DuckDB
 // would refuse the setting anyway. DuckDB also refuses a size beyond the

@@ -284,7 +284,8 @@ func TestKeepFreedBlocks(t *testing.T) {
 		{"16777216", "none", "1.6 GiB"},
 		{"8388608", "5GB", "1.8 GiB"},
 		{"4194304", "3GB", "0 bytes"},
-		// 70% of 1 PiB, less 1.5 GiB, is far beyond any address space DuckDB reserves
+		// what 1 PiB leaves beyond its 70% limit, less 1.5 GiB (about
+		// 0.3 PiB), is far beyond any address space DuckDB reserves
 		{"1099511627776", "", "0 bytes"},
 	} {
 		osRoot = fstest.MapFS{"proc/meminfo": {Data: []byte("MemTotal:        " + c.memTotalKB + " kB\n")}}
