@@ -145,14 +145,7 @@ func TestResolveMemoryLimit(t *testing.T) {
 // the floor of a quarter, 250,000,000 B, is 238.42 MiB ("238.4 MiB").
 func TestLowerMemoryLimit(t *testing.T) {
 	ctx := context.Background()
-	setting := func(db *DB) string {
-		t.Helper()
-		var s string
-		if err := db.QueryRowContext(ctx, "SELECT current_setting('memory_limit')").Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	setting := func(db *DB) string { t.Helper(); return currentSetting(t, db, "memory_limit") }
 	db, err := Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), Options{MemoryLimit: "1GB"})
 	if err != nil {
 		t.Fatal(err)
@@ -249,14 +242,7 @@ func TestBlockPoolSize(t *testing.T) {
 // warehouse keeps nothing, and neither does a locked configuration.
 func TestKeepFreedBlocks(t *testing.T) {
 	ctx := context.Background()
-	setting := func(db *DB) string {
-		t.Helper()
-		var s string
-		if err := db.QueryRowContext(ctx, "SELECT current_setting('block_allocator_memory')").Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
+	setting := func(db *DB) string { t.Helper(); return currentSetting(t, db, "block_allocator_memory") }
 	open := func(opts Options) *DB {
 		t.Helper()
 		db, err := Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), opts)
@@ -304,4 +290,14 @@ func TestKeepFreedBlocks(t *testing.T) {
 	if got := setting(locked); got != "0 bytes" {
 		t.Errorf("locked: blocks kept up to %s, want 0 bytes", got)
 	}
+}
+
+// currentSetting is DuckDB's setting name as it reports it ("953.6 MiB").
+func currentSetting(t *testing.T, db *DB, name string) string {
+	t.Helper()
+	var s string
+	if err := db.QueryRowContext(context.Background(), "SELECT current_setting($1)", name).Scan(&s); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
