@@ -995,13 +995,17 @@ func holders(ctx context.Context, tx *sql.Tx, dst, shas string) error {
 
 // changesNaming selects (service, ref) for every way a change is named
 // (its id, its merge commit, one of its commits) whose ref is among refs
-// (a query of one column, a few values): the ids and merge commits in one
-// scan, the commits' lists in another, each probed with those values,
-// rather than a join of every change (a scan for each way cost twice).
+// (a query of one column, a few values): each way probes its own column
+// with those values, rather than a join of every change. Not one scan
+// with `id IN (refs) OR merge_commit_sha IN (refs)`: DuckDB plans the OR
+// as two mark joins above a scan of every change. At full size (a team's
+// 28,000 refs, seven million changes) that statement alone took
+// 0.28–0.63 s against 0.06 s for the two filtered scans; in a one-team
+// day the references step took 0.1–0.2 s less, the rest of its cost
+// being the first read of the columns.
 func changesNaming(refs string) string {
-	return `SELECT service, ref FROM (SELECT lower(trim(service)) AS service, unnest([id, merge_commit_sha]) AS ref FROM changes
-			WHERE id IN (` + refs + `) OR merge_commit_sha IN (` + refs + `))
-		WHERE ref IN (` + refs + `)
+	return `SELECT lower(trim(service)) AS service, id AS ref FROM changes WHERE id IN (` + refs + `)
+		UNION ALL SELECT lower(trim(service)), merge_commit_sha FROM changes WHERE merge_commit_sha IN (` + refs + `)
 		UNION ALL SELECT service, ref FROM (SELECT lower(trim(service)) AS service, unnest(commit_shas) AS ref FROM changes WHERE len(commit_shas) > 0)
 		WHERE ref IN (` + refs + `)`
 }

@@ -642,6 +642,22 @@ func TestIncrementalCommitGraph(t *testing.T) {
 		want:  "incremental: 2 service(s), 0 repositor(ies) to rebuild",
 		check: `SELECT count(*) FROM fct_failures WHERE deployment_id = 'x-b' AND service = 'svc-1' AND reason = 'rollback' AND restored_by_deployment = 'x-r'`,
 	}, {
+		// a new deployment of svc-0 lists svc-1's change by its merge
+		// commit: the change is first deployed there now, a row of svc-1
+		// (probed from the ways the set's lists name a change)
+		name: "new deployment listing another service's change by its merge commit",
+		before: func(g *orgGen, at time.Time) []string {
+			return []string{fmt.Sprintf(`INSERT INTO changes (id, service, repo, title, author, merge_commit_sha,
+				first_commit_at, opened_at, merged_at, source)
+				VALUES ('x-m', 'svc-1', 'org/svc-1', 'change', 'dev-1', %s, %s, %s, %s, 'gen')`,
+				q(fmt.Sprintf("%040x", 999006)), ts(at.Add(-5*time.Hour)), ts(at.Add(-4*time.Hour)), ts(at.Add(-3*time.Hour)))}
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{deploy(g, "x-d", 0, at, "NULL", "["+q(fmt.Sprintf("%040x", 999006))+"]")}
+		},
+		want:  "incremental: 2 service(s), 0 repositor(ies) to rebuild",
+		check: `SELECT count(*) FROM fct_changes WHERE change_id = 'x-m' AND deployment_id = 'x-d' AND deployed_service = 'svc-0'`,
+	}, {
 		// an old deployment of svc-1 rolled back one not sent then; it
 		// arrives late, for svc-0: svc-1's old row names svc-0's new one
 		// (probed from the ids of the rows named)
