@@ -188,3 +188,46 @@ func TestGitRevertFailsRelease(t *testing.T) {
 		t.Errorf("failed releases:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestCommitSentTwiceWalksBothParents: a commit sent by two sources with
+// different parents (one source cut the history short) is one commit of
+// the graph, and the walk follows the parents either copy names. Only
+// the second copy says that x's parent is q, so the change carrying q is
+// linked to the deployment of x by the commit graph only if that copy's
+// edge is the commit's own.
+func TestCommitSentTwiceWalksBothParents(t *testing.T) {
+	ctx := context.Background()
+	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	for _, s := range []string{
+		`INSERT INTO teams (id, name, source) VALUES ('core', 'Core', 'test')`,
+		`INSERT INTO services (id, name, team, repo, source) VALUES ('app', 'App', 'core', 'acme/app', 'test')`,
+		`INSERT INTO commits (sha, repo, parents, authored_at, committed_at, source) VALUES
+			('aaaaaaa1', 'acme/app', [], '2026-01-01 10:00:00+00', '2026-01-01 10:00:00+00', 'test'),
+			('aaaaaaa2', 'acme/app', ['aaaaaaa1'], '2026-01-02 10:00:00+00', '2026-01-02 10:00:00+00', 'test'),
+			('aaaaaaa3', 'acme/app', [], '2026-01-03 10:00:00+00', '2026-01-03 10:00:00+00', 'shallow'),
+			('aaaaaaa3', 'acme/app', ['aaaaaaa2'], '2026-01-03 10:00:00+00', '2026-01-03 10:00:00+00', 'test')`,
+		`INSERT INTO deployments (id, service, environment, started_at, finished_at, status, commit_sha, source) VALUES
+			('d1', 'app', 'production', '2026-01-01 11:00:00+00', '2026-01-01 12:00:00+00', 'success', 'aaaaaaa1', 'test'),
+			('d2', 'app', 'production', '2026-01-04 11:00:00+00', '2026-01-04 12:00:00+00', 'success', 'aaaaaaa3', 'test')`,
+		`INSERT INTO changes (id, service, repo, title, author, commit_shas, first_commit_at, opened_at, merged_at, source) VALUES
+			('pr-2', 'app', 'acme/app', 'second', 'dev', ['aaaaaaa2'], '2026-01-02 10:00:00+00', '2026-01-02 11:00:00+00', '2026-01-02 12:00:00+00', 'test')`,
+	} {
+		if _, err := db.ExecContext(ctx, s); err != nil {
+			t.Fatalf("%v\n%s", err, s)
+		}
+	}
+	if err := transform.Run(ctx, db, config.Default(), transform.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	var dep, rule string
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(deployment_id, 'no deployment'), coalesce(link_rule, 'no rule') FROM fct_changes WHERE change_id = 'pr-2'`).Scan(&dep, &rule); err != nil {
+		t.Fatal(err)
+	}
+	if dep != "d2" || rule != "commit_graph" {
+		t.Errorf("pr-2: deployed by %s (%s), want d2 (commit_graph)", dep, rule)
+	}
+}

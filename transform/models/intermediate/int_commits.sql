@@ -1,25 +1,19 @@
--- One row per commit sha with a dense integer id, so that the commit-graph
--- walk joins and deduplicates integers rather than strings. When several
--- sources send the same commit with different times, the walk may pass the
--- commit if any copy is recent enough (latest_committed_at), and a walk
--- bounded by it starts from the least restrictive copy
--- (earliest_committed_at; has_untimed_copy when a copy has no time).
-with
-
-shas as (
-    select
-        sha,
-        max(committed_at)                   as latest_committed_at,
-        min(committed_at)                   as earliest_committed_at,
-        count(committed_at) < count(*)      as has_untimed_copy
-    from stg_commits
-    group by sha
-)
-
+-- One row per commit sha with an integer id, so that the commit-graph walk
+-- joins and deduplicates integers rather than strings. The id is the
+-- first of the sha's rows in stg_commits (commit_row): the edges of a sha
+-- sent once, most of them, then carry their child's id without looking
+-- it up (int_commit_parents); has_copies marks a sha sent more than once,
+-- whose other rows are looked up. When several sources send the same
+-- commit with different times, the walk may pass the commit if any copy
+-- is recent enough (latest_committed_at), and a walk bounded by it starts
+-- from the least restrictive copy (earliest_committed_at;
+-- has_untimed_copy when a copy has no time).
 select
-    row_number() over ()::integer as commit_id,
+    min(commit_row)                     as commit_id,
     sha,
-    latest_committed_at,
-    earliest_committed_at,
-    has_untimed_copy
-from shas
+    max(committed_at)                   as latest_committed_at,
+    min(committed_at)                   as earliest_committed_at,
+    count(committed_at) < count(*)      as has_untimed_copy,
+    count(*) > 1                        as has_copies
+from stg_commits
+group by sha
