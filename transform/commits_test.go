@@ -192,9 +192,9 @@ func TestGitRevertFailsRelease(t *testing.T) {
 // TestCommitSentTwiceWalksBothParents: a commit sent by two sources with
 // different parents (one source cut the history short) is one commit of
 // the graph, and the walk follows the parents either copy names. Only
-// the second copy says that x's parent is q, so the change carrying q is
-// linked to the deployment of x by the commit graph only if that copy's
-// edge is the commit's own.
+// the second copy of aaaaaaa3 names its parent, aaaaaaa2, so pr-2 (which
+// carries aaaaaaa2) is linked to d2 (which deploys aaaaaaa3) by the
+// commit graph only if that copy's edge is the commit's own.
 func TestCommitSentTwiceWalksBothParents(t *testing.T) {
 	ctx := context.Background()
 	db, err := warehouse.Open(ctx, filepath.Join(t.TempDir(), "w.duckdb"), warehouse.Options{})
