@@ -484,6 +484,56 @@ func TestCoverageSnapshot(t *testing.T) {
 	other(`DELETE FROM deployments WHERE source = 'other'`)
 }
 
+// TestSourcesAreData: which sources sent a kind, and which sent the most,
+// are facts about the data, not settings. A second source that starts
+// sending support tickets for one service, then sends more of them than
+// the first source ever did, leaves each following run incremental (one
+// service), where a changed setting would rebuild everything.
+func TestSourcesAreData(t *testing.T) {
+	ctx := context.Background()
+	db := fileDB(t)
+	g := newOrgGen(11, 4)
+	exec := func(stmts []string) {
+		for _, s := range stmts {
+			if err := execLogged(ctx, db, s); err != nil {
+				t.Fatalf("%v\n%s", err, s)
+			}
+		}
+	}
+	exec(g.base(5))
+	if err := Run(ctx, db, config.Default(), Options{Full: true}); err != nil {
+		t.Fatal(err)
+	}
+	var gen int
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM support_tickets WHERE source = 'gen'`).Scan(&gen); err != nil {
+		t.Fatal(err)
+	}
+	at := g.t0.Add(6 * 24 * time.Hour)
+	for _, n := range []int{1, gen + 1} {
+		var s []string
+		for i := 0; i < n; i++ {
+			s = append(s, fmt.Sprintf(`('ci-%d-%d', %s, %s, 'ci')`, n, i, q(g.svc(0)), ts(at.Add(time.Duration(i)*time.Minute))))
+		}
+		exec([]string{`INSERT INTO support_tickets (id, service, created_at, source) VALUES ` + strings.Join(s, ", ")})
+		vals, err := RunValues(ctx, db, config.Default())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var progress strings.Builder
+		if err := Run(ctx, db, config.Default(), Options{Progress: &progress}); err != nil {
+			t.Fatal(err)
+		}
+		if first := strings.SplitN(progress.String(), "\n", 2)[0]; !strings.Contains(first, "transform: incremental: 1 service(s)") {
+			t.Errorf("after %d ticket(s) from a second source (main source %v, %d from the first): %s", n, vals["main_source_support_tickets"], gen, first)
+		}
+	}
+	// the second batch made "ci" the main source: the check above saw it
+	var main string
+	if err := db.QueryRowContext(ctx, `SELECT source FROM support_tickets GROUP BY source ORDER BY count(*) DESC LIMIT 1`).Scan(&main); err != nil || main != "ci" {
+		t.Fatalf("main source %q, %v; want ci", main, err)
+	}
+}
+
 // TestIncrementalCommitGraph holds the commit graph an incremental run
 // reads to what the rebuilt services' walks can reach: the repositories
 // holding a commit their deployments or changes name, when those share
@@ -670,6 +720,20 @@ func TestIncrementalCommitGraph(t *testing.T) {
 		},
 		want:  "incremental: 2 service(s), 0 repositor(ies) to rebuild",
 		check: `SELECT count(*) FROM fct_failures WHERE deployment_id = 'x-n' AND service = 'svc-0' AND reason = 'rollback' AND restored_by_deployment = 'x-o'`,
+	}, {
+		// a pushing CI (source "a-ci", first by name) sends svc-1's
+		// deployment again under svc-0: staging keeps its row, so the
+		// deployment leaves svc-1, a row of svc-1 (the id is paired
+		// across services from the ids the other sources sent)
+		name: "deployment id sent again by another source under another service",
+		before: func(g *orgGen, at time.Time) []string {
+			return []string{deploy(g, "x-s", 1, at.Add(-2*time.Hour), q(g.head[1]), "NULL")}
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{strings.Replace(deploy(g, "x-s", 0, at.Add(-2*time.Hour), q(g.head[0]), "NULL"), "'gen')", "'a-ci')", 1)}
+		},
+		want:  "incremental: 2 service(s), 0 repositor(ies) to rebuild",
+		check: `SELECT count(*) FROM fct_deployments WHERE deployment_id = 'x-s' AND service = 'svc-0' AND NOT EXISTS (FROM fct_deployments WHERE service = 'svc-1' AND deployment_id = 'x-s')`,
 	}}
 	for i, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

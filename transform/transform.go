@@ -1035,6 +1035,13 @@ func HotfixRegexp(patterns []string) string {
 //     several_sources_support_tickets, several_sources_adoption (bool):
 //     whether more than one source had sent rows of that kind when the run
 //     started (false lets DuckDB drop the deduplicating join);
+//   - main_source_changes, main_source_deployments,
+//     main_source_support_tickets, main_source_adoption (text): the source
+//     that had sent the most rows of that kind (the first by name of
+//     those sending as many). A key sent twice was sent by some other
+//     source, so the deduplicating join needs only the keys the other
+//     sources sent: a hash table of a pushing CI's few rows, not of the
+//     mapper's millions.
 //   - metric_test_lo, metric_test_hi (timestamp): the month of the latest
 //     deployment and the one before, the window a metric macro's test_call
 //     reads (NULL without deployments).
@@ -1054,10 +1061,16 @@ func RunValues(ctx context.Context, q execer, cfg *config.Config) (map[string]an
 	}
 	for _, table := range []string{"changes", "deployments", "support_tickets", "adoption"} {
 		var several bool
-		if err := q.QueryRowContext(ctx, "SELECT coalesce(min(source) < max(source), false) FROM "+warehouse.QuoteIdent(table)).Scan(&several); err != nil {
+		var main *string
+		if err := q.QueryRowContext(ctx, `SELECT count(*) > 1, first(source ORDER BY n DESC, source)
+			FROM (SELECT source, count(*) AS n FROM `+warehouse.QuoteIdent(table)+` GROUP BY source)`).Scan(&several, &main); err != nil {
 			return nil, fmt.Errorf("transform: sources of %s: %w", table, err)
 		}
 		vals["several_sources_"+table] = several
+		vals["main_source_"+table] = nil
+		if main != nil {
+			vals["main_source_"+table] = *main
+		}
 	}
 	// The window the metric macros' declared tests run on: the month of
 	// the latest deployment and the one before (constants, so the test

@@ -299,7 +299,9 @@ func TestRunOnEmptyWarehouse(t *testing.T) {
 // day: the first source by name wins, and a key only a later source sent is
 // kept. Sources here: "b-github" and "a-git" send change c1, deployment d1,
 // ticket t1 and the feature's second day ("a-git" wins), "b-github" alone
-// sends c2, d2 and t2, "c-jira" sends c1 again (loses to both).
+// sends c2, c4, d2 and t2, "c-jira" sends c1 again (loses to both).
+// "b-github" sent the most changes (3) and is their main source: c3, which
+// only "a-git" and "c-jira" sent, must be deduplicated all the same.
 func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 	ctx := context.Background()
 	for _, single := range []bool{false, true} {
@@ -309,7 +311,10 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 				('c1', 'svc', 'from github', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'b-github'),
 				('c1', 'svc', 'from git', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'a-git'),
 				('c2', 'svc', 'only github', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'b-github'),
-				('c1', 'svc', 'from jira', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'c-jira')`,
+				('c4', 'svc', 'github again', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'b-github'),
+				('c1', 'svc', 'from jira', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'c-jira'),
+				('c3', 'svc', 'git not github', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'a-git'),
+				('c3', 'svc', 'jira not github', TIMESTAMPTZ '2026-01-01 00:00:00+00', 'c-jira')`,
 			`INSERT INTO deployments (id, service, environment, status, finished_at, version, source) VALUES
 				('d1', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-02 00:00:00+00', 'v-github', 'b-github'),
 				('d1', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-02 00:00:00+00', 'v-git', 'a-git'),
@@ -363,7 +368,7 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 		if got := count(t, db, "select day1_users from fct_adoption where feature = 'f'"); got != 10 {
 			t.Errorf("single source %v: %d users on day 1, want 10", single, got)
 		}
-		want := [2]string{"c1=from git c2=only github", "d1=v-git d2=v2"}
+		want := [2]string{"c1=from git c2=only github c3=git not github c4=github again", "d1=v-git d2=v2"}
 		if single {
 			want = [2]string{"c1=one c2=two", "d1=v1 d2=v2"}
 		}

@@ -8,6 +8,7 @@
 -- linking carries in place of the change's id (stable while the transform
 -- runs, which reads the table in one transaction).
 -- param: several_sources_changes bool 'false'
+-- param: main_source_changes text null
 select
     c.rowid                         as change_row,
     id                              as change_id,
@@ -33,7 +34,10 @@ from changes c
 anti join (
     -- the run value several_sources_changes says whether more than one
     -- source had sent changes when the run started: false (the usual case)
-    -- leaves this side empty, and DuckDB drops the join from the plan
+    -- leaves this side empty, and DuckDB drops the join from the plan. An
+    -- id sent twice was sent by a source other than the one that sent the
+    -- most (main_source_changes): only those ids are hashed
     select id, source from changes
     where getvariable('several_sources_changes')
+      and id in (select id from changes where source <> getvariable('main_source_changes'))
 ) other on other.id = c.id and other.source < c.source

@@ -11,6 +11,7 @@
 -- lifted from extra; url is the source's link to the run (evidence).
 -- test: accepted_values(status: success, failure, cancelled)
 -- param: several_sources_deployments bool 'false'
+-- param: main_source_deployments text null
 select
     id                                  as deployment_id,
     lower(trim(service))                as service,
@@ -39,7 +40,9 @@ from deployments d
 anti join (
     -- the run value several_sources_deployments says whether more than one
     -- source had sent deployments when the run started: false (the usual case)
-    -- leaves this side empty, and DuckDB drops the join from the plan
+    -- leaves this side empty, and DuckDB drops the join from the plan; only
+    -- the ids sources other than the main one sent are hashed (stg_changes)
     select id, source from deployments
     where getvariable('several_sources_deployments')
+      and id in (select id from deployments where source <> getvariable('main_source_deployments'))
 ) other on other.id = d.id and other.source < d.source
