@@ -554,7 +554,7 @@ func fullReason(ctx context.Context, tx *sql.Tx, models []Model, fp string, full
 // The digests of the current tables are left in temp.inc_digests, and for
 // an incremental run the services and repositories to rebuild in
 // temp.inc_services and temp.inc_repos.
-func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bool, steps *stepTimes) (p plan, err error) {
+func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, vals map[string]any, full bool, steps *stepTimes) (p plan, err error) {
 	reason, err := fullReason(ctx, tx, models, fp, full)
 	if err != nil {
 		return plan{}, err
@@ -698,7 +698,7 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, full bo
 	if err := q(`CREATE OR REPLACE TEMP TABLE inc_change_refs (service VARCHAR, ref VARCHAR, is_id BOOLEAN)`); err != nil {
 		return plan{}, err
 	}
-	if err := growServices(ctx, tx, steps, wide, history); err != nil {
+	if err := growServices(ctx, tx, steps, wide, history, vals); err != nil {
 		if err == errUnbounded {
 			return plan{mode: "full", reason: "a changed incident's root-cause commit lies in history shared across repositories"}, nil
 		}
@@ -1097,18 +1097,27 @@ func referenced(refs string, ids ...idColumn) string {
 		` + strings.Join(parts, "\nUNION ALL ")
 }
 
-// sameID pairs the services one id of table was sent under. A source
-// sends an id once, so an id sent twice was sent by a source other than
-// the one that sent the most rows: only the ids of the other sources are
-// grouped (with one source, none). Grouping every id instead took 3.2 s
-// of a one-team day at full size, where a pushing CI had sent 130 of
-// seven million changes.
-func sameID(table string) string {
-	return fmt.Sprintf(`SELECT l[1], unnest(l) FROM (
-		SELECT list(DISTINCT lower(trim(service))) AS l FROM %[1]s
-		WHERE id IN (SELECT id FROM %[1]s WHERE source <> (
-			SELECT first(source ORDER BY n DESC, source) FROM (SELECT source, count(*) AS n FROM %[1]s GROUP BY source)))
-		GROUP BY id HAVING count(DISTINCT lower(trim(service))) > 1)`, table)
+// sameID selects the pairs of services one id of table was sent under,
+// or is "" when at most one source sent the table (vals, RunValues). A
+// source sends an id once, so an id sent twice was sent by a source other
+// than the one that sent the most rows (main_source_<table>): only the
+// ids the other sources sent are grouped. Grouping every id took 3.2 s
+// of a one-team day at full size, where a file had sent 130 of seven
+// million changes; the other sources' ids found with the main source
+// found by a subquery 0.17 s, with it a constant (DuckDB skips its row
+// groups by their zone maps) 0.12 s. (Those ids as a list of constants
+// cost more: the list is searched for every row's id.)
+func sameID(table string, vals map[string]any) string {
+	several, _ := vals["several_sources_"+table].(bool)
+	main, _ := vals["main_source_"+table].(string)
+	if !several || main == "" {
+		return ""
+	}
+	t := warehouse.QuoteIdent(table)
+	return `SELECT l[1], unnest(l) FROM (
+		SELECT list(DISTINCT lower(trim(service))) AS l FROM ` + t + `
+		WHERE id IN (SELECT id FROM ` + t + ` WHERE source <> ` + warehouse.QuoteString(main) + `)
+		GROUP BY id HAVING count(DISTINCT lower(trim(service))) > 1)`
 }
 
 var errUnbounded = fmt.Errorf("transform: unbounded")
@@ -1116,11 +1125,19 @@ var errUnbounded = fmt.Errorf("transform: unbounded")
 // growServices adds to temp.inc_services, until nothing more is added,
 // every service one reference links to one already in it: in the new
 // rows (canonical tables) and in the marts of the last build.
-func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool, history unshared) error {
+func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool, history unshared, vals map[string]any) error {
 	// the set before it grows, as constants while few (inSet)
 	inServices, err := inSet(ctx, tx, "lower(trim(service))", `SELECT service FROM temp.inc_services`)
 	if err != nil {
 		return err
+	}
+	// one id sent under two services (the first source wins in staging);
+	// only possible when several sources sent the table
+	var sameIDs []string
+	for _, table := range []string{"deployments", "changes", "incidents", "support_tickets", "release_plans"} {
+		if e := sameID(table, vals); e != "" {
+			sameIDs = append(sameIDs, e)
+		}
 	}
 	// pairs of services (a, b): rows of one can change rows of the other;
 	// these are asked the same way of a narrow set and of a wide one
@@ -1145,9 +1162,6 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool, 
 			WHERE attributed_deployment IS NOT NULL`,
 			idColumn{"deployment", "fct_deployments", "deployment_id", "service"},
 			idColumn{"incident", "fct_incidents", "incident_id", "service"}),
-		// one id sent under two services (the first source wins in staging);
-		// only possible when several sources sent the table
-		sameID("deployments"), sameID("changes"), sameID("incidents"), sameID("support_tickets"), sameID("release_plans"),
 		// a root-cause commit of an incident in the set, deployed or
 		// carried by a change of another service
 		referenced(`SELECT lower(trim(service)) AS a, trim(root_cause_sha) AS ref, 'commit' AS kind FROM incidents
@@ -1217,7 +1231,7 @@ func growServices(ctx context.Context, tx *sql.Tx, steps *stepTimes, wide bool, 
 	} else if err := addChangeRefs(ctx, tx); err != nil {
 		return err
 	}
-	edges = append(edges, common...)
+	edges = append(append(edges, common...), sameIDs...)
 	// what the set's deployments list and its incidents blame, and the
 	// changes so named (one probe of the changes for both); the
 	// repositories of the set's root-cause commits

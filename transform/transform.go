@@ -547,7 +547,7 @@ func build(ctx context.Context, db *warehouse.DB, cfg *config.Config, models []M
 	}
 	start := time.Now()
 	steps := newStepTimes()
-	p, err := planRun(ctx, tx, models, fp, full, steps)
+	p, err := planRun(ctx, tx, models, fp, vals, full, steps)
 	if err != nil {
 		return err
 	}
@@ -1021,6 +1021,12 @@ func HotfixRegexp(patterns []string) string {
 	return strings.Join(parts, "|")
 }
 
+// sourcedTables are the canonical tables whose sources RunValues reports:
+// staging keeps one row per key of them whichever sources sent it, and
+// planning looks for an id sent under two services in those with an id
+// (sameID).
+var sourcedTables = []string{"changes", "deployments", "support_tickets", "adoption", "incidents", "release_plans"}
+
 // RunValues are the values a model may declare and read with getvariable:
 // the settings DuckDB needs as constants when it plans a model.
 //
@@ -1031,17 +1037,16 @@ func HotfixRegexp(patterns []string) string {
 //     when there are none;
 //   - exclude_title_regex (text): metrics.exclude_title_patterns joined
 //     like the hotfix patterns, NULL when there are none;
-//   - several_sources_changes, several_sources_deployments,
-//     several_sources_support_tickets, several_sources_adoption (bool):
-//     whether more than one source had sent rows of that kind when the run
+//   - several_sources_<table> (bool), for each of sourcedTables: whether
+//     more than one source had sent rows of that kind when the run
 //     started (false lets DuckDB drop the deduplicating join);
-//   - main_source_changes, main_source_deployments,
-//     main_source_support_tickets, main_source_adoption (text): the source
+//   - main_source_<table> (text), for each of sourcedTables: the source
 //     that had sent the most rows of that kind (the first by name of
-//     those sending as many). A key sent twice was sent by some other
-//     source, so the deduplicating join needs only the keys the other
-//     sources sent: a hash table of a pushing CI's few rows, not of the
-//     mapper's millions.
+//     those sending as many; NULL without rows). A key sent twice was
+//     sent by some other source, so the deduplicating join needs only the
+//     keys the other sources sent: a hash table of a pushing CI's few
+//     rows, not of the mapper's millions (and planning groups only those
+//     ids, sameID).
 //   - metric_test_lo, metric_test_hi (timestamp): the month of the latest
 //     deployment and the one before, the window a metric macro's test_call
 //     reads (NULL without deployments).
@@ -1059,7 +1064,7 @@ func RunValues(ctx context.Context, q execer, cfg *config.Config) (map[string]an
 	if re := HotfixRegexp(cfg.Metrics.ExcludeTitlePatterns); re != "" {
 		vals["exclude_title_regex"] = re
 	}
-	for _, table := range []string{"changes", "deployments", "support_tickets", "adoption"} {
+	for _, table := range sourcedTables {
 		var several bool
 		var main *string
 		if err := q.QueryRowContext(ctx, `SELECT count(*) > 1, first(source ORDER BY n DESC, source)
