@@ -418,13 +418,7 @@ func TestCoverageSnapshot(t *testing.T) {
 	ctx := context.Background()
 	db := fileDB(t)
 	g := newOrgGen(7, 3)
-	exec := func(stmts []string) {
-		for _, s := range stmts {
-			if err := execLogged(ctx, db, s); err != nil {
-				t.Fatalf("%v\n%s", err, s)
-			}
-		}
-	}
+	exec := func(stmts []string) { execAllLogged(t, db, stmts) }
 	deployments := func(c *coverage.Coverage) int64 {
 		var n int64
 		for _, s := range c.Sources {
@@ -493,13 +487,7 @@ func TestSourcesAreData(t *testing.T) {
 	ctx := context.Background()
 	db := fileDB(t)
 	g := newOrgGen(11, 4)
-	exec := func(stmts []string) {
-		for _, s := range stmts {
-			if err := execLogged(ctx, db, s); err != nil {
-				t.Fatalf("%v\n%s", err, s)
-			}
-		}
-	}
+	exec := func(stmts []string) { execAllLogged(t, db, stmts) }
 	exec(g.base(5))
 	if err := Run(ctx, db, config.Default(), Options{Full: true}); err != nil {
 		t.Fatal(err)

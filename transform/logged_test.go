@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"regexp"
+	"testing"
 
 	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -51,4 +52,14 @@ func execLogged(ctx context.Context, db *warehouse.DB, stmt string) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// execAllLogged runs stmts with execLogged, failing t at the first error.
+func execAllLogged(t *testing.T, db *warehouse.DB, stmts []string) {
+	t.Helper()
+	for _, s := range stmts {
+		if err := execLogged(context.Background(), db, s); err != nil {
+			t.Fatalf("%v\n%s", err, s)
+		}
+	}
 }
