@@ -635,6 +635,36 @@ func TestIncrementalCommitGraph(t *testing.T) {
 		},
 		want: "full rebuild: a changed repository shares commit history with another",
 	}, {
+		// svc-2's repository held a merge naming, as its second parent, a
+		// commit no repository held yet; that commit now arrives in
+		// svc-1's repository: another repository's history leads into
+		// the changed one (inbound), so everything is rebuilt
+		name: "changed repository a merge of another names",
+		before: func(g *orgGen, at time.Time) []string {
+			y := fmt.Sprintf("%040x", 999008)
+			out := []string{commitIn(y, "org/"+g.svc(2), []string{g.head[2], fmt.Sprintf("%040x", 999007)}, at.Add(-48*time.Hour), "Merge")}
+			g.head[2] = y
+			return out
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{commitIn(fmt.Sprintf("%040x", 999007), "org/"+g.svc(1), []string{g.head[1]}, at.Add(-72*time.Hour), "feature")}
+		},
+		want: "full rebuild: a changed repository shares commit history with another",
+	}, {
+		// the same with the commit arriving as the first parent of
+		// svc-2's commit (a history sent from its tip first)
+		name: "changed repository another's commit continues",
+		before: func(g *orgGen, at time.Time) []string {
+			y := fmt.Sprintf("%040x", 999010)
+			out := []string{commitIn(y, "org/"+g.svc(2), []string{fmt.Sprintf("%040x", 999009)}, at.Add(-48*time.Hour), "fix")}
+			g.head[2] = y
+			return out
+		},
+		after: func(g *orgGen, at time.Time) []string {
+			return []string{commitIn(fmt.Sprintf("%040x", 999009), "org/"+g.svc(1), []string{g.head[1]}, at.Add(-72*time.Hour), "feature")}
+		},
+		want: "full rebuild: a changed repository shares commit history with another",
+	}, {
 		// svc-2 deploys a commit svc-3's repository holds too (a
 		// mirror): the commit is found in svc-2's own repository and
 		// not looked for in others, but the check of that repository's
