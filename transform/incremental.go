@@ -744,8 +744,8 @@ func planRun(ctx context.Context, tx *sql.Tx, models []Model, fp string, vals ma
 //
 // The commits of repos are few; every check probes them with a scan of
 // the other commits (a hash table of all commits would cost more than
-// the rest of an incremental run's planning): their shas, then, inbound,
-// their parents. Two statements, not one scan with `sha IN (…) OR
+// the rest of an incremental run's planning): their shas, then
+// (inbound) their parents. Two statements, not one scan with `sha IN (…) OR
 // parents[1] IN (…)`, which DuckDB plans as two mark joins above every
 // row: at full size, one team's ten repositories, the scan with the OR
 // took 0.41–0.43 s and the merges' other parents 0.15–0.16 s more, where
@@ -1102,10 +1102,10 @@ func referenced(refs string, ids ...idColumn) string {
 // than the one that sent the most rows (main_source_<table>): only the
 // ids the other sources sent are grouped. Grouping every id took 3.2 s
 // of a one-team day at full size, where a file had sent 130 of seven
-// million changes; the other sources' ids found with the main source
-// found by a subquery 0.17 s, with it a constant (DuckDB skips its row
-// groups by their zone maps) 0.12 s. (Those ids as a list of constants
-// cost more: the list is searched for every row's id.)
+// million changes. Grouping the other sources' ids took 0.17 s with the
+// main source found by a subquery, 0.12 s with it a constant (DuckDB
+// skips its row groups by their zone maps); those ids as a list of
+// constants cost more (the list is searched for every row's id).
 func sameID(table string, vals map[string]any) string {
 	several, _ := vals["several_sources_"+table].(bool)
 	main, _ := vals["main_source_"+table].(string)
