@@ -300,8 +300,9 @@ func TestRunOnEmptyWarehouse(t *testing.T) {
 // kept. Sources here: "b-github" and "a-git" send change c1, deployment d1,
 // ticket t1 and the feature's second day ("a-git" wins), "b-github" alone
 // sends c2, c4, d2 and t2, "c-jira" sends c1 again (loses to both).
-// "b-github" sent the most changes (3) and is their main source: c3, which
-// only "a-git" and "c-jira" sent, must be deduplicated all the same.
+// "b-github" sent the most changes (3) and deployments (3) and is their
+// main source: c3 and d3, which only "a-git" and "c-jira" sent, must be
+// deduplicated all the same (a month later, d3 and d4 see no ticket).
 func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 	ctx := context.Background()
 	for _, single := range []bool{false, true} {
@@ -318,7 +319,10 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 			`INSERT INTO deployments (id, service, environment, status, finished_at, version, source) VALUES
 				('d1', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-02 00:00:00+00', 'v-github', 'b-github'),
 				('d1', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-02 00:00:00+00', 'v-git', 'a-git'),
-				('d2', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-03 00:00:00+00', 'v2', 'b-github')`,
+				('d2', 'svc', 'production', 'success', TIMESTAMPTZ '2026-01-03 00:00:00+00', 'v2', 'b-github'),
+				('d4', 'svc', 'production', 'success', TIMESTAMPTZ '2026-02-02 00:00:00+00', 'v4', 'b-github'),
+				('d3', 'svc', 'production', 'success', TIMESTAMPTZ '2026-02-01 00:00:00+00', 'v3-git', 'a-git'),
+				('d3', 'svc', 'production', 'success', TIMESTAMPTZ '2026-02-01 00:00:00+00', 'v3-jira', 'c-jira')`,
 			// t1 twice (two sources), t2 once: two tickets in the week after each deployment
 			`INSERT INTO support_tickets (id, service, created_at, source) VALUES
 				('t1', 'svc', TIMESTAMPTZ '2026-01-04 00:00:00+00', 'b-github'),
@@ -368,7 +372,7 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 		if got := count(t, db, "select day1_users from fct_adoption where feature = 'f'"); got != 10 {
 			t.Errorf("single source %v: %d users on day 1, want 10", single, got)
 		}
-		want := [2]string{"c1=from git c2=only github c3=git not github c4=github again", "d1=v-git d2=v2"}
+		want := [2]string{"c1=from git c2=only github c3=git not github c4=github again", "d1=v-git d2=v2 d3=v3-git d4=v4"}
 		if single {
 			want = [2]string{"c1=one c2=two", "d1=v1 d2=v2"}
 		}
