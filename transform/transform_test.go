@@ -213,6 +213,85 @@ func TestFailedModelRollsBack(t *testing.T) {
 	}
 }
 
+// A rebuild empties and fills again the table of a mart whose model
+// selects the columns the table has (same names and types, in order),
+// which keeps its committed rows and with them DuckDB's parallel scans,
+// and replaces a table of another shape. duckdb_tables() tells a table
+// kept from one created anew by its oid.
+func TestRebuildRefillsMartsOfTheSameShape(t *testing.T) {
+	ctx := context.Background()
+	db := memDB(t)
+	oids := func() map[string]int64 {
+		t.Helper()
+		rows, err := db.QueryContext(ctx, `SELECT table_name, table_oid FROM duckdb_tables() WHERE schema_name = 'main' AND table_name LIKE 'fct_%'`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		out := map[string]int64{}
+		for rows.Next() {
+			var name string
+			var oid int64
+			if err := rows.Scan(&name, &oid); err != nil {
+				t.Fatal(err)
+			}
+			out[name] = oid
+		}
+		return out
+	}
+	columns := func(table string) string {
+		t.Helper()
+		var s string
+		if err := db.QueryRowContext(ctx, `SELECT string_agg(column_name || ' ' || data_type, ', ' ORDER BY column_index)
+			FROM duckdb_columns() WHERE schema_name = 'main' AND table_name = ?`, table).Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	first, _ := Load([]Layer{layer("marts", map[string]string{
+		"fct_same.sql":    "select 1 as x, 'a' as y",
+		"fct_wider.sql":   "select 1 as x",
+		"fct_retyped.sql": "select 1 as x",
+		"fct_moved.sql":   "select 1 as x, 'a' as y",
+	})})
+	if err := build(ctx, db, config.Default(), first, io.Discard, true); err != nil {
+		t.Fatal(err)
+	}
+	before := oids()
+	second, _ := Load([]Layer{layer("marts", map[string]string{
+		"fct_same.sql":    "select 2 as x, 'b' as y union all select 3, 'c'",
+		"fct_wider.sql":   "select 1 as x, 2 as z",
+		"fct_retyped.sql": "select 1.5 as x",
+		"fct_moved.sql":   "select 'a' as y, 1 as x",
+	})})
+	if err := build(ctx, db, config.Default(), second, io.Discard, true); err != nil {
+		t.Fatal(err)
+	}
+	after := oids()
+	for name, refilled := range map[string]bool{"fct_same": true, "fct_wider": false, "fct_retyped": false, "fct_moved": false} {
+		if kept := after[name] == before[name]; kept != refilled {
+			t.Errorf("%s: table kept = %v, want %v (oid %d, then %d)", name, kept, refilled, before[name], after[name])
+		}
+	}
+	// the refilled table holds the new rows only
+	var got string
+	if err := db.QueryRowContext(ctx, `SELECT string_agg(x || y, ' ' ORDER BY x) FROM fct_same`).Scan(&got); err != nil {
+		t.Fatal(err)
+	}
+	if got != "2b 3c" {
+		t.Errorf("fct_same holds %q, want %q", got, "2b 3c")
+	}
+	for table, want := range map[string]string{
+		"fct_wider":   "x INTEGER, z INTEGER",
+		"fct_retyped": "x DECIMAL(2,1)",
+		"fct_moved":   "y VARCHAR, x INTEGER",
+	} {
+		if got := columns(table); got != want {
+			t.Errorf("%s has columns %q, want %q", table, got, want)
+		}
+	}
+}
+
 // A model declaring `-- join_order: as written` is planned with DuckDB's
 // join ordering and build-side choice off, and only that model: the
 // setting is back to DuckDB's default for the next one.
