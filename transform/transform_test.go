@@ -248,27 +248,36 @@ func TestRebuildRefillsMartsOfTheSameShape(t *testing.T) {
 		}
 		return s
 	}
-	first, _ := Load([]Layer{layer("marts", map[string]string{
+	first, err := Load([]Layer{layer("marts", map[string]string{
 		"fct_same.sql":    "select 1 as x, 'a' as y",
 		"fct_wider.sql":   "select 1 as x",
 		"fct_retyped.sql": "select 1 as x",
 		"fct_moved.sql":   "select 1 as x, 'a' as y",
 	})})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := build(ctx, db, config.Default(), first, io.Discard, true); err != nil {
 		t.Fatal(err)
 	}
 	before := oids()
-	second, _ := Load([]Layer{layer("marts", map[string]string{
+	second, err := Load([]Layer{layer("marts", map[string]string{
 		"fct_same.sql":    "select 2 as x, 'b' as y union all select 3, 'c'",
 		"fct_wider.sql":   "select 1 as x, 2 as z",
 		"fct_retyped.sql": "select 1.5 as x",
 		"fct_moved.sql":   "select 'a' as y, 1 as x",
 	})})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := build(ctx, db, config.Default(), second, io.Discard, true); err != nil {
 		t.Fatal(err)
 	}
 	after := oids()
 	for name, refilled := range map[string]bool{"fct_same": true, "fct_wider": false, "fct_retyped": false, "fct_moved": false} {
+		if before[name] == 0 || after[name] == 0 {
+			t.Fatalf("%s: no table (oids before %v, after %v)", name, before, after)
+		}
 		if kept := after[name] == before[name]; kept != refilled {
 			t.Errorf("%s: table kept = %v, want %v (oid %d, then %d)", name, kept, refilled, before[name], after[name])
 		}
