@@ -23,7 +23,20 @@ import (
 // the walk takes from the pool while they live when it can, see
 // DB.LowerMemoryLimit). At 80% a 3× transform in a 4 GiB container was
 // killed for memory; at this share it is not (docs/benchmarks/growth.md).
+// In a small container the share is not enough: see MinOutsidePool.
 const DefaultMemoryShare = 0.7
+
+// MinOutsidePool is the memory the default limit leaves outside DuckDB's
+// buffer pool at least (1.6 GiB), unless that would give the pool less
+// than half of what is available. What DuckDB allocates outside the pool
+// does not shrink with the machine: at 3× size in a 4 GiB container a
+// full transform at the 70% share (a 3.0 GB pool) peaked at 3.5–4.2 GB
+// and was killed for memory in 3 of 18 runs, each time when
+// int_prod_deployments overran the pool by about a gigabyte; with a 2.58
+// GB pool (4 GiB less this) five runs of five finished, at 3.3–3.7 GB,
+// the same overrun included, 4 % slower (docs/benchmarks/metrics.md,
+// "Marts refilled in place"). From about 5.3 GiB up the share leaves more.
+const MinOutsidePool = 1717986918
 
 // MemoryLimit is the limit DuckDB's buffer pool was opened with, in bytes,
 // and where it came from. Bytes is 0 when DuckDB keeps its own default
@@ -161,7 +174,7 @@ func hasController(list, name string) bool {
 
 // resolveMemoryLimit decides the limit DuckDB is opened with: the option,
 // else SHIPLOG_MEMORY_LIMIT, else DefaultMemoryShare of the available
-// memory. shiplog always sets the limit itself, in bytes, so that it knows
+// memory, or less where that would leave under MinOutsidePool beside it. shiplog always sets the limit itself, in bytes, so that it knows
 // the exact value (DuckDB reports it rounded, "2.7 GiB") and can restore it
 // after lowering it (DB.LowerMemoryLimit).
 func resolveMemoryLimit(option, env string, available int64) (MemoryLimit, error) {
@@ -178,10 +191,17 @@ func resolveMemoryLimit(option, env string, available int64) (MemoryLimit, error
 	if available <= 0 {
 		return MemoryLimit{Source: "DuckDB's default (available memory unknown)"}, nil
 	}
-	return MemoryLimit{
+	limit := MemoryLimit{
 		Bytes:  int64(float64(available) * DefaultMemoryShare),
 		Source: fmt.Sprintf("default: %.0f%% of %d bytes available", DefaultMemoryShare*100, available),
-	}, nil
+	}
+	if rest := available - MinOutsidePool; rest < limit.Bytes {
+		limit = MemoryLimit{Bytes: rest, Source: fmt.Sprintf("default: %d bytes available less 1.6 GiB", available)}
+		if half := available / 2; rest < half {
+			limit = MemoryLimit{Bytes: half, Source: fmt.Sprintf("default: half of %d bytes available", available)}
+		}
+	}
+	return limit, nil
 }
 
 // MemoryLimit reports the limit DuckDB's buffer pool was opened with.
@@ -267,7 +287,8 @@ const blockPoolMargin = 3 << 29 // 1.5 GiB
 // room (the commit walk lowers the limit for its arrays) it keeps their
 // memory. At the whole limit a 3× transform in a 4 GiB container was
 // killed for memory at the walk; with 1 GiB of margin it finished 0.2 GiB
-// under the cap; with this margin a 4 GiB container keeps nothing, and a
+// under the cap; with this margin a 4 GiB container kept nothing beside a
+// 70% limit and keeps 0.1 GiB beside the default (MinOutsidePool), and a
 // 24 GiB machine 5.7 GiB. 0 keeps nothing.
 func blockPoolSize(limit, available int64) int64 {
 	if available <= 0 {

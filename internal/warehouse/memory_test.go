@@ -120,8 +120,14 @@ func TestResolveMemoryLimit(t *testing.T) {
 	}{
 		{"1GB", "2GB", 4 << 30, 1_000_000_000, "option", ""},
 		{"", "2GB", 4 << 30, 2_000_000_000, "SHIPLOG_MEMORY_LIMIT", ""},
-		// 70% of 4 GiB: 4,294,967,296 × 0.7 = 3,006,477,107.2
-		{"", "", 4 << 30, 3_006_477_107, "default: 70% of 4294967296 bytes available", ""},
+		// 70% of 8 GiB: 8,589,934,592 × 0.7 = 6,012,954,214.4, leaving
+		// 2.4 GiB beside it
+		{"", "", 8 << 30, 6_012_954_214, "default: 70% of 8589934592 bytes available", ""},
+		// 70% of 4 GiB would leave 1.2 GiB: 4 GiB less 1.6 GiB
+		// (1,717,986,918 B) is 2,576,980,378 B
+		{"", "", 4 << 30, 2_576_980_378, "default: 4294967296 bytes available less 1.6 GiB", ""},
+		// 2 GiB less 1.6 GiB would leave the pool 0.4 GiB: half of 2 GiB
+		{"", "", 2 << 30, 1 << 30, "default: half of 2147483648 bytes available", ""},
 		{"", "", 0, 0, "DuckDB's default (available memory unknown)", ""},
 		{"", "none", 4 << 30, 0, "SHIPLOG_MEMORY_LIMIT", ""},
 		{"", "2 GX", 4 << 30, 0, "", `memory limit (SHIPLOG_MEMORY_LIMIT): "2 GX" is not a size`},
@@ -212,9 +218,12 @@ func TestBlockPoolSize(t *testing.T) {
 		{18_038_862_643, 24 * gib, 6_120_328_397},
 		// an 8 GiB container, the default limit (6,012,954,214 B)
 		{6_012_954_214, 8 * gib, 966_367_642},
-		// a 4 GiB container, the default limit (3,006,477,107 B): the
-		// 1.29 GiB beside it are the margin's
+		// a 4 GiB container at 70% (3,006,477,107 B): the 1.29 GiB
+		// beside it are the margin's
 		{3_006_477_107, 4 * gib, 0},
+		// a 4 GiB container, the default limit (4 GiB less 1.6 GiB,
+		// 2,576,980,378 B): 4,294,967,296 − 2,576,980,378 − 1,610,612,736
+		{2_576_980_378, 4 * gib, 107_374_182},
 		// a small limit on a large machine: the limit
 		{1_000_000_000, 24 * gib, 1_000_000_000},
 		// no limit: DuckDB's 80% of 16 GiB is 13,743,895,344 B (16 GiB
