@@ -33,8 +33,8 @@ const DefaultMemoryShare = 0.7
 // full transform at the 70% share (a 3.0 GB pool) peaked at 3.5–4.2 GB
 // and was killed for memory in 3 of 18 runs, each time when
 // int_prod_deployments overran the pool by about a gigabyte; with a 2.58
-// GB pool (4 GiB less this) five runs of five finished, at 3.3–3.7 GB,
-// the same overrun included, 4 % slower (docs/benchmarks/metrics.md,
+// GB pool (4 GiB less this) ten runs of ten finished, peaking at 3.3–3.7
+// GB, the same overrun included, 9 % slower (docs/benchmarks/metrics.md,
 // "Marts refilled in place"). From about 5.3 GiB up the share leaves more.
 const MinOutsidePool = 1717986918
 
