@@ -22,8 +22,9 @@ import (
 // Go (the commit-graph walk's arrays, about 0.6 GB at 25 M commits, which
 // the walk takes from the pool while they live when it can, see
 // DB.LowerMemoryLimit). At 80% a 3× transform in a 4 GiB container was
-// killed for memory; at this share it is not (docs/benchmarks/growth.md).
-// In a small container the share is not enough: see MinOutsidePool.
+// killed for memory; at this share it finished in two runs
+// (docs/benchmarks/growth.md) but not in 3 of 18 later ones: in a small
+// container the share is not enough (MinOutsidePool).
 const DefaultMemoryShare = 0.7
 
 // MinOutsidePool is the memory the default limit leaves outside DuckDB's
