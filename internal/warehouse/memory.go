@@ -175,8 +175,9 @@ func hasController(list, name string) bool {
 
 // resolveMemoryLimit decides the limit DuckDB is opened with: the option,
 // else SHIPLOG_MEMORY_LIMIT, else DefaultMemoryShare of the available
-// memory, or less where that would leave under MinOutsidePool beside it. shiplog always sets the limit itself, in bytes, so that it knows
-// the exact value (DuckDB reports it rounded, "2.7 GiB") and can restore it
+// memory, or less where that would leave under MinOutsidePool beside it.
+// shiplog always sets the limit itself, in bytes, so that it knows the
+// exact value (DuckDB reports it rounded, "2.7 GiB") and can restore it
 // after lowering it (DB.LowerMemoryLimit).
 func resolveMemoryLimit(option, env string, available int64) (MemoryLimit, error) {
 	for _, c := range []struct{ value, source string }{{option, "option"}, {env, "SHIPLOG_MEMORY_LIMIT"}} {
