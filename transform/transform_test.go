@@ -390,7 +390,10 @@ func TestRunOnEmptyWarehouse(t *testing.T) {
 // sends c2, c4, d2 and t2, "c-jira" sends c1 again (loses to both).
 // "b-github" sent the most changes (3) and deployments (3) and is their
 // main source: c3 and d3, which only "a-git" and "c-jira" sent, must be
-// deduplicated all the same (a month later, d3 and d4 see no ticket).
+// deduplicated all the same (a month later, d3 and d4 see no ticket). So
+// must ticket t3 ("b-github" sent the most tickets, t4 a month later still)
+// and the feature's day 7 ("a-git" sent the most days), which only the
+// two other sources sent.
 func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 	ctx := context.Background()
 	for _, single := range []bool{false, true} {
@@ -411,16 +414,24 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 				('d4', 'svc', 'production', 'success', TIMESTAMPTZ '2026-02-02 00:00:00+00', 'v4', 'b-github'),
 				('d3', 'svc', 'production', 'success', TIMESTAMPTZ '2026-02-01 00:00:00+00', 'v3-git', 'a-git'),
 				('d3', 'svc', 'production', 'success', TIMESTAMPTZ '2026-02-01 00:00:00+00', 'v3-jira', 'c-jira')`,
-			// t1 twice (two sources), t2 once: two tickets in the week after each deployment
+			// t1 and t3 twice (two sources), t2 once: three tickets in the
+			// week after each of d1 and d2; t4 in none
 			`INSERT INTO support_tickets (id, service, created_at, source) VALUES
 				('t1', 'svc', TIMESTAMPTZ '2026-01-04 00:00:00+00', 'b-github'),
 				('t1', 'svc', TIMESTAMPTZ '2026-01-04 00:00:00+00', 'a-git'),
-				('t2', 'svc', TIMESTAMPTZ '2026-01-05 00:00:00+00', 'b-github')`,
-			// the feature's second day twice: 10 active users (a-git) wins over 99
+				('t2', 'svc', TIMESTAMPTZ '2026-01-05 00:00:00+00', 'b-github'),
+				('t3', 'svc', TIMESTAMPTZ '2026-01-04 00:00:00+00', 'a-git'),
+				('t3', 'svc', TIMESTAMPTZ '2026-01-04 00:00:00+00', 'c-jira'),
+				('t4', 'svc', TIMESTAMPTZ '2026-03-01 00:00:00+00', 'b-github')`,
+			// the feature's second day twice: 10 active users (a-git) wins
+			// over 99; day 7 twice: 7 (b-github) wins over 70 (c-jira)
 			`INSERT INTO adoption (service, feature, day, active_users, source) VALUES
 				('svc', 'f', DATE '2026-01-01', 5, 'a-git'),
 				('svc', 'f', DATE '2026-01-02', 10, 'a-git'),
-				('svc', 'f', DATE '2026-01-02', 99, 'b-github')`,
+				('svc', 'f', DATE '2026-01-02', 99, 'b-github'),
+				('svc', 'f', DATE '2026-01-08', 7, 'b-github'),
+				('svc', 'f', DATE '2026-01-08', 70, 'c-jira'),
+				('svc', 'f', DATE '2026-01-09', 1, 'a-git')`,
 		}
 		if single { // one source: every row stays
 			stmts = []string{
@@ -453,8 +464,17 @@ func TestStagingKeepsFirstSourcePerID(t *testing.T) {
 		if err := db.QueryRow(`SELECT string_agg(deployment_id || '=' || version, ' ' ORDER BY deployment_id) FROM fct_deployments`).Scan(&deploys); err != nil {
 			t.Fatal(err)
 		}
-		if got := count(t, db, "select sum(tickets_after) from fct_support_impact"); got != 4 {
-			t.Errorf("single source %v: %d tickets after the two deployments, want 2 + 2", single, got)
+		wantTickets := int64(6) // 3 + 3
+		if single {
+			wantTickets = 4 // 2 + 2
+		}
+		if got := count(t, db, "select sum(tickets_after) from fct_support_impact"); got != wantTickets {
+			t.Errorf("single source %v: %d tickets after the two deployments, want %d", single, got, wantTickets)
+		}
+		if !single {
+			if got := count(t, db, "select day7_users from fct_adoption where feature = 'f'"); got != 7 {
+				t.Errorf("%d users on day 7, want 7 (b-github before c-jira)", got)
+			}
 		}
 		// no version: released on its first day, so day 1 is 2026-01-02
 		if got := count(t, db, "select day1_users from fct_adoption where feature = 'f'"); got != 10 {
