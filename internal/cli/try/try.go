@@ -161,8 +161,7 @@ func Run(ctx context.Context, opts *Options) (*Result, error) {
 	} else {
 		res.Guess = gitsrc.GuessTagPattern(tags)
 		if res.Guess.Matched == 0 {
-			return nil, fmt.Errorf("try: %s: none of its %d tags looks like a release (%s); give the pattern of your release tags with --tag-pattern",
-				opts.Repo, len(tags), examples())
+			return nil, noReleaseTags(opts.Repo, tags)
 		}
 		fmt.Fprintf(errOut, "try: tag pattern %s (like %s), guessed from the tags:\n     %d of %d tags match (--tag-pattern chooses another)\n",
 			res.Guess.Pattern, res.Guess.Example, res.Guess.Matched, len(tags))
@@ -378,12 +377,48 @@ func NextSources(remote, name, service string) string {
 	return b.String()
 }
 
-func examples() string {
-	var ex []string
-	for _, p := range gitsrc.TagPatterns {
-		ex = append(ex, p.Example)
+// noReleaseTags is the error when no tag of repo looks like a release:
+// what try needs, and what to do, in lines that fit an 80-column terminal.
+// A clone without tags (a CI checkout fetches none) is told to fetch
+// them; tags of other shapes are shown, a few of them, beside the shapes
+// tried, so that --tag-pattern can be written from them.
+func noReleaseTags(repo string, tags []string) error {
+	if len(tags) == 0 {
+		return fmt.Errorf("try: %s has no tags.\n"+
+			"try takes each release tag as a production deployment: fetch the tags\n"+
+			"if this clone lacks them (git fetch --tags), or tag your releases", repo)
 	}
-	return strings.Join(ex, ", ")
+	const shown = 5
+	some := tags
+	if len(some) > shown {
+		some = some[:shown]
+	}
+	list := strings.Join(some, ", ")
+	if len(tags) > shown {
+		list += fmt.Sprintf(" and %d more", len(tags)-shown)
+	}
+	return fmt.Errorf("try: %s: none of its %d tag(s) looks like a release.\n"+
+		"Its tags: %s.\n%s\nGive the pattern of your release tags with --tag-pattern", repo, len(tags), list, examples())
+}
+
+// examples lists the release-tag shapes GuessTagPattern tries, wrapped
+// at 72 columns.
+func examples() string {
+	var b strings.Builder
+	line := "Shapes tried:"
+	for i, p := range gitsrc.TagPatterns {
+		word := " " + p.Example
+		if i < len(gitsrc.TagPatterns)-1 {
+			word += ","
+		}
+		if len(line)+len(word) > 72 {
+			b.WriteString(line + "\n")
+			line = " "
+		}
+		line += word
+	}
+	b.WriteString(line + ".")
+	return b.String()
 }
 
 func countMatches(pattern string, tags []string) int {

@@ -303,3 +303,46 @@ func pageText(t *testing.T, path string) string {
 	}
 	return text
 }
+
+// TestTryWithoutReleaseTags: a clone whose tags (none, or none of a
+// release's shape) give try nothing to count stops before writing
+// anything, and says what to do: fetch the tags, or write the pattern
+// from the tags it shows.
+func TestTryWithoutReleaseTags(t *testing.T) {
+	tests := []struct {
+		name string
+		tags []string
+		want []string
+	}{
+		{"no tags", nil, []string{
+			"has no tags.\ntry takes each release tag as a production deployment: fetch the tags\nif this clone lacks them (git fetch --tags), or tag your releases"}},
+		{"two of another shape", []string{"deploy_7", "nightly"}, []string{
+			"none of its 2 tag(s) looks like a release.\nIts tags: deploy_7, nightly.\nShapes tried: v1.2.3, 1.2.3,",
+			"name/v1.2.3.\nGive the pattern of your release tags with --tag-pattern"}},
+		{"seven of another shape", []string{"b1", "b2", "b3", "b4", "b5", "b6", "b7"}, []string{
+			"none of its 7 tag(s)", "Its tags: b1, b2, b3, b4, b5 and 2 more.\n"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := gitfixture.New(t)
+			r.Commit("a.txt", "2026-01-01T10:00:00Z", "2026-01-01T10:00:00Z")
+			for _, tag := range tt.tags {
+				r.Tag(tag, "2026-01-02T10:00:00Z")
+			}
+			dir := filepath.Join(t.TempDir(), "try")
+			ios, _, _, _ := iostreams.Test()
+			_, err := Run(context.Background(), &Options{IO: ios, Now: func() time.Time { return fixedNow }, Repo: r.Dir, Dir: dir})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error lacks %q:\n%v", w, err)
+				}
+			}
+			if _, serr := os.Stat(dir); !os.IsNotExist(serr) {
+				t.Errorf("%s was written (%v)", dir, serr)
+			}
+		})
+	}
+}
