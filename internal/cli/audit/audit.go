@@ -50,8 +50,9 @@ func NewCmdAudit(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 	opts := &Options{IO: f.IOStreams, Warehouse: f.WarehouseReadOnly, Config: f.Config, Now: f.Now, Getenv: f.Getenv}
 	var from, to string
 	cmd := &cobra.Command{
-		Use:   "audit [--from D] [--to D] [--control NAME]... [--format table|json|csv] [--fail-on-findings]",
-		Short: "Run the governance controls and list their findings",
+		Use:                   "audit [--from D] [--to D] [--control NAME]... [--fail-on-findings]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Run the governance controls and list their findings",
 		Long: `Run the governance controls (queries/controls) for a period with the
 parameters of shiplog.yaml's controls section, and print per control how many
 subjects it checked, how many failed and how many findings an exemption

@@ -55,7 +55,8 @@ then the totals the metric shows for them (count, median, p75, p90 …):
 engine itself (the organisation-wide row of 'shiplog metrics' for the same
 services and window): on a terminal they follow the rows, in JSON they are
 the "totals" object.`,
-		Example: `  shiplog explain change-failure-rate --team payments --from 2026-01-01 --to 2026-02-01
+		Example: `  shiplog explain change-failure-rate --team payments --from 2026-01-01 \
+      --to 2026-02-01
   shiplog explain lead-time --service checkout-api --format csv`,
 		Args: cobra.ExactArgs(1),
 	}

@@ -40,8 +40,9 @@ type Options struct {
 func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Warehouse: f.Warehouse}
 	cmd := &cobra.Command{
-		Use:   "export --out DIR [--format parquet|csv] [--since last|ID] [--tables T,…]",
-		Short: "Write the canonical tables and the marts as Parquet or CSV for a data lake",
+		Use:                   "export --out DIR [--format parquet|csv] [--since last|ID] [--tables T]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Write the tables and marts as Parquet or CSV for a data lake",
 		Long: `Write every canonical table (deployments, changes, incidents …) and every
 mart (fct_*, dim_*) into DIR: Parquet with zstd compression (default) or CSV,
 fact tables split by the UTC month of their time column into Hive-style
@@ -61,7 +62,8 @@ named tables; DIR then holds only those. See docs/export.md for reading the
 files from DuckDB, Spark, Trino/Athena and BigQuery.`,
 		Example: `  shiplog export --out lake/shiplog
   shiplog export --out lake/shiplog --since last
-  shiplog export --out /tmp/deploys --format csv --tables deployments,fct_deployments
+  shiplog export --out /tmp/deploys --format csv \
+      --tables deployments,fct_deployments
   shiplog export --list`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -37,8 +37,9 @@ type Options struct {
 func NewCmdGate(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{IO: f.IOStreams, Warehouse: f.Warehouse, Config: f.Config, Now: f.Now}
 	cmd := &cobra.Command{
-		Use:   "gate --service S --version V [--commit SHA] [--change-request ID] [--override-reason TEXT]",
-		Short: "Decide GO or NO-GO for a release from the gate policy",
+		Use:                   "gate --service S --version V [--commit SHA] [--change-request ID]\n        [--override-reason TEXT]",
+		DisableFlagsInUseLine: true,
+		Short:                 "Decide GO or NO-GO for a release from the gate policy",
 		Long: `Evaluate the release gate policy (shiplog.yaml gate:) for one release of a
 service: test pass rate across every ingested framework, required suites
 green, no open blocking incident on the service or its dependencies, an
@@ -52,7 +53,8 @@ Exit status: 0 on GO, 3 on NO-GO. With --override-reason a NO-GO is recorded
 as an override with that reason and exits 0; the audit lists it.`,
 		Example: `  shiplog gate --service checkout --version 2.4.0
   shiplog gate --service checkout --version 2.4.0 --change-request CHG-1042
-  shiplog gate --service checkout --version 2.4.1 --override-reason "fixes INC-42, approved by CAB"`,
+  shiplog gate --service checkout --version 2.4.1 \
+      --override-reason "fixes INC-42, approved by CAB"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if opts.Gate.Service == "" {

@@ -71,10 +71,12 @@ without access to any other file. --allow-files lets the query read local
 files (read_csv, read_json, read_parquet, FROM 'file.csv'); nothing lets it
 write one. A control run by name prints only its findings; ` + "`shiplog audit`" + ` runs
 every control with the parameters from shiplog.yaml and counts them.`,
-		Example: `  shiplog query "select service, count(*) from fct_deployments where is_production group by 1"
-  shiplog query --format json "select * from fct_incidents where severity = 'sev1'"
+		Example: `  shiplog query "select service, count(*) from fct_deployments
+      where is_production group by 1"
+  shiplog query --format json "from fct_incidents where severity = 'sev1'"
   shiplog query --list
-  shiplog query --name slowest-changes --param team=payments --param from=2026-01-01
+  shiplog query --name slowest-changes --param team=payments \
+      --param from=2026-01-01
   shiplog query --allow-files "select count(*) from read_json('events.jsonl')"
   shiplog query --server 127.0.0.1:8815 "select count(*) from fct_deployments"`,
 		Args: cobra.MaximumNArgs(1),

@@ -81,7 +81,7 @@ report (governance controls with their evidence). --archive keeps a copy in a
 tamper-evident archive that "report verify" checks.`,
 	}
 	for _, k := range []struct{ name, short string }{
-		{reports.Leadership, "Leadership report: the five DORA metrics with tiers, trend and risks"},
+		{reports.Leadership, "Leadership report: the DORA metrics with tiers, trend and risks"},
 		{reports.Retro, "Retrospective report for a team and a period"},
 		{reports.Audit, "Audit report: controls, findings and the data fingerprint"},
 		{"all", "Every report and the index"},

@@ -4,8 +4,10 @@ package root
 
 import (
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/shiplog/shiplog/internal/cli/audit"
 	"github.com/shiplog/shiplog/internal/cli/calendar"
@@ -61,6 +63,7 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.SetIn(f.IOStreams.In)
 	cmd.PersistentFlags().StringVar(&f.DBPath, "db", "", "warehouse file (env SHIPLOG_DB; default shiplog.duckdb)")
 	cmd.PersistentFlags().StringVar(&f.ConfigPath, "config", "", "configuration file (env SHIPLOG_CONFIG; default shiplog.yaml if present)")
+	fitHelp(cmd, f.IOStreams.TerminalWidth)
 	cmd.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &cmdutil.FlagError{Err: err}
 	})
@@ -84,4 +87,22 @@ the DORA metrics and answers retrospective and audit questions.`,
 	cmd.AddCommand(versioncmd.NewCmdVersion(f, nil))
 	cmd.AddCommand(tokencmd.NewCmdToken(f))
 	return cmd
+}
+
+// fitHelp makes the help of cmd and every command under it fit the
+// terminal (width; 80 columns when the help is not going to one): the
+// flags' usages are wrapped in their column, as pflag's FlagUsagesWrapped
+// does, instead of running on in one line each. The rest of cobra's usage
+// template is kept; the texts it prints as written (descriptions, use
+// lines, examples) are written to fit 80 columns, which
+// TestHelpFitsTheTerminal holds them to.
+func fitHelp(cmd *cobra.Command, width func() int) {
+	cobra.AddTemplateFunc("wrappedFlagUsages", func(fs *pflag.FlagSet) string {
+		return fs.FlagUsagesWrapped(width())
+	})
+	t := cmd.UsageTemplate()
+	for _, set := range []string{"LocalFlags", "InheritedFlags"} {
+		t = strings.ReplaceAll(t, "{{."+set+".FlagUsages ", "{{wrappedFlagUsages ."+set+" ")
+	}
+	cmd.SetUsageTemplate(t)
 }

@@ -76,7 +76,7 @@ func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 	opts := &Options{IO: f.IOStreams, Config: f.Config, WarehouseWith: f.WarehouseWith, Getenv: f.Getenv, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "serve [--listen ADDR] [--flight-sql ADDR] [--run-now JOB]...",
-		Short: "Run the schedules, webhooks, live dashboards and the query endpoint",
+		Short: "Run schedules, webhooks, live dashboards and the query endpoint",
 		Long: `Hold the warehouse open for writing and serve everyone else: run the jobs
 under schedules: in shiplog.yaml (the configured sources, transform,
 reports), accept canonical events on /api/v1/events, CDEvents on
@@ -98,7 +98,7 @@ transform and reports. SIGTERM or SIGINT stops the schedules (a running job
 stops at its next safe point), lets an in-flight webhook finish and closes
 the warehouse.`,
 		Example: `  shiplog serve
-  shiplog serve --listen 0.0.0.0:8787 --flight-sql 0.0.0.0:8815   # needs SHIPLOG_TOKEN
+  shiplog serve --listen 0.0.0.0:8787 --flight-sql 0.0.0.0:8815  # SHIPLOG_TOKEN
   shiplog serve --run-now github --run-now reports`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

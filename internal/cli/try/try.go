@@ -65,7 +65,7 @@ func NewCmdTry(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 	opts := &Options{IO: f.IOStreams, Now: f.Now, Dir: DefaultDir, By: "quarter"}
 	cmd := &cobra.Command{
 		Use:   "try --repo PATH",
-		Short: "Measure your own repository from its git history, with no configuration",
+		Short: "Measure a repository from its git history, with no configuration",
 		Long: `Measure a local clone from its history alone, with no configuration.
 
 try reads every commit and the release tags, guessing the tag pattern from

@@ -56,7 +56,7 @@ Records replace earlier ones with the same source and natural key, so loading
 the same files twice changes nothing; within a batch the last record of a key
 wins (files in the order given, lines in file order).
 
-Kinds: ` + strings.Join(canonical.Names(), ", ") + `.
+` + cmdutil.WrapList("Kinds:", canonical.Names(), 80) + `.
 The format is described in docs/data-model.md.`,
 		Example: `  shiplog ingest file events.jsonl
   shiplog ingest file deployments.csv incidents.csv.gz

@@ -48,7 +48,7 @@ func NewCmdGitHub(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	opts := &Options{IO: f.IOStreams, Now: f.Now, Getenv: f.Getenv, Config: f.Config, Warehouse: f.Warehouse}
 	cmd := &cobra.Command{
 		Use:   "github",
-		Short: "Fetch pull requests, deployments, releases and deploy runs from GitHub",
+		Short: "Fetch GitHub pull requests, deployments, releases and deploy runs",
 		Long: `Fetch what changed since the last run from the GitHub REST API (github.com or
 GitHub Enterprise Server) and map it to canonical deployments, changes and
 commits.
@@ -63,7 +63,8 @@ the rate limit is spent the command waits for its reset, printing how long;
 with --no-wait it stops instead, keeps what it fetched, and records the run
 as partial so that the next run continues.`,
 		Example: `  GITHUB_TOKEN=... shiplog ingest github --repo acme/payments --repo acme/web
-  shiplog ingest github --org acme --exclude 'sandbox-*' --deploy-workflow Deploy
+  shiplog ingest github --org acme --exclude 'sandbox-*' \
+      --deploy-workflow Deploy
   shiplog ingest github --api-url https://github.example.com/api/v3/ --no-wait`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {

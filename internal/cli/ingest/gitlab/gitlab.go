@@ -46,7 +46,7 @@ func NewCmdGitLab(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	opts := &Options{IO: f.IOStreams, Now: f.Now, Getenv: f.Getenv, Config: f.Config, Warehouse: f.Warehouse}
 	cmd := &cobra.Command{
 		Use:   "gitlab",
-		Short: "Fetch merge requests, deployments, pipelines and incidents from GitLab",
+		Short: "Fetch GitLab merge requests, deployments, pipelines and incidents",
 		Long: `Fetch what changed since the last run from the GitLab REST API (gitlab.com or
 a self-managed instance) and map it to canonical changes, commits,
 deployments, test runs and incidents.
@@ -63,7 +63,8 @@ project and list. A 429 is waited out (Retry-After, RateLimit-Reset); with
 --no-wait the command stops instead, keeps what it fetched, and records the
 run as partial so that the next run continues. --full reads everything again
 and removes (and reports) what GitLab no longer lists.`,
-		Example: `  GITLAB_TOKEN=... shiplog ingest gitlab --project acme/payments --project acme/platform/web
+		Example: `  GITLAB_TOKEN=... shiplog ingest gitlab --project acme/payments \
+      --project acme/platform/web
   shiplog ingest gitlab --url https://gitlab.example.com --since 2024-01-01
   shiplog ingest gitlab --full`,
 		Args: cobra.NoArgs,

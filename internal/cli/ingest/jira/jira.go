@@ -53,7 +53,7 @@ func NewCmdJira(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 	opts := &Options{IO: f.IOStreams, Warehouse: f.Warehouse, Config: f.Config, Getenv: f.Getenv, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "jira",
-		Short: "Fetch incidents, change requests, support tickets and releases from Jira",
+		Short: "Fetch Jira incidents, change requests, support tickets, releases",
 		Long: `Fetch issues from Jira Cloud or Jira Data Center (REST API v2) into the
 warehouse and map them to incidents, change_requests, approvals,
 support_tickets and release_plans.
@@ -68,7 +68,8 @@ overlap (default 5m). --full fetches everything again and reports, on stderr
 and in ingest_runs.cursor, stored issues that were deleted, moved to another
 key or no longer match their JQL; those are no longer mapped.`,
 		Example: `  JIRA_TOKEN=... shiplog ingest jira
-  shiplog ingest jira --url https://acme.atlassian.net --user ops-bot@acme.com --token-env JIRA_TOKEN \
+  shiplog ingest jira --url https://acme.atlassian.net --user ops-bot@acme.com \
+      --token-env JIRA_TOKEN \
       --incidents-jql "project = OPS AND issuetype = Incident"
   shiplog ingest jira --full`,
 		Args: cobra.NoArgs,

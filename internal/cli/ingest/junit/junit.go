@@ -31,7 +31,7 @@ func NewCmdJUnit(f *cmdutil.Factory, runF func(context.Context, *Options) error)
 	opts := &Options{IO: f.IOStreams, Warehouse: f.Warehouse, Now: f.Now}
 	cmd := &cobra.Command{
 		Use:   "junit PATH... --service S (--version V | --commit SHA)",
-		Short: "Load JUnit XML test reports (Surefire, JUnit 5, Gradle, pytest, Jest, Go)",
+		Short: "Load JUnit XML test reports (Surefire, Gradle, pytest, Jest, Go…)",
 		Long: `Load JUnit XML test reports into test_runs (one run per test suite) and
 test_results (one row per test case) for one service and build.
 
@@ -41,8 +41,10 @@ and passed for the same service and commit (or version) across the files and
 runs loaded so far is marked flaky. Loading the same file again replaces its
 rows. A malformed file is reported with its line and column and nothing is
 written.`,
-		Example: `  shiplog ingest junit target/surefire-reports/*.xml --service cart --commit "$GIT_COMMIT"
-  shiplog ingest junit report.xml --service web --version 2.4.0 --suite-required 'src/*.test.js'`,
+		Example: `  shiplog ingest junit target/surefire-reports/*.xml --service cart \
+      --commit "$GIT_COMMIT"
+  shiplog ingest junit report.xml --service web --version 2.4.0 \
+      --suite-required 'src/*.test.js'`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Paths = args
