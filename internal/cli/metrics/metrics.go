@@ -255,7 +255,7 @@ stderr, and in JSON under "period" and "coverage".
 	parse := FilterFlags(cmd, &opts.Filter)
 	DepartmentFlag(cmd, &opts.Departments)
 	cmd.Flags().StringVar(&opts.Filter.By, "by", "", "split into periods: week, month or quarter")
-	cmd.Flags().StringVar(&opts.Filter.Level, "level", "service", "row level: service, team, department, org or environment (default: what --service, --department or --team names)")
+	cmd.Flags().StringVar(&opts.Filter.Level, "level", "", "row level: service, team, department, org or environment (default: service with --service, else department with --department, else team with --team, else service)")
 	cmd.Flags().StringArrayVar(&opts.Filter.Environments, "environment", nil, "only the deployments of this production environment (repeatable)")
 	cmd.Flags().StringVar(&opts.View, "view", "dora", "output: dora, "+strings.Join(metrics.ViewNames(), ", "))
 	opts.Table.Register(cmd)
