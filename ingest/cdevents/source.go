@@ -186,71 +186,122 @@ type rawRow struct {
 // rows those events can change (mapKeyedTx); a large load, or rows built
 // by other rules or settings, maps in full (mapTx).
 func (s *Source) StoreEvents(ctx context.Context, db *warehouse.DB, events []Event) (int64, error) {
-	rows := make([]rawRow, 0, len(events))
-	for _, ev := range events {
-		var head struct {
-			Context struct {
-				Timestamp time.Time `json:"timestamp"`
-			} `json:"context"`
-			Subject struct {
-				ID string `json:"id"`
-			} `json:"subject"`
+	var n int64
+	err := s.StoreGroup(ctx, db, [][]Event{events}, func(_ context.Context, _ *sql.Conn, news []int64) error {
+		n = news[0]
+		return nil
+	})
+	return n, err
+}
+
+// StoreGroup stores the events of several deliveries as StoreEvents
+// stores one delivery's, in one transaction and with one mapping for all
+// of them: `shiplog serve` commits the deliveries queued at a moment
+// together. An event is new for the first delivery of the group that
+// carries it, and for no other. inTx runs inside the transaction, on its
+// connection, just before the commit, with how many events were new for
+// each delivery (in the order given); its error rolls everything back.
+func (s *Source) StoreGroup(ctx context.Context, db *warehouse.DB, deliveries [][]Event,
+	inTx func(ctx context.Context, conn *sql.Conn, news []int64) error) error {
+	var rows []rawRow
+	owner := map[string]int{} // an event's key → the delivery it is new for
+	for d, events := range deliveries {
+		for _, ev := range events {
+			if _, ok := owner[ev.Key()]; ok {
+				continue
+			}
+			owner[ev.Key()] = d
+			var head struct {
+				Context struct {
+					Timestamp time.Time `json:"timestamp"`
+				} `json:"context"`
+				Subject struct {
+					ID string `json:"id"`
+				} `json:"subject"`
+			}
+			if err := json.Unmarshal(ev.Data, &head); err != nil {
+				return &Error{Where: ev.Where, Field: "context.timestamp", Msg: err.Error()}
+			}
+			rows = append(rows, rawRow{Source: ev.Source, ID: ev.ID, Type: ev.Type, SubjectID: head.Subject.ID,
+				Timestamp: head.Context.Timestamp.UTC().Format(time.RFC3339Nano), Origin: ev.Origin, Payload: ev.Data})
 		}
-		if err := json.Unmarshal(ev.Data, &head); err != nil {
-			return 0, &Error{Where: ev.Where, Field: "context.timestamp", Msg: err.Error()}
-		}
-		rows = append(rows, rawRow{Source: ev.Source, ID: ev.ID, Type: ev.Type, SubjectID: head.Subject.ID,
-			Timestamp: head.Context.Timestamp.UTC().Format(time.RFC3339Nano), Origin: ev.Origin, Payload: ev.Data})
 	}
 	conn, err := db.Conn(ctx)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer conn.Close()
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer tx.Rollback()
+	news := make([]int64, len(deliveries))
 	var n int64
 	if len(rows) > 0 {
 		doc, err := json.Marshal(rows)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE cdevents_batch AS SELECT unnest(from_json(?,
 			'[{"source":"VARCHAR","id":"VARCHAR","type":"VARCHAR","subject_id":"VARCHAR","timestamp":"VARCHAR","origin":"VARCHAR","payload":"JSON"}]'), recursive := true)`,
 			string(doc)); err != nil {
-			return 0, fmt.Errorf("cdevents: store: %w", err)
+			return fmt.Errorf("cdevents: store: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `CREATE OR REPLACE TEMP TABLE cdevents_new AS
 			SELECT b.source, b.id FROM cdevents_batch b
 			WHERE NOT EXISTS (SELECT 1 FROM raw_cdevents r WHERE r.source = b.source AND r.id = b.id)`); err != nil {
-			return 0, fmt.Errorf("cdevents: store: %w", err)
+			return fmt.Errorf("cdevents: store: %w", err)
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO raw_cdevents (source, id, type, subject_id, timestamp, payload, origin, received_at)
 			SELECT b.source, b.id, b.type, b.subject_id, b.timestamp::TIMESTAMPTZ, b.payload, b.origin, ?
 			FROM cdevents_batch b
 			WHERE NOT EXISTS (SELECT 1 FROM raw_cdevents r WHERE r.source = b.source AND r.id = b.id)`, s.now().UTC())
 		if err != nil {
-			return 0, fmt.Errorf("cdevents: store: %w", err)
+			return fmt.Errorf("cdevents: store: %w", err)
 		}
 		n, _ = res.RowsAffected()
 		if _, err := tx.ExecContext(ctx, `DROP TABLE temp.cdevents_batch`); err != nil {
-			return 0, err
+			return err
+		}
+		if len(deliveries) == 1 {
+			news[0] = n
+		} else if n > 0 {
+			// which delivery each new event is new for
+			keys, err := tx.QueryContext(ctx, `SELECT source, id FROM temp.cdevents_new`)
+			if err != nil {
+				return fmt.Errorf("cdevents: store: %w", err)
+			}
+			for keys.Next() {
+				var src, id string
+				if err := keys.Scan(&src, &id); err != nil {
+					keys.Close()
+					return err
+				}
+				news[owner[Event{Source: src, ID: id}.Key()]]++
+			}
+			keys.Close()
+			if err := keys.Err(); err != nil {
+				return err
+			}
 		}
 	}
 	if n > 0 {
 		if err := s.mapStored(ctx, tx, n); err != nil {
-			return 0, err
+			return err
 		}
 	}
 	if len(rows) > 0 {
 		if _, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS temp.cdevents_new`); err != nil {
-			return 0, err
+			return err
 		}
 	}
-	return n, tx.Commit()
+	if inTx != nil {
+		if err := inTx(ctx, conn, news); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // mappingSQL holds the raw → canonical SQL, run in file-name order:

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
+	"github.com/shiplog/shiplog/ingest/cdevents"
 	"github.com/shiplog/shiplog/ingest/file"
 	"github.com/shiplog/shiplog/internal/config"
 )
@@ -291,4 +292,110 @@ func BenchmarkFlightSQLArrow(b *testing.B) {
 			b.ReportMetric(float64(rows)/time.Since(start).Seconds(), "rows/s")
 		}
 	})
+}
+
+// BenchmarkCDEventsPush is /api/v1/cdevents as `shiplog serve` wires it,
+// into a warehouse holding 10,000 stored events (service.deployed, 50
+// services, a chain each): 16 concurrent senders, each delivery one
+// service.deployed of a new chain, signed like a push. group commits the
+// deliveries queued at a moment together (one transaction, one keyed
+// mapping); single, the anchor in the same run, stores and maps each
+// delivery on its own, the path before group commit. It reports events
+// per second, the p50 and p99 latency of the acknowledgement and, grouped,
+// the mean deliveries per group.
+func BenchmarkCDEventsPush(b *testing.B) {
+	for _, mode := range []string{"single", "group"} {
+		b.Run(mode, func(b *testing.B) {
+			var groups []int
+			h := startServer(&testing.T{}, func(o *Options) {
+				o.Config.Serve.MaxBodyBytes = 1 << 20
+				src := cdSinks(b, o, &groups)
+				if mode == "single" {
+					o.CDEventGroups = nil
+				}
+				stored := make([]cdevents.Event, 0, 10000)
+				for i := 0; i < 10000; i++ {
+					body, hdr := cdBody(b, deployedEvent(b, fmt.Sprintf("s-%d", i), fmt.Sprintf("svc%02d", i%50),
+						time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Minute).Format(time.RFC3339)))
+					h := http.Header{}
+					for k, v := range hdr {
+						h.Set(k, v)
+					}
+					evs, err := cdevents.ParseRequest(h, []byte(body))
+					if err != nil {
+						b.Fatal(err)
+					}
+					stored = append(stored, evs...)
+				}
+				if n, err := src.StoreEvents(context.Background(), o.DB, stored); err != nil || n != 10000 {
+					b.Fatalf("stored %d: %v", n, err)
+				}
+			})
+			groups = nil
+			defer h.stop()
+			type delivery struct {
+				body string
+				hdr  map[string]string
+			}
+			ds := make([]delivery, b.N)
+			for i := range ds {
+				body, _ := cdBody(b, deployedEvent(b, fmt.Sprintf("p-%d", i), fmt.Sprintf("svc%02d", i%50),
+					time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(i)*time.Second).Format(time.RFC3339)))
+				ds[i] = delivery{body: body}
+			}
+			const senders = 16
+			lat := make([]time.Duration, b.N)
+			var next sync.Mutex
+			idx := 0
+			client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: senders}}
+			b.ResetTimer()
+			start := time.Now()
+			var wg sync.WaitGroup
+			for s := 0; s < senders; s++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for {
+						next.Lock()
+						i := idx
+						idx++
+						next.Unlock()
+						if i >= b.N {
+							return
+						}
+						req, _ := http.NewRequest("POST", h.base+"/api/v1/cdevents", strings.NewReader(ds[i].body))
+						req.Header.Set("Content-Type", "application/cloudevents+json")
+						for k, v := range signPush(ds[i].body) {
+							req.Header.Set(k, v)
+						}
+						t0 := time.Now()
+						resp, err := client.Do(req)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						resp.Body.Close()
+						lat[i] = time.Since(t0)
+						if resp.StatusCode != http.StatusAccepted {
+							b.Errorf("delivery %d: status %d", i, resp.StatusCode)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			elapsed := time.Since(start)
+			b.StopTimer()
+			if n := h.count(`SELECT count(*) FROM deployments WHERE source = 'cdevents'`); n != 10000+b.N {
+				b.Fatalf("%d deployments mapped, want %d", n, 10000+b.N)
+			}
+			sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+			b.ReportMetric(float64(b.N)/elapsed.Seconds(), "events/s")
+			b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+			b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
+			if len(groups) > 0 {
+				b.ReportMetric(float64(b.N)/float64(len(groups)), "deliveries/group")
+			}
+		})
+	}
 }

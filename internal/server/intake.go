@@ -36,8 +36,10 @@ type CDEventsDelivery struct {
 	// Ignored counts events of types shiplog does not map.
 	Ignored int
 	// Store writes the events (those stored before are left out) and
-	// returns how many were new.
+	// returns how many were new; nil when no event is to be stored.
 	Store func(ctx context.Context) (int64, error)
+	// Events are the events to store, for Options.CDEventGroups.
+	Events any
 }
 
 // CDEventsSink parses and checks a request of CloudEvents carrying
@@ -125,6 +127,10 @@ func (s *Server) cdevents(w http.ResponseWriter, r *http.Request) {
 	}
 	if d.Store == nil {
 		s.reply(w, endpoint, http.StatusAccepted, deliveryResult{Delivery: d.ID, Ignored: fmt.Sprintf("%d event(s) of types shiplog does not map", d.Ignored)})
+		return
+	}
+	if s.opts.CDEventGroups != nil {
+		s.cdeventsGrouped(w, r, d)
 		return
 	}
 	s.deliver(w, r, endpoint, d.Event, d.ID, d.Store)

@@ -10,13 +10,15 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
 
-// Group commit of pushes. A push to /api/v1/events is authenticated and
-// parsed by its own handler, then queued; one committer takes every
+// Group commit of pushes (and, the same way, of CDEvents deliveries). A
+// push to /api/v1/events is authenticated and parsed by its own handler,
+// then queued; one committer takes every
 // delivery queued at that moment (up to pushGroupMax), and under the write
 // lock applies them together: one load of their records, in queue order,
 // and the delivery ids and body hashes written in the same transaction
@@ -63,11 +65,37 @@ const (
 	pushLinger = 20 * time.Millisecond
 )
 
+// CDEventsGroupSink stores the events of several CDEvents deliveries in
+// one transaction (cdevents.Source.StoreGroup) and calls inTx inside it,
+// on its connection, just before it commits, with how many events were
+// new for each delivery. It stores all of them or none; any error makes
+// the server apply the deliveries one at a time.
+type CDEventsGroupSink func(ctx context.Context, group []*CDEventsDelivery, inTx func(ctx context.Context, conn *sql.Conn, news []int64) error) error
+
+// committer is the group commit of one endpoint: its queue, started on the
+// endpoint's first delivery, and how a group is stored.
+type committer struct {
+	endpoint string
+	q        chan *pushReq
+	once     sync.Once
+	stmts    pushStatements // only the committer's goroutine uses them
+	// store applies the group's deliveries in one transaction and calls
+	// record inside it once every delivery's records are known.
+	store func(ctx context.Context, group []*pushReq, record func(ctx context.Context, conn *sql.Conn) error) error
+}
+
+func newCommitter(endpoint string) *committer {
+	return &committer{endpoint: endpoint, q: make(chan *pushReq, 4*pushGroupMax)}
+}
+
 // pushReq is a queued delivery and where its answer goes.
 type pushReq struct {
 	PushDelivery
+	cd      *CDEventsDelivery // a CDEvents delivery (its ID is PushDelivery.ID)
+	event   any               // webhook_deliveries.event: nil for a push
+	size    int               // the body's bytes
 	hash    string
-	records int64
+	records int64           // a push's records; a CDEvents delivery's new events, once stored
 	answer  chan pushAnswer // buffered: the committer never waits for a handler
 }
 
@@ -95,66 +123,102 @@ func countRecords(lines []byte) int64 {
 	return n
 }
 
+// bodyHash is the hex SHA-256 of the delivery's body, as read by readBody.
+func bodyHash(r *http.Request) (string, int, bool) {
+	rb, ok := r.Body.(deliveryBody)
+	if !ok {
+		return "", 0, false
+	}
+	sum := sha256.Sum256(rb.data)
+	return hex.EncodeToString(sum[:]), len(rb.data), true
+}
+
 // pushGrouped queues an authenticated, parsed push and answers it once the
 // group holding it has committed (or the delivery was refused).
 func (s *Server) pushGrouped(w http.ResponseWriter, r *http.Request, id string, lines []byte) {
-	rb, ok := r.Body.(deliveryBody)
+	hash, _, ok := bodyHash(r)
 	if !ok {
-		s.replyError(w, "events", http.StatusInternalServerError, "server: the delivery's body was not read with readBody")
+		s.replyError(w, s.pushes.endpoint, http.StatusInternalServerError, "server: the delivery's body was not read with readBody")
 		return
 	}
-	sum := sha256.Sum256(rb.data)
-	req := &pushReq{
+	s.enqueue(w, r, s.pushes, &pushReq{
 		PushDelivery: PushDelivery{ID: id, Lines: lines},
-		hash:         hex.EncodeToString(sum[:]),
+		size:         len(lines),
+		hash:         hash,
 		records:      countRecords(lines),
 		answer:       make(chan pushAnswer, 1),
+	})
+}
+
+// cdeventsGrouped queues a checked CDEvents delivery and answers it once
+// the group holding it has committed (or the delivery was refused).
+func (s *Server) cdeventsGrouped(w http.ResponseWriter, r *http.Request, d *CDEventsDelivery) {
+	hash, size, ok := bodyHash(r)
+	if !ok {
+		s.replyError(w, s.cdGroups.endpoint, http.StatusInternalServerError, "server: the delivery's body was not read with readBody")
+		return
 	}
-	s.pushOnce.Do(func() { go s.pushLoop() })
+	var event any
+	if d.Event != "" {
+		event = d.Event
+	}
+	s.enqueue(w, r, s.cdGroups, &pushReq{
+		PushDelivery: PushDelivery{ID: d.ID},
+		cd:           d,
+		event:        event,
+		size:         size,
+		hash:         hash,
+		answer:       make(chan pushAnswer, 1),
+	})
+}
+
+// enqueue hands req to c's committer and answers with what it decides.
+func (s *Server) enqueue(w http.ResponseWriter, r *http.Request, c *committer, req *pushReq) {
+	c.once.Do(func() { go s.commitLoop(c) })
 	select {
-	case s.pushQ <- req:
+	case c.q <- req:
 	case <-r.Context().Done():
 		return
 	case <-s.pushStop:
-		s.replyError(w, "events", http.StatusServiceUnavailable, "the server is stopping: send the delivery again later")
+		s.replyError(w, c.endpoint, http.StatusServiceUnavailable, "the server is stopping: send the delivery again later")
 		return
 	}
 	select {
 	case a := <-req.answer:
 		if a.err != nil {
-			s.internalError(w, "events", "store", a.err)
+			s.internalError(w, c.endpoint, "store", a.err)
 			return
 		}
-		s.reply(w, "events", a.code, a.body)
+		s.reply(w, c.endpoint, a.code, a.body)
 	case <-r.Context().Done():
 		// The sender left; its delivery is applied or refused all the same,
 		// and a retry is answered as a duplicate.
 	}
 }
 
-// pushLoop is the committer: it takes the first queued delivery and every
-// other one queued by then, and commits them as one group.
-func (s *Server) pushLoop() {
+// commitLoop is c's committer: it takes the first queued delivery and
+// every other one queued by then, and commits them as one group.
+func (s *Server) commitLoop(c *committer) {
 	max := s.opts.PushGroupMax
 	if max <= 0 {
 		max = pushGroupMax
 	}
 	last, took := 0, time.Duration(0) // size and commit time of the last group
-	defer s.pushStmts.close()
+	defer c.stmts.close()
 	for {
 		var first *pushReq
 		select {
-		case first = <-s.pushQ:
+		case first = <-c.q:
 		case <-s.pushStop:
 			return
 		}
-		group, size := []*pushReq{first}, len(first.Lines)
+		group, size := []*pushReq{first}, first.size
 	more:
 		for len(group) < max && size < pushGroupBytes {
 			select {
-			case req := <-s.pushQ:
+			case req := <-c.q:
 				group = append(group, req)
-				size += len(req.Lines)
+				size += req.size
 			default:
 				break more
 			}
@@ -167,9 +231,9 @@ func (s *Server) pushLoop() {
 		wait:
 			for len(group) < last && size < pushGroupBytes {
 				select {
-				case req := <-s.pushQ:
+				case req := <-c.q:
 					group = append(group, req)
-					size += len(req.Lines)
+					size += req.size
 				case <-linger.C:
 					break wait
 				}
@@ -179,7 +243,7 @@ func (s *Server) pushLoop() {
 		last = len(group)
 		s.writeMu.Lock()
 		t0 := time.Now()
-		s.commitGroup(context.Background(), group)
+		s.commitGroup(context.Background(), c, group)
 		took = time.Since(t0)
 		s.writeMu.Unlock()
 	}
@@ -191,9 +255,9 @@ func (s *Server) pushLoop() {
 // for that one's commit and is then looked up again; the rest are loaded
 // together. A delivery with a bad record is answered 400 and taken out, and
 // the others are loaded again without it.
-func (s *Server) commitGroup(ctx context.Context, group []*pushReq) {
+func (s *Server) commitGroup(ctx context.Context, c *committer, group []*pushReq) {
 	for len(group) > 0 {
-		fresh, later, err := s.dedupe(ctx, group)
+		fresh, later, err := s.dedupe(ctx, c, group)
 		if err != nil {
 			for _, req := range group {
 				req.answer <- pushAnswer{err: fmt.Errorf("warehouse: %w", err)}
@@ -201,12 +265,12 @@ func (s *Server) commitGroup(ctx context.Context, group []*pushReq) {
 			return
 		}
 		for len(fresh) > 0 {
-			err := s.storeGroup(ctx, fresh)
+			err := s.storeGroup(ctx, c, fresh)
 			var ge *GroupError
 			switch {
 			case err == nil:
 				for _, req := range fresh {
-					s.metrics.webhookRecs.WithLabelValues("events").Add(float64(req.records))
+					s.metrics.webhookRecs.WithLabelValues(c.endpoint).Add(float64(req.records))
 					req.answer <- pushAnswer{code: http.StatusAccepted, body: deliveryResult{Delivery: req.ID, Records: req.records}}
 				}
 				fresh = nil
@@ -215,9 +279,9 @@ func (s *Server) commitGroup(ctx context.Context, group []*pushReq) {
 				fresh = append(fresh[:ge.Index:ge.Index], fresh[ge.Index+1:]...)
 			case len(fresh) > 1:
 				// Not pinned to one delivery: apply them one at a time.
-				fmt.Fprintf(s.opts.Log, "serve: events: a group of %d deliveries failed, applying them one at a time: %v\n", len(fresh), err)
+				fmt.Fprintf(s.opts.Log, "serve: %s: a group of %d deliveries failed, applying them one at a time: %v\n", c.endpoint, len(fresh), err)
 				for _, req := range fresh {
-					s.commitGroup(ctx, []*pushReq{req})
+					s.commitGroup(ctx, c, []*pushReq{req})
 				}
 				fresh = nil
 			default:
@@ -237,17 +301,17 @@ func (s *Server) commitGroup(ctx context.Context, group []*pushReq) {
 // dedupe answers the deliveries already applied (by id, then by body
 // hash) and splits the rest into those to load now and those that repeat
 // an id or a body of an earlier delivery of the group.
-func (s *Server) dedupe(ctx context.Context, group []*pushReq) (fresh, later []*pushReq, err error) {
-	stmt, err := s.pushStmts.dedupeStmt(ctx, s.opts.DB, len(group))
+func (s *Server) dedupe(ctx context.Context, c *committer, group []*pushReq) (fresh, later []*pushReq, err error) {
+	stmt, err := c.stmts.dedupeStmt(ctx, s.opts.DB, len(group))
 	if err != nil {
 		return nil, nil, err
 	}
 	args := make([]any, 0, 2*len(group)+2)
-	args = append(args, "events")
+	args = append(args, c.endpoint)
 	for _, req := range group {
 		args = append(args, req.ID)
 	}
-	args = append(args, "events")
+	args = append(args, c.endpoint)
 	for _, req := range group {
 		args = append(args, req.hash)
 	}
@@ -300,23 +364,19 @@ func (s *Server) dedupe(ctx context.Context, group []*pushReq) (fresh, later []*
 	return fresh, later, nil
 }
 
-// storeGroup loads the deliveries through the sink and records their ids
+// storeGroup stores the deliveries through c's sink and records their ids
 // and body hashes in the same transaction.
-func (s *Server) storeGroup(ctx context.Context, group []*pushReq) error {
-	ds := make([]PushDelivery, len(group))
-	for i, req := range group {
-		ds[i] = req.PushDelivery
-	}
-	return s.opts.EventGroups(ctx, ds, func(ctx context.Context, conn *sql.Conn) error {
+func (s *Server) storeGroup(ctx context.Context, c *committer, group []*pushReq) error {
+	return c.store(ctx, group, func(ctx context.Context, conn *sql.Conn) error {
 		// One statement per table for the whole group, prepared once per
 		// group size on the sink's connection.
 		now := s.clock.Now().UTC()
 		var dv, bv []any
 		for _, req := range group {
-			dv = append(dv, "events", req.ID, now, nil, req.records)
-			bv = append(bv, "events", req.hash, req.ID, now)
+			dv = append(dv, c.endpoint, req.ID, now, req.event, req.records)
+			bv = append(bv, c.endpoint, req.hash, req.ID, now)
 		}
-		deliveries, bodies, err := s.pushStmts.insertStmts(ctx, conn, len(group))
+		deliveries, bodies, err := c.stmts.insertStmts(ctx, conn, len(group))
 		if err != nil {
 			return err
 		}

@@ -99,10 +99,10 @@ func TestPushGroupCommit(t *testing.T) {
 		}
 		// queued in the order sent
 		deadline := time.Now().Add(20 * time.Second)
-		for len(h.srv.pushQ) < i && time.Now().Before(deadline) {
+		for len(h.srv.pushes.q) < i && time.Now().Before(deadline) {
 			time.Sleep(5 * time.Millisecond)
 		}
-		if got := len(h.srv.pushQ); got != i {
+		if got := len(h.srv.pushes.q); got != i {
 			t.Fatalf("%d deliveries queued, want %d", got, i)
 		}
 	}

@@ -12,6 +12,7 @@ package server
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -94,6 +95,9 @@ type Options struct {
 	// /api/v1/cdevents (nil: not accepted).
 	PagerDuty *PagerDutyWebhooks
 	CDEvents  CDEventsSink
+	// CDEventGroups, when set, stores the deliveries CDEvents checked:
+	// queued deliveries are committed together (push.go).
+	CDEventGroups CDEventsGroupSink
 	// API answers the read API under /api/v1/ (nil: every route 501).
 	API *ReadAPI
 	// DORAGauges, when set and serve.dora_gauges is on, computes the
@@ -132,13 +136,11 @@ type Server struct {
 	flight  *flightServer
 	sched   *scheduler
 
-	// The push committer (push.go): queued deliveries, started on the
-	// first push, stopped by shutdown.
-	pushQ     chan *pushReq
-	pushOnce  sync.Once
-	pushStmts pushStatements // the committer's
-	pushStop  chan struct{}
-	jobByName map[string]Job
+	// The committers of pushes and of CDEvents deliveries (push.go),
+	// each started on its endpoint's first delivery, stopped by shutdown.
+	pushes, cdGroups *committer
+	pushStop         chan struct{}
+	jobByName        map[string]Job
 }
 
 // New checks the configuration and prepares the server; Run starts it.
@@ -162,8 +164,28 @@ func New(opts Options) (*Server, error) {
 		clock:     clock,
 		metrics:   newPromMetrics(),
 		jobByName: map[string]Job{},
-		pushQ:     make(chan *pushReq, 4*pushGroupMax),
+		pushes:    newCommitter("events"),
+		cdGroups:  newCommitter("cdevents"),
 		pushStop:  make(chan struct{}),
+	}
+	s.pushes.store = func(ctx context.Context, group []*pushReq, record func(ctx context.Context, conn *sql.Conn) error) error {
+		ds := make([]PushDelivery, len(group))
+		for i, req := range group {
+			ds[i] = req.PushDelivery
+		}
+		return s.opts.EventGroups(ctx, ds, record)
+	}
+	s.cdGroups.store = func(ctx context.Context, group []*pushReq, record func(ctx context.Context, conn *sql.Conn) error) error {
+		ds := make([]*CDEventsDelivery, len(group))
+		for i, req := range group {
+			ds[i] = req.cd
+		}
+		return s.opts.CDEventGroups(ctx, ds, func(ctx context.Context, conn *sql.Conn, news []int64) error {
+			for i, req := range group {
+				req.records = news[i]
+			}
+			return record(ctx, conn)
+		})
 	}
 	if cfg.TokenEnv != "" {
 		s.token = opts.Getenv(cfg.TokenEnv)

@@ -184,7 +184,7 @@ func Run(ctx context.Context, opts *Options) (err error) {
 	srv, err := server.New(server.Options{
 		DB: db, Config: &cfg, Getenv: opts.Getenv, Log: stderr,
 		Jobs: w.jobs, EventGroups: w.eventGroups, GitHub: w.github, GitLab: w.gitlab, Dashboards: w.dashboards,
-		PagerDuty: w.pagerduty, CDEvents: w.cdevents, PageScripts: reports.InlineScriptHashes(),
+		PagerDuty: w.pagerduty, CDEvents: w.cdevents, CDEventGroups: w.cdeventGroups, PageScripts: reports.InlineScriptHashes(),
 		API: ReadAPI(db, &cfg, opts.Now), DORAGauges: DORAGauges(db, &cfg, opts.Now),
 		HTTPListener: opts.HTTPListener, FlightListener: opts.FlightListener,
 		Jitter: cfg.Serve.Jitter.D(),
@@ -227,6 +227,8 @@ type wired struct {
 	dashboards  server.Dashboards
 	pagerduty   *server.PagerDutyWebhooks
 	cdevents    server.CDEventsSink
+	// queued CDEvents deliveries committed together
+	cdeventGroups server.CDEventsGroupSink
 }
 
 // jobNames maps a source of ingest/all to its job name under schedules:.
@@ -311,6 +313,7 @@ func wire(db *warehouse.DB, cfg *config.Config, opts *Options) (*wired, error) {
 		return nil, err
 	}
 	w.cdevents = CDEventsSink(db, cd)
+	w.cdeventGroups = CDEventsGroupSink(db, cd)
 	if gl := cfg.Sources.GitLab; gl != nil {
 		hook, err := gitlabsrc.New(gl, opts.Getenv, gitlabsrc.WithProductionEnvironments(cfg.Metrics.ProductionEnvironments), gitlabsrc.WithClock(now))
 		if err != nil {
@@ -491,7 +494,25 @@ func CDEventsSink(db *warehouse.DB, src *cdevents.Source) server.CDEventsSink {
 			keep[i].Origin = "http " + d.ID
 		}
 		d.Store = func(ctx context.Context) (int64, error) { return src.StoreEvents(ctx, db, keep) }
+		d.Events = keep
 		return d, nil
+	}
+}
+
+// CDEventsGroupSink stores the events of the CDEvents deliveries queued
+// together (CDEventsSink checked them) in one transaction, with one
+// mapping for all of them.
+func CDEventsGroupSink(db *warehouse.DB, src *cdevents.Source) server.CDEventsGroupSink {
+	return func(ctx context.Context, group []*server.CDEventsDelivery, inTx func(context.Context, *sql.Conn, []int64) error) error {
+		events := make([][]cdevents.Event, len(group))
+		for i, d := range group {
+			evs, ok := d.Events.([]cdevents.Event)
+			if !ok {
+				return fmt.Errorf("cdevents: delivery %s holds no checked events", d.ID)
+			}
+			events[i] = evs
+		}
+		return src.StoreGroup(ctx, db, events, inTx)
 	}
 }
 
