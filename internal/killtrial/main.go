@@ -12,7 +12,9 @@
 //     run;
 //   - transform: `shiplog transform`, killed at a random point;
 //   - serve: `shiplog serve` under push load (four senders, each delivery a
-//     batch of its own ids), killed at a random point while they push.
+//     batch of its own ids: two send canonical events to /api/v1/events,
+//     two CDEvents batches to /api/v1/cdevents), killed at a random point
+//     while they push.
 //
 // After each kill the warehouse must open, every batch so far must be all
 // there or not there at all, every push answered 202 (or 200, duplicate)
@@ -77,6 +79,7 @@ type result struct {
 	lost, halfWritten, openFailed  int
 	transformFailed, notConverged  int
 	runningRows, duplicateAnswered int
+	cdDeliveries, cdAcked          int
 	problems                       []string
 }
 
@@ -301,22 +304,37 @@ func (t *trial) serve(delay time.Duration, res *result) (bool, error) {
 					return
 				default:
 				}
+				cd := s >= 2 // senders 2 and 3 push CDEvents
 				mu.Lock()
 				t.batch++
 				prefix := fmt.Sprintf("p%05d-", t.batch)
 				st := &batchState{kind: "push", records: 20}
+				if cd {
+					prefix = fmt.Sprintf("c%05d-", t.batch)
+					st.records = 3
+				}
 				t.batches[prefix] = st
 				mu.Unlock()
 				var body bytes.Buffer
 				at := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(t.batch) * time.Minute).Format(time.RFC3339)
-				for i := 0; i < st.records; i++ {
-					fmt.Fprintf(&body, `{"kind":"deployment","id":"%s%d","service":"push%d","environment":"production","finished_at":%q,"status":"success"}`+"\n", prefix, i, s, at)
+				path := "/api/v1/events"
+				if cd {
+					path = "/api/v1/cdevents"
+					cdeventsBatch(&body, prefix, st.records, s, at)
+				} else {
+					for i := 0; i < st.records; i++ {
+						fmt.Fprintf(&body, `{"kind":"deployment","id":"%s%d","service":"push%d","environment":"production","finished_at":%q,"status":"success"}`+"\n", prefix, i, s, at)
+					}
 				}
 				ts, sig := server.SignPush([]byte(secret), time.Now(), body.Bytes())
-				req, _ := http.NewRequest("POST", base+"/api/v1/events", bytes.NewReader(body.Bytes()))
+				req, _ := http.NewRequest("POST", base+path, bytes.NewReader(body.Bytes()))
 				req.Header.Set("X-Shiplog-Timestamp", ts)
 				req.Header.Set("X-Shiplog-Signature-256", sig)
-				req.Header.Set("X-Shiplog-Delivery", prefix+"delivery")
+				if cd {
+					req.Header.Set("Content-Type", "application/cloudevents-batch+json")
+				} else {
+					req.Header.Set("X-Shiplog-Delivery", prefix+"delivery")
+				}
 				resp, err := client.Do(req)
 				if err != nil {
 					// Killed mid-request: not acknowledged, and must be
@@ -330,10 +348,16 @@ func (t *trial) serve(delay time.Duration, res *result) (bool, error) {
 				resp.Body.Close()
 				mu.Lock()
 				res.deliveries++
+				if cd {
+					res.cdDeliveries++
+				}
 				switch resp.StatusCode {
 				case http.StatusAccepted:
 					st.acked = true
 					res.acked++
+					if cd {
+						res.cdAcked++
+					}
 				case http.StatusOK:
 					st.acked = true
 					res.acked++
@@ -358,6 +382,25 @@ func (t *trial) serve(delay time.Duration, res *result) (bool, error) {
 	return killed, nil
 }
 
+// cdeventsBatch writes a batch of n CloudEvents, each a service.deployed
+// CDEvent (v0.4.1) of service cd<s> with the id prefix<i> and a chain of
+// its own, at the time at.
+func cdeventsBatch(body *bytes.Buffer, prefix string, n, s int, at string) {
+	body.WriteString("[")
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			body.WriteString(",")
+		}
+		id := fmt.Sprintf("%s%d", prefix, i)
+		fmt.Fprintf(body, `{"specversion":"1.0","id":%q,"source":"/killtrial","type":"dev.cdevents.service.deployed.0.2.0","time":%q,`+
+			`"datacontenttype":"application/json","data":{"context":{"version":"0.4.1","id":%q,"chainId":%q,"source":"/killtrial",`+
+			`"type":"dev.cdevents.service.deployed.0.2.0","timestamp":%q},"subject":{"id":"service/cd%d","source":"/killtrial","type":"service",`+
+			`"content":{"environment":{"id":"production"},"artifactId":"pkg:oci/app@sha256%%3A0b31b1c02ff458ad9b7b81cbdf8f028bd54699fa151f221d1e8de6817db93427"}}}}`,
+			id, at, id, "chain-"+id, at, s)
+	}
+	body.WriteString("]")
+}
+
 // check verifies the warehouse after a trial, runs transform, and re-runs
 // an ingest batch that was killed to see it converge.
 func (t *trial) check(n int, kind string, res *result) {
@@ -365,8 +408,8 @@ func (t *trial) check(n int, kind string, res *result) {
 		res.problems = append(res.problems, fmt.Sprintf("trial %d (%s): ", n, kind)+fmt.Sprintf(format, args...))
 	}
 	rows, err := t.query(`SELECT prefix, count(*) FROM (
-		SELECT regexp_extract(id, '^([bp][0-9]+-)', 1) AS prefix FROM deployments
-		UNION ALL SELECT regexp_extract(id, '^([bp][0-9]+-)', 1) FROM incidents) GROUP BY ALL`)
+		SELECT regexp_extract(id, '^([bpc][0-9]+-)', 1) AS prefix FROM deployments
+		UNION ALL SELECT regexp_extract(id, '^([bpc][0-9]+-)', 1) FROM incidents) GROUP BY ALL`)
 	if err != nil {
 		res.openFailed++
 		problem("the warehouse does not open: %v", err)
@@ -455,7 +498,8 @@ func report(res *result, seed uint64, trials int) {
 	for _, k := range kinds {
 		fmt.Printf("%-10s %7d %7d\n", k, res.trials[k], res.kills[k])
 	}
-	fmt.Printf("pushes answered %d, acknowledged %d (%d as duplicates), cut by the kill %d\n", res.deliveries, res.acked, res.duplicateAnswered, res.cut)
+	fmt.Printf("pushes answered %d, acknowledged %d (%d as duplicates), cut by the kill %d; of them CDEvents batches answered %d, acknowledged %d\n",
+		res.deliveries, res.acked, res.duplicateAnswered, res.cut, res.cdDeliveries, res.cdAcked)
 	fmt.Printf("lost acknowledged batches %d, half-written batches %d, warehouse failed to open %d, transform failed %d, re-runs not converged %d\n",
 		res.lost, res.halfWritten, res.openFailed, res.transformFailed, res.notConverged)
 	fmt.Printf("ingest_runs rows left running at the end: %d\n", res.runningRows)
