@@ -913,8 +913,9 @@ type testCost struct {
 	d     time.Duration
 }
 
-// slowest returns " (slowest: model 1.2s, …)" for the n models whose
-// tests took longest, or "" when none took a millisecond.
+// slowest returns "\n  slowest: model 1.2s, …", a line of its own, for
+// the n models whose tests took longest, or "" when none took a
+// millisecond.
 func (s testStats) slowest(n int) string {
 	c := slices.Clone(s.costs)
 	slices.SortStableFunc(c, func(a, b testCost) int { return int(b.d - a.d) })
@@ -928,7 +929,7 @@ func (s testStats) slowest(n int) string {
 	if len(parts) == 0 {
 		return ""
 	}
-	return " (slowest: " + strings.Join(parts, ", ") + ")"
+	return "\n  slowest: " + strings.Join(parts, ", ")
 }
 
 func runTests(ctx context.Context, q testRunner, models []Model, run map[string]any, scope *plan) ([]TestFailure, testStats, error) {

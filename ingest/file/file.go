@@ -510,7 +510,7 @@ func loadBatch(ctx context.Context, db *warehouse.DB, ins []input, opts Options,
 		res.Read += n
 		if opts.Progress != nil {
 			secs := time.Since(start).Seconds()
-			fmt.Fprintf(opts.Progress, "%s: %d records read in %.1fs (%.0f records/s)\n", in.name, n, secs, float64(n)/max(secs, 1e-9))
+			fmt.Fprintf(opts.Progress, "%s: %d records in %.1fs (%.0f/s)\n", in.name, n, secs, float64(n)/max(secs, 1e-9))
 		}
 	}
 

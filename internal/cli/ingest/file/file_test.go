@@ -76,7 +76,7 @@ func TestRunExitCodes(t *testing.T) {
 		{name: "good", args: []string{fixture("all.jsonl")}, wantCode: 0, stderr: "deployment      1 rows written to deployments\n"},
 		{name: "bad data", args: []string{fixture("bad/nooffset.jsonl")}, wantCode: 1, wantErr: `line 1: deployment field "finished_at": time "2026-03-01T10:00:00" has no UTC offset`},
 		{name: "skip invalid", args: []string{"--skip-invalid", fixture("bad/several.jsonl")}, wantCode: 0, stderr: "rejected 2 bad records: see the rejects table"},
-		{name: "stdin", args: []string{"-"}, stdin: `{"kind":"team","id":"t-stdin"}` + "\n", wantCode: 0, stderr: "stdin: 1 records read"},
+		{name: "stdin", args: []string{"-"}, stdin: `{"kind":"team","id":"t-stdin"}` + "\n", wantCode: 0, stderr: "stdin: 1 records in "},
 		{name: "unsupported file", args: []string{fixture("bad/README.md")}, wantCode: 2, wantErr: `unsupported file type ".md"`},
 		{name: "missing file", args: []string{filepath.Join(dir, "nope.jsonl")}, wantCode: 1, wantErr: "no such file or directory"},
 	}
