@@ -97,7 +97,7 @@ func RunAll(ctx context.Context, opts *AllOptions) error {
 		return err
 	}
 	if len(runners) == 0 {
-		return cmdutil.FlagErrorf("no source configured: add sources.files, sources.git, sources.github, sources.gitlab or sources.jira to %s (shiplog init writes an example)", configName(cfg))
+		return cmdutil.FlagErrorf("no source configured: add one under sources: in %s (files, git, github, gitlab, jira, pagerduty, or cdevents with paths; shiplog init writes an example)", configName(cfg))
 	}
 	db, err := opts.Warehouse(ctx)
 	if err != nil {

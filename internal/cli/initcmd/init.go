@@ -106,6 +106,6 @@ func Run(_ context.Context, opts *Options) error {
 	} else if err := os.Rename(tmp.Name(), opts.Path); err != nil {
 		return fmt.Errorf("write %s: %w", opts.Path, err)
 	}
-	fmt.Fprintf(opts.IO.ErrOut, "wrote %s: every setting at its default; uncomment the sources you use, then run `shiplog ingest --all`\n", opts.Path)
+	fmt.Fprintf(opts.IO.ErrOut, "wrote %s: every setting at its default.\nUncomment the sources you use, then run `shiplog ingest --all`.\n", opts.Path)
 	return nil
 }

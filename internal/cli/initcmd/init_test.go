@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -278,4 +279,14 @@ func lookup(n *yaml.Node, key string) *yaml.Node {
 		}
 	}
 	return nil
+}
+
+// TestTemplateFitsEightyColumns: the file init writes is read and edited
+// in a terminal; no line of it is wider than 80 columns.
+func TestTemplateFitsEightyColumns(t *testing.T) {
+	for i, l := range strings.Split(Template, "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("line %d, %d columns: %s", i+1, n, l)
+		}
+	}
 }
