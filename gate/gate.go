@@ -358,7 +358,7 @@ func (e *evaluator) incidents(ctx context.Context) (Criterion, error) {
 func (e *evaluator) changeRequest(ctx context.Context) (Criterion, error) {
 	c := Criterion{Name: "change request"}
 	rows, err := e.db.QueryContext(ctx, `
-		SELECT change_request,
+		SELECT change_request, created_at,
 		       list_contains(services, lower(trim($service))) AS names_service,
 		       created_at <= $now AS exists_now,
 		       is_approved AND (approved_at IS NULL OR approved_at <= $now) AS approved_now,
@@ -374,23 +374,25 @@ func (e *evaluator) changeRequest(ctx context.Context) (Criterion, error) {
 		return c, err
 	}
 	defer rows.Close()
-	var ok, why []string
+	var ok []string
+	var why reasons
 	for rows.Next() {
 		var id, state string
+		var created sql.NullTime
 		var names, exists, approved bool
 		var window sql.NullString
-		if err := rows.Scan(&id, &names, &exists, &approved, &state, &window); err != nil {
+		if err := rows.Scan(&id, &created, &names, &exists, &approved, &state, &window); err != nil {
 			return c, err
 		}
 		switch {
 		case !names:
-			why = append(why, id+" does not name "+e.opts.Service)
+			why.add("does not name "+e.opts.Service, id, created.Time)
 		case !exists:
-			why = append(why, id+" not yet raised")
+			why.add("not yet raised", id, created.Time)
 		case !approved:
-			why = append(why, id+" "+state)
+			why.add(state, id, created.Time)
 		case window.Valid:
-			why = append(why, id+" window "+window.String)
+			why.add("window "+window.String, id, created.Time)
 		default:
 			ok = append(ok, id)
 		}
@@ -408,10 +410,62 @@ func (e *evaluator) changeRequest(ctx context.Context) (Criterion, error) {
 	case len(why) == 0:
 		c.Evidence = fmt.Sprintf("no change request names %s", e.opts.Service)
 	default:
-		c.Evidence = "no approved change request with its window open: " + strings.Join(why, "; ")
+		c.Evidence = "no approved change request with its window open: " + why.String()
 	}
 	c.Measured = strings.TrimPrefix(c.Evidence, "no approved change request with its window open: ")
 	return c, nil
+}
+
+// reasons are the change requests that do not allow a release, grouped by
+// why, in the order each reason was first met.
+type reasons []reason
+
+type reason struct {
+	why string
+	ids []string
+	at  []time.Time // when each was raised
+}
+
+// reasonsNamed is how many requests of one reason the evidence names; more
+// are counted, the latest raised named (a service's requests add up over
+// the years, and the gate's evidence is read on a terminal).
+const reasonsNamed = 3
+
+func (r *reasons) add(why, id string, at time.Time) {
+	for i := range *r {
+		if (*r)[i].why == why {
+			(*r)[i].ids = append((*r)[i].ids, id)
+			(*r)[i].at = append((*r)[i].at, at)
+			return
+		}
+	}
+	*r = append(*r, reason{why: why, ids: []string{id}, at: []time.Time{at}})
+}
+
+// String is "CR-1 window ended; CR-2 rejected" while each reason has few
+// requests, and "window ended for 176 requests (the latest raised: CR-9,
+// CR-8, CR-7)" for a reason that has more.
+func (r reasons) String() string {
+	var parts []string
+	for _, x := range r {
+		if len(x.ids) <= reasonsNamed {
+			for _, id := range x.ids {
+				parts = append(parts, id+" "+x.why)
+			}
+			continue
+		}
+		idx := make([]int, len(x.ids))
+		for i := range idx {
+			idx[i] = i
+		}
+		sort.SliceStable(idx, func(a, b int) bool { return x.at[idx[a]].After(x.at[idx[b]]) })
+		latest := make([]string, reasonsNamed)
+		for i := range latest {
+			latest[i] = x.ids[idx[i]]
+		}
+		parts = append(parts, fmt.Sprintf("%s for %d requests (the latest raised: %s)", x.why, len(x.ids), strings.Join(latest, ", ")))
+	}
+	return strings.Join(parts, "; ")
 }
 
 // changeFailureRate over the window before now, from fct_deployments

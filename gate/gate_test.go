@@ -158,6 +158,18 @@ func TestEachCriterionCanFail(t *testing.T) {
 		{name: "approved request whose window has ended",
 			extra:     `UPDATE change_requests SET planned_end = '2026-03-20 11:59:00+00' WHERE id = 'CR-1';`,
 			criterion: "change request", evidence: "no approved change request with its window open: CR-1 window ended; CR-2 rejected"},
+		{name: "many requests of one reason are counted, the latest raised named",
+			// rejected: CR-8 03-01, CR-6 03-10, CR-2 03-18 09:00, CR-7 03-19
+			extra: `UPDATE change_requests SET planned_end = '2026-03-20 11:59:00+00' WHERE id = 'CR-1';
+				INSERT INTO change_requests (id, services, risk, requested_by, created_at, status, source) VALUES
+				  ('CR-6', ['api'], 'normal', 'alice', '2026-03-10 09:00:00+00', 'rejected', 'file'),
+				  ('CR-7', ['api'], 'normal', 'alice', '2026-03-19 09:00:00+00', 'rejected', 'file'),
+				  ('CR-8', ['api'], 'normal', 'alice', '2026-03-01 09:00:00+00', 'rejected', 'file');
+				INSERT INTO approvals (change_request, approver, role, decision, decided_at, source) VALUES
+				  ('CR-6', 'carol', 'cab', 'rejected', '2026-03-10 12:00:00+00', 'file'),
+				  ('CR-7', 'carol', 'cab', 'rejected', '2026-03-19 12:00:00+00', 'file'),
+				  ('CR-8', 'carol', 'cab', 'rejected', '2026-03-01 12:00:00+00', 'file');`,
+			criterion: "change request", evidence: "no approved change request with its window open: CR-1 window ended; rejected for 4 requests (the latest raised: CR-7, CR-2, CR-6)"},
 		{name: "approved request whose window is not yet open",
 			extra:     `UPDATE change_requests SET planned_start = '2026-03-20 12:01:00+00', planned_end = '2026-03-20 16:00:00+00' WHERE id = 'CR-1';`,
 			criterion: "change request", evidence: "no approved change request with its window open: CR-1 window not yet open; CR-2 rejected"},

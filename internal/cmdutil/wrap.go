@@ -23,3 +23,32 @@ func WrapList(lead string, items []string, width int) string {
 	b.WriteString(line)
 	return b.String()
 }
+
+// Wrap breaks text at spaces so that, printed from column indent of a
+// terminal width columns wide, no line passes the edge; the lines after
+// the first start with indent spaces. A word longer than a line stays
+// whole. width 0 (not a terminal), or a column too narrow for words
+// (fewer than 20 columns left), leaves text as it is.
+func Wrap(text string, width, indent int) string {
+	room := width - indent
+	if width <= 0 || room < 20 {
+		return text
+	}
+	var b strings.Builder
+	n := 0 // columns used on the current line
+	for i, word := range strings.Fields(text) {
+		w := len([]rune(word))
+		switch {
+		case i == 0:
+		case n+1+w > room:
+			b.WriteString("\n" + strings.Repeat(" ", indent))
+			n = 0
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(word)
+		n += w
+	}
+	return b.String()
+}

@@ -1,6 +1,9 @@
 package cmdutil
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestWrapList(t *testing.T) {
 	tests := []struct {
@@ -21,6 +24,40 @@ func TestWrapList(t *testing.T) {
 	for _, tt := range tests {
 		if got := WrapList(tt.lead, tt.items, tt.width); got != tt.want {
 			t.Errorf("WrapList(%q, %q, %d) = %q, want %q", tt.lead, tt.items, tt.width, got, tt.want)
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	long := "no approved change request with its window open: window ended for 176 requests (the latest raised: CHG-20011, CHG-10176, CHG-10175)"
+	tests := []struct {
+		text          string
+		width, indent int
+		want          string
+	}{
+		{"short text", 80, 10, "short text"},
+		{long, 0, 10, long},  // not a terminal
+		{long, 40, 25, long}, // 15 columns left: not wrapped
+		// 51 columns from column 29: "…its window open:" is 48, "…raised:" 49
+		{long, 80, 29, "no approved change request with its window open:\n" +
+			strings.Repeat(" ", 29) + "window ended for 176 requests (the latest raised:\n" +
+			strings.Repeat(" ", 29) + "CHG-20011, CHG-10176, CHG-10175)"},
+		// a word longer than the room stays whole on its own line
+		{"a " + strings.Repeat("x", 30) + " b", 40, 15, "a\n" + strings.Repeat(" ", 15) + strings.Repeat("x", 30) + "\n" + strings.Repeat(" ", 15) + "b"},
+	}
+	for _, tt := range tests {
+		got := Wrap(tt.text, tt.width, tt.indent)
+		if got != tt.want {
+			t.Errorf("Wrap(%q, %d, %d) =\n%s\nwant\n%s", tt.text, tt.width, tt.indent, got, tt.want)
+		}
+		for i, l := range strings.Split(got, "\n") {
+			start := tt.indent
+			if i > 0 {
+				start = 0
+			}
+			if tt.width > 0 && tt.width-tt.indent >= 20 && start+len([]rune(l)) > tt.width && !strings.Contains(strings.TrimSpace(l), "xxxxxxxxxx") {
+				t.Errorf("line %d passes column %d: %q", i+1, tt.width, l)
+			}
 		}
 	}
 }

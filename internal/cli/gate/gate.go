@@ -7,7 +7,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -146,16 +145,25 @@ func write(opts *Options, d *gate.Decision) error {
 	case gate.Override:
 		fmt.Fprintf(w, "GO (override of NO-GO)  %s %s\nreason: %s\n", d.Service, release, d.OverrideReason)
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	// one line per criterion, its evidence wrapped under itself on a
+	// terminal
+	width := 0
+	if opts.IO.IsStdoutTTY() {
+		width = opts.IO.TerminalWidth()
+	}
+	names := 0
+	for _, c := range d.Criteria {
+		names = max(names, len(c.Name))
+	}
 	for _, c := range d.Criteria {
 		mark := "PASS"
 		if !c.Passed {
 			mark = "FAIL"
 		}
-		fmt.Fprintf(tw, "  %s\t%s\t%s\n", mark, c.Name, c.Evidence)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
+		lead := fmt.Sprintf("  %s  %-*s  ", mark, names, c.Name)
+		if _, err := fmt.Fprintln(w, lead+cmdutil.Wrap(c.Evidence, width, len(lead))); err != nil {
+			return err
+		}
 	}
 	fmt.Fprintf(opts.IO.ErrOut, "gate: decision %d recorded\n", d.ID)
 	return nil

@@ -80,8 +80,13 @@ func TestExitCodes(t *testing.T) {
 	}
 	transformed()
 	format := "text"
+	tty := false
 	run := func(reason string) (string, error) {
 		ios, _, out, _ := iostreams.Test()
+		if tty {
+			ios.SetStdoutTTY(true)
+			ios.SetTerminalWidth(60)
+		}
 		opts := &Options{IO: ios, Format: format,
 			Warehouse: func(ctx context.Context) (*warehouse.DB, error) {
 				return warehouse.Open(ctx, path, warehouse.Options{})
@@ -104,6 +109,24 @@ func TestExitCodes(t *testing.T) {
 	if cmdutil.ExitCode(err) != 3 || !strings.HasPrefix(out, "NO-GO  api 2.0\n") || !strings.Contains(out, "FAIL  open incidents       open: sev1 INC-1 on api") {
 		t.Fatalf("NO-GO: err %v\n%s", err, out)
 	}
+	// On a terminal of 60 columns the evidence wraps under itself (from
+	// column 29: two, the mark, two, the longest name, "change failure
+	// rate", and two).
+	tty = true
+	out, _ = run("")
+	tty = false
+	wrapped := 0
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if n := len([]rune(l)); n > 60 {
+			t.Errorf("on a terminal of 60 columns, a line of %d: %q", n, l)
+		}
+		if strings.HasPrefix(l, strings.Repeat(" ", 29)) && l[29] != ' ' {
+			wrapped++
+		}
+	}
+	if wrapped == 0 {
+		t.Errorf("no evidence wrapped under its column on a terminal of 60 columns:\n%s", out)
+	}
 	out, err = run("INC-1 is the bug this release fixes")
 	if err != nil || !strings.HasPrefix(out, "GO (override of NO-GO)  api 2.0\nreason: INC-1 is the bug this release fixes\n") {
 		t.Fatalf("override: err %v\n%s", err, out)
@@ -118,14 +141,14 @@ func TestExitCodes(t *testing.T) {
 			Passed bool
 		}
 	}
-	if cmdutil.ExitCode(err) != 3 || json.Unmarshal([]byte(out), &doc) != nil || doc.Decision != "no-go" || doc.ID != 4 || len(doc.Criteria) != 6 {
+	if cmdutil.ExitCode(err) != 3 || json.Unmarshal([]byte(out), &doc) != nil || doc.Decision != "no-go" || doc.ID != 5 || len(doc.Criteria) != 6 {
 		t.Errorf("json: err %v\n%s", err, out)
 	}
 	db, _ = warehouse.Open(ctx, path, warehouse.Options{ReadOnly: true})
 	defer db.Close()
 	var decisions string
 	db.QueryRow(`SELECT string_agg(decision, ',' ORDER BY id) FROM gate_decisions`).Scan(&decisions)
-	if decisions != "go,no-go,override,no-go" {
+	if decisions != "go,no-go,no-go,override,no-go" {
 		t.Errorf("recorded = %s", decisions)
 	}
 }
