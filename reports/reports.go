@@ -22,6 +22,7 @@ import (
 
 	"github.com/shiplog/shiplog/dashboards"
 	"github.com/shiplog/shiplog/internal/coverage"
+	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/output"
 )
 
@@ -102,6 +103,9 @@ type Options struct {
 	Dashboards []fs.FS
 	// Progress receives one line per page written (nil = silent).
 	Progress io.Writer
+	// ProgressWidth is the terminal width the period line is wrapped at
+	// (0: not wrapped).
+	ProgressWidth int
 
 	// Leadership holds what the leadership pages add to the metrics:
 	// no-change bands, targets, commentary, incidents and the score.
@@ -252,14 +256,14 @@ func newWriter(ctx context.Context, data Data, opts Options) (*writer, error) {
 		w.periodNote = "the last full calendar month; --from and --to choose another"
 	}
 	if opts.Progress != nil {
-		line := "period: " + day(w.from) + " to " + day(w.to.Add(-time.Nanosecond))
+		line := day(w.from) + " to " + day(w.to.Add(-time.Nanosecond))
 		if w.periodNote != "" {
 			line += " (" + w.periodNote + ")"
 		}
 		if w.period.State != coverage.Complete {
 			line += "; " + string(w.period.State) + ": " + w.period.Reason
 		}
-		fmt.Fprintln(opts.Progress, line)
+		fmt.Fprintln(opts.Progress, "period: "+format.Wrap(line, opts.ProgressWidth, len("period: ")))
 	}
 	return w, nil
 }

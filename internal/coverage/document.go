@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/shiplog/shiplog/internal/format"
 )
 
 // Document is the JSON form of the coverage, for the "coverage" member of
@@ -141,13 +143,14 @@ func age(d time.Duration) string {
 }
 
 // Note writes, for people, the period shown and the coverage summary of
-// the kinds, one line each ("period: …", "data: …"). what describes how
-// the period was chosen when it was not given ("all data").
-func (c *Coverage) Note(w io.Writer, p Period, what string, kinds ...string) {
-	line := "period: " + p.Text()
+// the kinds, one line each ("period: …", "data: …"), wrapped under their
+// text at width (0: not wrapped). what describes how the period was chosen
+// when it was not given ("all data").
+func (c *Coverage) Note(w io.Writer, width int, p Period, what string, kinds ...string) {
+	line := p.Text()
 	if what != "" {
 		line += " (" + what + ")"
 	}
-	fmt.Fprintln(w, line)
-	fmt.Fprintln(w, c.Summary(kinds...))
+	fmt.Fprintln(w, "period: "+format.Wrap(line, width, len("period: ")))
+	fmt.Fprintln(w, "data: "+format.Wrap(strings.TrimPrefix(c.Summary(kinds...), "data: "), width, len("data: ")))
 }

@@ -66,6 +66,15 @@ func (s *IOStreams) TerminalWidth() int {
 	return DefaultWidth
 }
 
+// MessageWidth is the width to wrap messages on stderr at: the terminal's
+// (TerminalWidth) when stderr is one, else 0 (not wrapped).
+func (s *IOStreams) MessageWidth() int {
+	if !s.errTTY {
+		return 0
+	}
+	return s.TerminalWidth()
+}
+
 // SetTerminalWidth overrides the terminal's width (tests).
 func (s *IOStreams) SetTerminalWidth(w int) { s.width = w }
 

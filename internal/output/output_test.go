@@ -107,7 +107,7 @@ func TestTerminal80(t *testing.T) {
 	}
 	// The note is cut to a comfortable width first; still too wide, the
 	// last columns of the primary list go.
-	if hints != "2 more columns to fit 80 characters: note, incidents (--wide shows them, --columns picks)\n" {
+	if hints != "2 more columns to fit 80 characters: note, incidents (--wide shows them,\n--columns picks)\n" {
 		t.Errorf("hints = %q", hints)
 	}
 }
@@ -207,8 +207,14 @@ func TestFitNarrow(t *testing.T) {
 			t.Errorf("line wider than 30: %q", l)
 		}
 	}
-	if !strings.HasPrefix(out, "TEAM      DEPLOYS  LEAD TIME\n") || !strings.HasPrefix(hints, "5 more columns to fit 30 characters: change_failure_rate, ") {
+	// the hint is wrapped at the width too
+	if !strings.HasPrefix(out, "TEAM      DEPLOYS  LEAD TIME\n") || !strings.HasPrefix(strings.Join(strings.Fields(hints), " "), "5 more columns to fit 30 characters: change_failure_rate, ") {
 		t.Errorf("narrow:\n%s%s", out, hints)
+	}
+	for _, l := range strings.Split(strings.TrimSuffix(hints, "\n"), "\n") {
+		if uniseg.StringWidth(l) > 30 {
+			t.Errorf("hint line wider than 30: %q", l)
+		}
 	}
 	// A lone text column wider than the terminal is cut with an ellipsis.
 	lone := &Table{Columns: []string{"title"}, Rows: [][]any{{"a very long title indeed"}}}

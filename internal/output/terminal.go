@@ -115,8 +115,8 @@ func writeAligned(w io.Writer, t *Table, o Options) error {
 		writeUnknown(o.Hints, t, cols)
 	}
 	if len(hidden) > 0 && o.Hints != nil {
-		fmt.Fprintf(o.Hints, "%d more %s to fit %d characters: %s (--wide shows them, --columns picks)\n",
-			len(hidden), plural(len(hidden), "column", "columns"), o.Width, strings.Join(hidden, ", "))
+		fmt.Fprintln(o.Hints, format.Wrap(fmt.Sprintf("%d more %s to fit %d characters: %s (--wide shows them, --columns picks)",
+			len(hidden), plural(len(hidden), "column", "columns"), o.Width, strings.Join(hidden, ", ")), o.Width, 0))
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/coverage"
+	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/server"
@@ -149,7 +150,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if opts.IO.IsStderrTTY() {
-		a.Coverage.Note(opts.IO.ErrOut, a.Period, a.What, auditKinds...)
+		a.Coverage.Note(opts.IO.ErrOut, opts.IO.MessageWidth(), a.Period, a.What, auditKinds...)
 	}
 	res, period, cov, bounds := a.Result, a.Period, a.Coverage, a.Bounds
 	if err := write(opts, res, period, cov, bounds); err != nil {
@@ -279,8 +280,12 @@ func write(opts *Options, res *audit.Result, period coverage.Period, cov *covera
 	}
 	tf := cmdutil.TableFlags{Format: "table", Wide: opts.Wide}
 	o := tf.Options(opts.IO, nil)
-	fmt.Fprintf(w, "period %s to %s (end excluded); data fingerprint %s\n\n",
-		stamp(period.From, bounds["from"]), stamp(period.To, bounds["to"]), res.Meta.Warehouse.Hash)
+	width := 0 // the lines of text wrap on a terminal, as the tables fit it
+	if opts.IO.IsStdoutTTY() {
+		width = opts.IO.TerminalWidth()
+	}
+	fmt.Fprintf(w, "%s\n\n", format.Wrap(fmt.Sprintf("period %s to %s (end excluded); data fingerprint %s",
+		stamp(period.From, bounds["from"]), stamp(period.To, bounds["to"]), res.Meta.Warehouse.Hash), width, 0))
 	if err := output.Print(w, res.Summary(), o); err != nil {
 		return err
 	}
@@ -288,7 +293,7 @@ func write(opts *Options, res *audit.Result, period coverage.Period, cov *covera
 	for _, p := range res.Populations() {
 		pt.Rows = append(pt.Rows, []any{p.Name, p.Subjects, p.Failed, p.Exempt, strings.Join(p.Controls, ", ")})
 	}
-	fmt.Fprintf(w, "\npopulations (counted apart: a deployment, a change request and a change are different things)\n")
+	fmt.Fprintf(w, "\n%s\n", format.Wrap("populations (counted apart: a deployment, a change request and a change are different things)", width, 0))
 	if err := output.Print(w, pt, o); err != nil {
 		return err
 	}
@@ -300,7 +305,7 @@ func write(opts *Options, res *audit.Result, period coverage.Period, cov *covera
 		if n := int64(len(c.Findings)) - c.Failed - c.Exempt; n > 0 {
 			listed += fmt.Sprintf("; %d passed by override, listed for their evidence", n)
 		}
-		fmt.Fprintf(w, "\n%s: %s\n", c.Name, listed)
+		fmt.Fprintf(w, "\n%s\n", format.Wrap(c.Name+": "+listed, width, 0))
 		if err := output.Print(w, res.FindingsTable(c), o); err != nil {
 			return err
 		}

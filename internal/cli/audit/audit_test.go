@@ -231,8 +231,12 @@ func TestPeriodNeverNull(t *testing.T) {
 	if cov["generated_at"] != "2026-04-01T00:00:00Z" || cov["last_ingest"] != "2026-03-06T00:01:00Z" || cov["stale"] != true {
 		t.Errorf("coverage: %v", cov)
 	}
-	want := "period: 2026-03-01 to 2026-03-31, partial: deployments and change requests known up to 2026-03-06 (the last month with deployment data; --from and --to choose)\n" +
-		"data: deployments and change requests 2026-03-01 to 2026-03-05; last ingest 2026-03-06 00:01 UTC (f); STALE: 26 days old, over 7 days\n"
+	// wrapped under their text at the terminal's 80 columns
+	want := "period: 2026-03-01 to 2026-03-31, partial: deployments and change requests known\n" +
+		"        up to 2026-03-06 (the last month with deployment data; --from and --to\n" +
+		"        choose)\n" +
+		"data: deployments and change requests 2026-03-01 to 2026-03-05; last ingest\n" +
+		"      2026-03-06 00:01 UTC (f); STALE: 26 days old, over 7 days\n"
 	if errOut != want {
 		t.Errorf("stderr:\n%s\nwant\n%s", errOut, want)
 	}

@@ -126,7 +126,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if opts.IO.IsStderrTTY() {
-		a.Coverage.Note(opts.IO.ErrOut, a.Period, metricscmd.Chosen(a.Filter), "deployment")
+		a.Coverage.Note(opts.IO.ErrOut, opts.IO.MessageWidth(), a.Period, metricscmd.Chosen(a.Filter), "deployment")
 	}
 	o := opts.Table.Options(opts.IO, a.Extra)
 	o.Footer = "\n" + a.Footer + "\n"

@@ -15,6 +15,7 @@ import (
 	"github.com/shiplog/shiplog/internal/catalog"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -161,7 +162,7 @@ func write(opts *Options, d *gate.Decision) error {
 			mark = "FAIL"
 		}
 		lead := fmt.Sprintf("  %s  %-*s  ", mark, names, c.Name)
-		if _, err := fmt.Fprintln(w, lead+cmdutil.Wrap(c.Evidence, width, len(lead))); err != nil {
+		if _, err := fmt.Fprintln(w, lead+format.Wrap(c.Evidence, width, len(lead))); err != nil {
 			return err
 		}
 	}

@@ -242,7 +242,7 @@ deployments in a period: no rate) are "–" on a terminal, empty in TSV and CSV
 and null in JSON. The period shown and the data's coverage are said on
 stderr, and in JSON under "period" and "coverage".
 
-` + cmdutil.WrapList("--view selects another output:", metrics.ViewNames(), 80) + `.`,
+` + format.WrapList("--view selects another output:", metrics.ViewNames(), 80) + `.`,
 		Example: `  shiplog metrics --team payments --from 2026-01-01 --to 2026-04-01 --by month
   shiplog metrics --level org --format json
   shiplog metrics --wide
@@ -302,7 +302,7 @@ func Run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	if opts.IO.IsStderrTTY() {
-		a.Coverage.Note(opts.IO.ErrOut, a.Period, Chosen(a.Filter), metricKinds...)
+		a.Coverage.Note(opts.IO.ErrOut, opts.IO.MessageWidth(), a.Period, Chosen(a.Filter), metricKinds...)
 	}
 	return opts.Table.Print(opts.IO, a.Table, a.Extra)
 }

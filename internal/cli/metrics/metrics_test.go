@@ -321,7 +321,8 @@ func TestTerminalValues(t *testing.T) {
 	// no incident ever ingested: its failure rate, recovery time and MTTR
 	// are unknown, not 0 % (elite), and stderr says why.
 	want := "period: 2026-01-01 to 2026-01-31, partial: deployments begin 2026-01-02\n" +
-		"data: deployments 2026-01-02 to 2026-01-14; last ingest 2026-02-03 00:00 UTC (fixture)\n" +
+		"data: deployments 2026-01-02 to 2026-01-14; last ingest 2026-02-03 00:00 UTC\n" +
+		"      (fixture)\n" + // wrapped under its text at 80 columns
 		"unknown (no incident source): web\n"
 	if errOut != want {
 		t.Errorf("stderr:\n%s\nwant\n%s", errOut, want)

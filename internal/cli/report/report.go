@@ -211,7 +211,7 @@ func RunWrite(ctx context.Context, opts *Options) error {
 }
 
 func (opts *Options) reportOptions() (reports.Options, error) {
-	ro := reports.Options{Out: opts.Out, Team: opts.Team, From: opts.From, To: opts.To, Now: opts.Now(), Progress: opts.IO.ErrOut}
+	ro := reports.Options{Out: opts.Out, Team: opts.Team, From: opts.From, To: opts.To, Now: opts.Now(), Progress: opts.IO.ErrOut, ProgressWidth: opts.IO.MessageWidth()}
 	cfg, err := opts.Config()
 	if err != nil {
 		return ro, err

@@ -243,7 +243,7 @@ func Run(ctx context.Context, opts *Options) (*Result, error) {
 		dir := filepath.Join(opts.Dir, "reports")
 		fmt.Fprintf(errOut, "try: writing reports to %s\n", dir)
 		data := report.WarehouseData(db, cfg, now)
-		index, err := reports.WriteAll(ctx, data, reports.Options{Out: dir, Now: now(), Progress: errOut})
+		index, err := reports.WriteAll(ctx, data, reports.Options{Out: dir, Now: now(), Progress: errOut, ProgressWidth: opts.IO.MessageWidth()})
 		if err != nil {
 			return nil, err
 		}

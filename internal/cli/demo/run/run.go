@@ -136,7 +136,7 @@ func Run(ctx context.Context, opts *Options) (Paths, error) {
 	if !opts.NoReports {
 		fmt.Fprintf(errOut, "demo: writing reports to %s\n", p.Reports)
 		data := report.WarehouseData(db, cfg, opts.Now)
-		index, err := reports.WriteAll(ctx, data, reports.Options{Out: p.Reports, From: from, To: to, Now: opts.Now(), Progress: errOut})
+		index, err := reports.WriteAll(ctx, data, reports.Options{Out: p.Reports, From: from, To: to, Now: opts.Now(), Progress: errOut, ProgressWidth: opts.IO.MessageWidth()})
 		if err != nil {
 			return p, err
 		}

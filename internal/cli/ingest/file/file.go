@@ -17,6 +17,7 @@ import (
 	loader "github.com/shiplog/shiplog/ingest/file"
 	"github.com/shiplog/shiplog/internal/canonical"
 	"github.com/shiplog/shiplog/internal/cmdutil"
+	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/warehouse"
 )
@@ -56,7 +57,7 @@ Records replace earlier ones with the same source and natural key, so loading
 the same files twice changes nothing; within a batch the last record of a key
 wins (files in the order given, lines in file order).
 
-` + cmdutil.WrapList("Kinds:", canonical.Names(), 80) + `.
+` + format.WrapList("Kinds:", canonical.Names(), 80) + `.
 The format is described in docs/data-model.md.`,
 		Example: `  shiplog ingest file events.jsonl
   shiplog ingest file deployments.csv incidents.csv.gz
