@@ -98,7 +98,8 @@ transform and reports. SIGTERM or SIGINT stops the schedules (a running job
 stops at its next safe point), lets an in-flight webhook finish and closes
 the warehouse.`,
 		Example: `  shiplog serve
-  shiplog serve --listen 0.0.0.0:8787 --flight-sql 0.0.0.0:8815  # SHIPLOG_TOKEN
+  # listening beyond this machine needs a token in SHIPLOG_TOKEN
+  shiplog serve --listen 0.0.0.0:8787 --flight-sql 0.0.0.0:8815
   shiplog serve --run-now github --run-now reports`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
