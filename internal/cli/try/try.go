@@ -404,21 +404,11 @@ func noReleaseTags(repo string, tags []string) error {
 // examples lists the release-tag shapes GuessTagPattern tries, wrapped
 // at 72 columns.
 func examples() string {
-	var b strings.Builder
-	line := "Shapes tried:"
-	for i, p := range gitsrc.TagPatterns {
-		word := " " + p.Example
-		if i < len(gitsrc.TagPatterns)-1 {
-			word += ","
-		}
-		if len(line)+len(word) > 72 {
-			b.WriteString(line + "\n")
-			line = " "
-		}
-		line += word
+	var ex []string
+	for _, p := range gitsrc.TagPatterns {
+		ex = append(ex, p.Example)
 	}
-	b.WriteString(line + ".")
-	return b.String()
+	return format.WrapList("Shapes tried:", ex, 72) + "."
 }
 
 func countMatches(pattern string, tags []string) int {
