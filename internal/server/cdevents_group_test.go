@@ -13,7 +13,6 @@ import (
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/shiplog/shiplog/ingest/cdevents"
 )
@@ -129,36 +128,9 @@ func TestCDEventsGroupCommit(t *testing.T) {
 	// delivery id and body, nothing new
 	add("e-0+e-1", ev(0), ev(1))
 
-	h.srv.writeMu.Lock()
-	type reply struct {
-		code int
-		body string
-		at   time.Time
-	}
-	replies := make([]reply, len(sends))
-	var wg sync.WaitGroup
-	for i, s := range sends {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			code, body := h.post("/api/v1/cdevents", s.body, "", "", s.hdr)
-			replies[i] = reply{code, body, time.Now()}
-		}()
-		if i == 0 {
-			time.Sleep(300 * time.Millisecond)
-			continue
-		}
-		deadline := time.Now().Add(20 * time.Second)
-		for len(h.srv.cdGroups.q) < i && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-		if got := len(h.srv.cdGroups.q); got != i {
-			t.Fatalf("%d deliveries queued, want %d", got, i)
-		}
-	}
-	released := time.Now()
-	h.srv.writeMu.Unlock()
-	wg.Wait()
+	replies, released := sendHeld(t, h, h.srv.cdGroups, len(sends), func(i int) (int, string) {
+		return h.post("/api/v1/cdevents", sends[i].body, "", "", sends[i].hdr)
+	})
 
 	src := "/event/source/123"
 	want := []struct {

@@ -59,6 +59,44 @@ type answer struct {
 	at   time.Time
 }
 
+// sendHeld sends n deliveries (send(i)) to the committer c while holding
+// the write lock, as a scheduled job would: the first is taken alone and
+// waits for the lock, the others queue in the order sent, and none may be
+// answered until the lock is released. It returns the answers and when
+// the lock was released.
+func sendHeld(t *testing.T, h *harness, c *committer, n int, send func(i int) (int, string)) ([]answer, time.Time) {
+	t.Helper()
+	h.srv.writeMu.Lock()
+	answers := make([]answer, n)
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			code, body := send(i)
+			answers[i] = answer{code, body, time.Now()}
+		}()
+		if i == 0 {
+			// the committer takes the first alone and waits for the lock
+			time.Sleep(300 * time.Millisecond)
+			continue
+		}
+		// queued in the order sent
+		deadline := time.Now().Add(20 * time.Second)
+		for len(c.q) < i && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		if got := len(c.q); got != i {
+			h.srv.writeMu.Unlock()
+			t.Fatalf("%d deliveries queued, want %d", got, i)
+		}
+	}
+	released := time.Now()
+	h.srv.writeMu.Unlock()
+	wg.Wait()
+	return answers, released
+}
+
 // Queued deliveries are committed as one group, answered only after that
 // commit; a bad record answers 400 to its own delivery alone; a repeated
 // id or body inside the group is applied once.
@@ -80,35 +118,9 @@ func TestPushGroupCommit(t *testing.T) {
 	// g-1 again under its own id, and its body under a new id
 	sends = append(sends, send{"g-1", sends[1].body}, send{"g-1-copy", sends[1].body})
 
-	// Hold the write lock, as a scheduled job would: every delivery is
-	// queued and none may be answered until the lock is released.
-	h.srv.writeMu.Lock()
-	answers := make([]answer, len(sends))
-	var wg sync.WaitGroup
-	for i, s := range sends {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			code, body := h.push(s.body, s.id)
-			answers[i] = answer{code, body, time.Now()}
-		}()
-		if i == 0 {
-			// the committer takes the first alone and waits for the lock
-			time.Sleep(300 * time.Millisecond)
-			continue
-		}
-		// queued in the order sent
-		deadline := time.Now().Add(20 * time.Second)
-		for len(h.srv.pushes.q) < i && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
-		if got := len(h.srv.pushes.q); got != i {
-			t.Fatalf("%d deliveries queued, want %d", got, i)
-		}
-	}
-	released := time.Now()
-	h.srv.writeMu.Unlock()
-	wg.Wait()
+	answers, released := sendHeld(t, h, h.srv.pushes, len(sends), func(i int) (int, string) {
+		return h.push(sends[i].body, sends[i].id)
+	})
 
 	for i, a := range answers {
 		if a.at.Before(released) {
