@@ -1,6 +1,10 @@
 package format
 
-import "strings"
+import (
+	"bytes"
+	"io"
+	"strings"
+)
 
 // WrapList writes lead and the items after it, comma-separated, wrapped so
 // that no line is longer than width (help texts fit an 80-column
@@ -51,4 +55,52 @@ func Wrap(text string, width, indent int) string {
 		n += w
 	}
 	return b.String()
+}
+
+// LineWrapper writes lines of text to W, each line longer than Width
+// broken at spaces with the lines after its first indented two spaces
+// (Wrap). Width 0 writes every line as it is. A partial line waits for its
+// newline (or Flush).
+type LineWrapper struct {
+	W     io.Writer
+	Width int
+	buf   []byte
+}
+
+func (l *LineWrapper) Write(p []byte) (int, error) {
+	if l.Width <= 0 {
+		return l.W.Write(p)
+	}
+	l.buf = append(l.buf, p...)
+	for {
+		i := bytes.IndexByte(l.buf, '\n')
+		if i < 0 {
+			return len(p), nil
+		}
+		if err := l.line(string(l.buf[:i])); err != nil {
+			return len(p), err
+		}
+		l.buf = l.buf[i+1:]
+	}
+}
+
+// Flush writes a partial line left without its newline.
+func (l *LineWrapper) Flush() error {
+	if len(l.buf) == 0 {
+		return nil
+	}
+	_, err := io.WriteString(l.W, string(l.buf))
+	l.buf = nil
+	return err
+}
+
+func (l *LineWrapper) line(s string) error {
+	if len([]rune(s)) > l.Width {
+		lead := s[:len(s)-len(strings.TrimLeft(s, " "))]
+		// the first line is measured from two columns further in than it
+		// starts, which costs it at most two columns
+		s = lead + Wrap(strings.TrimLeft(s, " "), l.Width, len(lead)+2)
+	}
+	_, err := io.WriteString(l.W, s+"\n")
+	return err
 }

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"io"
 	"strings"
 	"testing"
 )
@@ -59,5 +60,36 @@ func TestWrap(t *testing.T) {
 				t.Errorf("line %d passes column %d: %q", i+1, tt.width, l)
 			}
 		}
+	}
+}
+
+func TestLineWrapper(t *testing.T) {
+	var b strings.Builder
+	w := &LineWrapper{W: &b, Width: 30}
+	// written in pieces, as fmt.Fprintf does
+	for _, s := range []string{"[ 1/69] stg_a   1ms\n", "planning: digests 14ms (41 partition(s)), ", "changed 4ms, seeds 113ms\n", "  an indented line that is longer than thirty\n", "partial"} {
+		if _, err := io.WriteString(w, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// room 28 columns after the indent of two: "planning: digests 14ms (41" is 26
+	want := "[ 1/69] stg_a   1ms\n" +
+		"planning: digests 14ms (41\n" +
+		"  partition(s)), changed 4ms,\n" +
+		"  seeds 113ms\n" +
+		"  an indented line that is\n" +
+		"    longer than thirty\n" +
+		"partial"
+	if b.String() != want {
+		t.Errorf("got\n%s\nwant\n%s", b.String(), want)
+	}
+	var plain strings.Builder
+	p := &LineWrapper{W: &plain}
+	io.WriteString(p, "planning: digests 14ms (41 partition(s)), changed 4ms, seeds 113ms\n")
+	if plain.String() != "planning: digests 14ms (41 partition(s)), changed 4ms, seeds 113ms\n" {
+		t.Errorf("width 0 changed the line: %q", plain.String())
 	}
 }

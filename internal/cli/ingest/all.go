@@ -13,6 +13,7 @@ import (
 	"github.com/shiplog/shiplog/ingest/all"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -144,7 +145,10 @@ func RunAll(ctx context.Context, opts *AllOptions) error {
 		fmt.Fprintln(w, "ingest: transform not available in this build; run `shiplog transform`")
 	default:
 		fmt.Fprintln(w, "ingest: transform")
-		if err := RunTransform(ctx, db, cfg, all.Mappers(cfg, opts.Getenv), w); err != nil {
+		progress := &format.LineWrapper{W: w, Width: opts.IO.MessageWidth()}
+		err := RunTransform(ctx, db, cfg, all.Mappers(cfg, opts.Getenv), progress)
+		progress.Flush()
+		if err != nil {
 			if !strings.HasPrefix(err.Error(), "transform") {
 				err = fmt.Errorf("transform: %w", err)
 			}

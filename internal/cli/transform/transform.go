@@ -11,6 +11,7 @@ import (
 	"github.com/shiplog/shiplog/ingest/all"
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
+	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/warehouse"
 	"github.com/shiplog/shiplog/transform"
@@ -76,5 +77,8 @@ func Run(ctx context.Context, opts *Options) error {
 		// The configured sources' mappings (github, jira); no token needed.
 		opts.Mappers = all.Mappers(cfg, nil)
 	}
-	return transform.Run(ctx, db, cfg, transform.Options{Progress: opts.IO.ErrOut, Mappers: opts.Mappers, Full: opts.Full})
+	// its progress lines wrap at a terminal's width
+	progress := &format.LineWrapper{W: opts.IO.ErrOut, Width: opts.IO.MessageWidth()}
+	defer progress.Flush()
+	return transform.Run(ctx, db, cfg, transform.Options{Progress: progress, Mappers: opts.Mappers, Full: opts.Full})
 }

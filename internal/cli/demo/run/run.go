@@ -22,6 +22,7 @@ import (
 	"github.com/shiplog/shiplog/internal/cmdutil"
 	"github.com/shiplog/shiplog/internal/config"
 	"github.com/shiplog/shiplog/internal/demo"
+	"github.com/shiplog/shiplog/internal/format"
 	"github.com/shiplog/shiplog/internal/iostreams"
 	"github.com/shiplog/shiplog/internal/output"
 	"github.com/shiplog/shiplog/internal/warehouse"
@@ -110,7 +111,10 @@ func Run(ctx context.Context, opts *Options) (Paths, error) {
 	fmt.Fprintf(errOut, "demo: loaded %d records\n", res.Written)
 
 	fmt.Fprintln(errOut, "demo: transforming")
-	if err := transform.Run(ctx, db, cfg, transform.Options{Progress: errOut}); err != nil {
+	progress := &format.LineWrapper{W: errOut, Width: opts.IO.MessageWidth()}
+	err = transform.Run(ctx, db, cfg, transform.Options{Progress: progress})
+	progress.Flush()
+	if err != nil {
 		return p, err
 	}
 	if err := RecordGates(ctx, db, cfg, errOut); err != nil {
